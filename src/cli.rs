@@ -1,0 +1,317 @@
+//! The command line (clap), with kubeadm's command and flag names.
+//!
+//! Flags override values from `--config`, which override defaults; see
+//! [`crate::config`] for how an [`InitFlags`] overlay is applied.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// kubestrap: bootstrap a Kubernetes control plane the way kubeadm does, behind a wizard.
+#[derive(Debug, Parser)]
+#[command(name = "kubestrap", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    /// Treat DIR as the host's root: every file kubestrap reads or writes (/etc/kubernetes,
+    /// /var/lib/kubelet, /var/lib/etcd, /proc, /sys) lands under DIR, while paths written
+    /// inside files stay the real ones.
+    #[arg(long, global = true, value_name = "DIR")]
+    pub root: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Output format of the non-interactive faces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum OutputFormat {
+    /// kubeadm-like lines (`[certs] Generating "ca" certificate and key`).
+    #[default]
+    Text,
+    /// One JSON event per line.
+    Json,
+}
+
+/// kubeadm config API version to write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum ApiVersionArg {
+    #[value(name = "v1beta3")]
+    V1beta3,
+    #[default]
+    #[value(name = "v1beta4")]
+    V1beta4,
+}
+
+/// The top-level commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Set up the first control-plane node (kubeadm init).
+    Init(InitArgs),
+    /// Join this machine to a cluster (kubeadm join).
+    Join(JoinArgs),
+    /// Print, validate, migrate and export kubeadm configuration files.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Manage bootstrap tokens (kubeadm token).
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Print the kubestrap version and the Kubernetes versions it carries.
+    Version(VersionArgs),
+    /// Print shell completions for bash, zsh, fish, elvish or powershell.
+    Completion {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Write the man page (troff) to standard output.
+    Man,
+}
+
+/// Flags shared by `init`, `init phase` and `config export`: kubeadm's init flags that
+/// change the configuration.
+#[derive(Debug, Clone, Default, Args)]
+pub struct InitFlags {
+    /// Path to a kubeadm configuration file (InitConfiguration, ClusterConfiguration,
+    /// KubeletConfiguration, KubeProxyConfiguration documents).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// The IP address the API server advertises it is listening on.
+    #[arg(long, value_name = "IP")]
+    pub apiserver_advertise_address: Option<String>,
+    /// Port for the API server to bind to.
+    #[arg(long, value_name = "PORT")]
+    pub apiserver_bind_port: Option<i32>,
+    /// A stable IP address or DNS name for the control plane (host or host:port).
+    #[arg(long, value_name = "HOST[:PORT]")]
+    pub control_plane_endpoint: Option<String>,
+    /// IP address range(s) for the pod network (comma-separated for dual-stack).
+    #[arg(long, value_name = "CIDR")]
+    pub pod_network_cidr: Option<String>,
+    /// IP address range(s) for service virtual IPs.
+    #[arg(long, value_name = "CIDR")]
+    pub service_cidr: Option<String>,
+    /// DNS domain for services, e.g. cluster.local.
+    #[arg(long, value_name = "DOMAIN")]
+    pub service_dns_domain: Option<String>,
+    /// Extra Subject Alternative Names (IPs and DNS names) for the API server certificate.
+    #[arg(long, value_name = "SANS", value_delimiter = ',')]
+    pub apiserver_cert_extra_sans: Vec<String>,
+    /// The Kubernetes version of the control plane, e.g. v1.34.2.
+    #[arg(long, value_name = "VERSION")]
+    pub kubernetes_version: Option<String>,
+    /// Registry to pull control-plane images from.
+    #[arg(long, value_name = "REPO")]
+    pub image_repository: Option<String>,
+    /// Path to the CRI socket, e.g. unix:///var/run/containerd/containerd.sock.
+    #[arg(long, value_name = "SOCKET")]
+    pub cri_socket: Option<String>,
+    /// Name of this node (default: the lower-cased hostname).
+    #[arg(long, value_name = "NAME")]
+    pub node_name: Option<String>,
+    /// The bootstrap token to create, [a-z0-9]{6}.[a-z0-9]{16}.
+    #[arg(long, value_name = "TOKEN")]
+    pub token: Option<String>,
+    /// How long the bootstrap token lives (0 = never expires), e.g. 24h0m0s.
+    #[arg(long, value_name = "DURATION")]
+    pub token_ttl: Option<String>,
+    /// Preflight checks whose errors become warnings, e.g. Swap,NumCPU, or all.
+    #[arg(long, value_name = "CHECKS", value_delimiter = ',')]
+    pub ignore_preflight_errors: Vec<String>,
+    /// Phases to skip, e.g. addon/kube-proxy.
+    #[arg(long, value_name = "PHASES", value_delimiter = ',')]
+    pub skip_phases: Vec<String>,
+    /// Upload control-plane certificates to the kubeadm-certs Secret.
+    #[arg(long)]
+    pub upload_certs: bool,
+    /// Key used to encrypt the control-plane certificates in the kubeadm-certs Secret (64 hex).
+    #[arg(long, value_name = "KEY")]
+    pub certificate_key: Option<String>,
+}
+
+/// `kubestrap init`.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    #[command(flatten)]
+    pub flags: InitFlags,
+    /// Do not change the machine: write every file under a new temporary root and print
+    /// what would be sent to the API server.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Run without the wizard (also required when standard input is not a terminal).
+    #[arg(long)]
+    pub non_interactive: bool,
+    /// Output of the non-interactive run.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+    /// Apply the fixes preflight offers (swapoff, modprobe, sysctl, containerd settings).
+    #[arg(long)]
+    pub fix: bool,
+    #[command(subcommand)]
+    pub phase: Option<InitSub>,
+}
+
+/// `kubestrap init phase ...`.
+#[derive(Debug, Subcommand)]
+pub enum InitSub {
+    /// Run one phase of init (and all of its sub-phases), e.g. `certs all`, `certs apiserver`.
+    Phase {
+        /// Phase name, e.g. `preflight`, `certs`, `kubeconfig`, `etcd`, `control-plane`.
+        name: String,
+        /// Sub-phase name, or `all`.
+        sub: Option<String>,
+    },
+}
+
+/// `kubestrap join`.
+#[derive(Debug, Args)]
+pub struct JoinArgs {
+    /// host:port of the API server to discover the cluster from.
+    #[arg(value_name = "ENDPOINT")]
+    pub endpoint: Option<String>,
+    /// Path to a JoinConfiguration file.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Token for both discovery and TLS bootstrap.
+    #[arg(long, value_name = "TOKEN")]
+    pub token: Option<String>,
+    /// Token for discovery only.
+    #[arg(long, value_name = "TOKEN")]
+    pub discovery_token: Option<String>,
+    /// Pin of the cluster CA, sha256:<hex> (repeatable or comma-separated).
+    #[arg(long, value_name = "HASH", value_delimiter = ',')]
+    pub discovery_token_ca_cert_hash: Vec<String>,
+    /// Join without pinning the cluster CA (unsafe).
+    #[arg(long)]
+    pub discovery_token_unsafe_skip_ca_verification: bool,
+    /// A kubeconfig file or https URL to discover the cluster from.
+    #[arg(long, value_name = "FILE|URL")]
+    pub discovery_file: Option<String>,
+    /// Token for the TLS bootstrap only.
+    #[arg(long, value_name = "TOKEN")]
+    pub tls_bootstrap_token: Option<String>,
+    /// Name of this node.
+    #[arg(long, value_name = "NAME")]
+    pub node_name: Option<String>,
+    /// CRI socket.
+    #[arg(long, value_name = "SOCKET")]
+    pub cri_socket: Option<String>,
+    /// Join as a control-plane node.
+    #[arg(long)]
+    pub control_plane: bool,
+    /// Key to decrypt the kubeadm-certs Secret (with --control-plane).
+    #[arg(long, value_name = "KEY")]
+    pub certificate_key: Option<String>,
+    /// Advertise address of this control-plane node.
+    #[arg(long, value_name = "IP")]
+    pub apiserver_advertise_address: Option<String>,
+    /// Bind port of this control-plane node's API server.
+    #[arg(long, value_name = "PORT")]
+    pub apiserver_bind_port: Option<i32>,
+    /// Preflight checks whose errors become warnings.
+    #[arg(long, value_name = "CHECKS", value_delimiter = ',')]
+    pub ignore_preflight_errors: Vec<String>,
+    /// Phases to skip.
+    #[arg(long, value_name = "PHASES", value_delimiter = ',')]
+    pub skip_phases: Vec<String>,
+    /// Do not change the machine; discovery still runs (it only reads).
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Run without the wizard.
+    #[arg(long)]
+    pub non_interactive: bool,
+    /// Output of the non-interactive run.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+}
+
+/// `kubestrap config ...`.
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print default configurations.
+    #[command(subcommand)]
+    Print(ConfigPrint),
+    /// Check a configuration file; prints `ok` or each problem with its field path and line.
+    Validate {
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
+    },
+    /// Convert an older configuration file (v1beta2, v1beta3) to v1beta4.
+    Migrate {
+        #[arg(long, value_name = "FILE")]
+        old_config: PathBuf,
+        #[arg(long, value_name = "FILE")]
+        new_config: Option<PathBuf>,
+    },
+    /// Print (or write) the effective configuration after flags, file and defaults.
+    Export {
+        #[command(flatten)]
+        flags: Box<InitFlags>,
+        /// kubeadm API version to write.
+        #[arg(long, value_enum, default_value_t = ApiVersionArg::V1beta4)]
+        api_version: ApiVersionArg,
+        /// Write to FILE instead of standard output (an existing file is not overwritten).
+        #[arg(long, value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Include bootstrap token secrets in the output.
+        #[arg(long)]
+        with_token: bool,
+    },
+}
+
+/// `kubestrap config print ...`.
+#[derive(Debug, Subcommand)]
+pub enum ConfigPrint {
+    /// Default InitConfiguration and ClusterConfiguration.
+    InitDefaults {
+        /// Also print component configs: KubeletConfiguration,KubeProxyConfiguration.
+        #[arg(long, value_delimiter = ',')]
+        component_configs: Vec<String>,
+    },
+    /// Default JoinConfiguration.
+    JoinDefaults,
+}
+
+/// `kubestrap token ...`.
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a bootstrap token on the cluster.
+    Create {
+        /// The token to create; generated when absent.
+        token: Option<String>,
+        #[arg(long)]
+        print_join_command: bool,
+        #[arg(long, default_value = "24h0m0s")]
+        ttl: String,
+        #[arg(long, value_delimiter = ',', default_value = "signing,authentication")]
+        usages: Vec<String>,
+        #[arg(
+            long,
+            value_delimiter = ',',
+            default_value = "system:bootstrappers:kubeadm:default-node-token"
+        )]
+        groups: Vec<String>,
+        #[arg(long, default_value = "")]
+        description: String,
+        #[arg(long, default_value = "/etc/kubernetes/admin.conf")]
+        kubeconfig: PathBuf,
+    },
+    /// List bootstrap tokens.
+    List {
+        #[arg(long, default_value = "/etc/kubernetes/admin.conf")]
+        kubeconfig: PathBuf,
+    },
+    /// Delete bootstrap tokens by id or whole token.
+    Delete {
+        tokens: Vec<String>,
+        #[arg(long, default_value = "/etc/kubernetes/admin.conf")]
+        kubeconfig: PathBuf,
+    },
+    /// Print a new random token; does not touch the cluster.
+    Generate,
+}
+
+/// `kubestrap version`.
+#[derive(Debug, Args)]
+pub struct VersionArgs {
+    /// `short` prints the version only.
+    #[arg(short, long)]
+    pub output: Option<String>,
+}

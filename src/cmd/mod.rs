@@ -1,0 +1,60 @@
+//! Command handlers: one module per top-level command. Each returns the process exit code
+//! (0 success, 1 failure; clap itself exits 2 on usage errors).
+
+pub mod config;
+pub mod init;
+pub mod join;
+pub mod token;
+
+use clap::CommandFactory;
+
+use crate::cli::{Cli, Command};
+
+/// Runs the parsed command line and returns the exit code.
+pub fn run(cli: Cli) -> i32 {
+    let root = cli.root.clone();
+    match cli.command {
+        Command::Init(args) => init::run(root, args),
+        Command::Join(args) => join::run(root, args),
+        Command::Config(c) => config::run(root, c),
+        Command::Token(t) => token::run(root, t),
+        Command::Version(v) => {
+            if v.output.as_deref() == Some("short") {
+                println!("v{}", env!("CARGO_PKG_VERSION"));
+            } else {
+                println!(
+                    "kubestrap v{} (Kubernetes {}; default {})",
+                    env!("CARGO_PKG_VERSION"),
+                    crate::config::versions::supported_range(),
+                    crate::config::versions::default_version()
+                );
+            }
+            0
+        }
+        Command::Completion { shell } => {
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "kubestrap",
+                &mut std::io::stdout(),
+            );
+            0
+        }
+        Command::Man => {
+            let man = clap_mangen::Man::new(Cli::command());
+            match man.render(&mut std::io::stdout()) {
+                Ok(()) => 0,
+                Err(e) => {
+                    eprintln!("error: writing the man page: {e}");
+                    1
+                }
+            }
+        }
+    }
+}
+
+/// Prints `error: <msg>` to standard error and returns exit code 1.
+pub fn fail(msg: impl std::fmt::Display) -> i32 {
+    eprintln!("error: {msg}");
+    1
+}

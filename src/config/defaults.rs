@@ -1,0 +1,121 @@
+//! kubeadm's defaults for v1beta4 (`cmd/kubeadm/app/apis/kubeadm/v1beta4/defaults.go`),
+//! except `kubernetesVersion`, which defaults to the newest version kubestrap carries.
+
+use super::GoDuration;
+use super::types::*;
+use super::versions;
+
+/// Default service subnet.
+pub const DEFAULT_SERVICE_SUBNET: &str = "10.96.0.0/12";
+/// Default DNS domain.
+pub const DEFAULT_DNS_DOMAIN: &str = "cluster.local";
+/// Default certificates directory.
+pub const DEFAULT_CERTIFICATES_DIR: &str = "/etc/kubernetes/pki";
+/// Default image repository.
+pub const DEFAULT_IMAGE_REPOSITORY: &str = "registry.k8s.io";
+/// Default cluster name.
+pub const DEFAULT_CLUSTER_NAME: &str = "kubernetes";
+/// Default CRI socket on Linux when detection is skipped.
+pub const DEFAULT_CRI_SOCKET: &str = "unix:///var/run/containerd/containerd.sock";
+/// Default API server bind port.
+pub const DEFAULT_BIND_PORT: i32 = 6443;
+/// Default etcd data directory.
+pub const DEFAULT_ETCD_DATA_DIR: &str = "/var/lib/etcd";
+/// Default encryption algorithm.
+pub const DEFAULT_ENCRYPTION_ALGORITHM: &str = "RSA-2048";
+/// Default group of bootstrap tokens.
+pub const DEFAULT_TOKEN_GROUP: &str = "system:bootstrappers:kubeadm:default-node-token";
+
+/// v1beta4 default timeouts (controlPlaneComponentHealthCheck 4m, kubeletHealthCheck 4m,
+/// kubernetesAPICall 1m, etcdAPICall 2m, tlsBootstrap 5m, discovery 5m, upgradeManifests 5m).
+pub fn default_timeouts() -> Timeouts {
+    Timeouts {
+        control_plane_component_health_check: Some(GoDuration::from_secs(240)),
+        kubelet_health_check: Some(GoDuration::from_secs(240)),
+        kubernetes_api_call: Some(GoDuration::from_secs(60)),
+        etcd_api_call: Some(GoDuration::from_secs(120)),
+        tls_bootstrap: Some(GoDuration::from_secs(300)),
+        discovery: Some(GoDuration::from_secs(300)),
+        upgrade_manifests: Some(GoDuration::from_secs(300)),
+    }
+}
+
+fn fill(s: &mut String, v: &str) {
+    if s.is_empty() {
+        *s = v.to_string();
+    }
+}
+
+/// Fills every unset static default of an init configuration in place (no host facts:
+/// node name, advertise address and CRI socket detection are dynamic defaults applied by
+/// the loader). An empty `bootstrapTokens` gets one token entry with TTL 24h, usages
+/// signing+authentication and the default group; its value stays empty (generated at run).
+pub fn apply_static_init_defaults(cfg: &mut InitConfig) {
+    let c = &mut cfg.cluster;
+    fill(&mut c.networking.service_subnet, DEFAULT_SERVICE_SUBNET);
+    fill(&mut c.networking.dns_domain, DEFAULT_DNS_DOMAIN);
+    fill(&mut c.certificates_dir, DEFAULT_CERTIFICATES_DIR);
+    fill(&mut c.image_repository, DEFAULT_IMAGE_REPOSITORY);
+    fill(&mut c.cluster_name, DEFAULT_CLUSTER_NAME);
+    fill(&mut c.encryption_algorithm, DEFAULT_ENCRYPTION_ALGORITHM);
+    if c.kubernetes_version.is_empty() {
+        c.kubernetes_version = versions::default_version();
+    }
+    if c.etcd.local.is_none() && c.etcd.external.is_none() {
+        c.etcd.local = Some(LocalEtcd::default());
+    }
+    if let Some(local) = c.etcd.local.as_mut() {
+        fill(&mut local.data_dir, DEFAULT_ETCD_DATA_DIR);
+    }
+    c.certificate_validity_period
+        .get_or_insert(GoDuration::from_secs(8760 * 3600));
+    c.ca_certificate_validity_period
+        .get_or_insert(GoDuration::from_secs(87600 * 3600));
+
+    let i = &mut cfg.init;
+    if i.local_api_endpoint.bind_port == 0 {
+        i.local_api_endpoint.bind_port = DEFAULT_BIND_PORT;
+    }
+    fill(&mut i.node_registration.cri_socket, DEFAULT_CRI_SOCKET);
+    fill(&mut i.node_registration.image_pull_policy, "IfNotPresent");
+    i.node_registration.image_pull_serial.get_or_insert(true);
+    if i.bootstrap_tokens.is_empty() {
+        i.bootstrap_tokens.push(BootstrapToken::default());
+    }
+    for t in &mut i.bootstrap_tokens {
+        if t.ttl.is_none() && t.expires.is_empty() {
+            t.ttl = Some(GoDuration::from_secs(24 * 3600));
+        }
+        if t.usages.is_empty() {
+            t.usages = vec!["signing".into(), "authentication".into()];
+        }
+        if t.groups.is_empty() {
+            t.groups = vec![DEFAULT_TOKEN_GROUP.into()];
+        }
+    }
+    let defaults = default_timeouts();
+    let t = i.timeouts.get_or_insert_with(Timeouts::default);
+    macro_rules! fill_t {
+        ($($f:ident),*) => { $( if t.$f.is_none() { t.$f = defaults.$f; } )* };
+    }
+    fill_t!(
+        control_plane_component_health_check,
+        kubelet_health_check,
+        kubernetes_api_call,
+        etcd_api_call,
+        tls_bootstrap,
+        discovery,
+        upgrade_manifests
+    );
+}
+
+/// A fully defaulted example configuration for tests and benchmarks: node `cp1`, advertise
+/// address `192.168.1.10`, the given Kubernetes version, everything else kubeadm's defaults.
+pub fn example_init_config(kubernetes_version: &str) -> InitConfig {
+    let mut cfg = InitConfig::default();
+    cfg.cluster.kubernetes_version = kubernetes_version.to_string();
+    cfg.init.node_registration.name = "cp1".into();
+    cfg.init.local_api_endpoint.advertise_address = "192.168.1.10".into();
+    apply_static_init_defaults(&mut cfg);
+    cfg
+}

@@ -1,0 +1,166 @@
+//! [`RealHost`]: the machine itself, with every path mapped under a root prefix.
+
+use std::fs;
+use std::io::{self, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use super::{CmdOutput, Host, HostFacts};
+
+/// The real machine, with files under `root` (`/` unless `--root` or `--dry-run`).
+#[derive(Debug, Clone)]
+pub struct RealHost {
+    root: PathBuf,
+    dry_run: bool,
+}
+
+impl RealHost {
+    /// A host rooted at `root`. Errors when `root` is not an existing directory.
+    pub fn new(root: impl Into<PathBuf>, dry_run: bool) -> io::Result<Self> {
+        let root = root.into();
+        if !root.is_dir() {
+            return Err(io::Error::new(
+                io::ErrorKind::NotFound,
+                format!("root {} is not a directory", root.display()),
+            ));
+        }
+        Ok(RealHost { root, dry_run })
+    }
+}
+
+/// Writes `data` to `target` atomically: a temporary file in the same directory is written,
+/// fsynced, given `mode`, renamed over `target`, and the directory is fsynced.
+/// A crash leaves either the old file or the new one, never a half-written file.
+pub fn write_atomic(target: &Path, data: &[u8], mode: u32) -> io::Result<()> {
+    let dir = target
+        .parent()
+        .ok_or_else(|| io::Error::other("path has no parent"))?;
+    if !dir.exists() {
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o755)
+            .create(dir)?;
+    }
+    let name = target
+        .file_name()
+        .ok_or_else(|| io::Error::other("path has no file name"))?;
+    let tmp = dir.join(format!(
+        ".{}.tmp-{}-{}",
+        name.to_string_lossy(),
+        std::process::id(),
+        rand::random::<u32>()
+    ));
+    let result = (|| {
+        let mut f = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(mode)
+            .open(&tmp)?;
+        f.write_all(data)?;
+        f.set_permissions(fs::Permissions::from_mode(mode))?;
+        f.sync_all()?;
+        drop(f);
+        fs::rename(&tmp, target)?;
+        if let Ok(d) = fs::File::open(dir) {
+            let _ = d.sync_all();
+        }
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
+impl Host for RealHost {
+    fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
+        fs::read(self.resolve(path))
+    }
+
+    fn write_atomic(&self, path: &Path, data: &[u8], mode: u32) -> io::Result<()> {
+        write_atomic(&self.resolve(path), data, mode)
+    }
+
+    fn create_dir_all(&self, path: &Path, mode: u32) -> io::Result<()> {
+        let p = self.resolve(path);
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(mode)
+            .create(&p)?;
+        fs::set_permissions(&p, fs::Permissions::from_mode(mode))
+    }
+
+    fn exists(&self, path: &Path) -> bool {
+        self.resolve(path).exists()
+    }
+
+    fn read_dir(&self, path: &Path) -> io::Result<Vec<String>> {
+        let p = self.resolve(path);
+        if !p.exists() {
+            return Ok(Vec::new());
+        }
+        let mut names: Vec<String> = fs::read_dir(p)?
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        Ok(names)
+    }
+
+    fn remove_file(&self, path: &Path) -> io::Result<()> {
+        match fs::remove_file(self.resolve(path)) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            other => other,
+        }
+    }
+
+    fn mode(&self, path: &Path) -> io::Result<u32> {
+        Ok(fs::metadata(self.resolve(path))?.permissions().mode() & 0o7777)
+    }
+
+    fn run(&self, program: &str, args: &[&str]) -> io::Result<CmdOutput> {
+        let out = std::process::Command::new(program).args(args).output()?;
+        Ok(CmdOutput {
+            status: out.status.code(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        })
+    }
+
+    fn which(&self, program: &str) -> Option<PathBuf> {
+        let path = std::env::var_os("PATH")?;
+        std::env::split_paths(&path)
+            .map(|d| d.join(program))
+            .find(|p| {
+                fs::metadata(p)
+                    .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+                    .unwrap_or(false)
+            })
+    }
+
+    fn facts(&self) -> HostFacts {
+        // Filled in by the host module's fact collection (issue: engine/host).
+        HostFacts {
+            hostname: nix::unistd::gethostname()
+                .map(|h| h.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            cpus: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1),
+            euid: nix::unistd::geteuid().as_raw(),
+            ..HostFacts::default()
+        }
+    }
+
+    fn port_free(&self, port: u16) -> bool {
+        std::net::TcpListener::bind(("0.0.0.0", port)).is_ok()
+    }
+
+    fn dry_run(&self) -> bool {
+        self.dry_run
+    }
+}

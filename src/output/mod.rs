@@ -1,0 +1,1 @@
+//! The non-interactive faces: kubeadm-like plain text and JSON lines.

@@ -1,0 +1,2 @@
+//! The phases of `kubestrap init` and `kubestrap join`, one module per phase family,
+//! named as kubeadm names them.
