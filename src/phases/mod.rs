@@ -1,2 +1,6 @@
 //! The phases of `kubestrap init` and `kubestrap join`, one module per phase family,
 //! named as kubeadm names them.
+
+pub mod control_plane;
+pub mod etcd;
+pub mod staticpod;
