@@ -17,9 +17,9 @@ use crate::engine::{Paths, PhaseCtx, PhaseError};
 use crate::phases::etcd::ETCD_CLIENT_PORT;
 use crate::phases::staticpod::{
     self, CA_CERTS_DIR, Component, HostPathMounts, KUBE_CONTROLLER_MANAGER_PORT,
-    KUBE_SCHEDULER_PORT, ManifestError, OPTIONAL_CA_DIRS, PodInputs, VersionFacts, arg,
-    arg_value, base_container, check_extra_args, component_pod, liveness_probe, merge_args,
-    merge_env, readiness_probe, resources, set_arg, startup_probe,
+    KUBE_SCHEDULER_PORT, ManifestError, OPTIONAL_CA_DIRS, PodInputs, VersionFacts, arg, arg_value,
+    base_container, check_extra_args, component_pod, liveness_probe, merge_args, merge_env,
+    readiness_probe, resources, set_arg, startup_probe,
 };
 
 /// Sub-phases of `control-plane`, in order.
@@ -30,8 +30,14 @@ pub const ADVERTISE_ADDRESS_ENDPOINT_ANNOTATION: &str =
 /// Default flexvolume plugin directory mounted into kube-controller-manager.
 pub const FLEXVOLUME_DIR: &str = "/usr/libexec/kubernetes/kubelet-plugins/volume/exec";
 /// Authorization modes kube-apiserver knows.
-pub const KNOWN_AUTHORIZATION_MODES: &[&str] =
-    &["Node", "RBAC", "Webhook", "ABAC", "AlwaysAllow", "AlwaysDeny"];
+pub const KNOWN_AUTHORIZATION_MODES: &[&str] = &[
+    "Node",
+    "RBAC",
+    "Webhook",
+    "ABAC",
+    "AlwaysAllow",
+    "AlwaysDeny",
+];
 
 const PHASE: &str = "control-plane";
 
@@ -91,7 +97,10 @@ pub fn run(ctx: &PhaseCtx, sub: &str) -> Result<(), PhaseError> {
         let sub_phase = format!("{PHASE}/{}", sub_name(c));
         ctx.events.log(
             &sub_phase,
-            format!("[control-plane] Creating static Pod manifest for {:?}", c.name()),
+            format!(
+                "[control-plane] Creating static Pod manifest for {:?}",
+                c.name()
+            ),
         );
         staticpod::write_manifest(ctx, c, &inputs)?;
     }
@@ -140,19 +149,40 @@ fn apiserver_defaults(cfg: &InitConfig) -> Vec<Arg> {
         arg("client-ca-file", pki(&paths, "ca.crt")),
         arg("tls-cert-file", pki(&paths, "apiserver.crt")),
         arg("tls-private-key-file", pki(&paths, "apiserver.key")),
-        arg("kubelet-client-certificate", pki(&paths, "apiserver-kubelet-client.crt")),
-        arg("kubelet-client-key", pki(&paths, "apiserver-kubelet-client.key")),
+        arg(
+            "kubelet-client-certificate",
+            pki(&paths, "apiserver-kubelet-client.crt"),
+        ),
+        arg(
+            "kubelet-client-key",
+            pki(&paths, "apiserver-kubelet-client.key"),
+        ),
         arg("enable-bootstrap-token-auth", "true"),
-        arg("secure-port", cfg.init.local_api_endpoint.bind_port.to_string()),
+        arg(
+            "secure-port",
+            cfg.init.local_api_endpoint.bind_port.to_string(),
+        ),
         arg("allow-privileged", "true"),
-        arg("kubelet-preferred-address-types", "InternalIP,ExternalIP,Hostname"),
+        arg(
+            "kubelet-preferred-address-types",
+            "InternalIP,ExternalIP,Hostname",
+        ),
         arg("requestheader-username-headers", "X-Remote-User"),
         arg("requestheader-group-headers", "X-Remote-Group"),
         arg("requestheader-extra-headers-prefix", "X-Remote-Extra-"),
-        arg("requestheader-client-ca-file", pki(&paths, "front-proxy-ca.crt")),
+        arg(
+            "requestheader-client-ca-file",
+            pki(&paths, "front-proxy-ca.crt"),
+        ),
         arg("requestheader-allowed-names", "front-proxy-client"),
-        arg("proxy-client-cert-file", pki(&paths, "front-proxy-client.crt")),
-        arg("proxy-client-key-file", pki(&paths, "front-proxy-client.key")),
+        arg(
+            "proxy-client-cert-file",
+            pki(&paths, "front-proxy-client.crt"),
+        ),
+        arg(
+            "proxy-client-key-file",
+            pki(&paths, "front-proxy-client.key"),
+        ),
     ];
     if let Some(ext) = &c.etcd.external {
         set_arg(&mut args, "etcd-servers", ext.endpoints.join(","));
@@ -175,8 +205,16 @@ fn apiserver_defaults(cfg: &InitConfig) -> Vec<Arg> {
             format!("https://{}", join_host_port(loopback, ETCD_CLIENT_PORT)),
         );
         set_arg(&mut args, "etcd-cafile", pki(&paths, "etcd/ca.crt"));
-        set_arg(&mut args, "etcd-certfile", pki(&paths, "apiserver-etcd-client.crt"));
-        set_arg(&mut args, "etcd-keyfile", pki(&paths, "apiserver-etcd-client.key"));
+        set_arg(
+            &mut args,
+            "etcd-certfile",
+            pki(&paths, "apiserver-etcd-client.crt"),
+        );
+        set_arg(
+            &mut args,
+            "etcd-keyfile",
+            pki(&paths, "apiserver-etcd-client.key"),
+        );
         if let Some(v) = c
             .etcd
             .local
@@ -188,7 +226,11 @@ fn apiserver_defaults(cfg: &InitConfig) -> Vec<Arg> {
     }
     if arg_value(&c.api_server.extra_args, "authorization-config").is_none() {
         let requested = arg_value(&c.api_server.extra_args, "authorization-mode").unwrap_or("");
-        set_arg(&mut args, "authorization-mode", authorization_modes(requested));
+        set_arg(
+            &mut args,
+            "authorization-mode",
+            authorization_modes(requested),
+        );
     }
     args
 }
@@ -242,7 +284,13 @@ pub fn external_etcd_cert_dirs(cfg: &InitConfig) -> Vec<String> {
 fn common_cert_mounts(m: &mut HostPathMounts, paths: &Paths, inputs: &PodInputs) {
     let pki_dir = paths.pki_dir.display().to_string();
     m.add("k8s-certs", &pki_dir, &pki_dir, true, "DirectoryOrCreate");
-    m.add("ca-certs", CA_CERTS_DIR, CA_CERTS_DIR, true, "DirectoryOrCreate");
+    m.add(
+        "ca-certs",
+        CA_CERTS_DIR,
+        CA_CERTS_DIR,
+        true,
+        "DirectoryOrCreate",
+    );
     for (name, path) in OPTIONAL_CA_DIRS {
         if inputs.existing_ca_dirs.iter().any(|d| d == path) {
             m.add(name, path, path, true, "DirectoryOrCreate");
@@ -273,7 +321,13 @@ pub fn build_apiserver_pod(cfg: &InitConfig, inputs: &PodInputs) -> Result<Pod, 
     let mut m = HostPathMounts::default();
     common_cert_mounts(&mut m, &paths, inputs);
     for (i, dir) in external_etcd_cert_dirs(cfg).iter().enumerate() {
-        m.add(&format!("etcd-certs-{i}"), dir, dir, true, "DirectoryOrCreate");
+        m.add(
+            &format!("etcd-certs-{i}"),
+            dir,
+            dir,
+            true,
+            "DirectoryOrCreate",
+        );
     }
     m.add_extra("apiServer.extraVolumes", &api.extra_volumes)?;
 
@@ -319,7 +373,10 @@ pub fn default_controller_manager_args(cfg: &InitConfig, external_ca: bool) -> V
         arg("authentication-kubeconfig", &kubeconfig),
         arg("authorization-kubeconfig", &kubeconfig),
         arg("client-ca-file", &ca),
-        arg("requestheader-client-ca-file", pki(&paths, "front-proxy-ca.crt")),
+        arg(
+            "requestheader-client-ca-file",
+            pki(&paths, "front-proxy-ca.crt"),
+        ),
         arg("root-ca-file", &ca),
         arg("service-account-private-key-file", pki(&paths, "sa.key")),
         arg("cluster-signing-cert-file", &ca),
@@ -379,7 +436,8 @@ pub fn build_controller_manager_pod(
         staticpod::command(name, &args),
         env,
     );
-    let host = staticpod::probe_host(arg_value(&cm.extra_args, "bind-address").unwrap_or("127.0.0.1"));
+    let host =
+        staticpod::probe_host(arg_value(&cm.extra_args, "bind-address").unwrap_or("127.0.0.1"));
     let p = v.probe_port(KUBE_CONTROLLER_MANAGER_PORT);
     c.volume_mounts = Some(m.mounts());
     c.liveness_probe = Some(liveness_probe(host.clone(), "/healthz", p.clone(), "HTTPS"));
@@ -432,7 +490,8 @@ pub fn build_scheduler_pod(cfg: &InitConfig, inputs: &PodInputs) -> Result<Pod, 
         staticpod::command(name, &args),
         env,
     );
-    let host = staticpod::probe_host(arg_value(&s.extra_args, "bind-address").unwrap_or("127.0.0.1"));
+    let host =
+        staticpod::probe_host(arg_value(&s.extra_args, "bind-address").unwrap_or("127.0.0.1"));
     let p = v.probe_port(KUBE_SCHEDULER_PORT);
     c.volume_mounts = Some(m.mounts());
     if v.scheduler_livez {

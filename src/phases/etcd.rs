@@ -30,7 +30,8 @@ pub const ETCD_METRICS_PORT: u16 = 2381;
 /// Mode of the etcd data directory.
 pub const DATA_DIR_MODE: u32 = 0o700;
 /// Annotation carrying etcd's advertised client URL.
-pub const ADVERTISE_CLIENT_URLS_ANNOTATION: &str = "kubeadm.kubernetes.io/etcd.advertise-client-urls";
+pub const ADVERTISE_CLIENT_URLS_ANNOTATION: &str =
+    "kubeadm.kubernetes.io/etcd.advertise-client-urls";
 
 /// Runs `etcd/<sub>` (`local`, or `all` for every sub-phase).
 ///
@@ -96,11 +97,12 @@ fn run_local(ctx: &PhaseCtx) -> Result<(), PhaseError> {
             ctx.paths.manifests_dir.display().to_string()
         ),
     );
-    staticpod::write_manifest(ctx, Component::Etcd, &inputs).map_err(|e| {
-        PhaseError {
-            message: format!("error creating local etcd static pod manifest file: {}", e.message),
-            ..e
-        }
+    staticpod::write_manifest(ctx, Component::Etcd, &inputs).map_err(|e| PhaseError {
+        message: format!(
+            "error creating local etcd static pod manifest file: {}",
+            e.message
+        ),
+        ..e
     })?;
     Ok(())
 }
@@ -122,7 +124,13 @@ fn local_etcd(cfg: &InitConfig) -> Result<&LocalEtcd, ManifestError> {
 /// configured Kubernetes minor (`3.5.21-0` for v1.33). Errors name `kubernetesVersion`
 /// when the minor is not one kubestrap carries.
 pub fn etcd_image_tag(cfg: &InitConfig) -> Result<String, ManifestError> {
-    if let Some(l) = cfg.cluster.etcd.local.as_ref().filter(|l| !l.image_tag.is_empty()) {
+    if let Some(l) = cfg
+        .cluster
+        .etcd
+        .local
+        .as_ref()
+        .filter(|l| !l.image_tag.is_empty())
+    {
         return Ok(l.image_tag.clone());
     }
     let v = VersionFacts::of(cfg)?;
@@ -231,9 +239,11 @@ fn parse_url(u: &str) -> Option<(String, String, Option<String>)> {
         return Some((scheme.to_ascii_lowercase(), host.to_string(), port));
     }
     match authority.rsplit_once(':') {
-        Some((h, p)) if !h.contains(':') => {
-            Some((scheme.to_ascii_lowercase(), h.to_string(), Some(p.to_string())))
-        }
+        Some((h, p)) if !h.contains(':') => Some((
+            scheme.to_ascii_lowercase(),
+            h.to_string(),
+            Some(p.to_string()),
+        )),
         _ => Some((scheme.to_ascii_lowercase(), authority.to_string(), None)),
     }
 }
@@ -256,7 +266,11 @@ pub fn etcd_probe_endpoint(cfg: &InitConfig, ipv6: bool) -> (String, u16, &'stat
         return default;
     };
     let scheme = if scheme == "https" { "HTTPS" } else { "HTTP" };
-    let host = if host.is_empty() { localhost.to_string() } else { host };
+    let host = if host.is_empty() {
+        localhost.to_string()
+    } else {
+        host
+    };
     let port = port
         .and_then(|p| p.parse::<u16>().ok())
         .filter(|p| *p != 0)
@@ -274,7 +288,10 @@ pub fn build_etcd_pod(cfg: &InitConfig, _inputs: &PodInputs) -> Result<Pod, Mani
     let paths = Paths::from_config(cfg);
     let args = merge_args(&default_etcd_args(cfg)?, &local.extra_args);
     let data_dir = paths.etcd_data_dir.display().to_string();
-    let certs_dir = format!("{}/etcd", paths.pki_dir.display().to_string().trim_end_matches('/'));
+    let certs_dir = format!(
+        "{}/etcd",
+        paths.pki_dir.display().to_string().trim_end_matches('/')
+    );
     if !Path::new(&data_dir).is_absolute() {
         return Err(ManifestError::invalid(
             "etcd.local.dataDir",
@@ -302,7 +319,12 @@ pub fn build_etcd_pod(cfg: &InitConfig, _inputs: &PodInputs) -> Result<Pod, Mani
     ]);
     c.resources = Some(resources("100m", Some("100Mi")));
     c.liveness_probe = Some(liveness_probe(host.clone(), "/livez", port.clone(), scheme));
-    c.readiness_probe = Some(readiness_probe(host.clone(), "/readyz", port.clone(), scheme));
+    c.readiness_probe = Some(readiness_probe(
+        host.clone(),
+        "/readyz",
+        port.clone(),
+        scheme,
+    ));
     c.startup_probe = Some(startup_probe(host, "/readyz", port, scheme, cfg));
     c.ports = v.container_ports(i32::from(probe_port));
 

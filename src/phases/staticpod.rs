@@ -49,7 +49,10 @@ pub const OPTIONAL_CA_DIRS: &[(&str, &str)] = &[
     ("etc-ca-certificates", "/etc/ca-certificates"),
     ("etc-pki-ca-trust", "/etc/pki/ca-trust"),
     ("etc-pki-tls-certs", "/etc/pki/tls/certs"),
-    ("usr-local-share-ca-certificates", "/usr/local/share/ca-certificates"),
+    (
+        "usr-local-share-ca-certificates",
+        "/usr/local/share/ca-certificates",
+    ),
     ("usr-share-ca-certificates", "/usr/share/ca-certificates"),
 ];
 
@@ -128,7 +131,8 @@ impl From<ManifestError> for PhaseError {
             ManifestError::Invalid { .. } => PhaseError::new(e.to_string())
                 .hint("fix the value in the configuration file or flag and run the phase again"),
             ManifestError::Yaml { component, source } => {
-                PhaseError::new(format!("cannot serialise the {component} manifest")).caused_by(source)
+                PhaseError::new(format!("cannot serialise the {component} manifest"))
+                    .caused_by(source)
             }
         }
     }
@@ -353,16 +357,13 @@ pub fn advertise_ip(cfg: &InitConfig) -> Result<IpAddr, ManifestError> {
 /// `localAPIEndpoint.bindPort` as a port number (1–65535).
 pub fn bind_port(cfg: &InitConfig) -> Result<u16, ManifestError> {
     let p = cfg.init.local_api_endpoint.bind_port;
-    u16::try_from(p)
-        .ok()
-        .filter(|p| *p != 0)
-        .ok_or_else(|| {
-            ManifestError::invalid(
-                "localAPIEndpoint.bindPort",
-                p.to_string(),
-                "is not a port number from 1 to 65535",
-            )
-        })
+    u16::try_from(p).ok().filter(|p| *p != 0).ok_or_else(|| {
+        ManifestError::invalid(
+            "localAPIEndpoint.bindPort",
+            p.to_string(),
+            "is not a port number from 1 to 65535",
+        )
+    })
 }
 
 /// The loopback address of the advertise address's family (`127.0.0.1` or `::1`).
@@ -394,7 +395,8 @@ fn http_probe(
             scheme: Some(scheme.to_string()),
             http_headers: None,
         }),
-        initial_delay_seconds: Some(initial_delay),
+        // Go's omitempty drops a zero delay; so do we.
+        initial_delay_seconds: (initial_delay != 0).then_some(initial_delay),
         timeout_seconds: Some(timeout),
         failure_threshold: Some(failure),
         period_seconds: Some(period),
@@ -422,7 +424,13 @@ pub fn startup_probe(
     scheme: &str,
     cfg: &InitConfig,
 ) -> Probe {
-    http_probe(host, path, port, scheme, (10, 15, startup_failure_threshold(cfg), 10))
+    http_probe(
+        host,
+        path,
+        port,
+        scheme,
+        (10, 15, startup_failure_threshold(cfg), 10),
+    )
 }
 
 /// `ceil(timeouts.controlPlaneComponentHealthCheck / 10 s)`, default timeout 4 m → 24
@@ -472,8 +480,10 @@ impl HostPathMounts {
         read_only: bool,
         path_type: &str,
     ) {
-        self.volumes
-            .insert(name.to_string(), host_path_volume(name, host_path, path_type));
+        self.volumes.insert(
+            name.to_string(),
+            host_path_volume(name, host_path, path_type),
+        );
         self.mounts
             .insert(name.to_string(), volume_mount(name, mount_path, read_only));
     }
@@ -495,7 +505,13 @@ impl HostPathMounts {
                     ));
                 }
             }
-            self.add(&v.name, &v.host_path, &v.mount_path, v.read_only, &v.path_type);
+            self.add(
+                &v.name,
+                &v.host_path,
+                &v.mount_path,
+                v.read_only,
+                &v.path_type,
+            );
         }
         Ok(())
     }
@@ -574,7 +590,12 @@ pub fn component_pod(
 
 /// A container with kubeadm's common fields (`imagePullPolicy: IfNotPresent`); the
 /// `env` list is left out when empty.
-pub fn base_container(name: &str, image: String, command: Vec<String>, env: Vec<EnvVar>) -> Container {
+pub fn base_container(
+    name: &str,
+    image: String,
+    command: Vec<String>,
+    env: Vec<EnvVar>,
+) -> Container {
     Container {
         name: name.to_string(),
         image: Some(image),
@@ -622,9 +643,11 @@ pub fn write_manifest(
     let pod = build_pod(component, &ctx.cfg, inputs)?;
     let yaml = to_yaml(component, &pod)?;
     let dir = &ctx.paths.manifests_dir;
-    ctx.host.create_dir_all(dir, MANIFESTS_DIR_MODE).map_err(|e| {
-        PhaseError::new(format!("failed to create directory {}", dir.display())).caused_by(e)
-    })?;
+    ctx.host
+        .create_dir_all(dir, MANIFESTS_DIR_MODE)
+        .map_err(|e| {
+            PhaseError::new(format!("failed to create directory {}", dir.display())).caused_by(e)
+        })?;
     let path = component.manifest_path(&ctx.paths);
     ctx.host
         .write_atomic(&path, yaml.as_bytes(), MANIFEST_MODE)
@@ -649,12 +672,7 @@ mod tests {
 
     #[test]
     fn extra_args_replace_all_defaults_and_sort() {
-        let defaults = vec![
-            arg("b", "1"),
-            arg("a", "x"),
-            arg("a", "y"),
-            arg("c", "3"),
-        ];
+        let defaults = vec![arg("b", "1"), arg("a", "x"), arg("a", "y"), arg("c", "3")];
         let extra = vec![arg("a", "z"), arg("d", "2"), arg("d", "1")];
         let got = merge_args(&defaults, &extra);
         let cmd = command("bin", &got);
@@ -695,8 +713,7 @@ mod tests {
             .timeouts
             .as_mut()
             .unwrap()
-            .control_plane_component_health_check =
-            Some(crate::config::GoDuration::from_secs(95));
+            .control_plane_component_health_check = Some(crate::config::GoDuration::from_secs(95));
         assert_eq!(startup_failure_threshold(&cfg), 10);
     }
 
