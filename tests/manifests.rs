@@ -1023,3 +1023,255 @@ fn bad_input_and_faults_leave_disk_unchanged() {
         "not a dir"
     );
 }
+
+// ---------------------------------------------------------------- a real etcd
+
+/// Kills and reaps the etcd process when the test ends, failed or not.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Three distinct free loopback ports (held open together while picking, then released).
+fn free_ports() -> [u16; 3] {
+    let ls: Vec<std::net::TcpListener> = (0..3)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap())
+        .collect();
+    [0, 1, 2].map(|i| ls[i].local_addr().unwrap().port())
+}
+
+/// Maps the real paths inside a manifest argument to where they live under `root`:
+/// every `/etc/kubernetes/pki` and `/var/lib/etcd` (the certificates dir and the etcd
+/// data dir of the default configuration) gets the temporary root prefixed. Nothing else
+/// in the argument changes.
+fn map_to_root(arg: &str, root: &Path) -> String {
+    let r = root.display().to_string();
+    arg.replace("/etc/kubernetes/pki", &format!("{r}/etc/kubernetes/pki"))
+        .replace("/var/lib/etcd", &format!("{r}/var/lib/etcd"))
+}
+
+/// `etcdctl` against `endpoint` with the given TLS files; bounded by its own dial and
+/// command timeouts and by coreutils `timeout 15`.
+fn etcdctl(endpoint: &str, ca: &str, cert: &str, key: &str, args: &[&str]) -> std::process::Output {
+    Command::new("timeout")
+        .arg("15")
+        .arg("etcdctl")
+        .env("ETCDCTL_API", "3")
+        .args([
+            &format!("--endpoints={endpoint}"),
+            &format!("--cacert={ca}"),
+            &format!("--cert={cert}"),
+            &format!("--key={key}"),
+            "--dial-timeout=3s",
+            "--command-timeout=5s",
+        ])
+        .args(args)
+        .output()
+        .expect("etcdctl is installed (Debian etcd-client; scripts/test.sh installs it)")
+}
+
+fn out_text(o: &std::process::Output) -> String {
+    format!(
+        "status {:?}\nstdout: {}\nstderr: {}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// A client certificate for `kube-etcd-healthcheck-client` signed by a CA that is *not*
+/// the cluster's etcd CA; returns (cert path, key path).
+fn foreign_client_cert(dir: &Path) -> (String, String) {
+    use rcgen::{
+        BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose,
+        IsCa, KeyPair, KeyUsagePurpose,
+    };
+    let mut ca_params = CertificateParams::new(vec!["etcd-ca".to_string()]).unwrap();
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "etcd-ca");
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::DigitalSignature,
+        KeyUsagePurpose::KeyEncipherment,
+    ];
+    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
+    let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    params
+        .distinguished_name
+        .push(DnType::CommonName, "kube-etcd-healthcheck-client");
+    params.key_usages = vec![
+        KeyUsagePurpose::DigitalSignature,
+        KeyUsagePurpose::KeyEncipherment,
+    ];
+    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+    let key = KeyPair::generate().unwrap();
+    let cert = params.signed_by(&key, &ca).unwrap();
+    let c = dir.join("foreign-client.crt");
+    let k = dir.join("foreign-client.key");
+    std::fs::write(&c, cert.pem()).unwrap();
+    std::fs::write(&k, key.serialize_pem()).unwrap();
+    (c.display().to_string(), k.display().to_string())
+}
+
+#[test]
+fn real_etcd_runs_from_the_generated_manifest() {
+    let [client, peer, metrics] = free_ports();
+    let mut cfg = example_init_config("v1.33.6"); // etcd 3.5 flag names, understood by 3.4
+    cfg.init.local_api_endpoint.advertise_address = "127.0.0.1".into();
+    cfg.cluster.encryption_algorithm = "ECDSA-P256".into();
+    let client_url = format!("https://127.0.0.1:{client}");
+    let peer_url = format!("https://127.0.0.1:{peer}");
+    cfg.cluster.etcd.local.as_mut().unwrap().extra_args = vec![
+        arg("listen-client-urls", &client_url),
+        arg("advertise-client-urls", &client_url),
+        arg("listen-peer-urls", &peer_url),
+        arg("initial-advertise-peer-urls", &peer_url),
+        arg("initial-cluster", &format!("cp1={peer_url}")),
+        arg(
+            "listen-metrics-urls",
+            &format!("http://127.0.0.1:{metrics}"),
+        ),
+    ];
+    let r = run_ctx(cfg, false);
+    let root = r.root.path().to_path_buf();
+    kubestrap::phases::certs::run(&r.ctx, "all").expect("certs phase");
+    etcd::run(&r.ctx, "local").expect("etcd phase");
+    control_plane::run(&r.ctx, "apiserver").expect("control-plane phase");
+
+    let read_pod = |name: &str| -> Pod {
+        let p = r.path(&format!("/etc/kubernetes/manifests/{name}.yaml"));
+        serde_yaml::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
+    };
+    let etcd_cmd = cmd(&read_pod("etcd"));
+    assert_eq!(etcd_cmd[0], "etcd");
+    let api_cmd = cmd(&read_pod("kube-apiserver"));
+    // The API server is pointed at the member the manifest starts.
+    assert_eq!(flag(&api_cmd, "etcd-servers"), [client_url.as_str()]);
+
+    // Start etcd with exactly the manifest's arguments, paths mapped under the root.
+    let args: Vec<String> = etcd_cmd[1..]
+        .iter()
+        .map(|a| map_to_root(a, &root))
+        .collect();
+    assert!(args.contains(&format!("--data-dir={}/var/lib/etcd", root.display())));
+    let log = std::fs::File::create(root.join("etcd.log")).unwrap();
+    let child = Command::new("etcd")
+        .args(&args)
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .expect("etcd is installed (Debian etcd-server; scripts/test.sh installs it)");
+    let mut etcd_proc = KillOnDrop(child);
+    let etcd_log = || std::fs::read_to_string(root.join("etcd.log")).unwrap_or_default();
+
+    let pki = |f: &str| {
+        root.join("etc/kubernetes/pki")
+            .join(f)
+            .display()
+            .to_string()
+    };
+    let (ca, hc_cert, hc_key) = (
+        pki("etcd/ca.crt"),
+        pki("etcd/healthcheck-client.crt"),
+        pki("etcd/healthcheck-client.key"),
+    );
+
+    // Wait (at most 20 s) for `endpoint health` with the healthcheck-client certificate.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let mut last = String::new();
+    let mut healthy = false;
+    for _ in 0..100 {
+        if std::time::Instant::now() > deadline {
+            break;
+        }
+        if let Some(status) = etcd_proc.0.try_wait().unwrap() {
+            panic!("etcd exited early ({status}):\n{}", etcd_log());
+        }
+        let o = etcdctl(&client_url, &ca, &hc_cert, &hc_key, &["endpoint", "health"]);
+        last = out_text(&o);
+        if o.status.success() {
+            healthy = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    assert!(
+        healthy,
+        "etcd never became healthy: {last}\netcd log:\n{}",
+        etcd_log()
+    );
+    assert!(last.contains("is healthy"), "{last}");
+
+    // put/get with the API server's own etcd client flags from kube-apiserver.yaml.
+    let api_flag = |n: &str| map_to_root(flag(&api_cmd, n)[0], &root);
+    let (a_ca, a_cert, a_key) = (
+        api_flag("etcd-cafile"),
+        api_flag("etcd-certfile"),
+        api_flag("etcd-keyfile"),
+    );
+    assert!(a_cert.ends_with("apiserver-etcd-client.crt"));
+    let put = etcdctl(
+        &client_url,
+        &a_ca,
+        &a_cert,
+        &a_key,
+        &["put", "/kubestrap/probe", "hello"],
+    );
+    assert!(put.status.success(), "put failed: {}", out_text(&put));
+    assert_eq!(String::from_utf8_lossy(&put.stdout).trim(), "OK");
+    let get = etcdctl(
+        &client_url,
+        &a_ca,
+        &a_cert,
+        &a_key,
+        &["get", "/kubestrap/probe", "--print-value-only"],
+    );
+    assert!(get.status.success(), "get failed: {}", out_text(&get));
+    assert_eq!(String::from_utf8_lossy(&get.stdout).trim(), "hello");
+
+    // A client certificate from another CA is refused (TLS client-cert-auth).
+    let (f_cert, f_key) = foreign_client_cert(&root);
+    let bad = etcdctl(
+        &client_url,
+        &ca,
+        &f_cert,
+        &f_key,
+        &["put", "/kubestrap/probe", "evil", "--command-timeout=2s"],
+    );
+    assert!(
+        !bad.status.success(),
+        "foreign client cert was accepted: {}",
+        out_text(&bad)
+    );
+    // The value is unchanged and etcd is still up.
+    let get = etcdctl(
+        &client_url,
+        &a_ca,
+        &a_cert,
+        &a_key,
+        &["get", "/kubestrap/probe", "--print-value-only"],
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&get.stdout).trim(),
+        "hello",
+        "{}",
+        out_text(&get)
+    );
+    assert!(etcd_proc.0.try_wait().unwrap().is_none());
+    let log = etcd_log();
+    let rejected: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("rejected connection"))
+        .collect();
+    eprintln!("etcd log: {}", rejected.join("\n"));
+    assert!(
+        !rejected.is_empty(),
+        "no TLS rejection in the etcd log:\n{log}"
+    );
+}
