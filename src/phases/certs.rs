@@ -324,8 +324,10 @@ fn execute(
         match step {
             Step::GenCa(s) => {
                 let phase = format!("certs/{}", s.subphase);
-                ctx.events
-                    .log(&phase, format!("Generating {:?} certificate and key", s.name));
+                ctx.events.log(
+                    &phase,
+                    format!("Generating {:?} certificate and key", s.name),
+                );
                 let key = next_key()?;
                 let sans = s.expected_sans(&ctx.cfg)?;
                 let der = issue_cert(
@@ -339,7 +341,13 @@ fn execute(
                     validity(ctx, true),
                 )?;
                 let (crt, kp) = paths(&pki, s.name);
-                write_file(ctx, &kp, private_key_pem(&key)?.as_bytes(), KEY_MODE, written)?;
+                write_file(
+                    ctx,
+                    &kp,
+                    private_key_pem(&key)?.as_bytes(),
+                    KEY_MODE,
+                    written,
+                )?;
                 write_file(
                     ctx,
                     &crt,
@@ -374,8 +382,10 @@ fn execute(
             }
             Step::GenLeaf(s) => {
                 let phase = format!("certs/{}", s.subphase);
-                ctx.events
-                    .log(&phase, format!("Generating {:?} certificate and key", s.name));
+                ctx.events.log(
+                    &phase,
+                    format!("Generating {:?} certificate and key", s.name),
+                );
                 let key = next_key()?;
                 let sans = s.expected_sans(&ctx.cfg)?;
                 let ca_name = s.ca.unwrap_or("ca");
@@ -410,7 +420,13 @@ fn execute(
                     );
                 }
                 let (crt, kp) = paths(&pki, s.name);
-                write_file(ctx, &kp, private_key_pem(&key)?.as_bytes(), KEY_MODE, written)?;
+                write_file(
+                    ctx,
+                    &kp,
+                    private_key_pem(&key)?.as_bytes(),
+                    KEY_MODE,
+                    written,
+                )?;
                 write_file(
                     ctx,
                     &crt,

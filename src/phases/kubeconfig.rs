@@ -15,7 +15,9 @@ use std::time::Duration;
 use crate::engine::{Event, PhaseCtx, PhaseError};
 use crate::pki::issue::{Ca, cert_info, check_leaf, disp, read};
 use crate::pki::keys::private_key_pem;
-use crate::pki::kubeconfig::{current_client, current_cluster, from_yaml, to_yaml, with_client_cert};
+use crate::pki::kubeconfig::{
+    current_client, current_cluster, from_yaml, to_yaml, with_client_cert,
+};
 use crate::pki::spec::{KUBECONFIGS, KubeconfigSpec, Sans};
 use crate::pki::{KeyAlgorithm, PkiError, client_cert, load_cert_pem, pem_encode};
 

@@ -21,7 +21,10 @@ pub(crate) fn read(input: &[u8]) -> Result<(Tlv<'_>, &[u8]), String> {
             return Err("DER: unsupported length".into());
         }
         let bytes = input.get(2..2 + n).ok_or("DER: truncated length")?;
-        (bytes.iter().fold(0usize, |a, b| (a << 8) | *b as usize), 2 + n)
+        (
+            bytes.iter().fold(0usize, |a, b| (a << 8) | *b as usize),
+            2 + n,
+        )
     };
     let end = hdr.checked_add(len).ok_or("DER: length overflow")?;
     if input.len() < end {

@@ -122,7 +122,7 @@ pub fn load_cert_pem(bytes: &[u8], path: &str) -> Result<Vec<u8>, PkiError> {
     let block = blocks
         .into_iter()
         .find(|b| b.tag() == "CERTIFICATE")
-        .ok_or_else(|| corrupt("no CERTIFICATE block found".into()))?;
+        .ok_or_else(|| corrupt("not PEM: no complete CERTIFICATE block found".into()))?;
     let der = block.into_contents();
     x509_parser::parse_x509_certificate(&der)
         .map_err(|e| corrupt(format!("certificate does not parse: {e}")))?;
@@ -141,7 +141,10 @@ fn parse<'a>(der: &'a [u8], path: &Path) -> Result<X509Certificate<'a>, PkiError
 fn rfc3339(t: i64) -> String {
     OffsetDateTime::from_unix_timestamp(t)
         .ok()
-        .and_then(|d| d.format(&time::format_description::well_known::Rfc3339).ok())
+        .and_then(|d| {
+            d.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
         .unwrap_or_else(|| t.to_string())
 }
 

@@ -143,7 +143,9 @@ pub fn private_key_pem(key: &KeyPair) -> Result<String, PkiError> {
     let inner = match der::pkcs8_private_key(pkcs8) {
         Ok(inner) => inner,
         // Already PKCS#1 / SEC1 (a key loaded from such a file): keep it as it is.
-        Err(_) if alg == &rcgen::PKCS_RSA_SHA256 => return Ok(pem_encode("RSA PRIVATE KEY", pkcs8)),
+        Err(_) if alg == &rcgen::PKCS_RSA_SHA256 => {
+            return Ok(pem_encode("RSA PRIVATE KEY", pkcs8));
+        }
         Err(_) => return Ok(pem_encode("EC PRIVATE KEY", pkcs8)),
     };
     if alg == &rcgen::PKCS_ECDSA_P256_SHA256 || alg == &rcgen::PKCS_ECDSA_P384_SHA384 {
@@ -177,7 +179,7 @@ pub fn load_private_key(pem_bytes: &[u8], path: &str) -> Result<KeyPair, PkiErro
     let block = blocks
         .iter()
         .find(|b| b.tag().ends_with("PRIVATE KEY"))
-        .ok_or_else(|| corrupt("no PRIVATE KEY block found".into()))?;
+        .ok_or_else(|| corrupt("not PEM: no complete PRIVATE KEY block found".into()))?;
     let data = block.contents().to_vec();
     let der = match block.tag() {
         "RSA PRIVATE KEY" => PrivateKeyDer::Pkcs1(PrivatePkcs1KeyDer::from(data)),
@@ -200,6 +202,8 @@ struct PoolShared {
     stop: AtomicBool,
     /// Keys ready plus keys being generated.
     planned: AtomicUsize,
+    /// Keys handed out from the ready stock so far.
+    served: AtomicUsize,
 }
 
 /// Pre-generates key pairs of one algorithm in background threads, so that issuing the PKI
@@ -226,6 +230,7 @@ impl KeyPool {
             changed: Condvar::new(),
             stop: AtomicBool::new(false),
             planned: AtomicUsize::new(0),
+            served: AtomicUsize::new(0),
         });
         let threads = std::thread::available_parallelism()
             .map(|n| n.get())
@@ -250,6 +255,11 @@ impl KeyPool {
     /// How many keys are ready now.
     pub fn ready(&self) -> usize {
         self.shared.state.lock().map(|s| s.ready.len()).unwrap_or(0)
+    }
+
+    /// How many keys were handed out from the ready stock (not generated on demand) so far.
+    pub fn served(&self) -> usize {
+        self.shared.served.load(Ordering::SeqCst)
     }
 
     /// Waits until at least `n` keys (at most the target) are ready or `timeout` passes;
@@ -277,18 +287,15 @@ impl KeyPool {
     /// The background threads refill the pool afterwards.
     pub fn take(&self, n: usize) -> Result<Vec<KeyPair>, PkiError> {
         let mut keys = {
-            let mut st = self
-                .shared
-                .state
-                .lock()
-                .map_err(|_| PkiError::Crypto {
-                    what: "key pool".into(),
-                    reason: "a generator thread panicked".into(),
-                })?;
+            let mut st = self.shared.state.lock().map_err(|_| PkiError::Crypto {
+                what: "key pool".into(),
+                reason: "a generator thread panicked".into(),
+            })?;
             let k = st.ready.len().min(n);
             let at = st.ready.len() - k;
             let taken = st.ready.split_off(at);
             self.shared.planned.fetch_sub(k, Ordering::SeqCst);
+            self.shared.served.fetch_add(k, Ordering::SeqCst);
             self.shared.changed.notify_all();
             taken
         };
@@ -325,7 +332,9 @@ fn pool_worker(shared: Arc<PoolShared>, algorithm: KeyAlgorithm, target: usize) 
         }
         match algorithm.generate() {
             Ok(key) => {
-                let Ok(mut st) = shared.state.lock() else { return };
+                let Ok(mut st) = shared.state.lock() else {
+                    return;
+                };
                 st.ready.push(key);
                 shared.changed.notify_all();
             }
@@ -347,7 +356,10 @@ mod tests {
             assert_eq!(KeyAlgorithm::parse(a.name()).unwrap(), a);
         }
         let e = KeyAlgorithm::parse("rsa-2048").unwrap_err().to_string();
-        assert!(e.contains("encryptionAlgorithm") && e.contains("rsa-2048"), "{e}");
+        assert!(
+            e.contains("encryptionAlgorithm") && e.contains("rsa-2048"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -82,13 +82,18 @@ pub fn with_token(
     base(cluster_name, server, ca_pem, user, auth)
 }
 
-/// Serialises a kubeconfig to YAML. Errors: [`PkiError::Crypto`] (what = `kubeconfig`) on a
-/// serde failure, which does not happen for values built here.
+/// Serialises a kubeconfig to YAML with keys in alphabetical order, as client-go writes it
+/// (`apiVersion`, `clusters`, `contexts`, `current-context`, `kind`, `preferences`, `users`).
+/// Errors: [`PkiError::Crypto`] (what = `kubeconfig`) on a serde failure, which does not
+/// happen for values built here.
 pub fn to_yaml(k: &Kubeconfig) -> Result<String, PkiError> {
-    serde_yaml::to_string(k).map_err(|e| PkiError::Crypto {
+    let fail = |e: String| PkiError::Crypto {
         what: "serialising a kubeconfig".into(),
-        reason: e.to_string(),
-    })
+        reason: e,
+    };
+    // serde_json's map is sorted (no preserve_order), which gives Go's key order.
+    let sorted = serde_json::to_value(k).map_err(|e| fail(e.to_string()))?;
+    serde_yaml::to_string(&sorted).map_err(|e| fail(e.to_string()))
 }
 
 /// Parses kubeconfig YAML; `path` names the file in errors ([`PkiError::Corrupt`]).

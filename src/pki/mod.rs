@@ -75,10 +75,11 @@ pub enum PkiError {
 /// Takes the certificate's DER bytes. Errors with [`PkiError::Corrupt`] (path `<der>`) when
 /// they do not parse. Mirrors kubeadm's `pubkeypin.Hash` (`app/util/pubkeypin`).
 pub fn ca_pin(cert_der: &[u8]) -> Result<String, PkiError> {
-    let (_, cert) = x509_parser::parse_x509_certificate(cert_der).map_err(|e| PkiError::Corrupt {
-        path: "<der>".into(),
-        reason: format!("not an X.509 certificate: {e}"),
-    })?;
+    let (_, cert) =
+        x509_parser::parse_x509_certificate(cert_der).map_err(|e| PkiError::Corrupt {
+            path: "<der>".into(),
+            reason: format!("not an X.509 certificate: {e}"),
+        })?;
     Ok(pin_of_spki(cert.tbs_certificate.subject_pki.raw))
 }
 

@@ -517,7 +517,10 @@ mod tests {
         let s = apiserver_sans(&cfg).unwrap();
         assert_eq!(s.dns.iter().filter(|d| *d == "lb.example").count(), 1);
         assert!(!s.dns.iter().any(|d| d.contains('!')));
-        assert_eq!(s.to_strings()[6..], ["10.96.0.1", "192.168.1.10", "10.0.0.5"]);
+        assert_eq!(
+            s.to_strings()[6..],
+            ["10.96.0.1", "192.168.1.10", "10.0.0.5"]
+        );
         assert_eq!(cpe_url(&cfg).unwrap(), "https://LB.Example:8443");
     }
 
