@@ -10,7 +10,7 @@ use k8s_openapi::api::core::v1::{Container, EnvVar, Pod};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use kubestrap::config::defaults::example_init_config;
 use kubestrap::config::{Arg, ExternalEtcd, HostPathMount, InitConfig};
-use kubestrap::engine::{Event, EventSink, PhaseCtx};
+use kubestrap::engine::{Event, EventSink, LogLevel, PhaseCtx};
 use kubestrap::host::RealHost;
 use kubestrap::phases::staticpod::{Component, PodInputs, build_pod, to_yaml};
 use kubestrap::phases::{control_plane, etcd};
@@ -723,7 +723,7 @@ fn bad_input_names_field_value_and_rule() {
         (
             Box::new(|c| c.cluster.kubernetes_version = "v1.33".into()),
             Component::KubeScheduler,
-            "kubernetesVersion: \"v1.33\"",
+            "kubernetesVersion: \"v1.33\" is not a semantic version such as v1.34.2",
         ),
         (
             Box::new(|c| c.cluster.kubernetes_version = "v1.40.0".into()),
@@ -954,9 +954,15 @@ fn phases_consult_the_host() {
 
 #[test]
 fn dry_run_does_not_create_the_data_dir() {
-    let mut r = run_ctx(example_init_config("v1.33.6"), true);
+    let mut cfg = example_init_config("v1.33.6");
+    cfg.cluster
+        .feature_gates
+        .insert("RootlessControlPlane".into(), true);
+    let mut r = run_ctx(cfg, true);
     etcd::run(&r.ctx, "all").unwrap();
-    let logs = Run::logs(&r.events());
+    let evs = r.events();
+    assert!(evs.iter().any(|e| matches!(e, Event::Log { level: LogLevel::Warn, message, .. } if message.contains("RootlessControlPlane"))));
+    let logs = Run::logs(&evs);
     assert!(
         logs.contains(
             &"[etcd] Would ensure that \"/var/lib/etcd\" directory is present".to_string()

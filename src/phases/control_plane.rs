@@ -86,6 +86,7 @@ pub fn run(ctx: &PhaseCtx, sub: &str) -> Result<(), PhaseError> {
             format!("[control-plane] patches in {dir:?} are not applied: kubestrap does not support --patches yet"),
         );
     }
+    staticpod::warn_unsupported_feature_gates(ctx, PHASE);
     ctx.events.log(
         PHASE,
         format!(

@@ -71,6 +71,7 @@ fn run_local(ctx: &PhaseCtx) -> Result<(), PhaseError> {
     // Build first so that bad input changes nothing on disk.
     let inputs = PodInputs::gather(ctx.host.as_ref(), &ctx.paths);
     staticpod::build_pod(Component::Etcd, &ctx.cfg, &inputs)?;
+    staticpod::warn_unsupported_feature_gates(ctx, phase);
     if ctx.dry_run() {
         ctx.events.log(
             phase,

@@ -59,9 +59,13 @@ pub const OPTIONAL_CA_DIRS: &[(&str, &str)] = &[
 /// The four static Pods kubeadm writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Component {
+    /// `etcd` (local etcd only).
     Etcd,
+    /// `kube-apiserver`.
     KubeApiServer,
+    /// `kube-controller-manager`.
     KubeControllerManager,
+    /// `kube-scheduler`.
     KubeScheduler,
 }
 
@@ -98,13 +102,17 @@ pub enum ManifestError {
     Invalid {
         /// Field path as in the kubeadm config, e.g. `localAPIEndpoint.advertiseAddress`.
         field: String,
+        /// The offending value as given.
         value: String,
+        /// The rule it breaks, e.g. `is not an IP address`.
         rule: String,
     },
     /// serde_yaml failed to serialise the Pod (not expected for typed values).
     #[error("cannot serialise the {component} manifest to YAML")]
     Yaml {
+        /// Component name, e.g. `etcd`.
         component: &'static str,
+        /// The serde_yaml error.
         #[source]
         source: serde_yaml::Error,
     },
@@ -268,6 +276,7 @@ pub fn arg(name: &str, value: impl Into<String>) -> Arg {
 /// Version-dependent facts of the configured `kubernetesVersion`.
 #[derive(Debug, Clone)]
 pub struct VersionFacts {
+    /// The parsed `kubernetesVersion`.
     pub version: KubeVersion,
     /// `≥ 1.34`: probes use the named container port `probe-port`.
     pub named_probe_port: bool,
@@ -279,8 +288,14 @@ impl VersionFacts {
     /// Parses `cfg.cluster.kubernetes_version`. Errors name `kubernetesVersion`.
     pub fn of(cfg: &InitConfig) -> Result<Self, ManifestError> {
         let raw = &cfg.cluster.kubernetes_version;
-        let version = KubeVersion::parse(raw)
-            .map_err(|e| ManifestError::invalid("kubernetesVersion", raw, e))?;
+        let version = KubeVersion::parse(raw).map_err(|e| {
+            // The parser's message starts with the quoted input; keep only the rule.
+            let rule = e
+                .strip_prefix(&format!("{raw:?} "))
+                .map(str::to_string)
+                .unwrap_or(e);
+            ManifestError::invalid("kubernetesVersion", raw, rule)
+        })?;
         if version.major != 1 {
             return Err(ManifestError::invalid(
                 "kubernetesVersion",
@@ -630,6 +645,24 @@ pub fn to_yaml(component: Component, pod: &Pod) -> Result<String, ManifestError>
         component: component.name(),
         source,
     })
+}
+
+/// Sends a warning for kubeadm feature gates that change the static Pods but that
+/// kubestrap does not implement (`RootlessControlPlane`), so the user is not surprised.
+pub fn warn_unsupported_feature_gates(ctx: &PhaseCtx, phase: &str) {
+    if ctx
+        .cfg
+        .cluster
+        .feature_gates
+        .get("RootlessControlPlane")
+        .copied()
+        .unwrap_or(false)
+    {
+        ctx.events.warn(
+            phase,
+            "feature gate RootlessControlPlane is not supported by kubestrap: the static Pods run as root",
+        );
+    }
 }
 
 /// Builds `component`'s Pod and writes it to `<manifests dir>/<name>.yaml` (mode 0600,
