@@ -970,6 +970,18 @@ fn dry_run_does_not_create_the_data_dir() {
         "{logs:?}"
     );
     assert!(!r.path("/var/lib/etcd").exists());
+    let shown = logs
+        .iter()
+        .find(|l| {
+            l.starts_with(
+                "[dryrun] Would write file \"/etc/kubernetes/manifests/etcd.yaml\" with content:",
+            )
+        })
+        .expect("dry-run prints the etcd manifest");
+    assert!(
+        shown.contains("\n\tapiVersion: v1\n\tkind: Pod\n"),
+        "{shown}"
+    );
     // The manifest goes to the dry-run root (paths inside stay the real ones).
     let text = std::fs::read_to_string(r.path("/etc/kubernetes/manifests/etcd.yaml")).unwrap();
     assert!(text.contains("--data-dir=/var/lib/etcd"));

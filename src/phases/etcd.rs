@@ -98,13 +98,30 @@ fn run_local(ctx: &PhaseCtx) -> Result<(), PhaseError> {
             ctx.paths.manifests_dir.display().to_string()
         ),
     );
-    staticpod::write_manifest(ctx, Component::Etcd, &inputs).map_err(|e| PhaseError {
-        message: format!(
-            "error creating local etcd static pod manifest file: {}",
-            e.message
-        ),
-        ..e
-    })?;
+    let path =
+        staticpod::write_manifest(ctx, Component::Etcd, &inputs).map_err(|e| PhaseError {
+            message: format!(
+                "error creating local etcd static pod manifest file: {}",
+                e.message
+            ),
+            ..e
+        })?;
+    if ctx.dry_run() {
+        // kubeadm prints the etcd manifest from the etcd phase itself (the other static
+        // Pods are printed by wait-control-plane): one tab-indented line per file line.
+        let text = ctx.host.read(&path).map_err(|e| {
+            PhaseError::new(format!("failed to read back {}", path.display())).caused_by(e)
+        })?;
+        let mut msg = format!(
+            "[dryrun] Would write file {:?} with content:",
+            path.display().to_string()
+        );
+        for line in String::from_utf8_lossy(&text).lines() {
+            msg.push_str("\n\t");
+            msg.push_str(line);
+        }
+        ctx.events.log(phase, msg);
+    }
     Ok(())
 }
 
