@@ -172,7 +172,11 @@ impl PodInputs {
         let external_ca = host.exists(&paths.pki_dir.join("ca.crt"))
             && !host.exists(&paths.pki_dir.join("ca.key"));
         PodInputs {
-            proxy_env: proxy_env_vars(std::env::vars()),
+            // vars_os: std::env::vars() panics on a non-UTF-8 variable; such ones are skipped.
+            proxy_env: proxy_env_vars(
+                std::env::vars_os()
+                    .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))),
+            ),
             existing_ca_dirs,
             external_ca,
         }
