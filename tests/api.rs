@@ -218,6 +218,11 @@ async fn whole_api_init_creates_kubeadm_objects_and_reruns_change_nothing() {
     assert_eq!(n["metadata"]["labels"]["node-role.kubernetes.io/control-plane"], "");
     assert_eq!(n["metadata"]["labels"]["node.kubernetes.io/exclude-from-external-load-balancers"], "");
     assert_eq!(n["metadata"]["labels"]["kubernetes.io/hostname"], "cp1");
+    // 1.33: NodeLocalCRISocket is off, so upload-config/kubelet annotated the CRI socket.
+    assert_eq!(
+        n["metadata"]["annotations"]["kubeadm.alpha.kubernetes.io/cri-socket"],
+        "unix:///var/run/containerd/containerd.sock"
+    );
     assert_eq!(
         n["spec"]["taints"],
         json!([{"key": "node.kubernetes.io/not-ready", "effect": "NoSchedule"}, {"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"}])
@@ -348,8 +353,8 @@ async fn bootstrap_token_authenticates_and_anonymous_reads_only_cluster_info() {
     let mut cfg = config();
     cfg.init.bootstrap_tokens[0].token = "abcdef.0123456789abcdef".into();
     let e = env(cfg);
-    upload_config::run(&e.ctx, "all").await.unwrap();
     e.server.insert("nodes", "", node("cp1")).unwrap();
+    upload_config::run(&e.ctx, "all").await.unwrap();
     bootstrap_token::run(&e.ctx, "").await.unwrap();
 
     let client = reqwest::Client::builder()

@@ -106,3 +106,49 @@ pub async fn run(ctx: &PhaseCtx, sub: &str) -> Result<(), PhaseError> {
     ctx.events.send(Event::JoinReady(info));
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn success_text_has_admin_steps_and_both_commands() {
+        let info = JoinInfo {
+            endpoint: "lb.example:8443".into(),
+            token: "abcdef.0123456789abcdef".into(),
+            ca_cert_hashes: vec![format!("sha256:{}", "a".repeat(64))],
+            certificate_key: Some("b".repeat(64)),
+            control_plane: true,
+            token_ttl_secs: Some(86400),
+            root: None,
+        };
+        let t = success_text(&info, "kubeadm");
+        let admin = t.find("sudo cp -i /etc/kubernetes/admin.conf $HOME/.kube/config").unwrap();
+        let cp = t
+            .find(&format!(
+                "kubeadm join lb.example:8443 --token abcdef.0123456789abcdef --discovery-token-ca-cert-hash sha256:{} --control-plane --certificate-key {}",
+                "a".repeat(64),
+                "b".repeat(64)
+            ))
+            .unwrap();
+        let worker = t.rfind("  kubeadm join lb.example:8443 --token").unwrap();
+        assert!(admin < cp && cp < worker);
+        assert!(t.contains("export KUBECONFIG=/etc/kubernetes/admin.conf"));
+        let no_cp = JoinInfo { control_plane: false, ..info };
+        assert!(!success_text(&no_cp, "kubestrap").contains("--control-plane"));
+    }
+
+    #[test]
+    fn pins_every_certificate_and_rejects_garbage() {
+        let ca = rcgen::KeyPair::generate().unwrap();
+        let cert = rcgen::CertificateParams::new(vec!["kubernetes".into()])
+            .unwrap()
+            .self_signed(&ca)
+            .unwrap();
+        let pem = format!("{}{}", cert.pem(), cert.pem());
+        let pins = ca_cert_hashes(pem.as_bytes()).unwrap();
+        assert_eq!(pins.len(), 2);
+        assert!(pins[0].starts_with("sha256:") && pins[0].len() == 7 + 64);
+        assert!(ca_cert_hashes(b"not a pem").is_err());
+    }
+}
