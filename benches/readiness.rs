@@ -74,8 +74,13 @@ fn readiness(c: &mut Criterion) {
                 let offset = Duration::from_millis(rng.random_range(150..350));
                 let healthy_at = Instant::now() + offset;
                 server.set_healthy_at(healthy_at);
-                rt.block_on(wait_healthy(&ctx, &targets, Duration::from_secs(10), POLL_INTERVAL))
-                    .expect("healthy");
+                rt.block_on(wait_healthy(
+                    &ctx,
+                    &targets,
+                    Duration::from_secs(10),
+                    POLL_INTERVAL,
+                ))
+                .expect("healthy");
                 let lat = Instant::now().saturating_duration_since(healthy_at);
                 latencies.push(lat);
                 total += lat;
@@ -100,14 +105,26 @@ fn readiness(c: &mut Criterion) {
 
     // CPU cost while waiting on an unhealthy apiserver for 5 s.
     server.set_healthy_at(Instant::now() + Duration::from_secs(3600));
-    let before = server.shared.health_requests.load(std::sync::atomic::Ordering::Relaxed);
+    let before = server
+        .shared
+        .health_requests
+        .load(std::sync::atomic::Ordering::Relaxed);
     let cpu0 = thread_cpu();
     let t0 = Instant::now();
-    let res = rt.block_on(wait_healthy(&ctx, &targets, Duration::from_secs(5), POLL_INTERVAL));
+    let res = rt.block_on(wait_healthy(
+        &ctx,
+        &targets,
+        Duration::from_secs(5),
+        POLL_INTERVAL,
+    ));
     let wall = t0.elapsed();
     let cpu = thread_cpu() - cpu0;
     assert!(res.is_err(), "the apiserver was unhealthy");
-    let attempts = server.shared.health_requests.load(std::sync::atomic::Ordering::Relaxed) - before;
+    let attempts = server
+        .shared
+        .health_requests
+        .load(std::sync::atomic::Ordering::Relaxed)
+        - before;
     println!(
         "probing cost: {attempts} attempts in {:.2} s used {:.1} ms CPU = {:.3}% of one core",
         wall.as_secs_f64(),
