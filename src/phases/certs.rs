@@ -134,7 +134,7 @@ enum Step {
 
 /// A CA as the plan sees it: loaded from disk, or generated in this run.
 enum CaSrc {
-    Loaded(Ca),
+    Loaded(Box<Ca>),
     Planned,
 }
 
@@ -163,7 +163,7 @@ fn plan(ctx: &PhaseCtx, certs: &[&'static CertSpec], sa: bool) -> Result<Plan, P
                 if has_crt {
                     let ca = Ca::load(host, pki, s.name)?;
                     steps.push(Step::UseCa(s, ca.key.is_some()));
-                    cas.insert(s.name, CaSrc::Loaded(ca));
+                    cas.insert(s.name, CaSrc::Loaded(Box::new(ca)));
                 } else if has_key {
                     return Err(PkiError::HalfPair {
                         present: disp(&key),
@@ -177,7 +177,7 @@ fn plan(ctx: &PhaseCtx, certs: &[&'static CertSpec], sa: bool) -> Result<Plan, P
             Some(ca_name) => {
                 if !cas.contains_key(ca_name) {
                     let ca = Ca::load(host, pki, ca_name)?;
-                    cas.insert(ca_name, CaSrc::Loaded(ca));
+                    cas.insert(ca_name, CaSrc::Loaded(Box::new(ca)));
                 }
                 let (ca_crt, _) = paths(pki, ca_name);
                 match (has_crt, has_key) {
@@ -394,7 +394,10 @@ fn execute(
                 batch.file(&kp, private_key_pem(&key)?.as_bytes(), KEY_MODE);
                 batch.file(&crt, pem_encode("CERTIFICATE", &der).as_bytes(), CERT_MODE);
                 batch.cert(s.name, &crt, &der, false);
-                cas.insert(s.name, CaSrc::Loaded(Ca::new(s.name, crt, der, Some(key))));
+                cas.insert(
+                    s.name,
+                    CaSrc::Loaded(Box::new(Ca::new(s.name, crt, der, Some(key)))),
+                );
                 record_pin(ctx, s.name, &cas);
             }
             Step::UseCa(s, with_key) => {
