@@ -1,7 +1,8 @@
 //! The whole `certs` + `kubeconfig` work (16 key pairs, 15 certificates, sa.key/sa.pub,
 //! 5 kubeconfig files written under a temporary root), for ECDSA-P256 and RSA-2048, next to
 //! openssl generating the same set serially (benches/openssl_pki.sh), plus Start → whole PKI
-//! on disk with a warm RSA-2048 key pool.
+//! on disk with a warm RSA-2048 key pool. Files go through `Host::write_atomic` (fsync), so
+//! the figures depend on the disk; a tmpfs variant shows the CPU part alone.
 //!
 //! Run: `cargo bench --bench pki`. Targets: ECDSA-P256 < 20 ms; RSA-2048 ≤ half of
 //! openssl's serial time; warm RSA-2048 pool < 50 ms.
@@ -19,7 +20,15 @@ use kubestrap::phases::{certs, kubeconfig};
 use kubestrap::pki::{KeyAlgorithm, KeyPool};
 
 fn ctx(alg: &str) -> (tempfile::TempDir, PhaseCtx) {
-    let dir = tempfile::tempdir().expect("tempdir");
+    ctx_in(alg, None)
+}
+
+/// A context rooted in a new temporary directory, under `parent` when given.
+fn ctx_in(alg: &str, parent: Option<&Path>) -> (tempfile::TempDir, PhaseCtx) {
+    let dir = match parent {
+        Some(p) => tempfile::tempdir_in(p).expect("tempdir"),
+        None => tempfile::tempdir().expect("tempdir"),
+    };
     let mut cfg = example_init_config("v1.33.6");
     cfg.cluster.encryption_algorithm = alg.into();
     let host = RealHost::new(dir.path(), false).expect("host");
@@ -45,6 +54,20 @@ fn bench(c: &mut Criterion) {
             BatchSize::PerIteration,
         )
     });
+    // The same on tmpfs, where fsync costs nothing: the CPU part of the work alone.
+    let shm = Path::new("/dev/shm");
+    if shm.is_dir() {
+        g.bench_function("kubestrap/ECDSA-P256 (tmpfs root, no fsync cost)", |b| {
+            b.iter_batched(
+                || ctx_in("ECDSA-P256", Some(shm)),
+                |(dir, ctx)| {
+                    whole_pki(&ctx);
+                    dir
+                },
+                BatchSize::PerIteration,
+            )
+        });
+    }
     g.sample_size(10);
     g.measurement_time(Duration::from_secs(10));
     g.bench_function("kubestrap/RSA-2048", |b| {
