@@ -1215,3 +1215,134 @@ async fn dry_run_prints_objects_that_pass_kubernetes_validate_strict() {
         "one INFO (passed) line per object:\n{text}"
     );
 }
+
+fn pem_der(pem: &[u8]) -> Vec<u8> {
+    use rustls::pki_types::pem::PemObject;
+    rustls::pki_types::CertificateDer::from_pem_slice(pem)
+        .unwrap()
+        .to_vec()
+}
+
+/// The certificates and kubeconfig files of the certs and kubeconfig phases (not the test PKI):
+/// the test apiserver serves apiserver.crt and trusts ca.crt; the API phases use the real
+/// admin.conf and super-admin.conf; kubectl reads cluster-info with admin.conf.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_phases_and_kubectl_with_the_certs_and_kubeconfig_phases_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut cfg = config();
+    cfg.init.local_api_endpoint.advertise_address = "127.0.0.1".into();
+    cfg.init.local_api_endpoint.bind_port = i32::from(port);
+    cfg.cluster.encryption_algorithm = "ECDSA-P256".into();
+    let (sink, mut rx) = EventSink::channel();
+    let ctx = PhaseCtx::new(
+        Arc::new(cfg),
+        Arc::new(RealHost::new(root, false).unwrap()),
+        sink,
+    );
+    kubestrap::phases::certs::run(&ctx, "all").expect("certs");
+    kubestrap::phases::kubeconfig::run(&ctx, "all").expect("kubeconfig");
+    let pki = root.join("etc/kubernetes/pki");
+    let ca_pem = std::fs::read(pki.join("ca.crt")).unwrap();
+    let server = TestApiServer::start_with(
+        &pem_der(&ca_pem),
+        &pem_der(&std::fs::read(pki.join("apiserver.crt")).unwrap()),
+        &std::fs::read_to_string(pki.join("apiserver.key")).unwrap(),
+        port,
+    );
+    server.insert("nodes", "", node("cp1")).unwrap();
+    ctx.state.lock().unwrap().upload_certs = true;
+    api_phases(&ctx).await;
+    // admin.conf (O=kubeadm:cluster-admins) was refused until super-admin.conf bound it.
+    let log = server.shared.log.lock().unwrap().clone();
+    assert_eq!(
+        log.iter()
+            .find(|l| l.method == "POST")
+            .map(|l| (l.user.as_str(), l.status)),
+        Some(("kubernetes-admin", 403))
+    );
+    assert!(
+        log.iter()
+            .any(|l| l.user == "kubernetes-super-admin" && l.status == 201)
+    );
+    let created: BTreeSet<_> = server
+        .all()
+        .into_keys()
+        .filter(|(r, _, n)| {
+            !(r == "secrets" && n.starts_with("bootstrap-token-"))
+                && r != "namespaces"
+                && r != "nodes"
+        })
+        .collect();
+    assert_eq!(created, expected_objects());
+    let info = drain(&mut rx)
+        .into_iter()
+        .find_map(|ev| match ev {
+            Event::JoinReady(i) => Some(i),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(info.endpoint, format!("127.0.0.1:{port}"));
+    assert_eq!(
+        info.ca_cert_hashes,
+        kubestrap::pki::ca_pins_from_pem(&ca_pem).unwrap()
+    );
+
+    let home = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new("kubectl")
+        .env("HOME", home.path())
+        .arg("--kubeconfig")
+        .arg(root.join("etc/kubernetes/admin.conf"))
+        .args([
+            "--request-timeout=10s",
+            "get",
+            "configmap",
+            "-n",
+            "kube-public",
+            "cluster-info",
+            "-o",
+            "yaml",
+        ])
+        .output()
+        .expect("kubectl");
+    assert!(
+        out.status.success(),
+        "kubectl: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let kv: serde_yaml::Value = serde_yaml::from_slice(&out.stdout).unwrap();
+    let tid = info.token.split('.').next().unwrap();
+    assert!(kv["data"][format!("jws-kubeconfig-{tid}").as_str()].is_string());
+    let kc: serde_yaml::Value =
+        serde_yaml::from_str(kv["data"]["kubeconfig"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        kc["clusters"][0]["cluster"]["server"].as_str(),
+        Some(format!("https://127.0.0.1:{port}").as_str())
+    );
+    // The kubelet.conf identity (system:node:cp1) is not an admin: RBAC refuses it.
+    let out = std::process::Command::new("kubectl")
+        .env("HOME", home.path())
+        .arg("--kubeconfig")
+        .arg(root.join("etc/kubernetes/kubelet.conf"))
+        .args([
+            "--request-timeout=10s",
+            "get",
+            "secret",
+            "-n",
+            "kube-system",
+            "kubeadm-certs",
+        ])
+        .output()
+        .expect("kubectl");
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("forbidden"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -1,8 +1,6 @@
 //! `show-join-command`: the success text and the join commands (kubeadm
 //! `app/cmd/phases/init/showjoincommand.go`, `app/cmd/util/join.go`).
 
-use sha2::{Digest, Sha256};
-
 use crate::engine::{Event, JoinInfo, PhaseCtx, PhaseError};
 
 use super::bootstrap_token::{cluster_server_and_ca, resolve_tokens};
@@ -11,26 +9,14 @@ use super::bootstrap_token::{cluster_server_and_ca, resolve_tokens};
 pub const SUBPHASES: &[(&str, &str)] = &[];
 
 /// `sha256:<hex>` of every certificate's DER SubjectPublicKeyInfo in `pem` (kubeadm
-/// `pubkeypin.Hash`). Errors: no certificate or one that does not parse.
+/// `pubkeypin.Hash`), through [`crate::pki::ca_pins_from_pem`]. Errors: no certificate or one
+/// that does not parse.
 pub fn ca_cert_hashes(pem: &[u8]) -> Result<Vec<String>, String> {
-    let mut out = Vec::new();
-    for p in x509_parser::pem::Pem::iter_from_buffer(pem) {
-        let p = p.map_err(|e| format!("invalid PEM: {e}"))?;
-        if p.label != "CERTIFICATE" {
-            continue;
-        }
-        let cert = p
-            .parse_x509()
-            .map_err(|e| format!("invalid certificate: {e}"))?;
-        out.push(format!(
-            "sha256:{}",
-            hex::encode(Sha256::digest(cert.public_key().raw))
-        ));
-    }
-    if out.is_empty() {
+    let pins = crate::pki::ca_pins_from_pem(pem).map_err(|e| e.to_string())?;
+    if pins.is_empty() {
         return Err("no CERTIFICATE block found".into());
     }
-    Ok(out)
+    Ok(pins)
 }
 
 /// The join information of this run: endpoint = admin.conf server without `https://`, first
