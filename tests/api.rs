@@ -1057,6 +1057,40 @@ async fn wait_timeout_names_component_last_answer_and_container_log() {
         err.message
     );
 
+    // Before 1.33 (WaitForAllControlPlaneComponents off) only the API server's /healthz at
+    // admin.conf's server is polled; the gate can be turned on explicitly.
+    let mut old = config();
+    old.cluster.kubernetes_version = "v1.32.4".into();
+    let old_ctx = PhaseCtx::new(
+        Arc::new(old.clone()),
+        Arc::new(RealHost::new(&e.root, false).unwrap()),
+        EventSink::discard(),
+    );
+    let t = wait_control_plane::control_plane_targets(&old_ctx).unwrap();
+    assert_eq!(t.len(), 1);
+    assert_eq!(t[0].url, format!("{}/healthz", e.server.url()));
+    old.cluster
+        .feature_gates
+        .insert("WaitForAllControlPlaneComponents".into(), true);
+    let gated = PhaseCtx::new(
+        Arc::new(old),
+        Arc::new(RealHost::new(&e.root, false).unwrap()),
+        EventSink::discard(),
+    );
+    let comps: Vec<String> = wait_control_plane::control_plane_targets(&gated)
+        .unwrap()
+        .into_iter()
+        .map(|t| t.component)
+        .collect();
+    assert_eq!(
+        comps,
+        [
+            "kube-apiserver",
+            "kube-controller-manager",
+            "kube-scheduler"
+        ]
+    );
+
     // Nothing listening: the answer is "connection refused".
     let free = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
