@@ -95,7 +95,10 @@ pub fn run(ctx: &PhaseCtx, sub: &str) -> Result<(), PhaseError> {
         if !list.contains(&s) {
             ctx.events.log(
                 &format!("certs/{sub}"),
-                "Skipping: etcd certificates are not needed with external etcd",
+                format!(
+                    "External etcd mode: Skipping {} certificate authority generation",
+                    s.name
+                ),
             );
             return Ok(());
         }
@@ -109,7 +112,8 @@ pub fn run(ctx: &PhaseCtx, sub: &str) -> Result<(), PhaseError> {
     };
     let plan = plan(ctx, &certs, sa).map_err(to_phase_error)?;
     let mut written = Vec::new();
-    let result = execute(ctx, alg, plan, &mut written);
+    let mut batch = Batch::default();
+    let result = execute(ctx, alg, plan, &mut batch).and_then(|()| batch.flush(ctx, &mut written));
     if result.is_err() {
         for p in written.iter().rev() {
             let _ = ctx.host.remove_file(p);
@@ -130,7 +134,7 @@ enum Step {
 
 /// A CA as the plan sees it: loaded from disk, or generated in this run.
 enum CaSrc {
-    Loaded(Ca),
+    Loaded(Box<Ca>),
     Planned,
 }
 
@@ -159,7 +163,7 @@ fn plan(ctx: &PhaseCtx, certs: &[&'static CertSpec], sa: bool) -> Result<Plan, P
                 if has_crt {
                     let ca = Ca::load(host, pki, s.name)?;
                     steps.push(Step::UseCa(s, ca.key.is_some()));
-                    cas.insert(s.name, CaSrc::Loaded(ca));
+                    cas.insert(s.name, CaSrc::Loaded(Box::new(ca)));
                 } else if has_key {
                     return Err(PkiError::HalfPair {
                         present: disp(&key),
@@ -173,7 +177,7 @@ fn plan(ctx: &PhaseCtx, certs: &[&'static CertSpec], sa: bool) -> Result<Plan, P
             Some(ca_name) => {
                 if !cas.contains_key(ca_name) {
                     let ca = Ca::load(host, pki, ca_name)?;
-                    cas.insert(ca_name, CaSrc::Loaded(ca));
+                    cas.insert(ca_name, CaSrc::Loaded(Box::new(ca)));
                 }
                 let (ca_crt, _) = paths(pki, ca_name);
                 match (has_crt, has_key) {
@@ -254,39 +258,85 @@ pub fn take_keys(ctx: &PhaseCtx, alg: KeyAlgorithm, n: usize) -> Result<Vec<KeyP
     }
 }
 
-/// Writes one file through the host, recording it for rollback and sending `FileWritten`.
-pub(crate) fn write_file(
-    ctx: &PhaseCtx,
-    path: &Path,
-    data: &[u8],
-    mode: u32,
-    written: &mut Vec<PathBuf>,
-) -> Result<(), PkiError> {
-    ctx.host
-        .write_atomic(path, data, mode)
-        .map_err(|e| PkiError::Io {
-            path: disp(path),
-            source: e,
-        })?;
-    written.push(path.to_path_buf());
-    ctx.events.send(Event::FileWritten {
-        path: disp(path),
-        mode,
-    });
-    Ok(())
+/// The files and events of one phase run. Files are queued while certificates are signed
+/// and written together by [`Batch::flush`]; events follow once the files are on disk.
+#[derive(Default)]
+pub(crate) struct Batch {
+    files: Vec<(PathBuf, Vec<u8>, u32)>,
+    events: Vec<Event>,
 }
 
-fn send_cert(ctx: &PhaseCtx, name: &str, path: &Path, der: &[u8], reused: bool) {
-    if let Ok(info) = cert_info(der, path) {
-        ctx.events.send(Event::Cert {
-            name: name.to_string(),
-            path: disp(path),
-            subject: info.subject,
-            sans: info.sans,
-            not_after: info.not_after,
-            key_algorithm: info.key_algorithm,
-            reused,
+impl Batch {
+    /// Queues a file.
+    pub(crate) fn file(&mut self, path: &Path, data: impl AsRef<[u8]>, mode: u32) {
+        self.files
+            .push((path.to_path_buf(), data.as_ref().to_vec(), mode));
+    }
+
+    /// Queues an `Event::Cert` for the certificate `der` stored at `path` (`name` as kubeadm
+    /// prints it).
+    pub(crate) fn cert(&mut self, name: &str, path: &Path, der: &[u8], reused: bool) {
+        if let Ok(info) = cert_info(der, path) {
+            self.events.push(Event::Cert {
+                name: name.to_string(),
+                path: disp(path),
+                subject: info.subject,
+                sans: info.sans,
+                not_after: info.not_after,
+                key_algorithm: info.key_algorithm,
+                reused,
+            });
+        }
+    }
+
+    /// Writes every queued file through `Host::write_atomic` (temp file, fsync, rename),
+    /// all at once on scoped threads so that their fsyncs overlap, then sends
+    /// `FileWritten` per file in queue order and the queued events. Paths written are
+    /// appended to `written` (for rollback); the first failure in queue order is returned.
+    pub(crate) fn flush(self, ctx: &PhaseCtx, written: &mut Vec<PathBuf>) -> Result<(), PkiError> {
+        let host = ctx.host.as_ref();
+        let results: Vec<std::io::Result<()>> = std::thread::scope(|s| {
+            let handles: Vec<_> = self
+                .files
+                .iter()
+                .map(|(p, d, m)| s.spawn(move || host.write_atomic(p, d, *m)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join()
+                        .unwrap_or_else(|_| Err(std::io::Error::other("writer thread panicked")))
+                })
+                .collect()
         });
+        let mut first_err = None;
+        for ((path, _, mode), r) in self.files.iter().zip(results) {
+            match r {
+                Ok(()) => {
+                    written.push(path.clone());
+                    if first_err.is_none() {
+                        ctx.events.send(Event::FileWritten {
+                            path: disp(path),
+                            mode: *mode,
+                        });
+                    }
+                }
+                Err(e) if first_err.is_none() => {
+                    first_err = Some(PkiError::Io {
+                        path: disp(path),
+                        source: e,
+                    })
+                }
+                Err(_) => {}
+            }
+        }
+        if let Some(e) = first_err {
+            return Err(e);
+        }
+        for ev in self.events {
+            ctx.events.send(ev);
+        }
+        Ok(())
     }
 }
 
@@ -305,7 +355,7 @@ fn execute(
     ctx: &PhaseCtx,
     alg: KeyAlgorithm,
     plan: Plan,
-    written: &mut Vec<PathBuf>,
+    batch: &mut Batch,
 ) -> Result<(), PkiError> {
     let Plan { steps, mut cas } = plan;
     let pki = ctx.paths.pki_dir.clone();
@@ -341,22 +391,13 @@ fn execute(
                     validity(ctx, true),
                 )?;
                 let (crt, kp) = paths(&pki, s.name);
-                write_file(
-                    ctx,
-                    &kp,
-                    private_key_pem(&key)?.as_bytes(),
-                    KEY_MODE,
-                    written,
-                )?;
-                write_file(
-                    ctx,
-                    &crt,
-                    pem_encode("CERTIFICATE", &der).as_bytes(),
-                    CERT_MODE,
-                    written,
-                )?;
-                send_cert(ctx, s.name, &crt, &der, false);
-                cas.insert(s.name, CaSrc::Loaded(Ca::new(s.name, crt, der, Some(key))));
+                batch.file(&kp, private_key_pem(&key)?.as_bytes(), KEY_MODE);
+                batch.file(&crt, pem_encode("CERTIFICATE", &der).as_bytes(), CERT_MODE);
+                batch.cert(s.name, &crt, &der, false);
+                cas.insert(
+                    s.name,
+                    CaSrc::Loaded(Box::new(Ca::new(s.name, crt, der, Some(key)))),
+                );
                 record_pin(ctx, s.name, &cas);
             }
             Step::UseCa(s, with_key) => {
@@ -370,13 +411,10 @@ fn execute(
                     } else {
                         ctx.events.log(
                             &phase,
-                            format!(
-                                "External CA mode: Using existing {} keyless certificate authority",
-                                s.name
-                            ),
+                            format!("Using existing {} keyless certificate authority", s.name),
                         );
                     }
-                    send_cert(ctx, s.name, &ca.cert_path, &ca.cert_der, true);
+                    batch.cert(s.name, &ca.cert_path, &ca.cert_der, true);
                 }
                 record_pin(ctx, s.name, &cas);
             }
@@ -404,6 +442,16 @@ fn execute(
                     ctx.started_at,
                     validity(ctx, false),
                 )?;
+                if s.name == "apiserver" {
+                    for bad in spec::invalid_cert_sans(&ctx.cfg) {
+                        ctx.events.warn(
+                            &phase,
+                            format!(
+                                "apiServer.certSANs: {bad:?} is neither an IP address nor a DNS name; skipping it"
+                            ),
+                        );
+                    }
+                }
                 if matches!(s.usage, Usage::Server | Usage::ServerClient) {
                     ctx.events.log(
                         &phase,
@@ -420,21 +468,9 @@ fn execute(
                     );
                 }
                 let (crt, kp) = paths(&pki, s.name);
-                write_file(
-                    ctx,
-                    &kp,
-                    private_key_pem(&key)?.as_bytes(),
-                    KEY_MODE,
-                    written,
-                )?;
-                write_file(
-                    ctx,
-                    &crt,
-                    pem_encode("CERTIFICATE", &der).as_bytes(),
-                    CERT_MODE,
-                    written,
-                )?;
-                send_cert(ctx, s.name, &crt, &der, false);
+                batch.file(&kp, private_key_pem(&key)?.as_bytes(), KEY_MODE);
+                batch.file(&crt, pem_encode("CERTIFICATE", &der).as_bytes(), CERT_MODE);
+                batch.cert(s.name, &crt, &der, false);
             }
             Step::UseLeaf(s, der) => {
                 let phase = format!("certs/{}", s.subphase);
@@ -442,37 +478,31 @@ fn execute(
                     &phase,
                     format!("Using existing {} certificate and key on disk", s.name),
                 );
-                send_cert(ctx, s.name, &paths(&pki, s.name).0, &der, true);
+                batch.cert(s.name, &paths(&pki, s.name).0, &der, true);
             }
             Step::GenSa => {
                 ctx.events
                     .log("certs/sa", "Generating \"sa\" key and public key");
                 let key = next_key()?;
-                write_file(
-                    ctx,
+                batch.file(
                     &pki.join("sa.key"),
                     private_key_pem(&key)?.as_bytes(),
                     KEY_MODE,
-                    written,
-                )?;
-                write_file(
-                    ctx,
+                );
+                batch.file(
                     &pki.join("sa.pub"),
                     public_key_pem(&key).as_bytes(),
                     KEY_MODE,
-                    written,
-                )?;
+                );
             }
             Step::UseSa(key, write_pub) => {
                 ctx.events.log("certs/sa", "Using the existing \"sa\" key");
                 if write_pub {
-                    write_file(
-                        ctx,
+                    batch.file(
                         &pki.join("sa.pub"),
                         public_key_pem(&key).as_bytes(),
                         KEY_MODE,
-                        written,
-                    )?;
+                    );
                 }
             }
         }

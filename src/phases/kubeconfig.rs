@@ -12,8 +12,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::engine::{Event, PhaseCtx, PhaseError};
-use crate::pki::issue::{Ca, cert_info, check_leaf, disp, read};
+use crate::engine::{PhaseCtx, PhaseError};
+use crate::pki::issue::{Ca, check_leaf, disp, read};
 use crate::pki::keys::private_key_pem;
 use crate::pki::kubeconfig::{
     current_client, current_cluster, from_yaml, to_yaml, with_client_cert,
@@ -21,7 +21,7 @@ use crate::pki::kubeconfig::{
 use crate::pki::spec::{KUBECONFIGS, KubeconfigSpec, Sans};
 use crate::pki::{KeyAlgorithm, PkiError, client_cert, load_cert_pem, pem_encode};
 
-use super::certs::{take_keys, to_phase_error, write_file};
+use super::certs::{Batch, take_keys, to_phase_error};
 
 /// Sub-phases of `kubeconfig` in kubeadm's order, with one-line descriptions.
 pub const SUBPHASES: &[(&str, &str)] = &[
@@ -87,6 +87,7 @@ pub fn run(ctx: &PhaseCtx, sub: &str) -> Result<(), PhaseError> {
     };
     let ca = Ca::load(ctx.host.as_ref(), &ctx.paths.pki_dir, "ca").map_err(to_phase_error)?;
     let mut todo = Vec::new();
+    let mut batch = Batch::default();
     for spec in specs {
         let path = kubeconfig_path(ctx, spec);
         let server = spec.server_url(cfg).map_err(to_phase_error)?;
@@ -98,7 +99,7 @@ pub fn run(ctx: &PhaseCtx, sub: &str) -> Result<(), PhaseError> {
                     format!("Using existing kubeconfig file: {:?}", disp(&path)),
                 );
                 if let Some(der) = der {
-                    send_cert(ctx, spec, &path, &der, true);
+                    batch.cert(spec.file, &path, &der, true);
                 }
             }
             None => {
@@ -113,27 +114,14 @@ pub fn run(ctx: &PhaseCtx, sub: &str) -> Result<(), PhaseError> {
         }
     }
     let mut written = Vec::new();
-    let result = write_all(ctx, alg, &ca, todo, &mut written);
+    let result =
+        write_all(ctx, alg, &ca, todo, &mut batch).and_then(|()| batch.flush(ctx, &mut written));
     if result.is_err() {
         for p in written.iter().rev() {
             let _ = ctx.host.remove_file(p);
         }
     }
     result.map_err(to_phase_error)
-}
-
-fn send_cert(ctx: &PhaseCtx, spec: &KubeconfigSpec, path: &Path, der: &[u8], reused: bool) {
-    if let Ok(info) = cert_info(der, path) {
-        ctx.events.send(Event::Cert {
-            name: spec.file.to_string(),
-            path: disp(path),
-            subject: info.subject,
-            sans: info.sans,
-            not_after: info.not_after,
-            key_algorithm: info.key_algorithm,
-            reused,
-        });
-    }
 }
 
 /// Checks an existing kubeconfig against the CA and the expected server; returns the
@@ -178,7 +166,7 @@ fn write_all(
     alg: KeyAlgorithm,
     ca: &Ca,
     todo: Vec<(&KubeconfigSpec, PathBuf, String)>,
-    written: &mut Vec<PathBuf>,
+    batch: &mut Batch,
 ) -> Result<(), PkiError> {
     let mut keys = take_keys(ctx, alg, todo.len())?;
     let validity = ctx
@@ -213,14 +201,8 @@ fn write_all(
             &pem_encode("CERTIFICATE", &der),
             &private_key_pem(&key)?,
         );
-        write_file(
-            ctx,
-            &path,
-            to_yaml(&kc)?.as_bytes(),
-            KUBECONFIG_MODE,
-            written,
-        )?;
-        send_cert(ctx, spec, &path, &der, false);
+        batch.file(&path, to_yaml(&kc)?.as_bytes(), KUBECONFIG_MODE);
+        batch.cert(spec.file, &path, &der, false);
     }
     Ok(())
 }
