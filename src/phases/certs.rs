@@ -628,3 +628,29 @@ pub fn to_phase_error(e: PkiError) -> PhaseError {
     }
     pe
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subphases_follow_the_certificate_table() {
+        let names: Vec<&str> = SUBPHASES.iter().map(|(n, _)| *n).collect();
+        let mut table: Vec<&str> = spec::CERTS.iter().map(|c| c.subphase).collect();
+        table.push("sa");
+        assert_eq!(names, table);
+        for c in spec::CERTS {
+            let d = SUBPHASES
+                .iter()
+                .find(|(n, _)| *n == c.subphase)
+                .map(|x| x.1);
+            assert_eq!(d, Some(c.description), "{}", c.name);
+            // Every leaf's CA comes earlier in the table.
+            if let Some(ca) = c.ca {
+                let ca_pos = spec::CERTS.iter().position(|x| x.name == ca);
+                let pos = spec::CERTS.iter().position(|x| x.name == c.name);
+                assert!(ca_pos < pos, "{}", c.name);
+            }
+        }
+    }
+}

@@ -218,3 +218,22 @@ fn write_all(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subphases_follow_the_kubeconfig_table() {
+        let names: Vec<&str> = SUBPHASES.iter().map(|(n, _)| *n).collect();
+        let table: Vec<&str> = KUBECONFIGS.iter().map(|k| k.subphase).collect();
+        assert_eq!(names, table);
+        for k in KUBECONFIGS {
+            let d = SUBPHASES
+                .iter()
+                .find(|(n, _)| *n == k.subphase)
+                .map(|x| x.1);
+            assert_eq!(d, Some(k.description), "{}", k.file);
+        }
+    }
+}
