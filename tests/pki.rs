@@ -913,3 +913,103 @@ fn kubeconfig_golden_files() {
         });
     }
 }
+
+/// Kills the child process when dropped, so a failing test never leaks it.
+struct ChildGuard(std::process::Child);
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// One TLS handshake with `openssl s_client` (bounded by `timeout 10`); returns its output.
+fn s_client(port: u16, ca: &Path, cert: &Path, key: &Path, host: &str) -> (bool, String) {
+    let out = Command::new("timeout")
+        .args([
+            "10",
+            "openssl",
+            "s_client",
+            "-brief",
+            "-verify_return_error",
+        ])
+        .args(["-connect", &format!("127.0.0.1:{port}")])
+        .args(["-CAfile", ca.to_str().unwrap(), "-verify_hostname", host])
+        .args([
+            "-cert",
+            cert.to_str().unwrap(),
+            "-key",
+            key.to_str().unwrap(),
+        ])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("openssl s_client");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (
+        out.status.success() && text.contains("Verification: OK"),
+        text,
+    )
+}
+
+#[test]
+fn serving_and_client_certificates_work_in_a_real_tls_handshake() {
+    let env = Env::new(cfg("ECDSA-P256"));
+    env.run_all();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let server = Command::new("openssl")
+        .args([
+            "s_server",
+            "-quiet",
+            "-accept",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .args(["-cert", env.pki("apiserver.crt").to_str().unwrap()])
+        .args(["-key", env.pki("apiserver.key").to_str().unwrap()])
+        .args(["-CAfile", env.pki("ca.crt").to_str().unwrap()])
+        .args(["-Verify", "1", "-verify_return_error"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("openssl s_server");
+    let _guard = ChildGuard(server);
+    let mut up = false;
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            up = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(up, "openssl s_server did not start");
+    // The apiserver certificate is valid for the in-cluster name, and the server accepts
+    // the kube-apiserver-kubelet-client certificate signed by the same CA.
+    let ca = env.pki("ca.crt");
+    let (ok, out) = s_client(
+        port,
+        &ca,
+        &env.pki("apiserver-kubelet-client.crt"),
+        &env.pki("apiserver-kubelet-client.key"),
+        "kubernetes.default.svc",
+    );
+    assert!(ok, "handshake failed:\n{out}");
+    // A name that is not a SAN fails hostname verification.
+    let (ok, out) = s_client(
+        port,
+        &ca,
+        &env.pki("apiserver-kubelet-client.crt"),
+        &env.pki("apiserver-kubelet-client.key"),
+        "not-a-san.example",
+    );
+    assert!(!ok, "hostname check must fail:\n{out}");
+    assert!(out.contains("hostname mismatch"), "{out}");
+}

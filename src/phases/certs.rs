@@ -13,6 +13,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use rayon::prelude::*;
 use rcgen::KeyPair;
 
 use crate::engine::{Event, PhaseCtx, PhaseError};
@@ -351,6 +352,34 @@ fn validity(ctx: &PhaseCtx, ca: bool) -> Duration {
         .unwrap_or(Duration::from_secs(default))
 }
 
+/// A certificate signed in this run: its key PEM and certificate DER.
+struct Signed {
+    key_pem: String,
+    der: Vec<u8>,
+}
+
+fn sign_one(
+    ctx: &PhaseCtx,
+    s: &CertSpec,
+    key: &KeyPair,
+    ca: Option<&Ca>,
+) -> Result<Signed, PkiError> {
+    let der = issue_cert(
+        &s.cn(&ctx.cfg),
+        s.organizations,
+        s.usage,
+        &s.expected_sans(&ctx.cfg)?,
+        key,
+        ca,
+        ctx.started_at,
+        validity(ctx, ca.is_none()),
+    )?;
+    Ok(Signed {
+        key_pem: private_key_pem(key)?,
+        der,
+    })
+}
+
 fn execute(
     ctx: &PhaseCtx,
     alg: KeyAlgorithm,
@@ -359,16 +388,74 @@ fn execute(
 ) -> Result<(), PkiError> {
     let Plan { steps, mut cas } = plan;
     let pki = ctx.paths.pki_dir.clone();
-    let n = steps
+    let gen_cas: Vec<&'static CertSpec> = steps
         .iter()
-        .filter(|s| matches!(s, Step::GenCa(_) | Step::GenLeaf(_) | Step::GenSa))
-        .count();
-    let mut keys = take_keys(ctx, alg, n)?;
-    let mut next_key = || {
-        keys.pop().ok_or_else(|| PkiError::Crypto {
-            what: "key generation".into(),
-            reason: "fewer keys than planned".into(),
+        .filter_map(|s| match s {
+            Step::GenCa(c) => Some(*c),
+            _ => None,
         })
+        .collect();
+    let gen_leaves: Vec<&'static CertSpec> = steps
+        .iter()
+        .filter_map(|s| match s {
+            Step::GenLeaf(c) => Some(*c),
+            _ => None,
+        })
+        .collect();
+    let gen_sa = steps.iter().any(|s| matches!(s, Step::GenSa));
+    let n = gen_cas.len() + gen_leaves.len() + usize::from(gen_sa);
+    let mut keys = take_keys(ctx, alg, n)?;
+    if keys.len() != n {
+        return Err(PkiError::Crypto {
+            what: "key generation".into(),
+            reason: format!("{} keys for {n} items", keys.len()),
+        });
+    }
+    let sa_key = if gen_sa { keys.pop() } else { None };
+    let leaf_keys = keys.split_off(gen_cas.len());
+    // Sign the new CAs, then every new leaf, in parallel (independent signatures); the
+    // files, logs and events below still follow kubeadm's sub-phase order.
+    let signed_cas: Vec<(KeyPair, Vec<u8>)> = gen_cas
+        .par_iter()
+        .zip(keys.into_par_iter())
+        .map(|(s, key)| sign_one(ctx, s, &key, None).map(|signed| (key, signed.der)))
+        .collect::<Result<_, _>>()?;
+    let mut new_ca_files: HashMap<&'static str, Signed> = HashMap::new();
+    for (s, (key, der)) in gen_cas.iter().zip(signed_cas) {
+        new_ca_files.insert(
+            s.name,
+            Signed {
+                key_pem: private_key_pem(&key)?,
+                der: der.clone(),
+            },
+        );
+        let crt = paths(&pki, s.name).0;
+        cas.insert(
+            s.name,
+            CaSrc::Loaded(Box::new(Ca::new(s.name, crt, der, Some(key)))),
+        );
+    }
+    let signed_leaves: Vec<Signed> = gen_leaves
+        .par_iter()
+        .zip(leaf_keys.into_par_iter())
+        .map(|(s, key)| {
+            let ca_name = s.ca.unwrap_or("ca");
+            match cas.get(ca_name) {
+                Some(CaSrc::Loaded(ca)) => sign_one(ctx, s, &key, Some(ca)),
+                _ => Err(PkiError::Missing {
+                    path: disp(&paths(&pki, ca_name).0),
+                }),
+            }
+        })
+        .collect::<Result<_, _>>()?;
+    let mut new_leaf_files: HashMap<&'static str, Signed> = gen_leaves
+        .iter()
+        .map(|s| s.name)
+        .zip(signed_leaves)
+        .collect();
+    let missing = |name: &str| PkiError::Crypto {
+        what: format!("signing {name}"),
+        reason: "no result".into(),
     };
     for step in steps {
         match step {
@@ -378,26 +465,15 @@ fn execute(
                     &phase,
                     format!("Generating {:?} certificate and key", s.name),
                 );
-                let key = next_key()?;
-                let sans = s.expected_sans(&ctx.cfg)?;
-                let der = issue_cert(
-                    &s.cn(&ctx.cfg),
-                    s.organizations,
-                    Usage::Ca,
-                    &sans,
-                    &key,
-                    None,
-                    ctx.started_at,
-                    validity(ctx, true),
-                )?;
+                let signed = new_ca_files.remove(s.name).ok_or_else(|| missing(s.name))?;
                 let (crt, kp) = paths(&pki, s.name);
-                batch.file(&kp, private_key_pem(&key)?.as_bytes(), KEY_MODE);
-                batch.file(&crt, pem_encode("CERTIFICATE", &der).as_bytes(), CERT_MODE);
-                batch.cert(s.name, &crt, &der, false);
-                cas.insert(
-                    s.name,
-                    CaSrc::Loaded(Box::new(Ca::new(s.name, crt, der, Some(key)))),
+                batch.file(&kp, signed.key_pem.as_bytes(), KEY_MODE);
+                batch.file(
+                    &crt,
+                    pem_encode("CERTIFICATE", &signed.der).as_bytes(),
+                    CERT_MODE,
                 );
+                batch.cert(s.name, &crt, &signed.der, false);
                 record_pin(ctx, s.name, &cas);
             }
             Step::UseCa(s, with_key) => {
@@ -424,24 +500,6 @@ fn execute(
                     &phase,
                     format!("Generating {:?} certificate and key", s.name),
                 );
-                let key = next_key()?;
-                let sans = s.expected_sans(&ctx.cfg)?;
-                let ca_name = s.ca.unwrap_or("ca");
-                let Some(CaSrc::Loaded(ca)) = cas.get(ca_name) else {
-                    return Err(PkiError::Missing {
-                        path: disp(&paths(&pki, ca_name).0),
-                    });
-                };
-                let der = issue_cert(
-                    &s.cn(&ctx.cfg),
-                    s.organizations,
-                    s.usage,
-                    &sans,
-                    &key,
-                    Some(ca),
-                    ctx.started_at,
-                    validity(ctx, false),
-                )?;
                 if s.name == "apiserver" {
                     for bad in spec::invalid_cert_sans(&ctx.cfg) {
                         ctx.events.warn(
@@ -453,6 +511,7 @@ fn execute(
                     }
                 }
                 if matches!(s.usage, Usage::Server | Usage::ServerClient) {
+                    let sans = s.expected_sans(&ctx.cfg)?;
                     ctx.events.log(
                         &phase,
                         format!(
@@ -467,10 +526,17 @@ fn execute(
                         ),
                     );
                 }
+                let signed = new_leaf_files
+                    .remove(s.name)
+                    .ok_or_else(|| missing(s.name))?;
                 let (crt, kp) = paths(&pki, s.name);
-                batch.file(&kp, private_key_pem(&key)?.as_bytes(), KEY_MODE);
-                batch.file(&crt, pem_encode("CERTIFICATE", &der).as_bytes(), CERT_MODE);
-                batch.cert(s.name, &crt, &der, false);
+                batch.file(&kp, signed.key_pem.as_bytes(), KEY_MODE);
+                batch.file(
+                    &crt,
+                    pem_encode("CERTIFICATE", &signed.der).as_bytes(),
+                    CERT_MODE,
+                );
+                batch.cert(s.name, &crt, &signed.der, false);
             }
             Step::UseLeaf(s, der) => {
                 let phase = format!("certs/{}", s.subphase);
@@ -483,15 +549,15 @@ fn execute(
             Step::GenSa => {
                 ctx.events
                     .log("certs/sa", "Generating \"sa\" key and public key");
-                let key = next_key()?;
+                let key = sa_key.as_ref().ok_or_else(|| missing("sa"))?;
                 batch.file(
                     &pki.join("sa.key"),
-                    private_key_pem(&key)?.as_bytes(),
+                    private_key_pem(key)?.as_bytes(),
                     KEY_MODE,
                 );
                 batch.file(
                     &pki.join("sa.pub"),
-                    public_key_pem(&key).as_bytes(),
+                    public_key_pem(key).as_bytes(),
                     KEY_MODE,
                 );
             }
@@ -561,4 +627,30 @@ pub fn to_phase_error(e: PkiError) -> PhaseError {
         pe = pe.hint(h);
     }
     pe
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subphases_follow_the_certificate_table() {
+        let names: Vec<&str> = SUBPHASES.iter().map(|(n, _)| *n).collect();
+        let mut table: Vec<&str> = spec::CERTS.iter().map(|c| c.subphase).collect();
+        table.push("sa");
+        assert_eq!(names, table);
+        for c in spec::CERTS {
+            let d = SUBPHASES
+                .iter()
+                .find(|(n, _)| *n == c.subphase)
+                .map(|x| x.1);
+            assert_eq!(d, Some(c.description), "{}", c.name);
+            // Every leaf's CA comes earlier in the table.
+            if let Some(ca) = c.ca {
+                let ca_pos = spec::CERTS.iter().position(|x| x.name == ca);
+                let pos = spec::CERTS.iter().position(|x| x.name == c.name);
+                assert!(ca_pos < pos, "{}", c.name);
+            }
+        }
+    }
 }

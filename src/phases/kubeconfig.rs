@@ -12,6 +12,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use rayon::prelude::*;
+
 use crate::engine::{PhaseCtx, PhaseError};
 use crate::pki::issue::{Ca, check_leaf, disp, read};
 use crate::pki::keys::private_key_pem;
@@ -168,41 +170,70 @@ fn write_all(
     todo: Vec<(&KubeconfigSpec, PathBuf, String)>,
     batch: &mut Batch,
 ) -> Result<(), PkiError> {
-    let mut keys = take_keys(ctx, alg, todo.len())?;
+    let keys = take_keys(ctx, alg, todo.len())?;
+    if keys.len() != todo.len() {
+        return Err(PkiError::Crypto {
+            what: "key generation".into(),
+            reason: format!("{} keys for {} files", keys.len(), todo.len()),
+        });
+    }
     let validity = ctx
         .cfg
         .cluster
         .certificate_validity_period
         .map(|d| d.as_std())
         .unwrap_or(Duration::from_secs(8760 * 3600));
-    for (spec, path, server) in todo {
+    // Sign the client certificates and build the files in parallel; write them in order.
+    let built: Vec<(Vec<u8>, String)> = todo
+        .par_iter()
+        .zip(keys.into_par_iter())
+        .map(|((spec, _, server), key)| {
+            let user = spec.user(&ctx.cfg);
+            let der = client_cert(
+                ca,
+                &user,
+                spec.organizations,
+                &key,
+                ctx.started_at,
+                validity,
+            )?;
+            let kc = with_client_cert(
+                &ctx.cfg.cluster.cluster_name,
+                server,
+                &ca.cert_pem,
+                &user,
+                &pem_encode("CERTIFICATE", &der),
+                &private_key_pem(&key)?,
+            );
+            Ok((der, to_yaml(&kc)?))
+        })
+        .collect::<Result<_, PkiError>>()?;
+    for ((spec, path, _), (der, yaml)) in todo.iter().zip(built) {
         ctx.events.log(
             &format!("kubeconfig/{}", spec.subphase),
             format!("Writing {:?} kubeconfig file", spec.file),
         );
-        let key = keys.pop().ok_or_else(|| PkiError::Crypto {
-            what: "key generation".into(),
-            reason: "fewer keys than planned".into(),
-        })?;
-        let user = spec.user(&ctx.cfg);
-        let der = client_cert(
-            ca,
-            &user,
-            spec.organizations,
-            &key,
-            ctx.started_at,
-            validity,
-        )?;
-        let kc = with_client_cert(
-            &ctx.cfg.cluster.cluster_name,
-            &server,
-            &ca.cert_pem,
-            &user,
-            &pem_encode("CERTIFICATE", &der),
-            &private_key_pem(&key)?,
-        );
-        batch.file(&path, to_yaml(&kc)?.as_bytes(), KUBECONFIG_MODE);
-        batch.cert(spec.file, &path, &der, false);
+        batch.file(path, yaml.as_bytes(), KUBECONFIG_MODE);
+        batch.cert(spec.file, path, &der, false);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subphases_follow_the_kubeconfig_table() {
+        let names: Vec<&str> = SUBPHASES.iter().map(|(n, _)| *n).collect();
+        let table: Vec<&str> = KUBECONFIGS.iter().map(|k| k.subphase).collect();
+        assert_eq!(names, table);
+        for k in KUBECONFIGS {
+            let d = SUBPHASES
+                .iter()
+                .find(|(n, _)| *n == k.subphase)
+                .map(|x| x.1);
+            assert_eq!(d, Some(k.description), "{}", k.file);
+        }
+    }
 }
