@@ -51,10 +51,26 @@ apiServer:\n\
     }
     s.push_str("  extraArgs:\n");
     let flags = [
-        "audit-log-maxage", "audit-log-maxbackup", "audit-log-maxsize", "audit-log-path", "audit-policy-file",
-        "authorization-mode", "enable-admission-plugins", "profiling", "service-node-port-range", "event-ttl",
-        "default-watch-cache-size", "max-requests-inflight", "max-mutating-requests-inflight", "request-timeout",
-        "feature-gates", "feature-gates", "tls-min-version", "goaway-chance", "v", "kubelet-timeout",
+        "audit-log-maxage",
+        "audit-log-maxbackup",
+        "audit-log-maxsize",
+        "audit-log-path",
+        "audit-policy-file",
+        "authorization-mode",
+        "enable-admission-plugins",
+        "profiling",
+        "service-node-port-range",
+        "event-ttl",
+        "default-watch-cache-size",
+        "max-requests-inflight",
+        "max-mutating-requests-inflight",
+        "request-timeout",
+        "feature-gates",
+        "feature-gates",
+        "tls-min-version",
+        "goaway-chance",
+        "v",
+        "kubelet-timeout",
     ];
     for f in flags {
         s.push_str(&format!("  - name: {f}\n    value: \"x\"\n"));
@@ -88,7 +104,8 @@ fn bench(c: &mut Criterion) {
     c.bench_function("config_load_default_validate_200_lines", |b| {
         b.iter(|| {
             let loaded = load_documents(&text, "kubeadm.yaml").expect("valid benchmark file");
-            let (mut cfg, mut warnings, _) = init_from_loaded(loaded, "kubeadm.yaml").expect("init kinds");
+            let (mut cfg, mut warnings, _) =
+                init_from_loaded(loaded, "kubeadm.yaml").expect("init kinds");
             apply_dynamic_defaults(&mut cfg, &facts, &mut warnings);
             apply_static_init_defaults(&mut cfg);
             let errs = validate_init(&cfg, &facts);

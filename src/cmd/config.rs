@@ -5,7 +5,9 @@
 use std::path::{Path, PathBuf};
 
 use crate::cli::{ConfigCommand, ConfigPrint};
-use crate::config::export::{emit_documents, export_init, export_init_with_warnings, export_join, export_reset};
+use crate::config::export::{
+    emit_documents, export_init, export_init_with_warnings, export_join, export_reset,
+};
 use crate::config::load::{ApiVersion, ConfigErrors, Loaded};
 use crate::config::overlay::{self, apply_dynamic_defaults, attach_lines, init_from_loaded};
 use crate::config::validate::{self, FieldError};
@@ -17,19 +19,23 @@ pub const PLACEHOLDER_TOKEN: &str = "abcdef.0123456789abcdef";
 
 fn facts(root: &Option<PathBuf>) -> HostFacts {
     let root = root.clone().unwrap_or_else(|| PathBuf::from("/"));
-    RealHost::new(root, true).map(|h| h.facts()).unwrap_or_default()
+    RealHost::new(root, true)
+        .map(|h| h.facts())
+        .unwrap_or_default()
 }
 
 /// Runs `kubestrap config`; returns the exit code (0 ok, 1 bad file or values).
 pub fn run(root: Option<PathBuf>, args: ConfigCommand) -> i32 {
     match args {
-        ConfigCommand::Print(ConfigPrint::InitDefaults { component_configs }) => match print_init_defaults(&component_configs) {
-            Ok(s) => {
-                print!("{s}");
-                0
+        ConfigCommand::Print(ConfigPrint::InitDefaults { component_configs }) => {
+            match print_init_defaults(&component_configs) {
+                Ok(s) => {
+                    print!("{s}");
+                    0
+                }
+                Err(e) => super::fail(e),
             }
-            Err(e) => super::fail(e),
-        },
+        }
         ConfigCommand::Print(ConfigPrint::JoinDefaults) => {
             print!("{}", print_join_defaults(&facts(&root).hostname));
             0
@@ -43,7 +49,10 @@ pub fn run(root: Option<PathBuf>, args: ConfigCommand) -> i32 {
             }
             code
         }
-        ConfigCommand::Migrate { old_config, new_config } => match migrate_file(&old_config, &facts(&root)) {
+        ConfigCommand::Migrate {
+            old_config,
+            new_config,
+        } => match migrate_file(&old_config, &facts(&root)) {
             Ok((text, warnings)) => {
                 for w in warnings {
                     eprintln!("warning: {w}");
@@ -55,21 +64,24 @@ pub fn run(root: Option<PathBuf>, args: ConfigCommand) -> i32 {
                 1
             }
         },
-        ConfigCommand::Export { flags, api_version, output, with_token } => {
-            match overlay::resolve_init(&flags, &facts(&root)) {
-                Ok((cfg, warnings)) => {
-                    let (text, more) = export_init_with_warnings(&cfg, api_version.into(), with_token);
-                    for w in warnings.iter().chain(&more) {
-                        eprintln!("warning: {w}");
-                    }
-                    write_or_print(output.as_deref(), &text, false)
+        ConfigCommand::Export {
+            flags,
+            api_version,
+            output,
+            with_token,
+        } => match overlay::resolve_init(&flags, &facts(&root)) {
+            Ok((cfg, warnings)) => {
+                let (text, more) = export_init_with_warnings(&cfg, api_version.into(), with_token);
+                for w in warnings.iter().chain(&more) {
+                    eprintln!("warning: {w}");
                 }
-                Err(e) => {
-                    eprintln!("{e}");
-                    1
-                }
+                write_or_print(output.as_deref(), &text, false)
             }
-        }
+            Err(e) => {
+                eprintln!("{e}");
+                1
+            }
+        },
     }
 }
 
@@ -79,7 +91,10 @@ fn write_or_print(path: Option<&Path>, text: &str, overwrite: bool) -> i32 {
         return 0;
     };
     if !overwrite && p.exists() {
-        return super::fail(format!("{} exists; refusing to overwrite it (remove it or pick another --output)", p.display()));
+        return super::fail(format!(
+            "{} exists; refusing to overwrite it (remove it or pick another --output)",
+            p.display()
+        ));
     }
     let abs = std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
     match crate::host::fs::write_atomic(&abs, text.as_bytes(), 0o644) {
@@ -196,7 +211,8 @@ pub fn join_defaults(hostname: &str) -> JoinConfiguration {
         },
         ..Default::default()
     };
-    j.node_registration.name = validate::normalize_node_name(hostname).unwrap_or_else(|_| "node".into());
+    j.node_registration.name =
+        validate::normalize_node_name(hostname).unwrap_or_else(|_| "node".into());
     defaults::apply_static_join_defaults(&mut j);
     j
 }
@@ -206,10 +222,23 @@ pub fn print_join_defaults(hostname: &str) -> String {
     export_join(&join_defaults(hostname), ApiVersion::V1beta4, true)
 }
 
+/// What [`check_loaded`] returns: the defaulted init configuration, JoinConfiguration,
+/// ResetConfiguration (each when present) and the warnings.
+pub type Checked = (
+    Option<InitConfig>,
+    Option<JoinConfiguration>,
+    Option<ResetConfiguration>,
+    Vec<String>,
+);
+
 /// Defaults and validates everything in `loaded` as `config validate` / `config migrate` do.
 /// Returns the defaulted documents, the warnings, and the problems (errors and warnings)
 /// with file lines.
-pub fn check_loaded(loaded: Loaded, source: &str, facts: &HostFacts) -> Result<(Option<InitConfig>, Option<JoinConfiguration>, Option<ResetConfiguration>, Vec<String>), ConfigErrors> {
+pub fn check_loaded(
+    loaded: Loaded,
+    source: &str,
+    facts: &HostFacts,
+) -> Result<Checked, ConfigErrors> {
     let lines = loaded.lines.clone();
     let mut problems: Vec<FieldError> = Vec::new();
     let mut warnings = Vec::new();
@@ -217,7 +246,14 @@ pub fn check_loaded(loaded: Loaded, source: &str, facts: &HostFacts) -> Result<(
     let reset = loaded.reset.clone();
     let mut init_out = None;
     if loaded.init.is_some() || loaded.cluster.is_some() {
-        let (mut cfg, w, _) = init_from_loaded(Loaded { join: None, reset: None, ..loaded.clone() }, source)?;
+        let (mut cfg, w, _) = init_from_loaded(
+            Loaded {
+                join: None,
+                reset: None,
+                ..loaded.clone()
+            },
+            source,
+        )?;
         warnings.extend(w);
         apply_dynamic_defaults(&mut cfg, facts, &mut warnings);
         let original = cfg.init.local_api_endpoint.advertise_address.clone();
@@ -238,14 +274,18 @@ pub fn check_loaded(loaded: Loaded, source: &str, facts: &HostFacts) -> Result<(
     }
     let join_out = join.map(|mut j| {
         if j.node_registration.name.trim().is_empty() {
-            j.node_registration.name = validate::normalize_node_name(&facts.hostname).unwrap_or_default();
+            j.node_registration.name =
+                validate::normalize_node_name(&facts.hostname).unwrap_or_default();
         } else {
             j.node_registration.name = j.node_registration.name.trim().to_lowercase();
         }
         defaults::apply_static_join_defaults(&mut j);
         if let Some(cp) = j.control_plane.as_mut() {
             if cp.local_api_endpoint.advertise_address.is_empty() {
-                cp.local_api_endpoint.advertise_address = facts.default_route_addr.map(|a| a.to_string()).unwrap_or_else(|| "127.0.0.1".into());
+                cp.local_api_endpoint.advertise_address = facts
+                    .default_route_addr
+                    .map(|a| a.to_string())
+                    .unwrap_or_else(|| "127.0.0.1".into());
             }
         }
         problems.extend(validate::validate_join(&j, facts));
@@ -257,7 +297,8 @@ pub fn check_loaded(loaded: Loaded, source: &str, facts: &HostFacts) -> Result<(
         r
     });
     attach_lines(&mut problems, &lines, &Default::default());
-    let (warn, errors): (Vec<FieldError>, Vec<FieldError>) = problems.into_iter().partition(|e| e.warning);
+    let (warn, errors): (Vec<FieldError>, Vec<FieldError>) =
+        problems.into_iter().partition(|e| e.warning);
     warnings.extend(warn.iter().map(|w| w.to_string()));
     if !errors.is_empty() {
         let mut all = errors;
@@ -274,7 +315,10 @@ pub fn validate_file(path: &Path, facts: &HostFacts) -> (i32, String) {
     let res = overlay::load_file(path).and_then(|l| check_loaded(l, &name, facts));
     match res {
         Ok((_, _, _, warnings)) => {
-            let mut out: String = warnings.iter().map(|w| format!("{name}: warning: {w}\n")).collect();
+            let mut out: String = warnings
+                .iter()
+                .map(|w| format!("{name}: warning: {w}\n"))
+                .collect();
             out.push_str("ok");
             (0, out)
         }

@@ -71,7 +71,12 @@ pub fn from_node<T: serde::de::DeserializeOwned>(
     path: &str,
     state: &DeState,
 ) -> Result<T, DeError> {
-    T::deserialize(NodeDe { node, path: path.to_string(), state }).map_err(|e| e.at(node, path))
+    T::deserialize(NodeDe {
+        node,
+        path: path.to_string(),
+        state,
+    })
+    .map_err(|e| e.at(node, path))
 }
 
 /// Deserializer for one node.
@@ -159,7 +164,10 @@ impl<'de, 'a> de::Deserializer<'de> for NodeDe<'a> {
     fn deserialize_bool<V: Visitor<'de>>(self, v: V) -> Result<V::Value, DeError> {
         match self.node.resolved() {
             Some(Resolved::Bool(b)) => v.visit_bool(b),
-            _ => Err(self.err(format!("expected true or false, found {}", self.kind_word()))),
+            _ => Err(self.err(format!(
+                "expected true or false, found {}",
+                self.kind_word()
+            ))),
         }
     }
 
@@ -337,7 +345,11 @@ impl<'de, 'a> SeqAccess<'de> for Items<'a> {
         };
         let path = format!("{}[{}]", self.path, self.idx);
         self.idx += 1;
-        self.state.lines.borrow_mut().entry(path.clone()).or_insert(node.line);
+        self.state
+            .lines
+            .borrow_mut()
+            .entry(path.clone())
+            .or_insert(node.line);
         seed.deserialize(NodeDe {
             node,
             path: path.clone(),
@@ -394,7 +406,10 @@ impl<'a> Entries<'a> {
 impl<'de, 'a> MapAccess<'de> for Entries<'a> {
     type Error = DeError;
 
-    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, DeError> {
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, DeError> {
         let Some(e) = self.entries.get(self.pos) else {
             return Ok(None);
         };

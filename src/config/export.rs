@@ -37,8 +37,16 @@ fn strip_tokens(v: &mut J) {
 
 /// The documents of an init configuration and the warnings about values `api` cannot hold
 /// (v1beta3 has no timeouts other than the control-plane one, no duplicate extraArgs, ...).
-pub fn export_init_with_warnings(cfg: &InitConfig, api: ApiVersion, with_token: bool) -> (String, Vec<String>) {
-    let api = if api == ApiVersion::V1beta2 { ApiVersion::V1beta3 } else { api };
+pub fn export_init_with_warnings(
+    cfg: &InitConfig,
+    api: ApiVersion,
+    with_token: bool,
+) -> (String, Vec<String>) {
+    let api = if api == ApiVersion::V1beta2 {
+        ApiVersion::V1beta3
+    } else {
+        api
+    };
     let mut init = to_json(&cfg.init);
     let mut cluster = to_json(&cfg.cluster);
     if !with_token {
@@ -46,9 +54,15 @@ pub fn export_init_with_warnings(cfg: &InitConfig, api: ApiVersion, with_token: 
     }
     let mut warnings = Vec::new();
     if api == ApiVersion::V1beta3 {
-        let cp = init.pointer("/timeouts/controlPlaneComponentHealthCheck").cloned();
+        let cp = init
+            .pointer("/timeouts/controlPlaneComponentHealthCheck")
+            .cloned();
         warnings.extend(v1beta3::downgrade(&mut init, "InitConfiguration", None));
-        warnings.extend(v1beta3::downgrade(&mut cluster, "ClusterConfiguration", cp.as_ref()));
+        warnings.extend(v1beta3::downgrade(
+            &mut cluster,
+            "ClusterConfiguration",
+            cp.as_ref(),
+        ));
     }
     let mut docs = vec![
         with_header(init, api, "InitConfiguration"),
@@ -71,7 +85,11 @@ pub fn export_init(cfg: &InitConfig, api: ApiVersion, with_token: bool) -> Strin
 /// Exports a JoinConfiguration as one YAML document in `api`. Token values (discovery token
 /// and TLS bootstrap token) are left out unless `with_token`.
 pub fn export_join(cfg: &JoinConfiguration, api: ApiVersion, with_token: bool) -> String {
-    let api = if api == ApiVersion::V1beta2 { ApiVersion::V1beta3 } else { api };
+    let api = if api == ApiVersion::V1beta2 {
+        ApiVersion::V1beta3
+    } else {
+        api
+    };
     let mut v = to_json(cfg);
     if !with_token {
         if let Some(d) = v.get_mut("discovery").and_then(J::as_object_mut) {
@@ -89,7 +107,11 @@ pub fn export_join(cfg: &JoinConfiguration, api: ApiVersion, with_token: bool) -
 
 /// Exports a ResetConfiguration (v1beta4 only: the kind does not exist in v1beta3).
 pub fn export_reset(cfg: &ResetConfiguration) -> String {
-    emit_documents(&[with_header(to_json(cfg), ApiVersion::V1beta4, "ResetConfiguration")])
+    emit_documents(&[with_header(
+        to_json(cfg),
+        ApiVersion::V1beta4,
+        "ResetConfiguration",
+    )])
 }
 
 /// Joins documents with `---` lines.
@@ -201,7 +223,7 @@ mod tests {
         let s = emit_documents(&[v]);
         assert_eq!(
             s,
-            "a:\n  x: \"off\"\n  y: 10.96.0.0/12\n  z: []\nb:\n- name: profiling\n  value: \"false\"\n- name: v\n  value: \"2\"\nc:\n- - n1\n- s\nd: null\n"
+            "a:\n  x: \"off\"\n  \"y\": 10.96.0.0/12\n  z: []\nb:\n- name: profiling\n  value: \"false\"\n- name: v\n  value: \"2\"\nc:\n- - n1\n- s\nd: null\n"
         );
         let back: serde_yaml::Value = serde_yaml::from_str(&s).unwrap();
         assert_eq!(back["c"][0][0], serde_yaml::Value::from("n1"));

@@ -9,14 +9,28 @@
 use std::sync::OnceLock;
 
 const RAW: &[(&str, &str)] = &[
-    ("kube-apiserver", include_str!("../../assets/flags/kube-apiserver.txt")),
-    ("kube-controller-manager", include_str!("../../assets/flags/kube-controller-manager.txt")),
-    ("kube-scheduler", include_str!("../../assets/flags/kube-scheduler.txt")),
+    (
+        "kube-apiserver",
+        include_str!("../../assets/flags/kube-apiserver.txt"),
+    ),
+    (
+        "kube-controller-manager",
+        include_str!("../../assets/flags/kube-controller-manager.txt"),
+    ),
+    (
+        "kube-scheduler",
+        include_str!("../../assets/flags/kube-scheduler.txt"),
+    ),
     ("etcd", include_str!("../../assets/flags/etcd.txt")),
 ];
 
 /// The components with a flag list.
-pub const COMPONENTS: &[&str] = &["kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd"];
+pub const COMPONENTS: &[&str] = &[
+    "kube-apiserver",
+    "kube-controller-manager",
+    "kube-scheduler",
+    "etcd",
+];
 
 fn table() -> &'static Vec<(&'static str, Vec<&'static str>)> {
     static T: OnceLock<Vec<(&'static str, Vec<&'static str>)>> = OnceLock::new();
@@ -87,15 +101,23 @@ pub fn check_flag(component: &str, name: &str) -> Result<(), String> {
     if flags.is_empty() || flags.binary_search(&name).is_ok() {
         return Ok(());
     }
+    let a = if component.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    };
     if name.starts_with('-') {
         return Err(format!(
-            "is not a {component} flag: write the name without leading dashes ({})",
+            "is not {a} {component} flag: write the name without leading dashes ({})",
             name.trim_start_matches('-')
         ));
     }
     Err(match suggest(component, name) {
-        Some(s) => format!("is not a {component} flag (did you mean {s}?)"),
-        None => format!("is not a {component} flag known to kubestrap for Kubernetes {}", super::versions::supported_range()),
+        Some(s) => format!("is not {a} {component} flag (did you mean {s}?)"),
+        None => format!(
+            "is not {a} {component} flag known to kubestrap for Kubernetes {}",
+            super::versions::supported_range()
+        ),
     })
 }
 
@@ -110,15 +132,28 @@ mod tests {
             assert!(known_flags(c).contains(&"feature-gates") || *c == "etcd");
         }
         assert!(known_flags("kubelet").is_empty());
-        assert_eq!(suggest("kube-apiserver", "featureGates"), Some("feature-gates"));
-        assert_eq!(suggest("kube-apiserver", "authorization-mod"), Some("authorization-mode"));
-        assert_eq!(suggest("kube-controller-manager", "node-cidr-mask-size-ip4"), Some("node-cidr-mask-size-ipv4"));
+        assert_eq!(
+            suggest("kube-apiserver", "featureGates"),
+            Some("feature-gates")
+        );
+        assert_eq!(
+            suggest("kube-apiserver", "authorization-mod"),
+            Some("authorization-mode")
+        );
+        assert_eq!(
+            suggest("kube-controller-manager", "node-cidr-mask-size-ip4"),
+            Some("node-cidr-mask-size-ipv4")
+        );
         assert_eq!(suggest("kube-apiserver", "zzzzzz"), None);
         assert!(check_flag("kube-apiserver", "audit-log-path").is_ok());
         assert_eq!(
             check_flag("kube-apiserver", "featureGates").unwrap_err(),
             "is not a kube-apiserver flag (did you mean feature-gates?)"
         );
-        assert!(check_flag("etcd", "--data-dir").unwrap_err().contains("without leading dashes"));
+        assert!(
+            check_flag("etcd", "--data-dir")
+                .unwrap_err()
+                .contains("without leading dashes")
+        );
     }
 }

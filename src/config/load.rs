@@ -9,8 +9,8 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use super::de::{DeState, from_node};
 use super::GoDuration;
+use super::de::{DeState, from_node};
 use super::types::*;
 use super::validate::FieldError;
 use super::yaml11::{self, Node, NodeKind};
@@ -176,7 +176,12 @@ pub fn load_documents(text: &str, source_name: &str) -> Result<Loaded, ConfigErr
             }
         };
         let (Some(api_s), Some(kind_s)) = (api.value.scalar(), kind.value.scalar()) else {
-            errors.push(doc_err("kind", "", "apiVersion and kind must be strings", kind.line));
+            errors.push(doc_err(
+                "kind",
+                "",
+                "apiVersion and kind must be strings",
+                kind.line,
+            ));
             continue;
         };
         let (api_s, kind_s, kind_line) = (api_s.to_string(), kind_s.to_string(), kind.line);
@@ -184,7 +189,14 @@ pub fn load_documents(text: &str, source_name: &str) -> Result<Loaded, ConfigErr
         match (api_s.as_str(), kind_s.as_str()) {
             (KUBELET_API, "KubeletConfiguration") | (KUBE_PROXY_API, "KubeProxyConfiguration") => {
                 if let Some(prev) = out.kind_lines.get(&kind_s) {
-                    errors.push(doc_err("kind", &kind_s, format!("{kind_s} appears twice (first at line {prev}); give each kind once"), kind_line));
+                    errors.push(doc_err(
+                        "kind",
+                        &kind_s,
+                        format!(
+                            "{kind_s} appears twice (first at line {prev}); give each kind once"
+                        ),
+                        kind_line,
+                    ));
                     continue;
                 }
                 let mut v = root.to_value();
@@ -202,8 +214,17 @@ pub fn load_documents(text: &str, source_name: &str) -> Result<Loaded, ConfigErr
                 continue;
             }
             (_, "KubeletConfiguration") | (_, "KubeProxyConfiguration") => {
-                let want = if kind_s == "KubeletConfiguration" { KUBELET_API } else { KUBE_PROXY_API };
-                errors.push(doc_err("apiVersion", &api_s, format!("{kind_s} must use apiVersion {want}"), api.line));
+                let want = if kind_s == "KubeletConfiguration" {
+                    KUBELET_API
+                } else {
+                    KUBE_PROXY_API
+                };
+                errors.push(doc_err(
+                    "apiVersion",
+                    &api_s,
+                    format!("{kind_s} must use apiVersion {want}"),
+                    api.line,
+                ));
                 continue;
             }
             _ => {}
@@ -212,7 +233,10 @@ pub fn load_documents(text: &str, source_name: &str) -> Result<Loaded, ConfigErr
             "kubeadm.k8s.io/v1beta4" => ApiVersion::V1beta4,
             "kubeadm.k8s.io/v1beta3" => ApiVersion::V1beta3,
             "kubeadm.k8s.io/v1beta2" => ApiVersion::V1beta2,
-            old @ ("kubeadm.k8s.io/v1beta1" | "kubeadm.k8s.io/v1alpha3" | "kubeadm.k8s.io/v1alpha2" | "kubeadm.k8s.io/v1alpha1") => {
+            old @ ("kubeadm.k8s.io/v1beta1"
+            | "kubeadm.k8s.io/v1alpha3"
+            | "kubeadm.k8s.io/v1alpha2"
+            | "kubeadm.k8s.io/v1alpha1") => {
                 let release = match old {
                     "kubeadm.k8s.io/v1beta1" => "v1.15 to v1.16",
                     "kubeadm.k8s.io/v1alpha3" => "v1.13 to v1.14",
@@ -225,26 +249,55 @@ pub fn load_documents(text: &str, source_name: &str) -> Result<Loaded, ConfigErr
                 continue;
             }
             other => {
-                errors.push(doc_err("apiVersion", other, format!("unknown apiVersion/kind {other} {kind_s}; accepted: {ACCEPTED}"), api.line));
+                errors.push(doc_err(
+                    "apiVersion",
+                    other,
+                    format!("unknown apiVersion/kind {other} {kind_s}; accepted: {ACCEPTED}"),
+                    api.line,
+                ));
                 continue;
             }
         };
         let known_kinds: &[&str] = match version {
-            ApiVersion::V1beta4 => &["InitConfiguration", "ClusterConfiguration", "JoinConfiguration", "ResetConfiguration"],
-            _ => &["InitConfiguration", "ClusterConfiguration", "JoinConfiguration"],
+            ApiVersion::V1beta4 => &[
+                "InitConfiguration",
+                "ClusterConfiguration",
+                "JoinConfiguration",
+                "ResetConfiguration",
+            ],
+            _ => &[
+                "InitConfiguration",
+                "ClusterConfiguration",
+                "JoinConfiguration",
+            ],
         };
         if !known_kinds.contains(&kind_s.as_str()) {
             if (version == ApiVersion::V1beta4 && kind_s == "UpgradeConfiguration")
                 || (version == ApiVersion::V1beta2 && kind_s == "ClusterStatus")
             {
-                out.warnings.push(format!("line {kind_line}: {kind_s} is not used by kubestrap; the document is skipped"));
+                out.warnings.push(format!(
+                    "line {kind_line}: {kind_s} is not used by kubestrap; the document is skipped"
+                ));
                 continue;
             }
-            errors.push(doc_err("kind", &kind_s, format!("unknown kind for {api_s}; accepted kinds: {}", known_kinds.join(", ")), kind_line));
+            errors.push(doc_err(
+                "kind",
+                &kind_s,
+                format!(
+                    "unknown kind for {api_s}; accepted kinds: {}",
+                    known_kinds.join(", ")
+                ),
+                kind_line,
+            ));
             continue;
         }
         if let Some(prev) = out.kind_lines.get(&kind_s) {
-            errors.push(doc_err("kind", &kind_s, format!("{kind_s} appears twice (first at line {prev}); give each kind once"), kind_line));
+            errors.push(doc_err(
+                "kind",
+                &kind_s,
+                format!("{kind_s} appears twice (first at line {prev}); give each kind once"),
+                kind_line,
+            ));
             continue;
         }
         out.kind_lines.insert(kind_s.clone(), kind_line);
@@ -256,17 +309,33 @@ pub fn load_documents(text: &str, source_name: &str) -> Result<Loaded, ConfigErr
             let (w, e) = v1beta2::to_v1beta3(&mut root, &kind_s);
             out.warnings.extend(w);
             doc_errors.extend(e);
-            doc_errors.extend(v1beta3::reject_newer_fields(&root, &kind_s, &api_s, v1beta2::v1beta3_only(&kind_s)).into_iter().map(|mut e| {
-                e.rule = e.rule.replace("kubeadm.k8s.io/v1beta4", "kubeadm.k8s.io/v1beta3");
-                e
-            }));
+            doc_errors.extend(
+                v1beta3::reject_newer_fields(
+                    &root,
+                    &kind_s,
+                    &api_s,
+                    v1beta2::v1beta3_only(&kind_s),
+                )
+                .into_iter()
+                .map(|mut e| {
+                    e.rule = e
+                        .rule
+                        .replace("kubeadm.k8s.io/v1beta4", "kubeadm.k8s.io/v1beta3");
+                    e
+                }),
+            );
         }
         if version != ApiVersion::V1beta4 {
             out.warnings.push(format!(
                 "line {}: {api_s} is deprecated; `kubestrap config migrate --old-config FILE` writes kubeadm.k8s.io/v1beta4",
                 api.line
             ));
-            doc_errors.extend(v1beta3::reject_newer_fields(&root, &kind_s, &api_s, v1beta3::v1beta4_only(&kind_s)));
+            doc_errors.extend(v1beta3::reject_newer_fields(
+                &root,
+                &kind_s,
+                &api_s,
+                v1beta3::v1beta4_only(&kind_s),
+            ));
         }
         let arg_paths: Vec<&str> = if kind_s == "ClusterConfiguration" {
             v1beta3::CLUSTER_EXTRA_ARGS.to_vec()
@@ -274,17 +343,23 @@ pub fn load_documents(text: &str, source_name: &str) -> Result<Loaded, ConfigErr
             vec![v1beta3::NODE_EXTRA_ARGS]
         };
         for p in arg_paths {
-            match v1beta3::convert_extra_args(&mut root, p, &api_s, version == ApiVersion::V1beta4) {
-                Ok(true) if version == ApiVersion::V1beta2 => out
-                    .warnings
-                    .push(format!("{p}: converted from a {} map to a v1beta4 list (sorted by name)", api_s)),
+            match v1beta3::convert_extra_args(&mut root, p, &api_s, version == ApiVersion::V1beta4)
+            {
+                Ok(true) if version == ApiVersion::V1beta2 => out.warnings.push(format!(
+                    "{p}: converted from a {} map to a v1beta4 list (sorted by name)",
+                    api_s
+                )),
                 Ok(_) => {}
                 Err(e) => doc_errors.push(e),
             }
         }
         if version != ApiVersion::V1beta4 {
-            if kind_s == "JoinConfiguration" && v1beta3::move_discovery_timeout(&mut root) && version == ApiVersion::V1beta2 {
-                out.warnings.push("discovery.timeout: moved to timeouts.discovery (v1beta4)".into());
+            if kind_s == "JoinConfiguration"
+                && v1beta3::move_discovery_timeout(&mut root)
+                && version == ApiVersion::V1beta2
+            {
+                out.warnings
+                    .push("discovery.timeout: moved to timeouts.discovery (v1beta4)".into());
             }
             if kind_s == "ClusterConfiguration" {
                 if let Some(e) = v1beta3::take_control_plane_timeout(&mut root) {
@@ -321,7 +396,8 @@ pub fn load_documents(text: &str, source_name: &str) -> Result<Loaded, ConfigErr
         let state = DeState::default();
         match from_node::<Option<GoDuration>>(&node, "apiServer.timeoutForControlPlane", &state) {
             Ok(Some(d)) => {
-                out.lines.insert("timeouts.controlPlaneComponentHealthCheck".into(), line);
+                out.lines
+                    .insert("timeouts.controlPlaneComponentHealthCheck".into(), line);
                 for t in [
                     out.init.as_mut().map(|i| &mut i.timeouts),
                     out.join.as_mut().map(|j| &mut j.timeouts),
@@ -329,7 +405,8 @@ pub fn load_documents(text: &str, source_name: &str) -> Result<Loaded, ConfigErr
                 .into_iter()
                 .flatten()
                 {
-                    t.get_or_insert_with(Timeouts::default).control_plane_component_health_check = Some(d);
+                    t.get_or_insert_with(Timeouts::default)
+                        .control_plane_component_health_check = Some(d);
                 }
                 if out.init.is_none() && out.join.is_none() {
                     out.init = Some(InitConfiguration {
@@ -350,7 +427,11 @@ pub fn load_documents(text: &str, source_name: &str) -> Result<Loaded, ConfigErr
             .api_server
             .cert_sans
             .iter_mut()
-            .chain(c.etcd.local.iter_mut().flat_map(|l| l.server_cert_sans.iter_mut().chain(l.peer_cert_sans.iter_mut())))
+            .chain(c.etcd.local.iter_mut().flat_map(|l| {
+                l.server_cert_sans
+                    .iter_mut()
+                    .chain(l.peer_cert_sans.iter_mut())
+            }))
         {
             *s = s.to_lowercase();
         }
@@ -365,9 +446,12 @@ pub fn load_documents(text: &str, source_name: &str) -> Result<Loaded, ConfigErr
 /// Loads `text` and returns the single node tree of its first document (used by tests and
 /// the fuzz target to reach the YAML layer alone).
 pub fn parse_tree(text: &str) -> Result<Option<Node>, String> {
-    let docs = yaml11::split_documents(text).map_err(|e| format!("line {}: {}", e.line, e.message))?;
+    let docs =
+        yaml11::split_documents(text).map_err(|e| format!("line {}: {}", e.line, e.message))?;
     for d in docs {
-        if let Some(n) = yaml11::parse_document(&d.text, d.first_line).map_err(|e| format!("line {}: {}", e.line, e.message))? {
+        if let Some(n) = yaml11::parse_document(&d.text, d.first_line)
+            .map_err(|e| format!("line {}: {}", e.line, e.message))?
+        {
             if !matches!(n.kind, NodeKind::Scalar { .. }) || !n.is_null() {
                 return Ok(Some(n));
             }

@@ -7,11 +7,11 @@
 
 use std::collections::BTreeMap;
 
+use super::GoDuration;
 use super::defaults;
 use super::load::{ConfigErrors, Loaded, load_documents};
 use super::types::*;
 use super::validate::{self, FieldError};
-use super::GoDuration;
 use crate::cli::InitFlags;
 use crate::host::HostFacts;
 
@@ -53,25 +53,41 @@ fn flag_err(path: &str, value: &str, rule: impl Into<String>) -> FieldError {
 pub fn load_file(path: &std::path::Path) -> Result<Loaded, ConfigErrors> {
     let name = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|e| {
-        ConfigErrors::new(&name, vec![flag_err("--config", &name, format!("cannot be read: {e}"))])
+        ConfigErrors::new(
+            &name,
+            vec![flag_err("--config", &name, format!("cannot be read: {e}"))],
+        )
     })?;
     load_documents(&text, &name)
 }
 
+/// An init configuration built from a file: the configuration (not yet defaulted), the
+/// loader's warnings, and the file line of each field path.
+pub type FromFile = (InitConfig, Vec<String>, BTreeMap<String, usize>);
+
 /// Builds an [`InitConfig`] from loaded documents (Join/Reset documents are skipped with a
 /// warning). Errors when the file has neither InitConfiguration nor ClusterConfiguration.
-pub fn init_from_loaded(loaded: Loaded, source: &str) -> Result<(InitConfig, Vec<String>, BTreeMap<String, usize>), ConfigErrors> {
+pub fn init_from_loaded(loaded: Loaded, source: &str) -> Result<FromFile, ConfigErrors> {
     let mut warnings = loaded.warnings;
     if loaded.init.is_none() && loaded.cluster.is_none() {
         return Err(ConfigErrors::new(
             source,
-            vec![flag_err("kind", "", "init needs an InitConfiguration and/or a ClusterConfiguration document")],
+            vec![flag_err(
+                "kind",
+                "",
+                "init needs an InitConfiguration and/or a ClusterConfiguration document",
+            )],
         ));
     }
-    for (kind, present) in [("JoinConfiguration", loaded.join.is_some()), ("ResetConfiguration", loaded.reset.is_some())] {
+    for (kind, present) in [
+        ("JoinConfiguration", loaded.join.is_some()),
+        ("ResetConfiguration", loaded.reset.is_some()),
+    ] {
         if present {
             let line = loaded.kind_lines.get(kind).copied().unwrap_or(0);
-            warnings.push(format!("line {line}: {kind} is not used by init; the document is skipped"));
+            warnings.push(format!(
+                "line {line}: {kind} is not used by init; the document is skipped"
+            ));
         }
     }
     let cfg = InitConfig {
@@ -98,13 +114,22 @@ fn is_set(cfg: &InitConfig, path: &str) -> bool {
         "certificatesDir" => !c.certificates_dir.is_empty(),
         "clusterName" => !c.cluster_name.is_empty(),
         "encryptionAlgorithm" => !c.encryption_algorithm.is_empty(),
-        "etcd.local.dataDir" => c.etcd.local.as_ref().is_some_and(|l| !l.data_dir.is_empty()),
+        "etcd.local.dataDir" => c
+            .etcd
+            .local
+            .as_ref()
+            .is_some_and(|l| !l.data_dir.is_empty()),
         "localAPIEndpoint.advertiseAddress" => !i.local_api_endpoint.advertise_address.is_empty(),
         "localAPIEndpoint.bindPort" => i.local_api_endpoint.bind_port != 0,
         "nodeRegistration.name" => !i.node_registration.name.is_empty(),
         "nodeRegistration.criSocket" => !i.node_registration.cri_socket.is_empty(),
-        "nodeRegistration.ignorePreflightErrors" => !i.node_registration.ignore_preflight_errors.is_empty(),
-        "bootstrapTokens[0].token" => i.bootstrap_tokens.first().is_some_and(|t| !t.token.is_empty()),
+        "nodeRegistration.ignorePreflightErrors" => {
+            !i.node_registration.ignore_preflight_errors.is_empty()
+        }
+        "bootstrapTokens[0].token" => i
+            .bootstrap_tokens
+            .first()
+            .is_some_and(|t| !t.token.is_empty()),
         "bootstrapTokens[0].ttl" => i.bootstrap_tokens.first().is_some_and(|t| t.ttl.is_some()),
         "certificateKey" => !i.certificate_key.is_empty(),
         "skipPhases" => !i.skip_phases.is_empty(),
@@ -147,7 +172,11 @@ pub fn apply_flags(cfg: &mut InitConfig, f: &InitFlags) -> Vec<FieldError> {
         mark(cfg, "networking.dnsDomain");
     }
     if !f.apiserver_cert_extra_sans.is_empty() {
-        cfg.cluster.api_server.cert_sans = f.apiserver_cert_extra_sans.iter().map(|s| s.trim().to_lowercase()).collect();
+        cfg.cluster.api_server.cert_sans = f
+            .apiserver_cert_extra_sans
+            .iter()
+            .map(|s| s.trim().to_lowercase())
+            .collect();
         mark(cfg, "apiServer.certSANs");
     }
     if let Some(v) = &f.kubernetes_version {
@@ -187,9 +216,16 @@ pub fn apply_flags(cfg: &mut InitConfig, f: &InitFlags) -> Vec<FieldError> {
         }
     }
     if !f.ignore_preflight_errors.is_empty() {
-        match validate::merge_ignore_preflight_errors(&f.ignore_preflight_errors, &cfg.init.node_registration.ignore_preflight_errors) {
+        match validate::merge_ignore_preflight_errors(
+            &f.ignore_preflight_errors,
+            &cfg.init.node_registration.ignore_preflight_errors,
+        ) {
             Ok(v) => cfg.init.node_registration.ignore_preflight_errors = v,
-            Err(e) => errs.push(flag_err("--ignore-preflight-errors", &f.ignore_preflight_errors.join(","), e)),
+            Err(e) => errs.push(flag_err(
+                "--ignore-preflight-errors",
+                &f.ignore_preflight_errors.join(","),
+                e,
+            )),
         }
         mark(cfg, "nodeRegistration.ignorePreflightErrors");
     }
@@ -213,26 +249,35 @@ pub fn apply_dynamic_defaults(cfg: &mut InitConfig, facts: &HostFacts, warnings:
     if nr.name.trim().is_empty() {
         if let Ok(n) = validate::normalize_node_name(&facts.hostname) {
             nr.name = n;
-            cfg.sources.insert("nodeRegistration.name".into(), Source::Detected);
+            cfg.sources
+                .insert("nodeRegistration.name".into(), Source::Detected);
         }
     } else {
         nr.name = nr.name.trim().to_lowercase();
     }
     if nr.cri_socket.starts_with('/') {
-        warnings.push(format!("nodeRegistration.criSocket {:?} has no URL scheme; using unix://{}", nr.cri_socket, nr.cri_socket));
+        warnings.push(format!(
+            "nodeRegistration.criSocket {:?} has no URL scheme; using unix://{}",
+            nr.cri_socket, nr.cri_socket
+        ));
         nr.cri_socket = format!("unix://{}", nr.cri_socket);
     }
     let adv = &mut cfg.init.local_api_endpoint.advertise_address;
     if adv.is_empty() || adv == "0.0.0.0" || adv == "::" {
         if let Some(ip) = facts.default_route_addr {
             *adv = ip.to_string();
-            cfg.sources.insert("localAPIEndpoint.advertiseAddress".into(), Source::Detected);
+            cfg.sources
+                .insert("localAPIEndpoint.advertiseAddress".into(), Source::Detected);
         }
     }
     let v = &mut cfg.cluster.kubernetes_version;
     if !v.is_empty() {
         let n = validate::normalize_kubernetes_version(v);
-        if n != *v && !v.trim_start_matches('v').starts_with(|c: char| c.is_ascii_digit()) {
+        if n != *v
+            && !v
+                .trim_start_matches('v')
+                .starts_with(|c: char| c.is_ascii_digit())
+        {
             warnings.push(format!("kubernetesVersion {v:?} resolved offline to {n} (the newest matching version kubestrap carries)"));
         }
         *v = n;
@@ -240,7 +285,11 @@ pub fn apply_dynamic_defaults(cfg: &mut InitConfig, facts: &HostFacts, warnings:
 }
 
 /// Fills `line` of each error from the file lines, unless a flag set that field.
-pub fn attach_lines(errs: &mut [FieldError], lines: &BTreeMap<String, usize>, sources: &BTreeMap<String, Source>) {
+pub fn attach_lines(
+    errs: &mut [FieldError],
+    lines: &BTreeMap<String, usize>,
+    sources: &BTreeMap<String, Source>,
+) {
     for e in errs.iter_mut() {
         if e.line.is_some() || sources.get(&e.path) == Some(&Source::Flag) {
             continue;
@@ -263,7 +312,10 @@ pub fn attach_lines(errs: &mut [FieldError], lines: &BTreeMap<String, usize>, so
 /// of [`defaults`], dynamic defaults from `facts`), records each value's [`Source`], then
 /// validates. Returns the configuration and the warnings (deprecations, conversions, skipped
 /// documents, subnet overlaps with host networks), or every error found.
-pub fn resolve_init(flags: &InitFlags, facts: &HostFacts) -> Result<(InitConfig, Vec<String>), ConfigErrors> {
+pub fn resolve_init(
+    flags: &InitFlags,
+    facts: &HostFacts,
+) -> Result<(InitConfig, Vec<String>), ConfigErrors> {
     let (mut cfg, mut warnings, lines, source) = match &flags.config {
         Some(p) => {
             let loaded = load_file(p)?;
@@ -271,7 +323,12 @@ pub fn resolve_init(flags: &InitFlags, facts: &HostFacts) -> Result<(InitConfig,
             let (c, w, l) = init_from_loaded(loaded, &name)?;
             (c, w, l, name)
         }
-        None => (InitConfig::default(), Vec::new(), BTreeMap::new(), "<flags>".to_string()),
+        None => (
+            InitConfig::default(),
+            Vec::new(),
+            BTreeMap::new(),
+            "<flags>".to_string(),
+        ),
     };
     for p in TRACKED {
         if is_set(&cfg, p) {
@@ -281,7 +338,11 @@ pub fn resolve_init(flags: &InitFlags, facts: &HostFacts) -> Result<(InitConfig,
     }
     let mut errs = apply_flags(&mut cfg, flags);
     apply_dynamic_defaults(&mut cfg, facts, &mut warnings);
-    let unset: Vec<&str> = TRACKED.iter().copied().filter(|p| !is_set(&cfg, p)).collect();
+    let unset: Vec<&str> = TRACKED
+        .iter()
+        .copied()
+        .filter(|p| !is_set(&cfg, p))
+        .collect();
     defaults::apply_static_init_defaults(&mut cfg);
     for p in unset {
         if is_set(&cfg, p) {
@@ -299,10 +360,15 @@ pub fn resolve_init(flags: &InitFlags, facts: &HostFacts) -> Result<(InitConfig,
     errs.extend(
         validate::validate_init(&cfg, facts)
             .into_iter()
-            .filter(|e| !(no_addr && e.path == "localAPIEndpoint.advertiseAddress" && e.rule.starts_with("is not a valid IP"))),
+            .filter(|e| {
+                !(no_addr
+                    && e.path == "localAPIEndpoint.advertiseAddress"
+                    && e.rule.starts_with("is not a valid IP"))
+            }),
     );
     attach_lines(&mut errs, &lines, &cfg.sources);
-    let (warn, errors): (Vec<FieldError>, Vec<FieldError>) = errs.into_iter().partition(|e| e.warning);
+    let (warn, errors): (Vec<FieldError>, Vec<FieldError>) =
+        errs.into_iter().partition(|e| e.warning);
     warnings.extend(warn.iter().map(|w| w.to_string()));
     if !errors.is_empty() {
         return Err(ConfigErrors::new(&source, errors));

@@ -5,8 +5,8 @@
 //! `ClusterConfiguration.useHyperKubeImage` and `dns.type` removed; `skipPhases`, `patches`
 //! and `nodeRegistration.imagePullPolicy` added in v1beta3.
 
-use super::validate::FieldError;
 use super::v1beta3::{lookup, remove_path};
+use super::validate::FieldError;
 use super::yaml11::Node;
 
 /// Fields new in v1beta3 (refused in a v1beta2 document), per kind.

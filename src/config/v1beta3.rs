@@ -75,7 +75,10 @@ pub fn reject_newer_fields(root: &Node, kind: &str, api: &str, fields: &[&str]) 
         } else {
             lookup(root, parent)
         };
-        if let Some(e) = p.and_then(|p| p.as_map()).and_then(|m| m.iter().find(|e| e.key == key)) {
+        if let Some(e) = p
+            .and_then(|p| p.as_map())
+            .and_then(|m| m.iter().find(|e| e.key == key))
+        {
             errs.push(FieldError {
                 path: f.to_string(),
                 value: e.value.display_value(),
@@ -93,12 +96,21 @@ pub fn reject_newer_fields(root: &Node, kind: &str, api: &str, fields: &[&str]) 
 /// Checks the shape of the extraArgs at `path` for `api` and, for a map (v1beta2/v1beta3),
 /// converts it in place to a v1beta4 list sorted by name then value. Returns whether a
 /// conversion happened; errors name the field and the shape the apiVersion expects.
-pub fn convert_extra_args(root: &mut Node, path: &str, api: &str, v1beta4: bool) -> Result<bool, FieldError> {
+pub fn convert_extra_args(
+    root: &mut Node,
+    path: &str,
+    api: &str,
+    v1beta4: bool,
+) -> Result<bool, FieldError> {
     let (parent, key) = path.rsplit_once('.').unwrap_or(("", path));
-    let key_line = if parent.is_empty() { Some(&*root) } else { lookup(root, parent) }
-        .and_then(|p| p.as_map())
-        .and_then(|m| m.iter().find(|e| e.key == key))
-        .map(|e| e.line);
+    let key_line = if parent.is_empty() {
+        Some(&*root)
+    } else {
+        lookup(root, parent)
+    }
+    .and_then(|p| p.as_map())
+    .and_then(|m| m.iter().find(|e| e.key == key))
+    .map(|e| e.line);
     let Some(node) = lookup_mut(root, path) else {
         return Ok(false);
     };
@@ -214,14 +226,49 @@ pub fn list_to_map(v: &mut J, path: &str) -> Vec<String> {
     };
     let mut m = serde_json::Map::new();
     for it in items {
-        let name = it.get("name").and_then(J::as_str).unwrap_or_default().to_string();
+        let name = it
+            .get("name")
+            .and_then(J::as_str)
+            .unwrap_or_default()
+            .to_string();
         let value = it.get("value").cloned().unwrap_or(J::String(String::new()));
         if m.insert(name.clone(), value).is_some() {
-            dropped.push(format!("{path}: duplicate {name:?} (v1beta3 keeps the last value)"));
+            dropped.push(format!(
+                "{path}: duplicate {name:?} (v1beta3 keeps the last value)"
+            ));
         }
     }
     obj.insert(key.to_string(), J::Object(m));
     dropped
+}
+
+/// True when a v1beta4-only value equals what a v1beta3 reader would default it to, so
+/// leaving it out of a v1beta3 file loses nothing.
+fn is_default_v1beta4_only(field: &str, v: &J) -> bool {
+    let defaults = super::defaults::default_timeouts();
+    match (field, v) {
+        (_, J::Null) | (_, J::Bool(false)) => true,
+        (_, J::Array(a)) => a.is_empty(),
+        ("nodeRegistration.imagePullSerial", J::Bool(true)) => true,
+        ("encryptionAlgorithm", J::String(s)) => s == super::defaults::DEFAULT_ENCRYPTION_ALGORITHM,
+        ("certificateValidityPeriod", J::String(s)) => {
+            *s == super::defaults::default_cert_validity().to_string()
+        }
+        ("caCertificateValidityPeriod", J::String(s)) => {
+            *s == super::defaults::default_ca_validity().to_string()
+        }
+        ("timeouts", J::Object(o)) => {
+            let want = serde_json::to_value(&defaults).unwrap_or(J::Null);
+            o.iter().all(|(k, val)| {
+                // These two travel as v1beta3 fields of their own.
+                k == "controlPlaneComponentHealthCheck"
+                    || k == "discovery"
+                    || want.get(k) == Some(val)
+            })
+        }
+        (_, J::Object(o)) => o.values().all(|x| matches!(x, J::Null | J::Bool(false))),
+        _ => false,
+    }
 }
 
 /// Rewrites a v1beta4 JSON document of `kind` into v1beta3 in place. `cp_timeout` receives the
@@ -257,14 +304,11 @@ pub fn downgrade(v: &mut J, kind: &str, cp_timeout: Option<&J>) -> Vec<String> {
         _ => {}
     }
     for f in v1beta4_only(kind) {
-        let had_non_default = match remove_at(v, f) {
-            None | Some(J::Null) | Some(J::Bool(false)) => false,
-            Some(J::Array(a)) => !a.is_empty(),
-            Some(J::Object(o)) => !o.is_empty() && *f != "timeouts" && *f != "proxy",
-            Some(_) => !matches!(*f, "nodeRegistration.imagePullSerial" | "encryptionAlgorithm" | "certificateValidityPeriod" | "caCertificateValidityPeriod"),
-        };
-        if had_non_default {
-            warnings.push(format!("{kind}.{f} has no v1beta3 equivalent and was left out"));
+        let Some(old) = remove_at(v, f) else { continue };
+        if !is_default_v1beta4_only(f, &old) {
+            warnings.push(format!(
+                "{kind}.{f} ({old}) has no v1beta3 equivalent and was left out"
+            ));
         }
     }
     warnings

@@ -77,7 +77,8 @@ pub fn is_dns1123_subdomain(s: &str) -> bool {
         && s.split('.').all(|l| {
             !l.is_empty()
                 && l.len() <= 63
-                && l.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                && l.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
                 && !l.starts_with('-')
                 && !l.ends_with('-')
         })
@@ -96,12 +97,16 @@ pub fn validate_ip(s: &str) -> Result<(), String> {
 /// not unspecified (`0.0.0.0` means "detect" and must be resolved first), link-local or
 /// multicast. Mirrors `ValidateAPIEndpoint` + `ChooseAPIServerBindAddress`.
 pub fn validate_advertise_address(s: &str) -> Result<(), String> {
-    let ip: IpAddr = s
-        .parse()
-        .map_err(|_| "is not a valid IP address (expected e.g. 192.168.1.10 or 2001:db8::10)".to_string())?;
+    let ip: IpAddr = s.parse().map_err(|_| {
+        "is not a valid IP address (expected e.g. 192.168.1.10 or 2001:db8::10)".to_string()
+    })?;
     let bad = match ip {
-        IpAddr::V4(v) => v.is_unspecified() || v.is_link_local() || v.is_multicast() || v.is_broadcast(),
-        IpAddr::V6(v) => v.is_unspecified() || v.is_multicast() || (v.segments()[0] & 0xffc0) == 0xfe80,
+        IpAddr::V4(v) => {
+            v.is_unspecified() || v.is_link_local() || v.is_multicast() || v.is_broadcast()
+        }
+        IpAddr::V6(v) => {
+            v.is_unspecified() || v.is_multicast() || (v.segments()[0] & 0xffc0) == 0xfe80
+        }
     };
     if bad {
         return Err("cannot be used as the API server address (unspecified, link-local or multicast); use an address of this host's network".into());
@@ -130,9 +135,15 @@ pub fn validate_subnets(value: &str, min_addresses: u128) -> Result<Vec<IpNet>, 
     }
     for n in &nets {
         let bits = n.max_prefix_len() - n.prefix_len();
-        let size = if bits >= 127 { u128::MAX } else { 1u128 << bits };
+        let size = if bits >= 127 {
+            u128::MAX
+        } else {
+            1u128 << bits
+        };
         if size < min_addresses {
-            return Err(format!("subnet {n} has {size} addresses, fewer than the minimum {min_addresses}"));
+            return Err(format!(
+                "subnet {n} has {size} addresses, fewer than the minimum {min_addresses}"
+            ));
         }
     }
     Ok(nets)
@@ -143,9 +154,15 @@ pub fn validate_subnets(value: &str, min_addresses: u128) -> Result<Vec<IpNet>, 
 pub fn validate_service_subnet(value: &str) -> Result<(), String> {
     let nets = validate_subnets(value, 10)?;
     for n in nets {
-        let (min_mask, fam) = if n.addr().is_ipv4() { (12, "IPv4") } else { (108, "IPv6") };
+        let (min_mask, fam) = if n.addr().is_ipv4() {
+            (12, "IPv4")
+        } else {
+            (108, "IPv6")
+        };
         if n.prefix_len() < min_mask {
-            return Err(format!("service subnet {n} is too large: an {fam} service subnet needs a mask of at least /{min_mask}"));
+            return Err(format!(
+                "service subnet {n} is too large: an {fam} service subnet needs a mask of at least /{min_mask}"
+            ));
         }
     }
     Ok(())
@@ -159,26 +176,44 @@ pub fn node_cidr_mask_sizes(args: &[Arg]) -> Result<(u8, u8), String> {
         match args.iter().rev().find(|a| a.name == name) {
             Some(a) if !a.value.is_empty() => match a.value.parse::<u8>() {
                 Ok(v) if v <= max => Ok(v),
-                _ => Err(format!("controllerManager.extraArgs {name}={:?} is not an integer from 0 to {max}", a.value)),
+                _ => Err(format!(
+                    "controllerManager.extraArgs {name}={:?} is not an integer from 0 to {max}",
+                    a.value
+                )),
             },
             _ => Ok(default),
         }
     };
-    Ok((get("node-cidr-mask-size-ipv4", 24, 32)?, get("node-cidr-mask-size-ipv6", 64, 128)?))
+    Ok((
+        get("node-cidr-mask-size-ipv4", 24, 32)?,
+        get("node-cidr-mask-size-ipv6", 64, 128)?,
+    ))
 }
 
 /// `networking.podSubnet`: dual-stack rules, at least 14 addresses, room for at least one node
 /// block of `node_mask` (IPv4, IPv6) and at most 16 bits between the two, and no overlap
 /// with `service_subnet` (kubestrap's own rule; kubeadm does not check it).
-pub fn validate_pod_subnet(value: &str, service_subnet: &str, node_mask: (u8, u8)) -> Result<(), String> {
+pub fn validate_pod_subnet(
+    value: &str,
+    service_subnet: &str,
+    node_mask: (u8, u8),
+) -> Result<(), String> {
     let nets = validate_subnets(value, 14)?;
     for n in &nets {
-        let mask = if n.addr().is_ipv4() { node_mask.0 } else { node_mask.1 };
+        let mask = if n.addr().is_ipv4() {
+            node_mask.0
+        } else {
+            node_mask.1
+        };
         if mask < n.prefix_len() {
-            return Err(format!("pod subnet {n} is smaller than one node block (/{mask}); use a larger subnet or a larger node-cidr-mask-size"));
+            return Err(format!(
+                "pod subnet {n} is smaller than one node block (/{mask}); use a larger subnet or a larger node-cidr-mask-size"
+            ));
         }
         if mask - n.prefix_len() > 16 {
-            return Err(format!("pod subnet {n} and node mask /{mask} differ by more than 16 bits; use a smaller subnet or a smaller node mask"));
+            return Err(format!(
+                "pod subnet {n} and node mask /{mask} differ by more than 16 bits; use a smaller subnet or a smaller node mask"
+            ));
         }
     }
     check_overlap(value, service_subnet)
@@ -221,7 +256,10 @@ pub fn validate_cert_san(s: &str) -> Result<(), String> {
     if is_dns1123_subdomain(name) {
         Ok(())
     } else {
-        Err("is not an IP address, a DNS name, or a DNS name with a single leading '*.' wildcard".into())
+        Err(
+            "is not an IP address, a DNS name, or a DNS name with a single leading '*.' wildcard"
+                .into(),
+        )
     }
 }
 
@@ -232,7 +270,9 @@ pub fn validate_control_plane_endpoint(s: &str) -> Result<(), String> {
     if host.parse::<IpAddr>().is_ok() || is_dns1123_subdomain(&host) {
         Ok(())
     } else {
-        Err(format!("host {host:?} is not an IP address or a lower-case DNS name"))
+        Err(format!(
+            "host {host:?} is not an IP address or a lower-case DNS name"
+        ))
     }
 }
 
@@ -254,7 +294,10 @@ pub fn validate_token_usages(usages: &[String]) -> Result<(), String> {
     if bad.is_empty() {
         Ok(())
     } else {
-        Err(format!("invalid usage(s) {}; valid: signing, authentication", bad.join(", ")))
+        Err(format!(
+            "invalid usage(s) {}; valid: signing, authentication",
+            bad.join(", ")
+        ))
     }
 }
 
@@ -264,8 +307,13 @@ pub fn validate_token_group(g: &str) -> Result<(), String> {
     let rest = g.strip_prefix("system:bootstrappers:").ok_or_else(rule)?;
     let ok = !rest.is_empty()
         && rest.len() <= 256
-        && rest.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b':' || b == b'-')
-        && rest.bytes().last().is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+        && rest
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b':' || b == b'-')
+        && rest
+            .bytes()
+            .last()
+            .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
     if ok { Ok(()) } else { Err(rule()) }
 }
 
@@ -282,9 +330,13 @@ pub fn validate_token_groups(groups: &[String], usages: &[String]) -> Result<(),
 
 /// `certificateKey`: 64 hex characters (a 32-byte AES-256 key).
 pub fn validate_certificate_key(s: &str) -> Result<(), String> {
-    let bytes = hex::decode(s).map_err(|_| "is not hex (expected 64 hex characters)".to_string())?;
+    let bytes =
+        hex::decode(s).map_err(|_| "is not hex (expected 64 hex characters)".to_string())?;
     if bytes.len() != 32 {
-        return Err(format!("is {} bytes, must be 32 (64 hex characters)", bytes.len()));
+        return Err(format!(
+            "is {} bytes, must be 32 (64 hex characters)",
+            bytes.len()
+        ));
     }
     Ok(())
 }
@@ -295,7 +347,10 @@ pub fn validate_cri_socket(s: &str) -> Result<(), String> {
         return Err("is required".into());
     }
     let Some((scheme, rest)) = s.split_once("://") else {
-        return Err("must be a URL with the unix scheme, e.g. unix:///var/run/containerd/containerd.sock".into());
+        return Err(
+            "must be a URL with the unix scheme, e.g. unix:///var/run/containerd/containerd.sock"
+                .into(),
+        );
     };
     if scheme != "unix" {
         return Err(format!("scheme {scheme:?} is not supported; use unix://"));
@@ -317,7 +372,9 @@ pub fn validate_encryption_algorithm(s: &str) -> Result<(), String> {
 /// `imageRepository`: `host[:port][/path...]`, no scheme, no tag, no empty path parts,
 /// no spaces; path parts lower-case `[a-z0-9._-]`.
 pub fn validate_image_repository(s: &str) -> Result<(), String> {
-    let bad = || Err("is not a valid image repository (expected e.g. registry.k8s.io or 127.0.0.1:5000/mirror, without scheme or tag)".to_string());
+    let bad = || {
+        Err("is not a valid image repository (expected e.g. registry.k8s.io or 127.0.0.1:5000/mirror, without scheme or tag)".to_string())
+    };
     if s.is_empty() || s.chars().any(char::is_whitespace) {
         return bad();
     }
@@ -327,7 +384,11 @@ pub fn validate_image_repository(s: &str) -> Result<(), String> {
         Some((h, p)) => (h, Some(p)),
         None => (host, None),
     };
-    if h.is_empty() || !h.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-' || b == b'_') {
+    if h.is_empty()
+        || !h
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-' || b == b'_')
+    {
         return bad();
     }
     if let Some(p) = port {
@@ -336,7 +397,11 @@ pub fn validate_image_repository(s: &str) -> Result<(), String> {
         }
     }
     for p in parts {
-        if p.is_empty() || !p.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b)) {
+        if p.is_empty()
+            || !p
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
+        {
             return bad();
         }
     }
@@ -364,7 +429,10 @@ pub fn validate_image_pull_policy(s: &str) -> Result<(), String> {
 pub fn validate_kubernetes_version(s: &str) -> Result<(), String> {
     let v = KubeVersion::parse(s)?;
     if v.info().is_none() {
-        return Err(format!("is not supported; kubestrap carries Kubernetes {}", versions::supported_range()));
+        return Err(format!(
+            "is not supported; kubestrap carries Kubernetes {}",
+            versions::supported_range()
+        ));
     }
     Ok(())
 }
@@ -409,7 +477,9 @@ pub fn validate_feature_gate(name: &str) -> Result<(), String> {
         .iter()
         .max_by(|a, b| strsim::jaro_winkler(a, name).total_cmp(&strsim::jaro_winkler(b, name)));
     Err(match best {
-        Some(b) if strsim::jaro_winkler(b, name) > 0.8 => format!("unknown feature gate (did you mean {b}?)"),
+        Some(b) if strsim::jaro_winkler(b, name) > 0.8 => {
+            format!("unknown feature gate (did you mean {b}?)")
+        }
         _ => format!("unknown feature gate; known: {}", FEATURE_GATES.join(", ")),
     })
 }
@@ -425,7 +495,10 @@ pub fn validate_ignore_preflight_errors(list: &[String]) -> Result<(), String> {
 
 /// Merges `--ignore-preflight-errors` with the config's list as kubeadm does (lower-cased,
 /// de-duplicated, sorted) and validates the result.
-pub fn merge_ignore_preflight_errors(cli: &[String], cfg: &[String]) -> Result<Vec<String>, String> {
+pub fn merge_ignore_preflight_errors(
+    cli: &[String],
+    cfg: &[String],
+) -> Result<Vec<String>, String> {
     let set: BTreeSet<String> = cli.iter().chain(cfg).map(|s| s.to_lowercase()).collect();
     let v: Vec<String> = set.into_iter().collect();
     validate_ignore_preflight_errors(&v)?;
@@ -436,7 +509,10 @@ pub fn merge_ignore_preflight_errors(cli: &[String], cfg: &[String]) -> Result<V
 pub fn validate_unmount_flag(s: &str) -> Result<(), String> {
     match s {
         "MNT_FORCE" | "MNT_DETACH" | "MNT_EXPIRE" | "UMOUNT_NOFOLLOW" => Ok(()),
-        _ => Err("unknown unmount flag; valid: MNT_FORCE, MNT_DETACH, MNT_EXPIRE, UMOUNT_NOFOLLOW".into()),
+        _ => Err(
+            "unknown unmount flag; valid: MNT_FORCE, MNT_DETACH, MNT_EXPIRE, UMOUNT_NOFOLLOW"
+                .into(),
+        ),
     }
 }
 
@@ -463,15 +539,39 @@ fn check_volumes(r: &mut Report, path: &str, vols: &[HostPathMount]) {
     for (i, v) in vols.iter().enumerate() {
         let p = format!("{path}[{i}]");
         if !is_dns1123_label(&v.name) {
-            r.add(&format!("{p}.name"), &v.name, "must be a lower-case RFC 1123 label (a volume name)", false);
+            r.add(
+                &format!("{p}.name"),
+                &v.name,
+                "must be a lower-case RFC 1123 label (a volume name)",
+                false,
+            );
         } else if !names.insert(v.name.clone()) {
-            r.add(&format!("{p}.name"), &v.name, "is used by another volume of this component", false);
+            r.add(
+                &format!("{p}.name"),
+                &v.name,
+                "is used by another volume of this component",
+                false,
+            );
         }
-        r.check(&format!("{p}.hostPath"), &v.host_path, validate_abs_path(&v.host_path));
-        r.check(&format!("{p}.mountPath"), &v.mount_path, validate_abs_path(&v.mount_path));
+        r.check(
+            &format!("{p}.hostPath"),
+            &v.host_path,
+            validate_abs_path(&v.host_path),
+        );
+        r.check(
+            &format!("{p}.mountPath"),
+            &v.mount_path,
+            validate_abs_path(&v.mount_path),
+        );
         if !matches!(
             v.path_type.as_str(),
-            "" | "DirectoryOrCreate" | "Directory" | "FileOrCreate" | "File" | "Socket" | "CharDevice" | "BlockDevice"
+            "" | "DirectoryOrCreate"
+                | "Directory"
+                | "FileOrCreate"
+                | "File"
+                | "Socket"
+                | "CharDevice"
+                | "BlockDevice"
         ) {
             r.add(&format!("{p}.pathType"), &v.path_type, "must be one of DirectoryOrCreate, Directory, FileOrCreate, File, Socket, CharDevice, BlockDevice", false);
         }
@@ -489,42 +589,89 @@ fn check_token(r: &mut Report, path: &str, t: &BootstrapToken) {
         }
     }
     if t.ttl.is_some() && !t.expires.is_empty() {
-        r.add(&format!("{path}.ttl"), &t.ttl.map(|d| d.to_string()).unwrap_or_default(), "ttl and expires are mutually exclusive", false);
+        r.add(
+            &format!("{path}.ttl"),
+            &t.ttl.map(|d| d.to_string()).unwrap_or_default(),
+            "ttl and expires are mutually exclusive",
+            false,
+        );
     }
-    if !t.expires.is_empty() && time::OffsetDateTime::parse(&t.expires, &time::format_description::well_known::Rfc3339).is_err() {
-        r.add(&format!("{path}.expires"), &t.expires, "is not an RFC 3339 time such as 2030-01-02T15:04:05Z", false);
+    if !t.expires.is_empty()
+        && time::OffsetDateTime::parse(&t.expires, &time::format_description::well_known::Rfc3339)
+            .is_err()
+    {
+        r.add(
+            &format!("{path}.expires"),
+            &t.expires,
+            "is not an RFC 3339 time such as 2030-01-02T15:04:05Z",
+            false,
+        );
     }
-    r.check(&format!("{path}.usages"), &t.usages.join(","), validate_token_usages(&t.usages));
-    r.check(&format!("{path}.groups"), &t.groups.join(","), validate_token_groups(&t.groups, &t.usages));
+    r.check(
+        &format!("{path}.usages"),
+        &t.usages.join(","),
+        validate_token_usages(&t.usages),
+    );
+    r.check(
+        &format!("{path}.groups"),
+        &t.groups.join(","),
+        validate_token_groups(&t.groups, &t.usages),
+    );
 }
 
 fn check_node_registration(r: &mut Report, n: &NodeRegistrationOptions) {
-    r.check("nodeRegistration.name", &n.name, validate_node_name(&n.name));
-    r.check("nodeRegistration.criSocket", &n.cri_socket, validate_cri_socket(&n.cri_socket));
+    r.check(
+        "nodeRegistration.name",
+        &n.name,
+        validate_node_name(&n.name),
+    );
+    r.check(
+        "nodeRegistration.criSocket",
+        &n.cri_socket,
+        validate_cri_socket(&n.cri_socket),
+    );
     if !n.image_pull_policy.is_empty() {
-        r.check("nodeRegistration.imagePullPolicy", &n.image_pull_policy, validate_image_pull_policy(&n.image_pull_policy));
+        r.check(
+            "nodeRegistration.imagePullPolicy",
+            &n.image_pull_policy,
+            validate_image_pull_policy(&n.image_pull_policy),
+        );
     }
     r.check(
         "nodeRegistration.ignorePreflightErrors",
         &n.ignore_preflight_errors.join(","),
         validate_ignore_preflight_errors(&n.ignore_preflight_errors),
     );
-    check_extra_args(r, "nodeRegistration.kubeletExtraArgs", None, &n.kubelet_extra_args);
+    check_extra_args(
+        r,
+        "nodeRegistration.kubeletExtraArgs",
+        None,
+        &n.kubelet_extra_args,
+    );
 }
 
-fn check_cluster(r: &mut Report, c: &ClusterConfiguration, facts: Option<&HostFacts>, advertise: Option<&str>) {
+fn check_cluster(
+    r: &mut Report,
+    c: &ClusterConfiguration,
+    facts: Option<&HostFacts>,
+    advertise: Option<&str>,
+) {
     // Networking.
     let svc = &c.networking.service_subnet;
-    r.check("networking.serviceSubnet", svc, validate_service_subnet(svc));
+    r.check(
+        "networking.serviceSubnet",
+        svc,
+        validate_service_subnet(svc),
+    );
     match node_cidr_mask_sizes(&c.controller_manager.extra_args) {
         Ok(mask) => {
-            let allocate = !c
+            let allocate = c
                 .controller_manager
                 .extra_args
                 .iter()
                 .rev()
                 .find(|a| a.name == "allocate-node-cidrs")
-                .is_some_and(|a| a.value == "false");
+                .is_none_or(|a| a.value != "false");
             let pod = &c.networking.pod_subnet;
             if !pod.is_empty() {
                 let res = if allocate {
@@ -537,11 +684,19 @@ fn check_cluster(r: &mut Report, c: &ClusterConfiguration, facts: Option<&HostFa
         }
         Err(e) => r.add("controllerManager.extraArgs", "", e, false),
     }
-    for (path, val) in [("networking.serviceSubnet", svc), ("networking.podSubnet", &c.networking.pod_subnet)] {
+    for (path, val) in [
+        ("networking.serviceSubnet", svc),
+        ("networking.podSubnet", &c.networking.pod_subnet),
+    ] {
         for n in parse_subnets(val).unwrap_or_default() {
             if let IpNet::V6(v6) = n {
                 if (v6.network().segments()[0] & 0xffc0) == 0xfec0 {
-                    r.add(path, val, format!("{n} is in the deprecated site-local range fec0::/10"), true);
+                    r.add(
+                        path,
+                        val,
+                        format!("{n} is in the deprecated site-local range fec0::/10"),
+                        true,
+                    );
                 }
             }
             if let Some(f) = facts {
@@ -556,7 +711,11 @@ fn check_cluster(r: &mut Report, c: &ClusterConfiguration, facts: Option<&HostFa
             }
         }
     }
-    r.check("networking.dnsDomain", &c.networking.dns_domain, validate_dns_domain(&c.networking.dns_domain));
+    r.check(
+        "networking.dnsDomain",
+        &c.networking.dns_domain,
+        validate_dns_domain(&c.networking.dns_domain),
+    );
     if let (Some(adv), Ok(nets)) = (advertise, parse_subnets(svc)) {
         if let (Ok(ip), Some(first)) = (adv.parse::<IpAddr>(), nets.first()) {
             if ip.is_ipv4() != first.addr().is_ipv4() {
@@ -570,49 +729,127 @@ fn check_cluster(r: &mut Report, c: &ClusterConfiguration, facts: Option<&HostFa
         }
     }
     // Version and names.
-    r.check("kubernetesVersion", &c.kubernetes_version, validate_kubernetes_version(&c.kubernetes_version));
+    r.check(
+        "kubernetesVersion",
+        &c.kubernetes_version,
+        validate_kubernetes_version(&c.kubernetes_version),
+    );
     if !c.control_plane_endpoint.is_empty() {
-        r.check("controlPlaneEndpoint", &c.control_plane_endpoint, validate_control_plane_endpoint(&c.control_plane_endpoint));
+        r.check(
+            "controlPlaneEndpoint",
+            &c.control_plane_endpoint,
+            validate_control_plane_endpoint(&c.control_plane_endpoint),
+        );
     }
     for (i, s) in c.api_server.cert_sans.iter().enumerate() {
         r.check(&format!("apiServer.certSANs[{i}]"), s, validate_cert_san(s));
     }
-    r.check("certificatesDir", &c.certificates_dir, validate_abs_path(&c.certificates_dir));
-    r.check("imageRepository", &c.image_repository, validate_image_repository(&c.image_repository));
-    r.check("encryptionAlgorithm", &c.encryption_algorithm, validate_encryption_algorithm(&c.encryption_algorithm));
-    r.check("clusterName", &c.cluster_name, if c.cluster_name.is_empty() { Err("is required".into()) } else { Ok(()) });
+    r.check(
+        "certificatesDir",
+        &c.certificates_dir,
+        validate_abs_path(&c.certificates_dir),
+    );
+    r.check(
+        "imageRepository",
+        &c.image_repository,
+        validate_image_repository(&c.image_repository),
+    );
+    r.check(
+        "encryptionAlgorithm",
+        &c.encryption_algorithm,
+        validate_encryption_algorithm(&c.encryption_algorithm),
+    );
+    r.check(
+        "clusterName",
+        &c.cluster_name,
+        if c.cluster_name.is_empty() {
+            Err("is required".into())
+        } else {
+            Ok(())
+        },
+    );
     for name in c.feature_gates.keys() {
-        r.check(&format!("featureGates.{name}"), name, validate_feature_gate(name));
+        r.check(
+            &format!("featureGates.{name}"),
+            name,
+            validate_feature_gate(name),
+        );
     }
     if let Some(d) = c.certificate_validity_period {
         if d > defaults::default_cert_validity() {
-            r.add("certificateValidityPeriod", &d.to_string(), "is longer than the default 8760h0m0s", true);
+            r.add(
+                "certificateValidityPeriod",
+                &d.to_string(),
+                "is longer than the default 8760h0m0s",
+                true,
+            );
         }
     }
     if let Some(d) = c.ca_certificate_validity_period {
         if d > defaults::default_ca_validity() {
-            r.add("caCertificateValidityPeriod", &d.to_string(), "is longer than the default 87600h0m0s", true);
+            r.add(
+                "caCertificateValidityPeriod",
+                &d.to_string(),
+                "is longer than the default 87600h0m0s",
+                true,
+            );
         }
     }
     // Components.
-    check_extra_args(r, "apiServer.extraArgs", Some("kube-apiserver"), &c.api_server.extra_args);
-    check_extra_args(r, "controllerManager.extraArgs", Some("kube-controller-manager"), &c.controller_manager.extra_args);
-    check_extra_args(r, "scheduler.extraArgs", Some("kube-scheduler"), &c.scheduler.extra_args);
+    check_extra_args(
+        r,
+        "apiServer.extraArgs",
+        Some("kube-apiserver"),
+        &c.api_server.extra_args,
+    );
+    check_extra_args(
+        r,
+        "controllerManager.extraArgs",
+        Some("kube-controller-manager"),
+        &c.controller_manager.extra_args,
+    );
+    check_extra_args(
+        r,
+        "scheduler.extraArgs",
+        Some("kube-scheduler"),
+        &c.scheduler.extra_args,
+    );
     check_volumes(r, "apiServer.extraVolumes", &c.api_server.extra_volumes);
-    check_volumes(r, "controllerManager.extraVolumes", &c.controller_manager.extra_volumes);
+    check_volumes(
+        r,
+        "controllerManager.extraVolumes",
+        &c.controller_manager.extra_volumes,
+    );
     check_volumes(r, "scheduler.extraVolumes", &c.scheduler.extra_volumes);
     // Etcd.
     match (&c.etcd.local, &c.etcd.external) {
-        (Some(_), Some(_)) => r.add("etcd", "", "local and external are mutually exclusive", false),
+        (Some(_), Some(_)) => r.add(
+            "etcd",
+            "",
+            "local and external are mutually exclusive",
+            false,
+        ),
         (None, None) => r.add("etcd", "", "either local or external is required", false),
         (Some(l), None) => {
-            r.check("etcd.local.dataDir", &l.data_dir, validate_abs_path(&l.data_dir));
+            r.check(
+                "etcd.local.dataDir",
+                &l.data_dir,
+                validate_abs_path(&l.data_dir),
+            );
             check_extra_args(r, "etcd.local.extraArgs", Some("etcd"), &l.extra_args);
             for (i, s) in l.server_cert_sans.iter().enumerate() {
-                r.check(&format!("etcd.local.serverCertSANs[{i}]"), s, validate_cert_san(s));
+                r.check(
+                    &format!("etcd.local.serverCertSANs[{i}]"),
+                    s,
+                    validate_cert_san(s),
+                );
             }
             for (i, s) in l.peer_cert_sans.iter().enumerate() {
-                r.check(&format!("etcd.local.peerCertSANs[{i}]"), s, validate_cert_san(s));
+                r.check(
+                    &format!("etcd.local.peerCertSANs[{i}]"),
+                    s,
+                    validate_cert_san(s),
+                );
             }
         }
         (None, Some(x)) => check_external_etcd(r, x),
@@ -624,24 +861,48 @@ pub fn check_overlap(pod: &str, service_subnet: &str) -> Result<(), String> {
     let (Ok(p), Ok(s)) = (parse_subnets(pod), parse_subnets(service_subnet)) else {
         return Ok(());
     };
-    if p.iter().any(|n| s.iter().any(|m| m.contains(&n.network()) || n.contains(&m.network()))) {
-        return Err(format!("overlaps networking.serviceSubnet {service_subnet:?}"));
+    if p.iter().any(|n| {
+        s.iter()
+            .any(|m| m.contains(&n.network()) || n.contains(&m.network()))
+    }) {
+        return Err(format!(
+            "overlaps networking.serviceSubnet {service_subnet:?}"
+        ));
     }
     Ok(())
 }
 
 fn check_external_etcd(r: &mut Report, x: &ExternalEtcd) {
     if x.endpoints.is_empty() {
-        r.add("etcd.external.endpoints", "", "at least one endpoint is required", false);
+        r.add(
+            "etcd.external.endpoints",
+            "",
+            "at least one endpoint is required",
+            false,
+        );
     }
     let tls = !x.cert_file.is_empty() || !x.key_file.is_empty();
     if x.cert_file.is_empty() != x.key_file.is_empty() {
-        r.add("etcd.external.certFile", &x.cert_file, "certFile and keyFile must be set together", false);
+        r.add(
+            "etcd.external.certFile",
+            &x.cert_file,
+            "certFile and keyFile must be set together",
+            false,
+        );
     }
     if tls && x.ca_file.is_empty() {
-        r.add("etcd.external.caFile", "", "is required when certFile and keyFile are set", false);
+        r.add(
+            "etcd.external.caFile",
+            "",
+            "is required when certFile and keyFile are set",
+            false,
+        );
     }
-    for (p, f) in [("caFile", &x.ca_file), ("certFile", &x.cert_file), ("keyFile", &x.key_file)] {
+    for (p, f) in [
+        ("caFile", &x.ca_file),
+        ("certFile", &x.cert_file),
+        ("keyFile", &x.key_file),
+    ] {
         if !f.is_empty() {
             r.check(&format!("etcd.external.{p}"), f, validate_abs_path(f));
         }
@@ -670,14 +931,22 @@ pub fn validate_init(cfg: &InitConfig, facts: &HostFacts) -> Vec<FieldError> {
     }
     check_node_registration(&mut r, &i.node_registration);
     let adv = &i.local_api_endpoint.advertise_address;
-    r.check("localAPIEndpoint.advertiseAddress", adv, validate_advertise_address(adv));
+    r.check(
+        "localAPIEndpoint.advertiseAddress",
+        adv,
+        validate_advertise_address(adv),
+    );
     r.check(
         "localAPIEndpoint.bindPort",
         &i.local_api_endpoint.bind_port.to_string(),
         validate_bind_port(i.local_api_endpoint.bind_port),
     );
     if !i.certificate_key.is_empty() {
-        r.check("certificateKey", "<redacted>", validate_certificate_key(&i.certificate_key));
+        r.check(
+            "certificateKey",
+            "<redacted>",
+            validate_certificate_key(&i.certificate_key),
+        );
     }
     check_cluster(&mut r, &cfg.cluster, Some(facts), Some(adv));
     r.errs
@@ -690,23 +959,53 @@ pub fn validate_join(cfg: &JoinConfiguration, facts: &HostFacts) -> Vec<FieldErr
     check_node_registration(&mut r, &cfg.node_registration);
     let p = &cfg.ca_cert_path;
     if !p.starts_with('/') || !p.ends_with(".crt") {
-        r.add("caCertPath", p, "must be an absolute path ending in .crt", false);
+        r.add(
+            "caCertPath",
+            p,
+            "must be an absolute path ending in .crt",
+            false,
+        );
     }
     let d = &cfg.discovery;
     match (&d.bootstrap_token, &d.file) {
-        (Some(_), Some(_)) => r.add("discovery", "", "bootstrapToken and file are mutually exclusive", false),
-        (None, None) => r.add("discovery", "", "one of bootstrapToken or file must be set", false),
+        (Some(_), Some(_)) => r.add(
+            "discovery",
+            "",
+            "bootstrapToken and file are mutually exclusive",
+            false,
+        ),
+        (None, None) => r.add(
+            "discovery",
+            "",
+            "one of bootstrapToken or file must be set",
+            false,
+        ),
         (Some(bt), None) => {
             if let Err(e) = validate_token(&bt.token) {
                 r.add("discovery.bootstrapToken.token", "<redacted>", e, false);
             }
             if bt.api_server_endpoint.is_empty() {
-                r.add("discovery.bootstrapToken.apiServerEndpoint", "", "is required", false);
+                r.add(
+                    "discovery.bootstrapToken.apiServerEndpoint",
+                    "",
+                    "is required",
+                    false,
+                );
             } else {
                 match split_host_port(&bt.api_server_endpoint) {
                     Ok((_, Some(_))) => {}
-                    Ok((_, None)) => r.add("discovery.bootstrapToken.apiServerEndpoint", &bt.api_server_endpoint, "is missing a port (host:port)", false),
-                    Err(e) => r.add("discovery.bootstrapToken.apiServerEndpoint", &bt.api_server_endpoint, e, false),
+                    Ok((_, None)) => r.add(
+                        "discovery.bootstrapToken.apiServerEndpoint",
+                        &bt.api_server_endpoint,
+                        "is missing a port (host:port)",
+                        false,
+                    ),
+                    Err(e) => r.add(
+                        "discovery.bootstrapToken.apiServerEndpoint",
+                        &bt.api_server_endpoint,
+                        e,
+                        false,
+                    ),
                 }
             }
             if bt.ca_cert_hashes.is_empty() && !bt.unsafe_skip_ca_verification {
@@ -722,12 +1021,27 @@ pub fn validate_join(cfg: &JoinConfiguration, facts: &HostFacts) -> Vec<FieldErr
             let k = &f.kube_config_path;
             if let Some(rest) = k.strip_prefix("https://") {
                 if rest.is_empty() || rest.contains(char::is_whitespace) {
-                    r.add("discovery.file.kubeConfigPath", k, "is not a valid HTTPS URL", false);
+                    r.add(
+                        "discovery.file.kubeConfigPath",
+                        k,
+                        "is not a valid HTTPS URL",
+                        false,
+                    );
                 }
             } else if k.contains("://") {
-                r.add("discovery.file.kubeConfigPath", k, "URL scheme must be https", false);
+                r.add(
+                    "discovery.file.kubeConfigPath",
+                    k,
+                    "URL scheme must be https",
+                    false,
+                );
             } else if !std::path::Path::new(k).is_file() {
-                r.add("discovery.file.kubeConfigPath", k, "is not a valid HTTPS URL or a file on disk", false);
+                r.add(
+                    "discovery.file.kubeConfigPath",
+                    k,
+                    "is not a valid HTTPS URL or a file on disk",
+                    false,
+                );
             }
         }
     }
@@ -738,14 +1052,22 @@ pub fn validate_join(cfg: &JoinConfiguration, facts: &HostFacts) -> Vec<FieldErr
     }
     if let Some(cp) = &cfg.control_plane {
         let adv = &cp.local_api_endpoint.advertise_address;
-        r.check("controlPlane.localAPIEndpoint.advertiseAddress", adv, validate_advertise_address(adv));
+        r.check(
+            "controlPlane.localAPIEndpoint.advertiseAddress",
+            adv,
+            validate_advertise_address(adv),
+        );
         r.check(
             "controlPlane.localAPIEndpoint.bindPort",
             &cp.local_api_endpoint.bind_port.to_string(),
             validate_bind_port(cp.local_api_endpoint.bind_port),
         );
         if !cp.certificate_key.is_empty() {
-            r.check("controlPlane.certificateKey", "<redacted>", validate_certificate_key(&cp.certificate_key));
+            r.check(
+                "controlPlane.certificateKey",
+                "<redacted>",
+                validate_certificate_key(&cp.certificate_key),
+            );
         }
     }
     r.errs
@@ -755,14 +1077,26 @@ pub fn validate_join(cfg: &JoinConfiguration, facts: &HostFacts) -> Vec<FieldErr
 pub fn validate_reset(cfg: &ResetConfiguration) -> Vec<FieldError> {
     let mut r = Report::default();
     if !cfg.certificates_dir.is_empty() {
-        r.check("certificatesDir", &cfg.certificates_dir, validate_abs_path(&cfg.certificates_dir));
+        r.check(
+            "certificatesDir",
+            &cfg.certificates_dir,
+            validate_abs_path(&cfg.certificates_dir),
+        );
     }
     if !cfg.cri_socket.is_empty() {
-        r.check("criSocket", &cfg.cri_socket, validate_cri_socket(&cfg.cri_socket));
+        r.check(
+            "criSocket",
+            &cfg.cri_socket,
+            validate_cri_socket(&cfg.cri_socket),
+        );
     }
     for (i, f) in cfg.unmount_flags.iter().enumerate() {
         r.check(&format!("unmountFlags[{i}]"), f, validate_unmount_flag(f));
     }
-    r.check("ignorePreflightErrors", &cfg.ignore_preflight_errors.join(","), validate_ignore_preflight_errors(&cfg.ignore_preflight_errors));
+    r.check(
+        "ignorePreflightErrors",
+        &cfg.ignore_preflight_errors.join(","),
+        validate_ignore_preflight_errors(&cfg.ignore_preflight_errors),
+    );
     r.errs
 }

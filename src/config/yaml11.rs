@@ -344,7 +344,7 @@ pub fn split_documents(text: &str) -> Result<Vec<DocText>, YamlError> {
             }
             docs.push(DocText {
                 text: std::mem::take(&mut cur),
-                first_line
+                first_line,
             });
             first_line = n + 1;
             continue;
@@ -424,12 +424,19 @@ impl Builder {
     fn bump(&mut self, n: usize, line: usize) -> Result<(), YamlError> {
         self.count += n;
         if self.count > MAX_NODES {
-            return Err(self.err(line, "document too large (too many nodes or alias expansions)"));
+            return Err(self.err(
+                line,
+                "document too large (too many nodes or alias expansions)",
+            ));
         }
         Ok(())
     }
 
-    fn node(&mut self, p: &mut Parser<std::str::Chars<'_>>, depth: usize) -> Result<Node, YamlError> {
+    fn node(
+        &mut self,
+        p: &mut Parser<std::str::Chars<'_>>,
+        depth: usize,
+    ) -> Result<Node, YamlError> {
         let (ev, mark) = p.next_token().map_err(|e| YamlError {
             line: e.marker().line() + self.off,
             message: e.info().to_string(),
@@ -443,7 +450,10 @@ impl Builder {
             Event::Scalar(value, style, anchor, tag) => {
                 if let Some(t) = tag {
                     if !(t.handle == "!!" && t.suffix == "str") {
-                        return Err(self.err(line, format!("YAML tag {}{} is not supported", t.handle, t.suffix)));
+                        return Err(self.err(
+                            line,
+                            format!("YAML tag {}{} is not supported", t.handle, t.suffix),
+                        ));
                     }
                 }
                 let plain = matches!(style, TScalarStyle::Plain);
@@ -548,7 +558,12 @@ fn count_nodes(n: &Node) -> usize {
     match &n.kind {
         NodeKind::Scalar { .. } => 1,
         NodeKind::Seq(items) => 1 + items.iter().map(count_nodes).sum::<usize>(),
-        NodeKind::Map(entries) => 1 + entries.iter().map(|e| 1 + count_nodes(&e.value)).sum::<usize>(),
+        NodeKind::Map(entries) => {
+            1 + entries
+                .iter()
+                .map(|e| 1 + count_nodes(&e.value))
+                .sum::<usize>()
+        }
     }
 }
 
@@ -569,7 +584,9 @@ mod tests {
         for s in ["v1.34.2", "1.2.3", "10.96.0.0/12", "abc", "6443a", "."] {
             assert_eq!(resolve_plain(s), Resolved::Str, "{s}");
         }
-        assert!(needs_quotes("off") && needs_quotes("1.30") && needs_quotes("") && needs_quotes("a: b"));
+        assert!(
+            needs_quotes("off") && needs_quotes("1.30") && needs_quotes("") && needs_quotes("a: b")
+        );
         assert!(!needs_quotes("v1.34.2") && !needs_quotes("10.96.0.0/12"));
     }
 
@@ -577,7 +594,9 @@ mod tests {
     fn positions_duplicates_and_separators() {
         let docs = split_documents("a: 1\n---\nb:\n  c: d\n").unwrap();
         assert_eq!(docs.len(), 2);
-        let n = parse_document(&docs[1].text, docs[1].first_line).unwrap().unwrap();
+        let n = parse_document(&docs[1].text, docs[1].first_line)
+            .unwrap()
+            .unwrap();
         assert_eq!(n.as_map().unwrap()[0].line, 3);
         assert_eq!(n.get("b").unwrap().as_map().unwrap()[0].line, 4);
         let e = parse_document("a: 1\nb: 2\na: 3\n", 1).unwrap_err();
