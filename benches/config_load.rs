@@ -13,40 +13,41 @@ use kubestrap::host::HostFacts;
 /// extraVolumes and certSANs, KubeletConfiguration and KubeProxyConfiguration.
 fn kubeadm_yaml() -> String {
     let mut s = String::from(
-        "# HA control plane, generated for the benchmark\n\
-apiVersion: kubeadm.k8s.io/v1beta4\n\
-kind: InitConfiguration\n\
-bootstrapTokens:\n\
-- token: abcdef.0123456789abcdef\n\
-  ttl: 24h0m0s\n\
-  usages: [signing, authentication]\n\
-  groups: [system:bootstrappers:kubeadm:default-node-token]\n\
-localAPIEndpoint:\n\
-  advertiseAddress: 10.0.0.11\n\
-  bindPort: 6443\n\
-nodeRegistration:\n\
-  name: cp-a\n\
-  criSocket: unix:///var/run/containerd/containerd.sock\n\
-  imagePullPolicy: IfNotPresent\n\
-  kubeletExtraArgs:\n\
-  - name: node-ip\n\
-    value: 10.0.0.11\n\
-timeouts:\n\
-  controlPlaneComponentHealthCheck: 4m0s\n\
----\n\
-apiVersion: kubeadm.k8s.io/v1beta4\n\
-kind: ClusterConfiguration\n\
-kubernetesVersion: v1.34.2\n\
-controlPlaneEndpoint: k8s-api.example.com:6443\n\
-clusterName: prod\n\
-networking:\n\
-  podSubnet: 10.244.0.0/16\n\
-  serviceSubnet: 10.96.0.0/12\n\
-  dnsDomain: cluster.local\n\
-apiServer:\n\
-  certSANs:\n",
+        r#"# HA control plane, generated for the benchmark
+apiVersion: kubeadm.k8s.io/v1beta4
+kind: InitConfiguration
+bootstrapTokens:
+- token: abcdef.0123456789abcdef
+  ttl: 24h0m0s
+  usages: [signing, authentication]
+  groups: [system:bootstrappers:kubeadm:default-node-token]
+localAPIEndpoint:
+  advertiseAddress: 10.0.0.11
+  bindPort: 6443
+nodeRegistration:
+  name: cp-a
+  criSocket: unix:///var/run/containerd/containerd.sock
+  imagePullPolicy: IfNotPresent
+  kubeletExtraArgs:
+  - name: node-ip
+    value: 10.0.0.11
+timeouts:
+  controlPlaneComponentHealthCheck: 4m0s
+---
+apiVersion: kubeadm.k8s.io/v1beta4
+kind: ClusterConfiguration
+kubernetesVersion: v1.34.2
+controlPlaneEndpoint: k8s-api.example.com:6443
+clusterName: prod
+networking:
+  podSubnet: 10.244.0.0/16
+  serviceSubnet: 10.96.0.0/12
+  dnsDomain: cluster.local
+apiServer:
+  certSANs:
+"#,
     );
-    for i in 0..20 {
+    for i in 0..30 {
         s.push_str(&format!("  - api-{i}.example.com\n"));
     }
     s.push_str("  extraArgs:\n");
@@ -76,18 +77,45 @@ apiServer:\n\
         s.push_str(&format!("  - name: {f}\n    value: \"x\"\n"));
     }
     s.push_str("  extraVolumes:\n");
-    for i in 0..6 {
+    for i in 0..14 {
         s.push_str(&format!(
             "  - name: vol-{i}\n    hostPath: /etc/kubernetes/extra-{i}\n    mountPath: /etc/kubernetes/extra-{i}\n    readOnly: true\n    pathType: DirectoryOrCreate\n"
         ));
     }
     s.push_str(
-        "controllerManager:\n  extraArgs:\n  - name: node-cidr-mask-size-ipv4\n    value: \"24\"\n  - name: bind-address\n    value: 0.0.0.0\n\
-scheduler:\n  extraArgs:\n  - name: bind-address\n    value: 0.0.0.0\n\
-etcd:\n  local:\n    dataDir: /var/lib/etcd\n    extraArgs:\n    - name: listen-metrics-urls\n      value: http://0.0.0.0:2381\n    serverCertSANs: [etcd.example.com]\n\
----\napiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\ncgroupDriver: systemd\nmaxPods: 200\nfailSwapOn: false\n\
-evictionHard:\n  memory.available: 100Mi\n  nodefs.available: 10%\n\
----\napiVersion: kubeproxy.config.k8s.io/v1alpha1\nkind: KubeProxyConfiguration\nmode: ipvs\nipvs:\n  strictARP: true\n",
+        r#"controllerManager:
+  extraArgs:
+  - name: node-cidr-mask-size-ipv4
+    value: "24"
+  - name: bind-address
+    value: 0.0.0.0
+scheduler:
+  extraArgs:
+  - name: bind-address
+    value: 0.0.0.0
+etcd:
+  local:
+    dataDir: /var/lib/etcd
+    extraArgs:
+    - name: listen-metrics-urls
+      value: http://0.0.0.0:2381
+    serverCertSANs: [etcd.example.com]
+---
+apiVersion: kubelet.config.k8s.io/v1beta1
+kind: KubeletConfiguration
+cgroupDriver: systemd
+maxPods: 200
+failSwapOn: false
+evictionHard:
+  memory.available: 100Mi
+  nodefs.available: 10%
+---
+apiVersion: kubeproxy.config.k8s.io/v1alpha1
+kind: KubeProxyConfiguration
+mode: ipvs
+ipvs:
+  strictARP: true
+"#,
     );
     s
 }
