@@ -1632,3 +1632,40 @@ fn cli_config_commands() {
         "{out}"
     );
 }
+
+#[test]
+fn etcd_flag_list_covers_the_installed_etcd() {
+    // The Debian etcd (3.4) is older than the 3.5/3.6 kubeadm pins; every flag it prints that
+    // 3.5 still has must be in assets/flags/etcd.txt.
+    let Ok(out) = Command::new("etcd").arg("--help").output() else {
+        eprintln!("etcd not installed; skipped (scripts/test.sh installs it)");
+        return;
+    };
+    let help =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    let removed_in_3_5 = ["debug", "log-package-levels"];
+    let mut missing = Vec::new();
+    let mut seen = 0;
+    for line in help.lines() {
+        let t = line.trim_start();
+        let Some(rest) = t.strip_prefix("--") else {
+            continue;
+        };
+        let name: String = rest
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+            .collect();
+        if name.is_empty() || removed_in_3_5.contains(&name.as_str()) {
+            continue;
+        }
+        seen += 1;
+        if !flags::known_flags("etcd").contains(&name.as_str()) {
+            missing.push(name);
+        }
+    }
+    assert!(seen > 50, "etcd --help listed only {seen} flags");
+    assert!(
+        missing.is_empty(),
+        "etcd flags missing from assets/flags/etcd.txt: {missing:?}"
+    );
+}
