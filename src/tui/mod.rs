@@ -12,6 +12,9 @@ pub mod state;
 pub mod strings;
 pub mod view;
 
+#[cfg(test)]
+mod tests;
+
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -14,7 +14,7 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect, st: Styles) {
     let mut l = vec![
         Line::from(Span::styled("Extra arguments for kube-apiserver", st.bold())),
         Line::from(Span::styled(
-            "name = value pairs added to the kube-apiserver static pod; a later entry wins.",
+            "name = value pairs for the kube-apiserver static pod; a later entry wins.",
             st.dim(),
         )),
         Line::from(""),

@@ -43,10 +43,10 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect, st: Styles) {
             Some(s) => format!("expires in {} min", s / 60),
             None => "never expires".into(),
         };
-        l.push(Line::from(Span::styled(
-            format!("The token {ttl}; a new one: kubestrap token create --print-join-command"),
-            st.dim(),
-        )));
+        let t = format!("The token {ttl}; a new one: kubestrap token create --print-join-command");
+        for t in wrap_text(&t, w, 2) {
+            l.push(Line::from(Span::styled(t, st.dim())));
+        }
     } else {
         l.push(Line::from(Span::styled(
             "The engine reported no join command.",

@@ -45,7 +45,7 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect, st: Styles) {
         "Cluster: what to install and how this node registers."
     };
     let mut l = vec![Line::from(Span::styled(heading, st.bold())), Line::from("")];
-    let box_w = (area.width as usize).saturating_sub(LABEL_W + 22).clamp(16, 48);
+    let box_w = (area.width as usize).saturating_sub(LABEL_W + 27).clamp(16, 48);
     let mut cursor: Option<Position> = None;
     for f in fields {
         let focused = *f == app.focus;

@@ -118,6 +118,7 @@ pub fn view(app: &App, frame: &mut Frame) {
     let block = Block::default()
         .borders(Borders::ALL)
         .border_type(BorderType::Plain)
+        .padding(ratatui::widgets::Padding::horizontal(1))
         .title(Line::from(Span::styled(title, st.bold())))
         .title(Line::from(right).alignment(Alignment::Right))
         .title_bottom(Line::from(format!(" {keys} ")));
@@ -175,45 +176,42 @@ fn footer_keys(app: &App) -> &'static str {
 /// Words longer than a line are split.
 pub fn wrap_text(text: &str, width: usize, indent: usize) -> Vec<String> {
     let width = width.max(indent + 8);
-    let mut out = vec![];
-    let mut cur = String::new();
-    let mut cur_w = 0usize;
     let lead = text.len() - text.trim_start().len();
-    cur.push_str(&text[..lead]);
-    cur_w += lead;
-    for word in text.split_whitespace() {
-        let mut word: String = word.to_string();
+    let mut out = vec![];
+    let mut cur = text[..lead].to_string();
+    let mut cur_w = lead;
+    let mut has_word = false;
+    for w in text.split_whitespace() {
+        let mut word: Vec<char> = w.chars().collect();
         loop {
-            let ww = word.chars().count();
-            let sep = usize::from(cur_w > indent && cur_w > lead);
-            if cur_w + sep + ww <= width {
-                if sep == 1 {
+            let sep = usize::from(has_word);
+            if cur_w + sep + word.len() <= width {
+                if has_word {
                     cur.push(' ');
                 }
-                cur.push_str(&word);
-                cur_w += sep + ww;
+                cur.extend(word.iter());
+                cur_w += sep + word.len();
+                has_word = true;
                 break;
             }
-            if cur_w <= indent.max(lead) {
-                let room = width - cur_w;
-                let head: String = word.chars().take(room).collect();
-                let tail: String = word.chars().skip(room).collect();
-                cur.push_str(&head);
+            if !has_word {
+                // A word longer than the line (a hash): split it.
+                let room = width.saturating_sub(cur_w).max(1);
+                cur.extend(word.iter().take(room));
+                word = word.split_off(room.min(word.len()));
                 out.push(std::mem::take(&mut cur));
-                cur = " ".repeat(indent);
-                cur_w = indent;
-                word = tail;
-                if word.is_empty() {
-                    break;
-                }
-                continue;
+            } else {
+                out.push(std::mem::take(&mut cur));
             }
-            out.push(std::mem::take(&mut cur));
             cur = " ".repeat(indent);
             cur_w = indent;
+            has_word = false;
+            if word.is_empty() {
+                break;
+            }
         }
     }
-    if cur.trim().len() > 0 || out.is_empty() {
+    if has_word || out.is_empty() {
         out.push(cur);
     }
     out
