@@ -398,10 +398,14 @@ async fn event_loop(app: &mut App, host: Arc<dyn Host>, log_path: &Path) -> std:
     enable_raw_mode()?;
     let _guard = TermGuard;
     let mut out = std::io::stdout();
-    execute!(out, EnterAlternateScreen, EnableMouseCapture)?;
+    execute!(
+        out,
+        EnterAlternateScreen,
+        EnableMouseCapture,
+        crossterm::terminal::Clear(crossterm::terminal::ClearType::All)
+    )?;
     let mut mouse_on = true;
     let mut terminal = Terminal::new(CrosstermBackend::new(std::io::stdout()))?;
-    terminal.clear()?;
     let size = terminal.size()?;
     app.width = size.width;
     app.height = size.height;
