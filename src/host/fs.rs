@@ -12,6 +12,8 @@ use super::{CmdOutput, Host, HostFacts};
 pub struct RealHost {
     root: PathBuf,
     dry_run: bool,
+    /// Dry-run only: the real root reads fall back to when a path is absent under `root`.
+    base: Option<PathBuf>,
 }
 
 impl RealHost {
@@ -24,7 +26,49 @@ impl RealHost {
                 format!("root {} is not a directory", root.display()),
             ));
         }
-        Ok(RealHost { root, dry_run })
+        Ok(RealHost {
+            root,
+            dry_run,
+            base: None,
+        })
+    }
+
+    /// A dry-run host: every write lands under `overlay` (created when missing, mode 0700),
+    /// reads look under `overlay` first and then under `base` (`/` or `--root`), and mutating
+    /// commands are not run. Errors when `base` is not a directory or `overlay` cannot be made.
+    pub fn dry_run_overlay(
+        base: impl Into<PathBuf>,
+        overlay: impl Into<PathBuf>,
+    ) -> io::Result<Self> {
+        let base = base.into();
+        let overlay = overlay.into();
+        if !base.is_dir() {
+            return Err(io::Error::new(
+                io::ErrorKind::NotFound,
+                format!("root {} is not a directory", base.display()),
+            ));
+        }
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&overlay)?;
+        Ok(RealHost {
+            root: overlay,
+            dry_run: true,
+            base: Some(base),
+        })
+    }
+
+    /// The path a read of `path` uses: under the root, or (dry-run) under the base root
+    /// when the overlay does not have it.
+    fn read_path(&self, path: &Path) -> PathBuf {
+        let p = self.resolve(path);
+        match &self.base {
+            Some(base) if fs::symlink_metadata(&p).is_err() => {
+                base.join(path.strip_prefix("/").unwrap_or(path))
+            }
+            _ => p,
+        }
     }
 }
 
@@ -78,7 +122,7 @@ impl Host for RealHost {
     }
 
     fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
-        fs::read(self.resolve(path))
+        fs::read(self.read_path(path))
     }
 
     fn write_atomic(&self, path: &Path, data: &[u8], mode: u32) -> io::Result<()> {
@@ -95,19 +139,27 @@ impl Host for RealHost {
     }
 
     fn exists(&self, path: &Path) -> bool {
-        self.resolve(path).exists()
+        self.read_path(path).exists()
     }
 
     fn read_dir(&self, path: &Path) -> io::Result<Vec<String>> {
-        let p = self.resolve(path);
-        if !p.exists() {
-            return Ok(Vec::new());
+        let mut names: Vec<String> = Vec::new();
+        let mut dirs = vec![self.resolve(path)];
+        if let Some(base) = &self.base {
+            dirs.push(base.join(path.strip_prefix("/").unwrap_or(path)));
         }
-        let mut names: Vec<String> = fs::read_dir(p)?
-            .filter_map(|e| e.ok())
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .collect();
+        for p in dirs {
+            if !p.is_dir() {
+                continue;
+            }
+            names.extend(
+                fs::read_dir(p)?
+                    .filter_map(|e| e.ok())
+                    .map(|e| e.file_name().to_string_lossy().into_owned()),
+            );
+        }
         names.sort();
+        names.dedup();
         Ok(names)
     }
 
@@ -119,10 +171,17 @@ impl Host for RealHost {
     }
 
     fn mode(&self, path: &Path) -> io::Result<u32> {
-        Ok(fs::metadata(self.resolve(path))?.permissions().mode() & 0o7777)
+        Ok(fs::metadata(self.read_path(path))?.permissions().mode() & 0o7777)
     }
 
     fn run(&self, program: &str, args: &[&str]) -> io::Result<CmdOutput> {
+        if self.dry_run && !super::is_read_only_command(program, args) {
+            return Ok(CmdOutput {
+                status: Some(0),
+                stdout: String::new(),
+                stderr: format!("[dryrun] would run: {program} {}", args.join(" ")),
+            });
+        }
         let out = std::process::Command::new(program).args(args).output()?;
         Ok(CmdOutput {
             status: out.status.code(),
@@ -143,17 +202,15 @@ impl Host for RealHost {
     }
 
     fn facts(&self) -> HostFacts {
-        // Filled in by the host module's fact collection (issue: engine/host).
-        HostFacts {
-            hostname: nix::unistd::gethostname()
-                .map(|h| h.to_string_lossy().into_owned())
-                .unwrap_or_default(),
-            cpus: std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(1),
-            euid: nix::unistd::geteuid().as_raw(),
-            ..HostFacts::default()
-        }
+        let v4 = self
+            .read(Path::new("/proc/net/route"))
+            .ok()
+            .map(|b| String::from_utf8_lossy(&b).into_owned());
+        let v6 = self
+            .read(Path::new("/proc/net/ipv6_route"))
+            .ok()
+            .map(|b| String::from_utf8_lossy(&b).into_owned());
+        super::facts::collect(v4.as_deref(), v6.as_deref())
     }
 
     fn port_free(&self, port: u16) -> bool {

@@ -1,2 +1,5 @@
 //! The phases of `kubestrap init` and `kubestrap join`, one module per phase family,
 //! named as kubeadm names them.
+
+pub mod kubelet;
+pub mod preflight;
