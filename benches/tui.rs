@@ -20,7 +20,10 @@ fn run_app() -> App {
     };
     update(&mut app, key(crossterm::event::KeyCode::Enter));
     for p in ["preflight", "certs", "kubeconfig", "etcd", "control-plane"] {
-        update(&mut app, Msg::Engine(Event::PhaseStarted { phase: p.into() }));
+        update(
+            &mut app,
+            Msg::Engine(Event::PhaseStarted { phase: p.into() }),
+        );
         update(
             &mut app,
             Msg::Engine(Event::PhaseFinished {
@@ -68,7 +71,9 @@ fn run_app() -> App {
             Msg::Engine(Event::Log {
                 level: LogLevel::Info,
                 phase: Some("wait-control-plane".into()),
-                message: format!("[wait-control-plane] waiting for the kube-apiserver, attempt {i}"),
+                message: format!(
+                    "[wait-control-plane] waiting for the kube-apiserver, attempt {i}"
+                ),
             }),
         );
     }

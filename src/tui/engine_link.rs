@@ -1,7 +1,7 @@
 //! How the wizard starts a run: the one place that connects the TUI to the phase engine.
 //!
-//! The engine itself lives in [`crate::engine`]; until its runner is part of the build,
-//! [`start`] reports that plainly as a failed run. `KUBESTRAP_TUI_REPLAY` (a comma-separated
+//! [`start`] runs [`crate::engine::Workflow::init`] with the engine's runner (resuming an
+//! unfinished earlier run, so a retry continues at the failed phase). `KUBESTRAP_TUI_REPLAY` (a comma-separated
 //! list of JSON-lines files of [`Event`]s, as `--output json` writes them) replays recorded
 //! runs instead: run N uses file N (the last file for later runs). Lines of the form
 //! `{"sleep_ms": N}` pause. Used by the pseudo-terminal tests and for demos.
@@ -29,6 +29,64 @@ pub struct StartRequest {
     pub ignore_preflight: Vec<String>,
     /// 1-based run number (retries count up).
     pub attempt: u32,
+    /// Key pairs generated while the user answered.
+    pub key_pool: Option<Arc<crate::pki::KeyPool>>,
+    /// `--upload-certs`.
+    pub upload_certs: bool,
+}
+
+impl StartRequest {
+    fn ctx(&self, sink: EventSink, cancel: CancellationToken) -> crate::engine::PhaseCtx {
+        let mut cfg = (*self.cfg).clone();
+        let ign = &mut cfg.init.node_registration.ignore_preflight_errors;
+        for i in &self.ignore_preflight {
+            if !ign.contains(i) {
+                ign.push(i.clone());
+            }
+        }
+        let mut ctx = crate::engine::PhaseCtx::new(Arc::new(cfg), self.host.clone(), sink);
+        ctx.cancel = cancel;
+        ctx.options.upload_certs = self.upload_certs;
+        if let Some(pool) = &self.key_pool
+            && crate::pki::KeyAlgorithm::parse(&self.cfg.cluster.encryption_algorithm)
+                .is_ok_and(|a| a == pool.algorithm())
+        {
+            ctx.key_pool = Some(pool.clone());
+        }
+        ctx
+    }
+}
+
+/// Applies the fix of one preflight check (found by running the checks again), then runs
+/// the checks once more and reports every result; errors go to the log.
+pub fn apply_fix(req: StartRequest, check: String, sink: EventSink) -> tokio::task::JoinHandle<()> {
+    tokio::task::spawn_blocking(move || {
+        use crate::phases::preflight;
+        let ctx = req.ctx(sink.clone(), CancellationToken::new());
+        let ignore = match preflight::parse_ignore_list(
+            &ctx,
+            &ctx.cfg.init.node_registration.ignore_preflight_errors,
+        ) {
+            Ok(i) => i,
+            Err(e) => return sink.warn("preflight", e),
+        };
+        let results = preflight::run_checks(&ctx, &ignore);
+        match results
+            .iter()
+            .find(|r| r.name == check)
+            .and_then(|r| r.fix.clone())
+        {
+            Some(plan) => {
+                if let Err(e) = preflight::apply_fix(&ctx, &check, &plan) {
+                    sink.warn("preflight", e.chain());
+                }
+            }
+            None => sink.warn("preflight", format!("{check} has no fix to apply now")),
+        }
+        for r in preflight::run_checks(&ctx, &ignore) {
+            sink.send(r.to_event());
+        }
+    })
 }
 
 /// Starts a run on the current tokio runtime; events go to `sink`, and the run stops at the
@@ -43,18 +101,23 @@ pub fn start(
         match replay {
             Some(list) => replay_run(&list, req.attempt, &sink, &cancel).await,
             None => {
-                let _ = (&req.cfg, &req.host, &req.from_phase, &req.ignore_preflight);
-                sink.send(Event::PhaseFailed {
-                    phase: "preflight".into(),
-                    elapsed_ms: 0,
-                    error: "the phase engine is not part of this build".into(),
-                    hint: Some("build kubestrap with the engine branch merged".into()),
+                let wf = crate::engine::Workflow::init();
+                let ctx = req.ctx(sink.clone(), cancel);
+                sink.send(Event::Log {
+                    level: crate::engine::LogLevel::Info,
+                    phase: Some("init".into()),
+                    message: format!(
+                        "Using Kubernetes version: {}",
+                        ctx.cfg.cluster.kubernetes_version
+                    ),
                 });
-                sink.send(Event::Finished {
-                    outcome: RunOutcome::Failed {
-                        phase: "preflight".into(),
-                    },
-                });
+                let plan = crate::engine::Plan {
+                    skip: ctx.cfg.init.skip_phases.clone(),
+                    only: None,
+                    resume: true,
+                };
+                drop(sink);
+                crate::engine::run_workflow(&wf, &ctx, &plan).await;
             }
         }
     })

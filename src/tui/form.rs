@@ -204,7 +204,9 @@ pub fn validate_field(a: &Answers, f: FieldId) -> Result<(), String> {
     match f {
         FieldId::Advertise => {
             let ip: IpAddr = v.parse().map_err(|_| {
-                format!("Advertise address {v:?} is not an IP address (e.g. 192.0.2.10 or 2001:db8::10)")
+                format!(
+                    "Advertise address {v:?} is not an IP address (e.g. 192.0.2.10 or 2001:db8::10)"
+                )
             })?;
             if ip.is_unspecified() {
                 return Err(format!(
@@ -231,7 +233,8 @@ pub fn validate_field(a: &Answers, f: FieldId) -> Result<(), String> {
             if v.is_empty() {
                 return Ok(());
             }
-            let (host, _) = split_host_port(v).map_err(|e| format!("Control-plane endpoint {e}"))?;
+            let (host, _) =
+                split_host_port(v).map_err(|e| format!("Control-plane endpoint {e}"))?;
             if host.parse::<IpAddr>().is_ok() || is_dns1123_subdomain(&host) {
                 Ok(())
             } else {
@@ -309,7 +312,10 @@ pub fn validate_field(a: &Answers, f: FieldId) -> Result<(), String> {
                 Err(format!(
                     "Image repository {v:?} must not have a scheme; write e.g. registry.example.com/k8s"
                 ))
-            } else if v.chars().any(|c| c.is_whitespace() || c.is_ascii_uppercase()) {
+            } else if v
+                .chars()
+                .any(|c| c.is_whitespace() || c.is_ascii_uppercase())
+            {
                 Err(format!(
                     "Image repository {v:?} may hold only lower-case letters, digits, '.', '-', '_', ':' and '/'"
                 ))
@@ -423,7 +429,11 @@ pub fn source_key(f: FieldId) -> &'static str {
 /// `base` implies get [`Source::Typed`]; the node-ip rule adds `kubeletExtraArgs node-ip`.
 /// Errors: the first field error, as [`validate_field`] words it.
 pub fn to_config(a: &Answers, base: &InitConfig, facts: &HostFacts) -> Result<InitConfig, String> {
-    let all: Vec<FieldId> = NETWORK_FIELDS.iter().chain(CLUSTER_FIELDS).copied().collect();
+    let all: Vec<FieldId> = NETWORK_FIELDS
+        .iter()
+        .chain(CLUSTER_FIELDS)
+        .copied()
+        .collect();
     if let Some((_, e)) = validate_fields(a, &all).into_iter().next() {
         return Err(e);
     }
@@ -480,7 +490,7 @@ pub fn next_choice(f: FieldId, current: &str, facts: &HostFacts) -> Option<Strin
         FieldId::Advertise => facts
             .interfaces
             .iter()
-            .filter(|i| !i.addr.is_loopback())
+            .filter(|i| usable_address(&i.addr))
             .map(|i| i.addr.to_string())
             .collect(),
         FieldId::PodSubnet => CNI_PRESETS.iter().map(|(_, s)| s.to_string()).collect(),
@@ -501,6 +511,14 @@ pub fn next_choice(f: FieldId, current: &str, facts: &HostFacts) -> Option<Strin
         Some(i) => list[(i + 1) % list.len()].clone(),
         None => list[0].clone(),
     })
+}
+
+/// True for an address other nodes could reach: not loopback, not IPv6 link-local.
+pub fn usable_address(ip: &IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => !v4.is_loopback() && !v4.is_link_local(),
+        IpAddr::V6(v6) => !v6.is_loopback() && (v6.segments()[0] & 0xffc0) != 0xfe80,
+    }
 }
 
 /// The CNI preset name matching a pod subnet, if any.

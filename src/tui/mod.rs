@@ -32,7 +32,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::{InitConfig, Source};
 use crate::engine::{Event, EventSink, RunOutcome};
-use crate::host::{Host, HostFacts, InterfaceAddr, RealHost};
+use crate::host::{Host, RealHost};
 use state::{App, Detected, Effect, FileKind, Msg, Screen, Theme};
 
 /// Restores the terminal: mouse reporting off, alternate screen left, raw mode off, cursor
@@ -62,72 +62,6 @@ pub fn theme_from_env() -> Theme {
     match std::env::var_os("NO_COLOR") {
         Some(v) if !v.is_empty() => Theme::Mono,
         _ => Theme::Color16,
-    }
-}
-
-/// Interfaces and the default-route source address read from the machine, used when the
-/// host's facts carry none (the skeleton's fact collection does not list interfaces yet).
-fn detect_addresses(facts: &mut HostFacts) {
-    if facts.interfaces.is_empty()
-        && let Ok(addrs) = nix::ifaddrs::getifaddrs()
-    {
-        for a in addrs {
-            let Some(sa) = a.address else { continue };
-            let (ip, prefix) = if let Some(v4) = sa.as_sockaddr_in() {
-                let mask = a
-                    .netmask
-                    .and_then(|m| m.as_sockaddr_in().map(|m| u32::from(m.ip()).count_ones()))
-                    .unwrap_or(32);
-                (std::net::IpAddr::V4(v4.ip()), mask as u8)
-            } else if let Some(v6) = sa.as_sockaddr_in6() {
-                let mask = a
-                    .netmask
-                    .and_then(|m| {
-                        m.as_sockaddr_in6()
-                            .map(|m| u128::from(m.ip()).count_ones())
-                    })
-                    .unwrap_or(128);
-                (std::net::IpAddr::V6(v6.ip()), mask as u8)
-            } else {
-                continue;
-            };
-            if let std::net::IpAddr::V6(v6) = ip
-                && (v6.segments()[0] & 0xffc0) == 0xfe80
-            {
-                continue;
-            }
-            facts.interfaces.push(InterfaceAddr {
-                interface: a.interface_name,
-                addr: ip,
-                prefix_len: prefix,
-            });
-        }
-    }
-    if facts.default_route_addr.is_none() {
-        // The interface of the IPv4 default route (/proc/net/route: destination 00000000).
-        if let Ok(t) = std::fs::read_to_string("/proc/net/route") {
-            let dev = t.lines().skip(1).find_map(|l| {
-                let f: Vec<&str> = l.split_whitespace().collect();
-                (f.len() > 2 && f[1] == "00000000").then(|| f[0].to_string())
-            });
-            if let Some(dev) = dev {
-                facts.default_route_addr = facts
-                    .interfaces
-                    .iter()
-                    .find(|i| i.interface == dev && i.addr.is_ipv4())
-                    .map(|i| i.addr);
-            }
-        }
-    }
-    if facts.memory_mib == 0
-        && let Ok(t) = std::fs::read_to_string("/proc/meminfo")
-    {
-        facts.memory_mib = t
-            .lines()
-            .find_map(|l| l.strip_prefix("MemTotal:"))
-            .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
-            .map(|kb| kb / 1024)
-            .unwrap_or(0);
     }
 }
 
@@ -225,7 +159,11 @@ pub fn base_config(flags: &crate::cli::InitFlags, d: &Detected) -> InitConfig {
         && let Some(ip) = facts.default_route_addr
     {
         cfg.init.local_api_endpoint.advertise_address = ip.to_string();
-        set_src(&mut cfg, "localAPIEndpoint.advertiseAddress", Source::Detected);
+        set_src(
+            &mut cfg,
+            "localAPIEndpoint.advertiseAddress",
+            Source::Detected,
+        );
     }
     if cfg.init.node_registration.cri_socket.is_empty()
         && let Some(s) = &d.runtime_socket
@@ -262,9 +200,7 @@ fn write_user_file(path: &str, contents: &str, overwrite: bool) -> Result<bool, 
     let abs = if p.is_absolute() {
         p.to_path_buf()
     } else {
-        std::env::current_dir()
-            .map_err(|e| e.to_string())?
-            .join(p)
+        std::env::current_dir().map_err(|e| e.to_string())?.join(p)
     };
     if abs.exists() && !overwrite {
         return Ok(false);
@@ -294,23 +230,30 @@ pub fn run_init(root: Option<PathBuf>, args: crate::cli::InitArgs) -> i32 {
             "standard input is not a terminal, so the wizard cannot run; pass --non-interactive (with --config or flags) instead",
         );
     }
-    let root = match (root, args.dry_run) {
-        (Some(r), _) => r,
-        (None, true) => match tempfile::Builder::new()
-            .prefix("kubestrap-dry-run-")
-            .tempdir()
-        {
-            Ok(d) => d.keep(),
-            Err(e) => return crate::cmd::fail(format!("creating the dry-run root: {e}")),
-        },
-        (None, false) => PathBuf::from("/"),
+    let base_root = root.unwrap_or_else(|| PathBuf::from("/"));
+    let host: Arc<dyn Host> = if args.dry_run {
+        let dir = match std::env::var_os(crate::cmd::init::DRYRUN_DIR_ENV) {
+            Some(d) => PathBuf::from(d),
+            None => match tempfile::Builder::new()
+                .prefix("kubestrap-init-dryrun")
+                .tempdir()
+            {
+                Ok(d) => d.keep(),
+                Err(e) => return crate::cmd::fail(format!("creating the dry-run directory: {e}")),
+            },
+        };
+        match RealHost::dry_run_overlay(&base_root, &dir) {
+            Ok(h) => Arc::new(h),
+            Err(e) => return crate::cmd::fail(format!("--root {}: {e}", base_root.display())),
+        }
+    } else {
+        match RealHost::new(&base_root, false) {
+            Ok(h) => Arc::new(h),
+            Err(e) => return crate::cmd::fail(format!("--root {}: {e}", base_root.display())),
+        }
     };
-    let host: Arc<dyn Host> = match RealHost::new(&root, args.dry_run) {
-        Ok(h) => Arc::new(h),
-        Err(e) => return crate::cmd::fail(format!("--root {}: {e}", root.display())),
-    };
-    let mut facts = host.facts();
-    detect_addresses(&mut facts);
+    let root = host.root().to_path_buf();
+    let facts = host.facts();
     let runtime_socket = form::CRI_SOCKETS
         .iter()
         .find(|s| Path::new(s.trim_start_matches("unix://")).exists())
@@ -330,6 +273,11 @@ pub fn run_init(root: Option<PathBuf>, args: crate::cli::InitArgs) -> i32 {
     if app.answers.pod_subnet.is_empty() {
         app.answers.pod_subnet = form::CNI_PRESETS[0].1.to_string();
     }
+    // Key pairs do not depend on any answer: generate them while the user types.
+    let key_pool = crate::pki::KeyAlgorithm::parse(&app.base.cluster.encryption_algorithm)
+        .ok()
+        .map(|alg| crate::pki::KeyPool::start(alg, crate::pki::KeyPool::INIT_KEYS));
+    let upload_certs = args.flags.upload_certs;
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -343,7 +291,12 @@ pub fn run_init(root: Option<PathBuf>, args: crate::cli::InitArgs) -> i32 {
         restore_terminal();
         prev(info);
     }));
-    let result = rt.block_on(event_loop(&mut app, host, &log_path));
+    let link = Link {
+        host,
+        key_pool,
+        upload_certs,
+    };
+    let result = rt.block_on(event_loop(&mut app, link, &log_path));
     let _ = std::panic::take_hook();
     if let Err(e) = result {
         return crate::cmd::fail(format!("terminal: {e}"));
@@ -394,7 +347,34 @@ pub fn run_init(root: Option<PathBuf>, args: crate::cli::InitArgs) -> i32 {
     }
 }
 
-async fn event_loop(app: &mut App, host: Arc<dyn Host>, log_path: &Path) -> std::io::Result<()> {
+/// What the event loop needs to start runs.
+struct Link {
+    host: Arc<dyn Host>,
+    key_pool: Option<Arc<crate::pki::KeyPool>>,
+    upload_certs: bool,
+}
+
+impl Link {
+    fn request(
+        &self,
+        cfg: InitConfig,
+        from_phase: Option<String>,
+        ignore_preflight: Vec<String>,
+        attempt: u32,
+    ) -> engine_link::StartRequest {
+        engine_link::StartRequest {
+            cfg: Arc::new(cfg),
+            host: self.host.clone(),
+            from_phase,
+            ignore_preflight,
+            attempt,
+            key_pool: self.key_pool.clone(),
+            upload_certs: self.upload_certs,
+        }
+    }
+}
+
+async fn event_loop(app: &mut App, link: Link, log_path: &Path) -> std::io::Result<()> {
     enable_raw_mode()?;
     let _guard = TermGuard;
     let mut out = std::io::stdout();
@@ -414,6 +394,8 @@ async fn event_loop(app: &mut App, host: Arc<dyn Host>, log_path: &Path) -> std:
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     let mut sighup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
     let mut engine_rx: Option<tokio::sync::mpsc::UnboundedReceiver<Event>> = None;
+    let mut fix_rx: Option<tokio::sync::mpsc::UnboundedReceiver<Event>> = None;
+    let mut pool_poll = tokio::time::interval(Duration::from_millis(250));
     let mut cancel = CancellationToken::new();
     let mut log_file = std::fs::OpenOptions::new()
         .create(true)
@@ -430,6 +412,12 @@ async fn event_loop(app: &mut App, host: Arc<dyn Host>, log_path: &Path) -> std:
             dirty = false;
         }
         let animating = app.animating();
+        let pool_filling = !app.run.running
+            && app.run.attempt == 0
+            && link
+                .key_pool
+                .as_ref()
+                .is_some_and(|p| app.keys.is_none_or(|(d, w)| d < w) && p.served() == 0);
         tokio::select! {
             ev = events.next() => match ev {
                 Some(Ok(crossterm::event::Event::Key(k))) => pending.push(Msg::Key(k)),
@@ -440,6 +428,17 @@ async fn event_loop(app: &mut App, host: Arc<dyn Host>, log_path: &Path) -> std:
             },
             Some(ev) = async { match engine_rx.as_mut() { Some(rx) => rx.recv().await, None => None } } => {
                 pending.push(Msg::Engine(ev));
+            }
+            ev = async { match fix_rx.as_mut() { Some(rx) => rx.recv().await, None => std::future::pending().await } } => {
+                match ev {
+                    Some(ev) => pending.push(Msg::Engine(ev)),
+                    None => fix_rx = None,
+                }
+            }
+            _ = pool_poll.tick(), if pool_filling => {
+                if let Some(p) = &link.key_pool {
+                    pending.push(Msg::KeysProgress { done: p.ready().min(crate::pki::KeyPool::INIT_KEYS), wanted: crate::pki::KeyPool::INIT_KEYS });
+                }
             }
             _ = sigterm.recv() => pending.push(Msg::Terminate),
             _ = sighup.recv() => pending.push(Msg::Terminate),
@@ -477,23 +476,22 @@ async fn event_loop(app: &mut App, host: Arc<dyn Host>, log_path: &Path) -> std:
                             cancel = CancellationToken::new();
                             let (sink, rx) = EventSink::channel();
                             engine_rx = Some(rx);
-                            let req = engine_link::StartRequest {
-                                cfg: Arc::new(*cfg),
-                                host: host.clone(),
-                                from_phase,
-                                ignore_preflight,
-                                attempt: app.run.attempt,
-                            };
+                            let req =
+                                link.request(*cfg, from_phase, ignore_preflight, app.run.attempt);
                             engine_link::start(req, sink, cancel.clone());
                         }
                         Effect::ApplyFix { check } => {
-                            pending.push(Msg::Engine(Event::Log {
-                                level: crate::engine::LogLevel::Warn,
-                                phase: Some("preflight".into()),
-                                message: format!(
-                                    "cannot apply the fix for {check}: fixes are applied by the engine's preflight, which is not part of this build"
-                                ),
-                            }));
+                            if let Some(cfg) = app.config.clone() {
+                                let (sink, rx) = EventSink::channel();
+                                fix_rx = Some(rx);
+                                let req = link.request(
+                                    cfg,
+                                    None,
+                                    app.ignore_preflight.clone(),
+                                    app.run.attempt,
+                                );
+                                engine_link::apply_fix(req, check, sink);
+                            }
                         }
                         Effect::WriteFile {
                             kind,

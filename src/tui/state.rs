@@ -59,11 +59,19 @@ pub enum Overlay {
     ConfirmQuit,
     ConfirmCancel,
     /// A path prompt (export kubeadm.yaml or write the join command).
-    Prompt { kind: FileKind, input: Input },
+    Prompt {
+        kind: FileKind,
+        input: Input,
+    },
     /// The file exists: overwrite it?
-    ConfirmOverwrite { kind: FileKind, path: String },
+    ConfirmOverwrite {
+        kind: FileKind,
+        path: String,
+    },
     /// Apply the fix of a preflight check?
-    ConfirmFix { check: String },
+    ConfirmFix {
+        check: String,
+    },
 }
 
 /// What a path prompt writes.
@@ -160,7 +168,13 @@ pub enum Pane {
 }
 
 impl Pane {
-    const ORDER: [Pane; 5] = [Pane::Phases, Pane::Preflight, Pane::Certs, Pane::Health, Pane::Log];
+    const ORDER: [Pane; 5] = [
+        Pane::Phases,
+        Pane::Preflight,
+        Pane::Certs,
+        Pane::Health,
+        Pane::Log,
+    ];
     fn next(self, back: bool) -> Pane {
         let i = Self::ORDER.iter().position(|p| *p == self).unwrap_or(0);
         let n = Self::ORDER.len();
@@ -301,11 +315,21 @@ pub enum Msg {
     Tick,
     Engine(Event),
     /// The file the user chose exists; ask before overwriting.
-    FileExists { kind: FileKind, path: String },
+    FileExists {
+        kind: FileKind,
+        path: String,
+    },
     /// A file was written (`Ok`) or could not be (`Err` with the reason).
-    FileWritten { kind: FileKind, path: String, result: Result<(), String> },
+    FileWritten {
+        kind: FileKind,
+        path: String,
+        result: Result<(), String>,
+    },
     /// The key pool generated `done` of `wanted` key pairs.
-    KeysProgress { done: usize, wanted: usize },
+    KeysProgress {
+        done: usize,
+        wanted: usize,
+    },
     /// SIGTERM or the terminal went away: leave now.
     Terminate,
 }
@@ -322,7 +346,9 @@ pub enum Effect {
     /// Ask the engine to stop at the next safe point.
     Cancel,
     /// Apply the fix of a preflight check, then re-run the check.
-    ApplyFix { check: String },
+    ApplyFix {
+        check: String,
+    },
     /// Write `contents` to `path` (refused when it exists and `overwrite` is false).
     WriteFile {
         kind: FileKind,
@@ -468,7 +494,11 @@ impl App {
             }
             Err(e) => {
                 // Send the user to the screen of the first bad field.
-                let all: Vec<FieldId> = NETWORK_FIELDS.iter().chain(CLUSTER_FIELDS).copied().collect();
+                let all: Vec<FieldId> = NETWORK_FIELDS
+                    .iter()
+                    .chain(CLUSTER_FIELDS)
+                    .copied()
+                    .collect();
                 if let Some((f, _)) = form::validate_fields(&self.answers, &all).first() {
                     let target = if NETWORK_FIELDS.contains(f) {
                         Screen::Network
@@ -499,7 +529,10 @@ impl App {
             // Keep what earlier attempts did: finished phases, certificates, log.
             run.phases = self.run.phases.clone();
             for p in &mut run.phases {
-                if matches!(p.status, PhaseStatus::Failed { .. } | PhaseStatus::Running { .. }) {
+                if matches!(
+                    p.status,
+                    PhaseStatus::Failed { .. } | PhaseStatus::Running { .. }
+                ) {
                     p.status = PhaseStatus::Pending;
                 }
             }
@@ -621,7 +654,11 @@ impl App {
                         reason: reason.clone(),
                     };
                 }
-                self.push_log(LogLevel::Info, Some(&phase), format!("skipped {phase}: {reason}"));
+                self.push_log(
+                    LogLevel::Info,
+                    Some(&phase),
+                    format!("skipped {phase}: {reason}"),
+                );
             }
             Event::PhaseFailed {
                 phase,
@@ -633,7 +670,11 @@ impl App {
                 if let Some(r) = self.run.phases.iter_mut().find(|r| r.name == t) {
                     r.status = PhaseStatus::Failed { elapsed_ms };
                 }
-                self.push_log(LogLevel::Error, Some(&phase), format!("{phase} failed: {error}"));
+                self.push_log(
+                    LogLevel::Error,
+                    Some(&phase),
+                    format!("{phase} failed: {error}"),
+                );
                 if let Some(h) = &hint {
                     self.push_log(LogLevel::Error, Some(&phase), format!("hint: {h}"));
                 }
@@ -682,7 +723,11 @@ impl App {
                     Some("certs"),
                     format!(
                         "{} {} certificate and key",
-                        if row.reused { "Using existing" } else { "Generated" },
+                        if row.reused {
+                            "Using existing"
+                        } else {
+                            "Generated"
+                        },
                         row.name
                     ),
                 );
@@ -712,7 +757,12 @@ impl App {
                     elapsed_ms,
                     timeout_ms,
                 };
-                if let Some(r) = self.run.probes.iter_mut().find(|r| r.component == row.component) {
+                if let Some(r) = self
+                    .run
+                    .probes
+                    .iter_mut()
+                    .find(|r| r.component == row.component)
+                {
                     *r = row;
                 } else {
                     self.run.probes.push(row);
@@ -894,11 +944,17 @@ fn file_effect(app: &App, kind: FileKind, path: String, overwrite: bool) -> Vec<
 
 fn on_overlay_key(app: &mut App, k: KeyEvent) -> Option<Vec<Effect>> {
     let yes = matches!(k.code, KeyCode::Char('y') | KeyCode::Char('Y'));
-    let no = matches!(k.code, KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc);
+    let no = matches!(
+        k.code,
+        KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc
+    );
     match std::mem::take(&mut app.overlay) {
         Overlay::None => return None,
         Overlay::Help => {
-            if !matches!(k.code, KeyCode::Esc | KeyCode::Char('?') | KeyCode::Char('q') | KeyCode::Enter) {
+            if !matches!(
+                k.code,
+                KeyCode::Esc | KeyCode::Char('?') | KeyCode::Char('q') | KeyCode::Enter
+            ) {
                 app.overlay = Overlay::Help;
             }
         }
@@ -1065,7 +1121,8 @@ fn on_key(app: &mut App, k: KeyEvent) -> Vec<Effect> {
                     }
                     return app.start(Some("preflight".into()));
                 }
-                app.notice = Some("✗ only preflight errors can be ignored; this failure is not one".into());
+                app.notice =
+                    Some("✗ only preflight errors can be ignored; this failure is not one".into());
             }
             KeyCode::Char('x') => {
                 app.overlay = Overlay::Prompt {

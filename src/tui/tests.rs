@@ -103,7 +103,14 @@ fn join() -> JoinInfo {
 fn running_app(full_log: bool) -> App {
     let mut a = app();
     send(&mut a, [key(KeyCode::Enter)]);
-    send(&mut a, [key(KeyCode::Enter), key(KeyCode::Enter), key(KeyCode::Enter)]);
+    send(
+        &mut a,
+        [
+            key(KeyCode::Enter),
+            key(KeyCode::Enter),
+            key(KeyCode::Enter),
+        ],
+    );
     assert_eq!(a.screen, Screen::Review);
     a.clock_ms = 1000;
     let fx = send(&mut a, [key(KeyCode::Enter)]);
@@ -135,7 +142,13 @@ fn running_app(full_log: bool) -> App {
     evs.push(Event::PhaseStarted {
         phase: "certs".into(),
     });
-    for n in ["ca", "apiserver", "apiserver-kubelet-client", "etcd/ca", "etcd/server"] {
+    for n in [
+        "ca",
+        "apiserver",
+        "apiserver-kubelet-client",
+        "etcd/ca",
+        "etcd/server",
+    ] {
         evs.push(Event::Cert {
             name: n.into(),
             path: format!("/etc/kubernetes/pki/{n}.crt"),
@@ -293,9 +306,19 @@ fn navigation_moves_through_the_screens_and_back() {
 #[test]
 fn typed_values_reach_the_config_and_are_marked_typed() {
     let mut a = app();
-    send(&mut a, [key(KeyCode::Enter), key(KeyCode::Tab), key(KeyCode::Tab)]);
+    send(
+        &mut a,
+        [key(KeyCode::Enter), key(KeyCode::Tab), key(KeyCode::Tab)],
+    );
     send(&mut a, typed("cp.example.com:6443"));
-    send(&mut a, [key(KeyCode::Enter), key(KeyCode::Enter), key(KeyCode::Enter)]);
+    send(
+        &mut a,
+        [
+            key(KeyCode::Enter),
+            key(KeyCode::Enter),
+            key(KeyCode::Enter),
+        ],
+    );
     let cfg = a.config.clone().expect("review has a config");
     assert_eq!(cfg.cluster.control_plane_endpoint, "cp.example.com:6443");
     assert_eq!(
@@ -307,7 +330,10 @@ fn typed_values_reach_the_config_and_are_marked_typed() {
         Some(&crate::config::Source::Detected)
     );
     let yaml = a.export_text();
-    assert!(yaml.contains("controlPlaneEndpoint: cp.example.com:6443"), "{yaml}");
+    assert!(
+        yaml.contains("controlPlaneEndpoint: cp.example.com:6443"),
+        "{yaml}"
+    );
     let line = a
         .review
         .iter()
@@ -320,7 +346,11 @@ fn typed_values_reach_the_config_and_are_marked_typed() {
         .find(|(l, _)| l.contains("advertiseAddress"))
         .unwrap();
     assert_eq!(line.1, "detected");
-    let line = a.review.iter().find(|(l, _)| l.contains("dnsDomain")).unwrap();
+    let line = a
+        .review
+        .iter()
+        .find(|(l, _)| l.contains("dnsDomain"))
+        .unwrap();
     assert_eq!(line.1, "default");
 }
 
@@ -353,33 +383,101 @@ fn every_field_has_a_clear_validation_message() {
         x
     };
     for f in form::NETWORK_FIELDS.iter().chain(form::CLUSTER_FIELDS) {
-        assert_eq!(form::validate_field(&ok, *f), Ok(()), "{f:?} valid by default");
+        assert_eq!(
+            form::validate_field(&ok, *f),
+            Ok(()),
+            "{f:?} valid by default"
+        );
     }
     let cases: &[(FieldId, &str, &str)] = &[
-        (FieldId::Advertise, "10.0.0", "Advertise address \"10.0.0\" is not an IP address"),
+        (
+            FieldId::Advertise,
+            "10.0.0",
+            "Advertise address \"10.0.0\" is not an IP address",
+        ),
         (FieldId::Advertise, "0.0.0.0", "is unspecified"),
         (FieldId::Advertise, "127.0.0.1", "is a loopback address"),
-        (FieldId::BindPort, "0", "Bind port \"0\" is not a port number from 1 to 65535"),
+        (
+            FieldId::BindPort,
+            "0",
+            "Bind port \"0\" is not a port number from 1 to 65535",
+        ),
         (FieldId::BindPort, "https", "Bind port \"https\""),
-        (FieldId::Endpoint, "cp_1.local", "is neither an IP address nor a DNS name"),
-        (FieldId::Endpoint, "cp.local:99999", "port \"99999\" is not a number from 1 to 65535"),
+        (
+            FieldId::Endpoint,
+            "cp_1.local",
+            "is neither an IP address nor a DNS name",
+        ),
+        (
+            FieldId::Endpoint,
+            "cp.local:99999",
+            "port \"99999\" is not a number from 1 to 65535",
+        ),
         (FieldId::Endpoint, "2001:db8::1:6443x", "needs brackets"),
-        (FieldId::PodSubnet, "10.244.0.0", "Pod subnet: \"10.244.0.0\" is not a CIDR"),
-        (FieldId::PodSubnet, "10.96.0.0/16", "overlaps the service subnet 10.96.0.0/12"),
+        (
+            FieldId::PodSubnet,
+            "10.244.0.0",
+            "Pod subnet: \"10.244.0.0\" is not a CIDR",
+        ),
+        (
+            FieldId::PodSubnet,
+            "10.96.0.0/16",
+            "overlaps the service subnet 10.96.0.0/12",
+        ),
         (FieldId::PodSubnet, "10.244.0.1/16", "has host bits set"),
-        (FieldId::PodSubnet, "10.244.0.0/16,10.245.0.0/16", "needs one IPv4 and one IPv6"),
-        (FieldId::ServiceSubnet, "10.0.0.0/8", "too large: the prefix must be /12 or longer"),
-        (FieldId::ServiceSubnet, "fd00::/64", "the prefix must be /108 or longer"),
-        (FieldId::DnsDomain, "Cluster.Local", "is not a DNS-1123 subdomain"),
+        (
+            FieldId::PodSubnet,
+            "10.244.0.0/16,10.245.0.0/16",
+            "needs one IPv4 and one IPv6",
+        ),
+        (
+            FieldId::ServiceSubnet,
+            "10.0.0.0/8",
+            "too large: the prefix must be /12 or longer",
+        ),
+        (
+            FieldId::ServiceSubnet,
+            "fd00::/64",
+            "the prefix must be /108 or longer",
+        ),
+        (
+            FieldId::DnsDomain,
+            "Cluster.Local",
+            "is not a DNS-1123 subdomain",
+        ),
         (FieldId::Version, "1.34", "is not a semantic version"),
-        (FieldId::Version, "v1.20.0", "is not supported; kubestrap carries v1.31 to v1.34"),
-        (FieldId::NodeName, "Node_A", "Node name \"Node_A\" is not a DNS-1123 subdomain"),
+        (
+            FieldId::Version,
+            "v1.20.0",
+            "is not supported; kubestrap carries v1.31 to v1.34",
+        ),
+        (
+            FieldId::NodeName,
+            "Node_A",
+            "Node name \"Node_A\" is not a DNS-1123 subdomain",
+        ),
         (FieldId::ImageRepo, "", "Image repository is empty"),
-        (FieldId::ImageRepo, "https://reg.example.com", "must not have a scheme"),
-        (FieldId::CriSocket, "/run/containerd/containerd.sock", "needs the unix:// scheme"),
+        (
+            FieldId::ImageRepo,
+            "https://reg.example.com",
+            "must not have a scheme",
+        ),
+        (
+            FieldId::CriSocket,
+            "/run/containerd/containerd.sock",
+            "needs the unix:// scheme",
+        ),
         (FieldId::CriSocket, "containerd", "is not a unix socket URL"),
-        (FieldId::CertSans, "ok.example.com,bad name", "\"bad name\" is neither"),
-        (FieldId::KeyAlgo, "RSA-1024", "is not one of RSA-2048, RSA-3072"),
+        (
+            FieldId::CertSans,
+            "ok.example.com,bad name",
+            "\"bad name\" is neither",
+        ),
+        (
+            FieldId::KeyAlgo,
+            "RSA-1024",
+            "is not one of RSA-2048, RSA-3072",
+        ),
     ];
     for (f, v, want) in cases {
         let mut a = ok.clone();
@@ -418,7 +516,10 @@ fn warnings_for_host_overlap_and_node_ip() {
             value: "198.51.100.4".into()
         }]
     );
-    assert_eq!(cfg.init.local_api_endpoint.advertise_address, "198.51.100.4");
+    assert_eq!(
+        cfg.init.local_api_endpoint.advertise_address,
+        "198.51.100.4"
+    );
 }
 
 #[test]
@@ -429,7 +530,10 @@ fn f2_cycles_choices() {
     assert_eq!(a.answers.advertise, "198.51.100.4");
     send(&mut a, [key(KeyCode::F(2))]);
     assert_eq!(a.answers.advertise, "192.0.2.10");
-    send(&mut a, [key(KeyCode::Tab), key(KeyCode::Tab), key(KeyCode::Tab)]);
+    send(
+        &mut a,
+        [key(KeyCode::Tab), key(KeyCode::Tab), key(KeyCode::Tab)],
+    );
     assert_eq!(a.focus, FieldId::PodSubnet);
     send(&mut a, [key(KeyCode::F(2))]);
     assert_eq!(a.answers.pod_subnet, "192.168.0.0/16");
@@ -460,7 +564,10 @@ fn args_editor_add_complete_check_edit_move_delete() {
     send(&mut a, typed("/var/log/kubernetes/audit.log"));
     send(&mut a, [key(KeyCode::Enter)]);
     assert_eq!(a.answers.extra_args.len(), 1);
-    assert_eq!(a.answers.extra_args[0].value, "/var/log/kubernetes/audit.log");
+    assert_eq!(
+        a.answers.extra_args[0].value,
+        "/var/log/kubernetes/audit.log"
+    );
     // a value with commas is kept whole
     send(&mut a, [key(KeyCode::Char('a'))]);
     send(&mut a, typed("enable-admission-plugins"));
@@ -498,9 +605,15 @@ fn args_editor_add_complete_check_edit_move_delete() {
     assert!(a.export_text().contains("name: audit-log-path"));
     // dashes and '=' are refused with the rule
     assert!(
-        super::args::check_name("--v").unwrap_err().contains("without the leading dashes")
+        super::args::check_name("--v")
+            .unwrap_err()
+            .contains("without the leading dashes")
     );
-    assert!(super::args::check_name("v=2").unwrap_err().contains("must not contain '='"));
+    assert!(
+        super::args::check_name("v=2")
+            .unwrap_err()
+            .contains("must not contain '='")
+    );
 }
 
 #[test]
@@ -542,7 +655,10 @@ fn cancel_flow_asks_then_cancels_and_shows_what_was_done() {
     assert!(!a.animating());
     let text = render(&a, 80, 24);
     assert!(text.contains("The run was cancelled."), "{text}");
-    assert!(text.contains("It stopped after phase kubelet-start."), "{text}");
+    assert!(
+        text.contains("It stopped after phase kubelet-start."),
+        "{text}"
+    );
     assert!(text.contains("preflight, certs, kubeconfig"), "{text}");
 }
 
@@ -553,7 +669,13 @@ fn failure_retry_and_ignore() {
     assert_eq!(a.failing_checks(), vec!["Swap".to_string()]);
     let fx = send(&mut a, [key(KeyCode::Char('r'))]);
     match &fx[..] {
-        [Effect::Start { from_phase, ignore_preflight, .. }] => {
+        [
+            Effect::Start {
+                from_phase,
+                ignore_preflight,
+                ..
+            },
+        ] => {
             assert_eq!(from_phase.as_deref(), Some("preflight"));
             assert!(ignore_preflight.is_empty());
         }
@@ -564,18 +686,27 @@ fn failure_retry_and_ignore() {
     // fail again, then ignore the preflight error
     send(
         &mut a,
-        [Msg::Engine(Event::PhaseFailed {
-            phase: "preflight".into(),
-            elapsed_ms: 1,
-            error: "swap".into(),
-            hint: None,
-        }), Msg::Engine(Event::Finished {
-            outcome: RunOutcome::Failed { phase: "preflight".into() },
-        })],
+        [
+            Msg::Engine(Event::PhaseFailed {
+                phase: "preflight".into(),
+                elapsed_ms: 1,
+                error: "swap".into(),
+                hint: None,
+            }),
+            Msg::Engine(Event::Finished {
+                outcome: RunOutcome::Failed {
+                    phase: "preflight".into(),
+                },
+            }),
+        ],
     );
     let fx = send(&mut a, [key(KeyCode::Char('i'))]);
     match &fx[..] {
-        [Effect::Start { ignore_preflight, .. }] => assert_eq!(ignore_preflight, &vec!["Swap".to_string()]),
+        [
+            Effect::Start {
+                ignore_preflight, ..
+            },
+        ] => assert_eq!(ignore_preflight, &vec!["Swap".to_string()]),
         other => panic!("{other:?}"),
     }
     assert_eq!(a.run.attempt, 3);
@@ -587,7 +718,13 @@ fn export_asks_for_a_path_and_confirms_overwrite() {
     send(&mut a, std::iter::repeat_n(key(KeyCode::Enter), 4));
     assert_eq!(a.screen, Screen::Review);
     send(&mut a, [key(KeyCode::Char('x'))]);
-    assert!(matches!(a.overlay, Overlay::Prompt { kind: FileKind::Export, .. }));
+    assert!(matches!(
+        a.overlay,
+        Overlay::Prompt {
+            kind: FileKind::Export,
+            ..
+        }
+    ));
     send(&mut a, [ctrl('u')]);
     send(&mut a, typed("out.yaml"));
     let fx = send(&mut a, [key(KeyCode::Enter)]);
@@ -610,7 +747,13 @@ fn export_asks_for_a_path_and_confirms_overwrite() {
     );
     assert!(matches!(a.overlay, Overlay::ConfirmOverwrite { .. }));
     let fx = send(&mut a, [key(KeyCode::Char('y'))]);
-    assert!(matches!(&fx[..], [Effect::WriteFile { overwrite: true, .. }]));
+    assert!(matches!(
+        &fx[..],
+        [Effect::WriteFile {
+            overwrite: true,
+            ..
+        }]
+    ));
     send(
         &mut a,
         [Msg::FileWritten {
@@ -619,16 +762,24 @@ fn export_asks_for_a_path_and_confirms_overwrite() {
             result: Ok(()),
         }],
     );
-    assert_eq!(a.notice.as_deref(), Some("✓ kubeadm.yaml exported to out.yaml"));
+    assert_eq!(
+        a.notice.as_deref(),
+        Some("✓ kubeadm.yaml exported to out.yaml")
+    );
     assert!(contents.starts_with("apiVersion: kubeadm.k8s.io/v1beta4\nkind: InitConfiguration\n"));
-    assert!(contents.contains("---\napiVersion: kubeadm.k8s.io/v1beta4\nkind: ClusterConfiguration\n"));
+    assert!(
+        contents.contains("---\napiVersion: kubeadm.k8s.io/v1beta4\nkind: ClusterConfiguration\n")
+    );
 }
 
 #[test]
 fn done_copies_the_exact_join_command() {
     let mut a = done_app();
     assert_eq!(a.screen, Screen::Done);
-    assert!(!a.wants_mouse(), "mouse reporting off so the command can be selected");
+    assert!(
+        !a.wants_mouse(),
+        "mouse reporting off so the command can be selected"
+    );
     let fx = send(&mut a, [key(KeyCode::Char('c'))]);
     assert_eq!(fx, vec![Effect::Copy(join().worker_command("kubestrap"))]);
     assert_eq!(
@@ -638,9 +789,19 @@ fn done_copies_the_exact_join_command() {
     );
     let fx = send(&mut a, [key(KeyCode::Char('w')), key(KeyCode::Enter)]);
     match &fx[..] {
-        [Effect::WriteFile { kind: FileKind::JoinCommand, path, contents, .. }] => {
+        [
+            Effect::WriteFile {
+                kind: FileKind::JoinCommand,
+                path,
+                contents,
+                ..
+            },
+        ] => {
             assert_eq!(path, "join-command.txt");
-            assert_eq!(contents, &format!("{}\n", join().worker_command("kubestrap")));
+            assert_eq!(
+                contents,
+                &format!("{}\n", join().worker_command("kubestrap"))
+            );
         }
         other => panic!("{other:?}"),
     }
@@ -655,7 +816,10 @@ fn done_copies_the_exact_join_command() {
     let hash = &join().ca_cert_hashes[0];
     let joined: String = unwrapped.split_whitespace().collect::<Vec<_>>().join("");
     assert!(joined.contains(&hash.replace(' ', "")), "{text}");
-    assert!(text.contains("kubestrap join 192.0.2.10:6443 --token abcdef.0123456789abcdef"), "{text}");
+    assert!(
+        text.contains("kubestrap join 192.0.2.10:6443 --token abcdef.0123456789abcdef"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -727,10 +891,16 @@ fn snapshots_of_every_screen() {
     send(&mut a, [key(KeyCode::Enter)]);
     snap("network", &a);
     let mut bad = a.clone();
-    send(&mut bad, [key(KeyCode::Tab), key(KeyCode::Tab), key(KeyCode::Tab)]);
+    send(
+        &mut bad,
+        [key(KeyCode::Tab), key(KeyCode::Tab), key(KeyCode::Tab)],
+    );
     send(&mut bad, clear_field());
     send(&mut bad, typed("10.96.0.0/16"));
-    send(&mut bad, [key(KeyCode::Up), key(KeyCode::Up), key(KeyCode::Up)]);
+    send(
+        &mut bad,
+        [key(KeyCode::Up), key(KeyCode::Up), key(KeyCode::Up)],
+    );
     send(&mut bad, clear_field());
     send(&mut bad, typed("10.0.0"));
     send(&mut bad, [key(KeyCode::Enter)]);
@@ -767,7 +937,13 @@ fn snapshots_of_every_screen() {
     send(&mut ex, [key(KeyCode::Char('x'))]);
     snap("review_export_prompt", &ex);
     send(&mut ex, [key(KeyCode::Enter)]);
-    send(&mut ex, [Msg::FileExists { kind: FileKind::Export, path: "kubeadm.yaml".into() }]);
+    send(
+        &mut ex,
+        [Msg::FileExists {
+            kind: FileKind::Export,
+            path: "kubeadm.yaml".into(),
+        }],
+    );
     snap("review_overwrite", &ex);
     snap("run", &running_app(false));
     snap("run_full_log", &running_app(true));
@@ -777,9 +953,14 @@ fn snapshots_of_every_screen() {
     snap("done", &done_app());
     snap("failure", &failed_app());
     send(&mut c, [key(KeyCode::Char('y'))]);
-    send(&mut c, [Msg::Engine(Event::Finished {
-        outcome: RunOutcome::Cancelled { after_phase: Some("kubelet-start".into()) },
-    })]);
+    send(
+        &mut c,
+        [Msg::Engine(Event::Finished {
+            outcome: RunOutcome::Cancelled {
+                after_phase: Some("kubelet-start".into()),
+            },
+        })],
+    );
     snap("cancelled", &c);
     let mut h = app();
     send(&mut h, [key(KeyCode::Char('?'))]);
@@ -792,7 +973,10 @@ fn snapshots_of_every_screen() {
 #[test]
 fn too_small_terminal_says_so() {
     let text = render(&app(), 60, 20);
-    assert!(text.contains("The terminal is too small for the wizard."), "{text}");
+    assert!(
+        text.contains("The terminal is too small for the wizard."),
+        "{text}"
+    );
     assert!(text.contains("It is 60x20"), "{text}");
 }
 
@@ -811,6 +995,8 @@ fn colours_follow_the_theme() {
     let buf = t.backend().buffer().clone();
     let coloured = (0..80u16)
         .flat_map(|x| (0..24u16).map(move |y| (x, y)))
-        .any(|p| buf[p].fg != ratatui::style::Color::Reset || buf[p].bg != ratatui::style::Color::Reset);
+        .any(|p| {
+            buf[p].fg != ratatui::style::Color::Reset || buf[p].bg != ratatui::style::Color::Reset
+        });
     assert!(!coloured, "NO_COLOR: no colour at all");
 }

@@ -12,7 +12,10 @@ const NAME_W: usize = 30;
 pub fn draw(app: &App, frame: &mut Frame, area: Rect, st: Styles) {
     let w = area.width as usize;
     let mut l = vec![
-        Line::from(Span::styled("Extra arguments for kube-apiserver", st.bold())),
+        Line::from(Span::styled(
+            "Extra arguments for kube-apiserver",
+            st.bold(),
+        )),
         Line::from(Span::styled(
             "name = value pairs for the kube-apiserver static pod; a later entry wins.",
             st.dim(),
@@ -91,7 +94,11 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect, st: Styles) {
                     None => "    ✗ unknown flag".to_string(),
                 }
             };
-            let style = if msg.contains('✗') { st.err() } else { st.dim() };
+            let style = if msg.contains('✗') {
+                st.err()
+            } else {
+                st.dim()
+            };
             l.push(Line::from(Span::styled(msg, style)));
         } else if !n.is_empty() && !args::is_known(n) {
             l.push(Line::from(Span::styled(

@@ -19,7 +19,10 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect, st: Styles) {
         .collect();
     match &app.run.outcome {
         Some(RunOutcome::Cancelled { after_phase }) => {
-            l.push(Line::from(Span::styled("The run was cancelled.", st.warn())));
+            l.push(Line::from(Span::styled(
+                "The run was cancelled.",
+                st.warn(),
+            )));
             l.push(Line::from(match after_phase {
                 Some(p) => format!("It stopped after phase {p}."),
                 None => "It stopped before the first phase finished.".into(),
@@ -71,7 +74,11 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect, st: Styles) {
     l.push(Line::from(""));
     l.push(Line::from(format!(
         "Done before it stopped: {}",
-        if done.is_empty() { "nothing".to_string() } else { done.join(", ") }
+        if done.is_empty() {
+            "nothing".to_string()
+        } else {
+            done.join(", ")
+        }
     )));
     l.push(Line::from(format!("Full log: {}", app.detected.log_path)));
     let n = l.len() as u16;

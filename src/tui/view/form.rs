@@ -40,12 +40,14 @@ fn choice_hint(app: &App, f: FieldId) -> String {
 pub fn draw(app: &App, frame: &mut Frame, area: Rect, st: Styles) {
     let fields = app.form_fields();
     let heading = if app.screen == Screen::Network {
-        "Network: where the API server listens, which address ranges the cluster uses."
+        "Network: the API server's address and the cluster's address ranges."
     } else {
         "Cluster: what to install and how this node registers."
     };
     let mut l = vec![Line::from(Span::styled(heading, st.bold())), Line::from("")];
-    let box_w = (area.width as usize).saturating_sub(LABEL_W + 27).clamp(16, 48);
+    let box_w = (area.width as usize)
+        .saturating_sub(LABEL_W + 27)
+        .clamp(16, 48);
     let mut cursor: Option<Position> = None;
     for f in fields {
         let focused = *f == app.focus;
@@ -71,7 +73,11 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect, st: Styles) {
             Span::raw("["),
             Span::styled(
                 format!("{shown:<box_w$}"),
-                if focused { st.focus() } else { Default::default() },
+                if focused {
+                    st.focus()
+                } else {
+                    Default::default()
+                },
             ),
             Span::raw("] "),
             Span::styled(choice_hint(app, *f), st.dim()),

@@ -140,7 +140,11 @@ pub fn view(app: &App, frame: &mut Frame) {
         Screen::Failure => failure::draw(app, frame, body, st),
     }
     if let (Some(n), Some(area)) = (&app.notice, notice) {
-        let style = if n.starts_with('✗') { st.err() } else { st.ok() };
+        let style = if n.starts_with('✗') {
+            st.err()
+        } else {
+            st.ok()
+        };
         frame.render_widget(Paragraph::new(Span::styled(n.as_str(), style)), area);
     }
     draw_overlay(app, frame, area, st);
@@ -242,16 +246,27 @@ fn draw_overlay(app: &App, frame: &mut Frame, area: Rect, st: Styles) {
                         Span::raw(*d),
                     ])
                 })
-                .chain([Line::from(""), Line::from(Span::styled("Esc or ? closes", st.dim()))])
+                .chain([
+                    Line::from(""),
+                    Line::from(Span::styled("Esc or ? closes", st.dim())),
+                ])
                 .collect(),
         ),
         Overlay::ConfirmQuit => (
             " Quit? ",
-            vec![Line::from(s::CONFIRM_QUIT), Line::from(""), Line::from(Span::styled(s::CONFIRM_YN, st.accent()))],
+            vec![
+                Line::from(s::CONFIRM_QUIT),
+                Line::from(""),
+                Line::from(Span::styled(s::CONFIRM_YN, st.accent())),
+            ],
         ),
         Overlay::ConfirmCancel => (
             " Cancel? ",
-            vec![Line::from(s::CONFIRM_CANCEL), Line::from(""), Line::from(Span::styled(s::CONFIRM_YN, st.accent()))],
+            vec![
+                Line::from(s::CONFIRM_CANCEL),
+                Line::from(""),
+                Line::from(Span::styled(s::CONFIRM_YN, st.accent())),
+            ],
         ),
         Overlay::ConfirmFix { check } => {
             let mut l = vec![Line::from(format!("Apply the fix for {check}?"))];
@@ -296,9 +311,12 @@ fn draw_overlay(app: &App, frame: &mut Frame, area: Rect, st: Styles) {
     let r = centered(area, w, h);
     frame.render_widget(Clear, r);
     frame.render_widget(
-        Paragraph::new(lines)
-            .wrap(Wrap { trim: false })
-            .block(Block::default().borders(Borders::ALL).border_type(BorderType::Double).title(title)),
+        Paragraph::new(lines).wrap(Wrap { trim: false }).block(
+            Block::default()
+                .borders(Borders::ALL)
+                .border_type(BorderType::Double)
+                .title(title),
+        ),
         r,
     );
 }

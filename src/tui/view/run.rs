@@ -31,8 +31,7 @@ fn trunc(s: &str, w: usize) -> String {
 pub fn draw(app: &App, frame: &mut Frame, area: Rect, st: Styles) {
     let big = area.width >= 110 && area.height >= 34;
     let log_h = if big { 10 } else { (area.height / 4).max(5) };
-    let [top, log] =
-        Layout::vertical([Constraint::Min(8), Constraint::Length(log_h)]).areas(area);
+    let [top, log] = Layout::vertical([Constraint::Min(8), Constraint::Length(log_h)]).areas(area);
     let [phases, right] =
         Layout::horizontal([Constraint::Length(28), Constraint::Min(30)]).areas(top);
     draw_phases(app, frame, phases, st);
@@ -149,7 +148,10 @@ fn draw_certs(app: &App, frame: &mut Frame, area: Rect, st: Styles) {
         let wide = w >= 80;
         lines.push(Line::from(Span::styled(
             if wide {
-                format!("{:<26}{:<10}{:<9}{:<24}{}", "name", "key", "SANs", "subject", "expires")
+                format!(
+                    "{:<26}{:<10}{:<9}{:<24}{}",
+                    "name", "key", "SANs", "subject", "expires"
+                )
             } else {
                 format!("{:<24}{:<9}{}", "name", "SANs", "expires")
             },
@@ -220,7 +222,14 @@ fn draw_health(app: &App, frame: &mut Frame, area: Rect, st: Styles) {
             Span::styled(format!("{sym} "), style),
             Span::raw(trunc(&what, w.saturating_sub(26))),
         ]);
-        frame.render_widget(Paragraph::new(line), Rect { y, height: 1, ..inner });
+        frame.render_widget(
+            Paragraph::new(line),
+            Rect {
+                y,
+                height: 1,
+                ..inner
+            },
+        );
         y += 1;
         if !matches!(p.outcome, ProbeOutcome::Healthy) && y < inner.bottom() {
             let ratio = if p.timeout_ms == 0 {
@@ -230,10 +239,22 @@ fn draw_health(app: &App, frame: &mut Frame, area: Rect, st: Styles) {
             };
             let g = Gauge::default()
                 .ratio(ratio)
-                .label(format!("{} of {}", fmt_ms(p.elapsed_ms), fmt_ms(p.timeout_ms)))
+                .label(format!(
+                    "{} of {}",
+                    fmt_ms(p.elapsed_ms),
+                    fmt_ms(p.timeout_ms)
+                ))
                 .gauge_style(st.accent())
                 .use_unicode(true);
-            frame.render_widget(g, Rect { y, height: 1, x: inner.x + 2, width: inner.width.saturating_sub(2) });
+            frame.render_widget(
+                g,
+                Rect {
+                    y,
+                    height: 1,
+                    x: inner.x + 2,
+                    width: inner.width.saturating_sub(2),
+                },
+            );
             y += 1;
         }
     }
@@ -245,7 +266,11 @@ fn draw_health(app: &App, frame: &mut Frame, area: Rect, st: Styles) {
                 if *ok { st.ok() } else { st.err() },
             ));
         }
-        let r = Rect { y, height: inner.bottom() - y, ..inner };
+        let r = Rect {
+            y,
+            height: inner.bottom() - y,
+            ..inner
+        };
         frame.render_widget(
             Paragraph::new(Line::from(spans)).wrap(ratatui::widgets::Wrap { trim: true }),
             r,

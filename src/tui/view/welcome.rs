@@ -51,10 +51,13 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect, st: Styles) {
     let ifaces: Vec<_> = f
         .interfaces
         .iter()
-        .filter(|i| !i.addr.is_loopback())
+        .filter(|i| crate::tui::form::usable_address(&i.addr))
         .collect();
     if ifaces.is_empty() {
-        l.push(kv("addresses", vec![Span::styled("none detected", st.warn())]));
+        l.push(kv(
+            "addresses",
+            vec![Span::styled("none detected", st.warn())],
+        ));
     }
     for (n, i) in ifaces.iter().enumerate() {
         let mut spans = vec![Span::raw(format!(
