@@ -2,6 +2,9 @@
 //! named as kubeadm names them.
 
 pub mod certs;
+pub mod control_plane;
+pub mod etcd;
 pub mod kubeconfig;
 pub mod kubelet;
 pub mod preflight;
+pub mod staticpod;
