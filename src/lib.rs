@@ -15,3 +15,4 @@ pub mod output;
 pub mod phases;
 pub mod pki;
 pub mod tui;
+pub mod jws;
