@@ -44,6 +44,17 @@ impl Drop for Wizard {
 
 impl Wizard {
     fn spawn(args: &[&str], cwd: &Path, replay: Option<&str>, cols: u16, rows: u16) -> Wizard {
+        Self::spawn_env(args, cwd, replay, cols, rows, &[])
+    }
+
+    fn spawn_env(
+        args: &[&str],
+        cwd: &Path,
+        replay: Option<&str>,
+        cols: u16,
+        rows: u16,
+        envs: &[(&str, &Path)],
+    ) -> Wizard {
         let pty = native_pty_system();
         let pair = pty
             .openpty(PtySize {
@@ -61,6 +72,9 @@ impl Wizard {
         match replay {
             Some(r) => cmd.env("KUBESTRAP_TUI_REPLAY", r),
             None => cmd.env_remove("KUBESTRAP_TUI_REPLAY"),
+        }
+        for (k, v) in envs {
+            cmd.env(k, v);
         }
         let child = pair.slave.spawn_command(cmd).expect("spawn kubestrap");
         drop(pair.slave);
@@ -529,4 +543,84 @@ fn measure_pki_with_pregenerated_rsa_keys() {
         pooled.len(),
         on_demand.as_secs_f64() * 1000.0
     );
+}
+
+fn openssl_pin(ca: &Path) -> String {
+    let pubkey = std::process::Command::new("openssl")
+        .args(["x509", "-pubkey", "-noout", "-in"])
+        .arg(ca)
+        .output()
+        .expect("openssl x509");
+    assert!(pubkey.status.success());
+    let mut der = std::process::Command::new("openssl")
+        .args(["pkey", "-pubin", "-outform", "der"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("openssl pkey");
+    der.stdin.take().unwrap().write_all(&pubkey.stdout).unwrap();
+    let out = der.wait_with_output().unwrap();
+    assert!(out.status.success());
+    use sha2::Digest;
+    format!("sha256:{}", hex::encode(sha2::Sha256::digest(&out.stdout)))
+}
+
+/// The real engine end to end: the wizard runs `init --dry-run` with every phase, and the
+/// join command read off the done screen matches the files written (CA pin computed by
+/// openssl from ca.crt, endpoint and the typed extra arg in the kube-apiserver manifest).
+#[test]
+fn real_engine_dry_run_join_command_matches_the_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    let dry = dir.path().join("dry");
+    std::fs::create_dir(&root).unwrap();
+    // KUBESTRAP_INIT_DRYRUN_DIR puts the dry-run files in this test's directory.
+    {
+        let mut w = Wizard::spawn_env(
+            &[
+                "init",
+                "--dry-run",
+                "--root",
+                root.to_str().unwrap(),
+                "--apiserver-advertise-address",
+                "192.0.2.10",
+                "--node-name",
+                "cp1",
+            ],
+            dir.path(),
+            None,
+            80,
+            24,
+            &[("KUBESTRAP_INIT_DRYRUN_DIR", &dry)],
+        );
+        fill_wizard(&mut w);
+        w.send(ENTER);
+        let done = w.wait_for("Your control plane is ready.", 90);
+        let cmd = join_from_screen(&done);
+        let pin = openssl_pin(&dry.join("etc/kubernetes/pki/ca.crt"));
+        assert!(
+            cmd.starts_with("kubestrap join 192.0.2.10:6443 --token "),
+            "{cmd}\n{done}"
+        );
+        assert!(
+            cmd.ends_with(&format!(" --discovery-token-ca-cert-hash {pin}")),
+            "{cmd} vs {pin}\n{done}"
+        );
+        let token = cmd.split_whitespace().nth(4).unwrap();
+        assert!(
+            token.len() == 23 && token.as_bytes()[6] == b'.',
+            "token {token:?}"
+        );
+        let manifest =
+            std::fs::read_to_string(dry.join("etc/kubernetes/manifests/kube-apiserver.yaml"))
+                .unwrap();
+        assert!(
+            manifest.contains("--advertise-address=192.0.2.10"),
+            "{manifest}"
+        );
+        assert!(manifest.contains("--audit-log-maxage=30"), "{manifest}");
+        w.send("q");
+        assert_eq!(w.wait_exit(10), 0);
+        w.assert_restored();
+    }
 }

@@ -67,6 +67,16 @@ pub fn missing_fn(module: &'static str) -> RunFn {
     })
 }
 
+/// Wraps an `async fn(&PhaseCtx, &str) -> Result<(), PhaseError>` as a [`RunFn`].
+macro_rules! async_fn {
+    ($f:path) => {{
+        fn wrap<'a>(ctx: &'a PhaseCtx, sub: &'a str) -> PhaseFuture<'a> {
+            Box::pin($f(ctx, sub))
+        }
+        std::sync::Arc::new(wrap) as RunFn
+    }};
+}
+
 impl Phase {
     /// A leaf phase.
     pub fn leaf(name: &str, short: &str, run: RunFn) -> Self {
@@ -262,7 +272,7 @@ impl Workflow {
                 "certs",
                 "Certificate generation",
                 CERTS_SUBS,
-                missing_fn("phases::certs (branch pki)"),
+                sync_fn(crate::phases::certs::run),
             )
             .child_run_if("etcd-ca", external_etcd)
             .child_run_if("etcd-server", external_etcd)
@@ -273,20 +283,20 @@ impl Workflow {
                 "kubeconfig",
                 "Generate all kubeconfig files necessary to establish the control plane and the admin kubeconfig file",
                 KUBECONFIG_SUBS,
-                missing_fn("phases::kubeconfig (branch pki)"),
+                sync_fn(crate::phases::kubeconfig::run),
             ),
             Phase::family(
                 "etcd",
                 "Generate static Pod manifest file for local etcd",
                 ETCD_SUBS,
-                missing_fn("phases::etcd (branch manifests)"),
+                sync_fn(crate::phases::etcd::run),
             )
             .child_run_if("local", external_etcd),
             Phase::family(
                 "control-plane",
                 "Generate all static Pod manifest files necessary to establish the control plane",
                 CONTROL_PLANE_SUBS,
-                missing_fn("phases::control_plane (branch manifests)"),
+                sync_fn(crate::phases::control_plane::run),
             ),
             Phase::leaf(
                 "kubelet-start",
@@ -296,48 +306,48 @@ impl Workflow {
             Phase::leaf(
                 "wait-control-plane",
                 "Wait for the control plane to start",
-                missing_fn("phases::wait (branch api)"),
+                async_fn!(crate::phases::wait_control_plane::run),
             ),
             Phase::family(
                 "upload-config",
                 "Upload the kubeadm and kubelet configuration to a ConfigMap",
                 UPLOAD_CONFIG_SUBS,
-                missing_fn("phases::upload_config (branch api)"),
+                async_fn!(crate::phases::upload_config::run),
             ),
             Phase::leaf(
                 "upload-certs",
                 "Upload certificates to kubeadm-certs",
-                missing_fn("phases::upload_certs (branch api)"),
+                async_fn!(crate::phases::upload_certs::run),
             )
             .run_if(no_upload_certs),
             Phase::leaf(
                 "mark-control-plane",
                 "Mark a node as a control-plane",
-                missing_fn("phases::mark_control_plane (branch api)"),
+                async_fn!(crate::phases::mark_control_plane::run),
             ),
             Phase::leaf(
                 "bootstrap-token",
                 "Generates bootstrap tokens used to join a node to a cluster",
-                missing_fn("phases::bootstrap_token (branch api)"),
+                async_fn!(crate::phases::bootstrap_token::run),
             ),
             Phase::family(
                 "kubelet-finalize",
                 "Updates settings relevant to the kubelet after TLS bootstrap",
                 KUBELET_FINALIZE_SUBS,
-                missing_fn("phases::kubelet_finalize (branch api)"),
+                async_fn!(crate::phases::kubelet_finalize::run),
             ),
             Phase::family(
                 "addon",
                 "Install required addons for passing conformance tests",
                 ADDON_SUBS,
-                missing_fn("phases::addons (branch api)"),
+                async_fn!(crate::phases::addons::run),
             )
             .child_run_if("coredns", dns_disabled)
             .child_run_if("kube-proxy", proxy_disabled),
             Phase::leaf(
                 "show-join-command",
                 "Show the join command for control-plane and worker node",
-                missing_fn("phases::show_join_command (branch api)"),
+                async_fn!(crate::phases::show_join::run),
             ),
         ];
         Workflow { phases }

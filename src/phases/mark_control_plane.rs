@@ -36,7 +36,9 @@ pub fn taints(ctx: &PhaseCtx) -> Vec<Taint> {
 /// it already has. Errors: the Node never appeared, or the patch failed.
 pub async fn run(ctx: &PhaseCtx, sub: &str) -> Result<(), PhaseError> {
     if !(sub.is_empty() || sub == "all") {
-        return Err(PhaseError::new(format!("mark-control-plane has no sub-phase {sub:?}")));
+        return Err(PhaseError::new(format!(
+            "mark-control-plane has no sub-phase {sub:?}"
+        )));
     }
     let phase = "mark-control-plane";
     let name = ctx.cfg.init.node_registration.name.clone();
@@ -68,7 +70,10 @@ pub async fn run(ctx: &PhaseCtx, sub: &str) -> Result<(), PhaseError> {
     }
     let mut merged = current_taints.clone();
     for t in wanted {
-        if !merged.iter().any(|m| m.key == t.key && m.effect == t.effect) {
+        if !merged
+            .iter()
+            .any(|m| m.key == t.key && m.effect == t.effect)
+        {
             merged.push(t);
         }
     }

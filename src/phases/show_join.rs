@@ -19,8 +19,13 @@ pub fn ca_cert_hashes(pem: &[u8]) -> Result<Vec<String>, String> {
         if p.label != "CERTIFICATE" {
             continue;
         }
-        let cert = p.parse_x509().map_err(|e| format!("invalid certificate: {e}"))?;
-        out.push(format!("sha256:{}", hex::encode(Sha256::digest(cert.public_key().raw))));
+        let cert = p
+            .parse_x509()
+            .map_err(|e| format!("invalid certificate: {e}"))?;
+        out.push(format!(
+            "sha256:{}",
+            hex::encode(Sha256::digest(cert.public_key().raw))
+        ));
     }
     if out.is_empty() {
         return Err("no CERTIFICATE block found".into());
@@ -37,9 +42,15 @@ pub fn join_info(ctx: &PhaseCtx) -> Result<JoinInfo, PhaseError> {
         .first()
         .ok_or_else(|| PhaseError::new("no bootstrap token is configured; nothing to join with"))?;
     let (server, ca_b64) = cluster_server_and_ca(ctx)?;
-    let endpoint = server.trim_start_matches("https://").trim_end_matches('/').to_string();
+    let endpoint = server
+        .trim_start_matches("https://")
+        .trim_end_matches('/')
+        .to_string();
     let (mut hashes, key) = {
-        let s = ctx.state.lock().map_err(|_| PhaseError::new("run state is poisoned"))?;
+        let s = ctx
+            .state
+            .lock()
+            .map_err(|_| PhaseError::new("run state is poisoned"))?;
         (s.ca_cert_hashes.clone(), s.certificate_key.clone())
     };
     if hashes.is_empty() {
@@ -100,7 +111,9 @@ pub fn success_text(info: &JoinInfo, program: &str) -> String {
 /// Errors: see [`join_info`].
 pub async fn run(ctx: &PhaseCtx, sub: &str) -> Result<(), PhaseError> {
     if !(sub.is_empty() || sub == "all") {
-        return Err(PhaseError::new(format!("show-join-command has no sub-phase {sub:?}")));
+        return Err(PhaseError::new(format!(
+            "show-join-command has no sub-phase {sub:?}"
+        )));
     }
     let info = join_info(ctx)?;
     ctx.events.send(Event::JoinReady(info));

@@ -14,8 +14,14 @@ use crate::kubeapi::{ApiWriter, meta, rbac};
 
 /// Sub-phases in kubeadm's order.
 pub const SUBPHASES: &[(&str, &str)] = &[
-    ("kubeadm", "Upload the kubeadm ClusterConfiguration to a ConfigMap"),
-    ("kubelet", "Upload the kubelet component config to a ConfigMap"),
+    (
+        "kubeadm",
+        "Upload the kubeadm ClusterConfiguration to a ConfigMap",
+    ),
+    (
+        "kubelet",
+        "Upload the kubelet component config to a ConfigMap",
+    ),
 ];
 
 /// ConfigMap holding the ClusterConfiguration.
@@ -30,7 +36,11 @@ pub async fn run(ctx: &PhaseCtx, sub: &str) -> Result<(), PhaseError> {
     let subs: Vec<&str> = match sub {
         "" | "all" => vec!["kubeadm", "kubelet"],
         "kubeadm" | "kubelet" => vec![sub],
-        other => return Err(PhaseError::new(format!("upload-config has no sub-phase {other:?}"))),
+        other => {
+            return Err(PhaseError::new(format!(
+                "upload-config has no sub-phase {other:?}"
+            )));
+        }
     };
     let api = ApiWriter::connect(ctx, "upload-config").await?;
     for s in subs {
@@ -126,7 +136,10 @@ async fn upload_kubeadm(ctx: &PhaseCtx, api: &ApiWriter) -> Result<(), PhaseErro
         "upload-config",
         "[upload-config] Storing the configuration used in ConfigMap \"kubeadm-config\" in the \"kube-system\" Namespace",
     );
-    let data = BTreeMap::from([("ClusterConfiguration".to_string(), cluster_configuration_yaml(ctx)?)]);
+    let data = BTreeMap::from([(
+        "ClusterConfiguration".to_string(),
+        cluster_configuration_yaml(ctx)?,
+    )]);
     let cm = ConfigMap {
         metadata: meta(KUBEADM_CONFIG_MAP, Some("kube-system"), &[]),
         data: Some(data),
@@ -134,13 +147,17 @@ async fn upload_kubeadm(ctx: &PhaseCtx, api: &ApiWriter) -> Result<(), PhaseErro
     };
     api.apply_ns(cm, |_, _| {}).await?;
     let role = "kubeadm:nodes-kubeadm-config";
-    api.apply_ns(get_configmap_role(KUBEADM_CONFIG_MAP, role), |_, _| {}).await?;
+    api.apply_ns(get_configmap_role(KUBEADM_CONFIG_MAP, role), |_, _| {})
+        .await?;
     api.apply_ns(
         rbac::role_binding(
             "kube-system",
             role,
             role,
-            vec![rbac::group(DEFAULT_TOKEN_GROUP), rbac::group("system:nodes")],
+            vec![
+                rbac::group(DEFAULT_TOKEN_GROUP),
+                rbac::group("system:nodes"),
+            ],
         ),
         |_, _| {},
     )
@@ -158,7 +175,10 @@ async fn upload_kubelet(ctx: &PhaseCtx, api: &ApiWriter) -> Result<(), PhaseErro
     let data = BTreeMap::from([("kubelet".to_string(), kc)]);
     let mut metadata = meta(KUBELET_CONFIG_MAP, Some("kube-system"), &[]);
     if ctx.cfg.kubelet.is_none() {
-        metadata.annotations = Some(BTreeMap::from([(HASH_ANNOTATION.to_string(), config_map_hash(&data))]));
+        metadata.annotations = Some(BTreeMap::from([(
+            HASH_ANNOTATION.to_string(),
+            config_map_hash(&data),
+        )]));
     }
     let cm = ConfigMap {
         metadata,
@@ -167,13 +187,17 @@ async fn upload_kubelet(ctx: &PhaseCtx, api: &ApiWriter) -> Result<(), PhaseErro
     };
     api.apply_ns(cm, |_, _| {}).await?;
     let role = "kubeadm:kubelet-config";
-    api.apply_ns(get_configmap_role(KUBELET_CONFIG_MAP, role), |_, _| {}).await?;
+    api.apply_ns(get_configmap_role(KUBELET_CONFIG_MAP, role), |_, _| {})
+        .await?;
     api.apply_ns(
         rbac::role_binding(
             "kube-system",
             role,
             role,
-            vec![rbac::group("system:nodes"), rbac::group(DEFAULT_TOKEN_GROUP)],
+            vec![
+                rbac::group("system:nodes"),
+                rbac::group(DEFAULT_TOKEN_GROUP),
+            ],
         ),
         |_, _| {},
     )
