@@ -320,6 +320,28 @@ fn wizard_runs_a_dry_run_to_done_and_exports_kubeadm_yaml() {
     } else {
         assert!(out.status.success(), "config validate: {stderr}");
     }
+    // started with --config, the wizard opens on the review screen with the file's values
+    let mut w = Wizard::spawn(
+        &[
+            "init",
+            "--dry-run",
+            "--config",
+            "kubeadm.yaml",
+            "--root",
+            root.to_str().unwrap(),
+        ],
+        dir.path(),
+        Some(&fixture("run-ok.jsonl")),
+        80,
+        24,
+    );
+    let s = w.wait_for("step 5 of 6", 20);
+    assert!(s.contains("file line"), "{s}");
+    w.send("q");
+    w.wait_for("Quit the wizard?", 5);
+    w.send("y");
+    assert_eq!(w.wait_exit(10), 1);
+    w.assert_restored();
     let docs: Vec<&str> = text.split("\n---\n").collect();
     let init: serde_yaml::Value = serde_yaml::from_str(docs[0]).unwrap();
     let mut init_map = init.as_mapping().unwrap().clone();

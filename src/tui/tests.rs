@@ -55,7 +55,7 @@ fn detected() -> Detected {
 
 fn app() -> App {
     let d = detected();
-    let base = super::base_config(&InitFlags::default(), &d);
+    let base = super::base_config(&InitFlags::default(), &d, None);
     let mut a = App::new(base, d, Theme::Color16, false);
     a.answers.pod_subnet = "10.244.0.0/16".into();
     a
@@ -999,4 +999,52 @@ fn colours_follow_the_theme() {
             buf[p].fg != ratatui::style::Color::Reset || buf[p].bg != ratatui::style::Color::Reset
         });
     assert!(!coloured, "NO_COLOR: no colour at all");
+}
+
+#[test]
+fn exported_yaml_loads_back_with_file_lines() {
+    let mut a = app();
+    send(&mut a, std::iter::repeat_n(key(KeyCode::Enter), 4));
+    assert_eq!(a.screen, Screen::Review);
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("kubeadm.yaml");
+    std::fs::write(&p, a.export_text()).unwrap();
+    let loaded = super::load_config_file(&p).expect("loads");
+    let want = a.config.clone().unwrap();
+    assert_eq!(loaded.init.local_api_endpoint, want.init.local_api_endpoint);
+    assert_eq!(loaded.cluster.networking, want.cluster.networking);
+    assert_eq!(
+        loaded.cluster.kubernetes_version,
+        want.cluster.kubernetes_version
+    );
+    let line = a
+        .export_text()
+        .lines()
+        .position(|l| l.contains("podSubnet"))
+        .unwrap()
+        + 1;
+    assert_eq!(
+        loaded.sources.get("networking.podSubnet"),
+        Some(&crate::config::Source::File { line })
+    );
+    // the wizard opens on review with the file's values
+    let d = detected();
+    let base = super::base_config(&InitFlags::default(), &d, Some(loaded));
+    let b = App::new(base, d, Theme::Color16, true);
+    assert_eq!(b.screen, Screen::Review);
+    let row = b
+        .review
+        .iter()
+        .find(|(l, _)| l.contains("podSubnet"))
+        .unwrap();
+    assert_eq!(row.1, format!("file line {line}"));
+    // a bad file names the problem
+    std::fs::write(
+        &p,
+        "apiVersion: kubeadm.k8s.io/v1beta4\nkind: ClusterConfiguration\nnetworkin: {}\n",
+    )
+    .unwrap();
+    let e = super::load_config_file(&p).unwrap_err();
+    assert!(e.contains("unknown field `networkin`"), "{e}");
+    assert!(e.contains("line"), "{e}");
 }
