@@ -101,7 +101,7 @@ pub const HELP: &[(&str, &str)] = &[
         "failure: retry / ignore preflight errors and go on",
     ),
     ("f", "run: apply the fix of the selected preflight check"),
-    ("mouse wheel", "scroll the pane under the pointer"),
+    ("mouse wheel", "scroll the review text or the focused pane"),
     ("Ctrl-C, q", "cancel (asks first)"),
 ];
 
