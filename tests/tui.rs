@@ -615,6 +615,8 @@ fn real_engine_dry_run_join_command_matches_the_files() {
             24,
             &[("KUBESTRAP_INIT_DRYRUN_DIR", &dry)],
         );
+        // as a person would: the key pairs are ready before Start
+        w.wait_for("Key pairs generated in the background: 16 of 16", 60);
         fill_wizard(&mut w);
         w.send(ENTER);
         let done = w.wait_for("Your control plane is ready.", 90);
@@ -641,6 +643,25 @@ fn real_engine_dry_run_join_command_matches_the_files() {
             "{manifest}"
         );
         assert!(manifest.contains("--audit-log-maxage=30"), "{manifest}");
+        // the run's event log: how long certs + kubeconfig took with the keys the wizard
+        // generated while the answers were typed
+        let log_path = std::env::temp_dir().join(format!("kubestrap-init-{}.log", w.pid()));
+        let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+        let ms: u64 = log
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter(|v| {
+                v["event"] == "phase_finished"
+                    && (v["phase"] == "certs" || v["phase"] == "kubeconfig")
+            })
+            .filter_map(|v| v["elapsed_ms"].as_u64())
+            .sum();
+        eprintln!(
+            "wizard run: certs + kubeconfig phases took {ms} ms (RSA-2048, keys pre-generated)"
+        );
+        if std::env::var_os("KUBESTRAP_KEEP_LOG").is_none() {
+            let _ = std::fs::remove_file(&log_path);
+        }
         w.send("q");
         assert_eq!(w.wait_exit(10), 0);
         w.assert_restored();
