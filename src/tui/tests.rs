@@ -968,6 +968,32 @@ fn snapshots_of_every_screen() {
     let mut mono = done_app();
     mono.theme = Theme::Mono;
     snap("done_no_color", &mono);
+    // failure states of the welcome, review and run screens
+    let mut d = detected();
+    d.runtime_socket = None;
+    d.kubelet = None;
+    d.facts.interfaces.clear();
+    d.facts.default_route_addr = None;
+    d.facts.cpus = 1;
+    d.facts.memory_mib = 900;
+    let base = super::base_config(&InitFlags::default(), &d, None);
+    snap("welcome_missing", &App::new(base, d, Theme::Color16, false));
+    let mut n = app();
+    send(&mut n, [key(KeyCode::Enter), key(KeyCode::F(2))]);
+    send(&mut n, std::iter::repeat_n(key(KeyCode::Enter), 3));
+    assert_eq!(n.screen, Screen::Review);
+    snap("review_node_ip", &n);
+    let mut r = running_app(false);
+    send(
+        &mut r,
+        [Msg::Engine(Event::PhaseFailed {
+            phase: "wait-control-plane".into(),
+            elapsed_ms: 240_000,
+            error: "the control plane did not become healthy within 4m0s: kube-apiserver: connection refused".into(),
+            hint: Some("look at the kubelet's journal: journalctl -u kubelet".into()),
+        })],
+    );
+    snap("run_phase_failed", &r);
 }
 
 #[test]

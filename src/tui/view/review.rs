@@ -10,12 +10,12 @@ use crate::tui::state::App;
 pub fn draw(app: &App, frame: &mut Frame, area: Rect, st: Styles) {
     let mut notes: Vec<Line> = vec![];
     if let Some(ip) = form::node_ip(&app.answers, &app.detected.facts) {
-        notes.push(Line::from(Span::styled(
-            format!(
-                "! {ip} is not the default-route address, so it is also set as the kubelet's node-ip."
-            ),
-            st.warn(),
-        )));
+        let text = format!(
+            "! {ip} is not the default-route address, so it is also set as the kubelet's node-ip (nodeRegistration.kubeletExtraArgs)."
+        );
+        for t in super::wrap_text(&text, area.width as usize, 2) {
+            notes.push(Line::from(Span::styled(t, st.warn())));
+        }
     }
     let [top, body] =
         Layout::vertical([Constraint::Length(notes.len() as u16), Constraint::Min(1)]).areas(area);
