@@ -86,7 +86,12 @@ fn key_lines(text: &str) -> Vec<std::collections::BTreeMap<String, usize>> {
         }
         let indent = line.len() - t.len();
         let body = t.trim_start_matches("- ");
-        while stack.last().is_some_and(|(i, _)| *i >= indent) {
+        // serde_yaml writes a list's items at its key's indentation
+        let item = line.trim_start().starts_with("- ");
+        while stack
+            .last()
+            .is_some_and(|(i, _)| *i > indent || (*i == indent && !item))
+        {
             stack.pop();
         }
         if let Some((key, rest)) = body.split_once(':').filter(|(k, _)| !k.contains(' ')) {

@@ -63,7 +63,12 @@ pub fn annotated_yaml(cfg: &InitConfig) -> Vec<(String, String)> {
         let indent = line.len() - line.trim_start().len();
         let body = line.trim_start().trim_start_matches("- ");
         let mut src = String::new();
-        while stack.last().is_some_and(|(i, _)| *i >= indent) {
+        // serde_yaml writes a list's items at its key's indentation
+        let item = line.trim_start().starts_with("- ");
+        while stack
+            .last()
+            .is_some_and(|(i, _)| *i > indent || (*i == indent && !item))
+        {
             stack.pop();
         }
         if let Some((key, rest)) = body.split_once(':').filter(|(k, _)| !k.contains(' ')) {
