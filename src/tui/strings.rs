@@ -92,10 +92,7 @@ pub const HELP: &[(&str, &str)] = &[
     ("Esc", "back (closes this help)"),
     ("a e d K J", "args editor: add, edit, delete, move up/down"),
     ("x", "export kubeadm.yaml (review, done, failure)"),
-    (
-        "c / w",
-        "done: copy the join command (OSC 52) / write it to a file",
-    ),
+    ("c / w", "done: copy (OSC 52) / write the join command"),
     (
         "r / i",
         "failure: retry / ignore preflight errors and go on",
