@@ -32,6 +32,8 @@ pub struct Phase {
     pub run_if: Option<RunIf>,
     /// The body of a leaf (`None` for a parent; its children run instead).
     pub run: Option<RunFn>,
+    /// Set when the body is [`missing_fn`]: names the phase module this build lacks.
+    pub missing: Option<&'static str>,
 }
 
 impl std::fmt::Debug for Phase {
@@ -76,7 +78,23 @@ impl Phase {
             children: Vec::new(),
             run_if: None,
             run: Some(run),
+            missing: None,
         }
+    }
+
+    /// A family (or, with no `subs`, a leaf) whose module is not in this build: every body
+    /// is [`missing_fn`] and [`Phase::missing`] names the module.
+    pub fn missing(name: &str, short: &str, subs: &[(&str, &str)], module: &'static str) -> Self {
+        let mut p = if subs.is_empty() {
+            Phase::leaf(name, short, missing_fn(module))
+        } else {
+            Phase::family(name, short, subs, missing_fn(module))
+        };
+        p.missing = Some(module);
+        for c in &mut p.children {
+            c.missing = Some(module);
+        }
+        p
     }
 
     /// A parent whose children are `subs` (`(name, short)`), each running `run` with its name.
@@ -90,6 +108,7 @@ impl Phase {
                 .collect(),
             run_if: None,
             run: None,
+            missing: None,
         }
     }
 
@@ -258,86 +277,91 @@ impl Workflow {
                 "Run pre-flight checks",
                 sync_fn(crate::phases::preflight::run),
             ),
-            Phase::family(
+            Phase::missing(
                 "certs",
                 "Certificate generation",
                 CERTS_SUBS,
-                missing_fn("phases::certs (branch pki)"),
+                "phases::certs (branch pki)",
             )
             .child_run_if("etcd-ca", external_etcd)
             .child_run_if("etcd-server", external_etcd)
             .child_run_if("etcd-peer", external_etcd)
             .child_run_if("etcd-healthcheck-client", external_etcd)
             .child_run_if("apiserver-etcd-client", external_etcd),
-            Phase::family(
+            Phase::missing(
                 "kubeconfig",
                 "Generate all kubeconfig files necessary to establish the control plane and the admin kubeconfig file",
                 KUBECONFIG_SUBS,
-                missing_fn("phases::kubeconfig (branch pki)"),
+                "phases::kubeconfig (branch pki)",
             ),
-            Phase::family(
+            Phase::missing(
                 "etcd",
                 "Generate static Pod manifest file for local etcd",
                 ETCD_SUBS,
-                missing_fn("phases::etcd (branch manifests)"),
+                "phases::etcd (branch manifests)",
             )
             .child_run_if("local", external_etcd),
-            Phase::family(
+            Phase::missing(
                 "control-plane",
                 "Generate all static Pod manifest files necessary to establish the control plane",
                 CONTROL_PLANE_SUBS,
-                missing_fn("phases::control_plane (branch manifests)"),
+                "phases::control_plane (branch manifests)",
             ),
             Phase::leaf(
                 "kubelet-start",
                 "Write kubelet settings and (re)start the kubelet",
                 sync_fn(crate::phases::kubelet::run),
             ),
-            Phase::leaf(
+            Phase::missing(
                 "wait-control-plane",
                 "Wait for the control plane to start",
-                missing_fn("phases::wait (branch api)"),
+                &[],
+                "phases::wait (branch api)",
             ),
-            Phase::family(
+            Phase::missing(
                 "upload-config",
                 "Upload the kubeadm and kubelet configuration to a ConfigMap",
                 UPLOAD_CONFIG_SUBS,
-                missing_fn("phases::upload_config (branch api)"),
+                "phases::upload_config (branch api)",
             ),
-            Phase::leaf(
+            Phase::missing(
                 "upload-certs",
                 "Upload certificates to kubeadm-certs",
-                missing_fn("phases::upload_certs (branch api)"),
+                &[],
+                "phases::upload_certs (branch api)",
             )
             .run_if(no_upload_certs),
-            Phase::leaf(
+            Phase::missing(
                 "mark-control-plane",
                 "Mark a node as a control-plane",
-                missing_fn("phases::mark_control_plane (branch api)"),
+                &[],
+                "phases::mark_control_plane (branch api)",
             ),
-            Phase::leaf(
+            Phase::missing(
                 "bootstrap-token",
                 "Generates bootstrap tokens used to join a node to a cluster",
-                missing_fn("phases::bootstrap_token (branch api)"),
+                &[],
+                "phases::bootstrap_token (branch api)",
             ),
-            Phase::family(
+            Phase::missing(
                 "kubelet-finalize",
                 "Updates settings relevant to the kubelet after TLS bootstrap",
                 KUBELET_FINALIZE_SUBS,
-                missing_fn("phases::kubelet_finalize (branch api)"),
+                "phases::kubelet_finalize (branch api)",
             ),
-            Phase::family(
+            Phase::missing(
                 "addon",
                 "Install required addons for passing conformance tests",
                 ADDON_SUBS,
-                missing_fn("phases::addons (branch api)"),
+                "phases::addons (branch api)",
             )
             .child_run_if("coredns", dns_disabled)
             .child_run_if("kube-proxy", proxy_disabled),
-            Phase::leaf(
+            Phase::missing(
                 "show-join-command",
                 "Show the join command for control-plane and worker node",
-                missing_fn("phases::show_join_command (branch api)"),
+                &[],
+                "phases::show_join_command (branch api)",
             ),
         ];
         Workflow { phases }
@@ -414,6 +438,15 @@ impl Workflow {
         }
     }
 
+    /// Ids of the phases (parents and leaves) whose module is missing from this build.
+    pub fn missing_phases(&self) -> Vec<String> {
+        self.phases
+            .iter()
+            .filter(|p| p.missing.is_some())
+            .map(|p| p.name.clone())
+            .collect()
+    }
+
     /// Replaces the body of every leaf under `id` (a parent or a leaf id) with `run`; used
     /// to wire phase modules in and by tests. Returns false when `id` is unknown.
     pub fn set_run(&mut self, id: &str, run: RunFn) -> bool {
@@ -426,14 +459,19 @@ impl Workflow {
         };
         if p.children.is_empty() {
             p.run = Some(run);
+            p.missing = None;
             return sub.is_none();
         }
         let mut found = false;
         for c in &mut p.children {
             if sub.is_none_or(|s| s == c.name) {
                 c.run = Some(run.clone());
+                c.missing = None;
                 found = true;
             }
+        }
+        if p.children.iter().all(|c| c.missing.is_none()) {
+            p.missing = None;
         }
         found
     }

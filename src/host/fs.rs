@@ -108,12 +108,36 @@ pub fn write_atomic(target: &Path, data: &[u8], mode: u32) -> io::Result<()> {
         if let Ok(d) = fs::File::open(dir) {
             let _ = d.sync_all();
         }
+        remove_stale_temps(dir, &name.to_string_lossy());
         Ok(())
     })();
     if result.is_err() {
         let _ = fs::remove_file(&tmp);
     }
     result
+}
+
+/// Removes temporary files of `name` left in `dir` by a process killed mid-write
+/// (`.<name>.tmp-<pid>-<rand>` whose pid is no longer running).
+fn remove_stale_temps(dir: &Path, name: &str) {
+    let prefix = format!(".{name}.tmp-");
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.filter_map(|e| e.ok()) {
+        let fname = e.file_name().to_string_lossy().into_owned();
+        let Some(rest) = fname.strip_prefix(&prefix) else {
+            continue;
+        };
+        let pid = rest.split('-').next().and_then(|p| p.parse::<i32>().ok());
+        let alive = pid.is_some_and(|p| {
+            p as u32 == std::process::id()
+                || nix::sys::signal::kill(nix::unistd::Pid::from_raw(p), None).is_ok()
+        });
+        if !alive {
+            let _ = fs::remove_file(e.path());
+        }
+    }
 }
 
 impl Host for RealHost {

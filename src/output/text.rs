@@ -14,6 +14,11 @@ pub fn format(ev: &Event) -> Option<String> {
         Event::PhaseStarted { .. } | Event::PhaseFinished { .. } | Event::FileWritten { .. } => {
             None
         }
+        // kubeadm is silent about phases the user skipped; other skips say why.
+        Event::PhaseSkipped { reason, .. } if reason == "--skip-phases" => None,
+        Event::PhaseSkipped { phase, reason } if reason.starts_with("Skipping phase") => {
+            Some(format!("[{}] {reason}", top(phase)))
+        }
         Event::PhaseSkipped { phase, reason } => {
             Some(format!("[{}] Skipping phase {phase}: {reason}", top(phase)))
         }
