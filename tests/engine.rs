@@ -903,6 +903,13 @@ fn fixes_change_the_host_only_with_fix_and_are_rechecked() {
     );
     preflight::apply_fix(&ctx, "CRI", &fix).unwrap();
     assert!(host.which("containerd").is_some());
+    let again = preflight::run_checks(&ctx, &Default::default());
+    let cri = again.iter().find(|r| r.name == "CRI").unwrap();
+    assert_eq!(cri.severity, Severity::Pass, "{}", cri.message);
+    assert!(
+        host.commands_run()
+            .contains(&"systemctl enable --now containerd".to_string())
+    );
     assert_eq!(
         preflight::containerd_systemd_cgroup(&host.text("/etc/containerd/config.toml").unwrap()),
         Some(true)
@@ -1082,7 +1089,7 @@ fn dry_run_events() -> Vec<Event> {
 fn golden_plain_text_of_a_dry_run() {
     let text: Vec<String> = dry_run_events()
         .iter()
-        .filter_map(|e| kubestrap::output::text::format(e))
+        .filter_map(kubestrap::output::text::format)
         .collect();
     insta::assert_snapshot!("dry_run_text", text.join("\n"));
 }
