@@ -1075,7 +1075,9 @@ fn dry_run_events() -> Vec<Event> {
     let host = Arc::new(host);
     let wf = Workflow::init();
     let missing = wf.missing_phases();
-    let (ctx, mut rx) = ctx_with(example_init_config("v1.34.2"), host);
+    let mut cfg = example_init_config("v1.34.2");
+    cfg.cluster.encryption_algorithm = "ECDSA-P256".into();
+    let (ctx, mut rx) = ctx_with(cfg, host);
     let plan = Plan {
         skip: missing,
         ..Plan::default()
@@ -1149,6 +1151,15 @@ fn check_schema(v: &serde_json::Value) {
                 }
                 other => panic!("fix must be null or an object: {other}"),
             }
+        }
+        "cert" => {
+            s("name");
+            s("path");
+            s("subject");
+            s("not_after");
+            s("key_algorithm");
+            assert!(o["reused"].is_boolean());
+            assert!(o["sans"].as_array().unwrap().iter().all(J::is_string));
         }
         "file_written" => {
             s("path");

@@ -166,6 +166,10 @@ pub fn run(root: Option<PathBuf>, args: InitArgs) -> i32 {
             Err(e) => return super::fail(format!("--root {}: {e}", base.display())),
         }
     };
+    // A run killed mid-write may have left temporary files; remove them first.
+    for dir in ["/etc/kubernetes", "/var/lib/kubelet"] {
+        crate::host::fs::sweep_stale_temps(&host.resolve(std::path::Path::new(dir)));
+    }
     let facts = host.facts();
     let (cfg, warnings) = match build_config_from_flags(&args.flags, &facts) {
         Ok(c) => c,

@@ -163,6 +163,9 @@ pub struct PhaseCtx {
     /// Cancelled by Ctrl-C or the UI; long waits inside phases should watch it. The runner
     /// checks it between phases (the safe points).
     pub cancel: tokio_util::sync::CancellationToken,
+    /// Key pairs generated ahead of time (the wizard starts the pool while the user types);
+    /// the certs and kubeconfig phases take keys from it when its algorithm matches.
+    pub key_pool: Option<Arc<crate::pki::KeyPool>>,
 }
 
 /// Options of one run that the kubeadm configuration does not carry.
@@ -198,6 +201,7 @@ impl PhaseCtx {
             state: Arc::default(),
             options: RunOptions::default(),
             cancel: tokio_util::sync::CancellationToken::new(),
+            key_pool: None,
         }
     }
 

@@ -135,70 +135,12 @@ pub struct Workflow {
     pub phases: Vec<Phase>,
 }
 
-/// Sub-phases of `certs`, in kubeadm's order (used until `phases::certs` is merged).
-const CERTS_SUBS: &[(&str, &str)] = &[
-    ("ca", "Generate the self-signed Kubernetes CA"),
-    (
-        "apiserver",
-        "Generate the certificate for serving the Kubernetes API",
-    ),
-    (
-        "apiserver-kubelet-client",
-        "Generate the certificate for the API server to connect to kubelet",
-    ),
-    (
-        "front-proxy-ca",
-        "Generate the self-signed CA for the front proxy",
-    ),
-    (
-        "front-proxy-client",
-        "Generate the certificate for the front proxy client",
-    ),
-    ("etcd-ca", "Generate the self-signed CA for etcd"),
-    ("etcd-server", "Generate the certificate for serving etcd"),
-    (
-        "etcd-peer",
-        "Generate the certificate for etcd nodes to communicate with each other",
-    ),
-    (
-        "etcd-healthcheck-client",
-        "Generate the certificate for liveness probes to healthcheck etcd",
-    ),
-    (
-        "apiserver-etcd-client",
-        "Generate the certificate the apiserver uses to access etcd",
-    ),
-    (
-        "sa",
-        "Generate a private key for signing service account tokens along with its public key",
-    ),
-];
-const KUBECONFIG_SUBS: &[(&str, &str)] = &[
-    (
-        "admin",
-        "Generate a kubeconfig file for the admin to use and for kubeadm itself",
-    ),
-    (
-        "super-admin",
-        "Generate a kubeconfig file for the super-admin",
-    ),
-    (
-        "kubelet",
-        "Generate a kubeconfig file for the kubelet to use only for cluster bootstrapping purposes",
-    ),
-    (
-        "controller-manager",
-        "Generate a kubeconfig file for the controller manager to use",
-    ),
-    (
-        "scheduler",
-        "Generate a kubeconfig file for the scheduler to use",
-    ),
-];
+/// Sub-phases of `etcd` (`phases::etcd::SUBPHASES` names, with kubeadm's descriptions).
 const ETCD_SUBS: &[(&str, &str)] = &[(
     "local",
     "Generate the static Pod manifest file for a local, single-node local etcd instance",
 )];
+/// Sub-phases of `control-plane` (`phases::control_plane::SUBPHASES`, with descriptions).
 const CONTROL_PLANE_SUBS: &[(&str, &str)] = &[
     (
         "apiserver",
@@ -277,35 +219,35 @@ impl Workflow {
                 "Run pre-flight checks",
                 sync_fn(crate::phases::preflight::run),
             ),
-            Phase::missing(
+            Phase::family(
                 "certs",
                 "Certificate generation",
-                CERTS_SUBS,
-                "phases::certs (branch pki)",
+                crate::phases::certs::SUBPHASES,
+                sync_fn(crate::phases::certs::run),
             )
             .child_run_if("etcd-ca", external_etcd)
             .child_run_if("etcd-server", external_etcd)
             .child_run_if("etcd-peer", external_etcd)
             .child_run_if("etcd-healthcheck-client", external_etcd)
             .child_run_if("apiserver-etcd-client", external_etcd),
-            Phase::missing(
+            Phase::family(
                 "kubeconfig",
                 "Generate all kubeconfig files necessary to establish the control plane and the admin kubeconfig file",
-                KUBECONFIG_SUBS,
-                "phases::kubeconfig (branch pki)",
+                crate::phases::kubeconfig::SUBPHASES,
+                sync_fn(crate::phases::kubeconfig::run),
             ),
-            Phase::missing(
+            Phase::family(
                 "etcd",
                 "Generate static Pod manifest file for local etcd",
                 ETCD_SUBS,
-                "phases::etcd (branch manifests)",
+                sync_fn(crate::phases::etcd::run),
             )
             .child_run_if("local", external_etcd),
-            Phase::missing(
+            Phase::family(
                 "control-plane",
                 "Generate all static Pod manifest files necessary to establish the control plane",
                 CONTROL_PLANE_SUBS,
-                "phases::control_plane (branch manifests)",
+                sync_fn(crate::phases::control_plane::run),
             ),
             Phase::leaf(
                 "kubelet-start",
@@ -510,6 +452,16 @@ mod tests {
         assert!(pos("control-plane/scheduler") < pos("kubelet-start"));
         assert!(pos("kubelet-start") < pos("wait-control-plane"));
         assert!(pos("addon/kube-proxy") < pos("show-join-command"));
+    }
+
+    #[test]
+    fn sub_phase_names_match_the_phase_modules() {
+        let names = |subs: &[(&str, &str)]| subs.iter().map(|(n, _)| *n).collect::<Vec<_>>();
+        assert_eq!(names(ETCD_SUBS), crate::phases::etcd::SUBPHASES);
+        assert_eq!(
+            names(CONTROL_PLANE_SUBS),
+            crate::phases::control_plane::SUBPHASES
+        );
     }
 
     #[test]

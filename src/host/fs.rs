@@ -140,6 +140,27 @@ fn remove_stale_temps(dir: &Path, name: &str) {
     }
 }
 
+/// Removes, recursively under `dir` (a path on this machine, already mapped under the
+/// root), every temporary file of [`write_atomic`] whose writer process is gone, so a run
+/// after a SIGKILL leaves no partial file behind. Errors are ignored (best effort).
+pub fn sweep_stale_temps(dir: &Path) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.filter_map(|e| e.ok()) {
+        let path = e.path();
+        let Ok(ft) = e.file_type() else { continue };
+        if ft.is_dir() {
+            sweep_stale_temps(&path);
+            continue;
+        }
+        let fname = e.file_name().to_string_lossy().into_owned();
+        if let Some((name, _)) = fname.strip_prefix('.').and_then(|n| n.split_once(".tmp-")) {
+            remove_stale_temps(dir, name);
+        }
+    }
+}
+
 impl Host for RealHost {
     fn root(&self) -> &Path {
         &self.root
