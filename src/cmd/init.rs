@@ -197,6 +197,9 @@ pub fn run(root: Option<PathBuf>, args: InitArgs) -> i32 {
     );
     ctx.options.fix = args.fix;
     ctx.options.upload_certs = args.flags.upload_certs;
+    if let Ok(mut st) = ctx.state.lock() {
+        st.upload_certs = args.flags.upload_certs;
+    }
     if let Err(e) = crate::phases::preflight::parse_ignore_list(
         &ctx,
         &ctx.cfg.init.node_registration.ignore_preflight_errors,

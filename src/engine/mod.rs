@@ -186,6 +186,8 @@ pub struct RunState {
     pub certificate_key: Option<String>,
     /// `sha256:<hex>` pins of the cluster CA, once ca.crt exists.
     pub ca_cert_hashes: Vec<String>,
+    /// `--upload-certs` was given: the upload-certs phase uploads the shared certificates.
+    pub upload_certs: bool,
 }
 
 impl PhaseCtx {

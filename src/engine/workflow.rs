@@ -50,6 +50,15 @@ pub fn sync_fn(f: fn(&PhaseCtx, &str) -> Result<(), PhaseError>) -> RunFn {
     Arc::new(move |ctx, sub| Box::pin(async move { f(ctx, sub) }))
 }
 
+/// Wraps an async phase function (`async fn(&PhaseCtx, &str) -> Result`) as a [`RunFn`].
+macro_rules! async_fn {
+    ($f:path) => {
+        std::sync::Arc::new(|ctx: &PhaseCtx, sub: &str| -> PhaseFuture<'_> {
+            Box::pin($f(ctx, sub))
+        })
+    };
+}
+
 /// A body that fails because the phase module is not part of this build yet; never a fake
 /// success. `module` names it, e.g. `phases::certs (branch pki)`.
 pub fn missing_fn(module: &'static str) -> RunFn {
@@ -155,31 +164,6 @@ const CONTROL_PLANE_SUBS: &[(&str, &str)] = &[
         "Generates the kube-scheduler static Pod manifest",
     ),
 ];
-const UPLOAD_CONFIG_SUBS: &[(&str, &str)] = &[
-    (
-        "kubeadm",
-        "Upload the kubeadm ClusterConfiguration to a ConfigMap",
-    ),
-    (
-        "kubelet",
-        "Upload the kubelet component config to a ConfigMap",
-    ),
-];
-const KUBELET_FINALIZE_SUBS: &[(&str, &str)] = &[(
-    "enable-client-cert-rotation",
-    "Enable kubelet client certificate rotation",
-)];
-const ADDON_SUBS: &[(&str, &str)] = &[
-    (
-        "coredns",
-        "Install the CoreDNS addon to a Kubernetes cluster",
-    ),
-    (
-        "kube-proxy",
-        "Install the kube-proxy addon to a Kubernetes cluster",
-    ),
-];
-
 fn external_etcd(ctx: &PhaseCtx) -> Option<String> {
     ctx.cfg
         .cluster
@@ -254,56 +238,51 @@ impl Workflow {
                 "Write kubelet settings and (re)start the kubelet",
                 sync_fn(crate::phases::kubelet::run),
             ),
-            Phase::missing(
+            Phase::leaf(
                 "wait-control-plane",
                 "Wait for the control plane to start",
-                &[],
-                "phases::wait (branch api)",
+                async_fn!(crate::phases::wait_control_plane::run),
             ),
-            Phase::missing(
+            Phase::family(
                 "upload-config",
                 "Upload the kubeadm and kubelet configuration to a ConfigMap",
-                UPLOAD_CONFIG_SUBS,
-                "phases::upload_config (branch api)",
+                crate::phases::upload_config::SUBPHASES,
+                async_fn!(crate::phases::upload_config::run),
             ),
-            Phase::missing(
+            Phase::leaf(
                 "upload-certs",
                 "Upload certificates to kubeadm-certs",
-                &[],
-                "phases::upload_certs (branch api)",
+                async_fn!(crate::phases::upload_certs::run),
             )
             .run_if(no_upload_certs),
-            Phase::missing(
+            Phase::leaf(
                 "mark-control-plane",
                 "Mark a node as a control-plane",
-                &[],
-                "phases::mark_control_plane (branch api)",
+                async_fn!(crate::phases::mark_control_plane::run),
             ),
-            Phase::missing(
+            Phase::leaf(
                 "bootstrap-token",
                 "Generates bootstrap tokens used to join a node to a cluster",
-                &[],
-                "phases::bootstrap_token (branch api)",
+                async_fn!(crate::phases::bootstrap_token::run),
             ),
-            Phase::missing(
+            Phase::family(
                 "kubelet-finalize",
                 "Updates settings relevant to the kubelet after TLS bootstrap",
-                KUBELET_FINALIZE_SUBS,
-                "phases::kubelet_finalize (branch api)",
+                crate::phases::kubelet_finalize::SUBPHASES,
+                async_fn!(crate::phases::kubelet_finalize::run),
             ),
-            Phase::missing(
+            Phase::family(
                 "addon",
                 "Install required addons for passing conformance tests",
-                ADDON_SUBS,
-                "phases::addons (branch api)",
+                crate::phases::addons::SUBPHASES,
+                async_fn!(crate::phases::addons::run),
             )
             .child_run_if("coredns", dns_disabled)
             .child_run_if("kube-proxy", proxy_disabled),
-            Phase::missing(
+            Phase::leaf(
                 "show-join-command",
                 "Show the join command for control-plane and worker node",
-                &[],
-                "phases::show_join_command (branch api)",
+                async_fn!(crate::phases::show_join::run),
             ),
         ];
         Workflow { phases }
@@ -456,7 +435,9 @@ mod tests {
 
     #[test]
     fn sub_phase_names_match_the_phase_modules() {
-        let names = |subs: &[(&str, &str)]| subs.iter().map(|(n, _)| *n).collect::<Vec<_>>();
+        fn names(subs: &'static [(&'static str, &'static str)]) -> Vec<&'static str> {
+            subs.iter().map(|(n, _)| *n).collect()
+        }
         assert_eq!(names(ETCD_SUBS), crate::phases::etcd::SUBPHASES);
         assert_eq!(
             names(CONTROL_PLANE_SUBS),

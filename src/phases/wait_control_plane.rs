@@ -1,0 +1,480 @@
+//! `wait-control-plane`: wait for the kubelet, then for kube-apiserver, kube-controller-manager
+//! and kube-scheduler to answer their health endpoints (kubeadm
+//! `app/cmd/phases/init/waitcontrolplane.go`, `app/util/apiclient/wait.go`).
+//!
+//! Differences from kubeadm, on purpose: probes run every [`POLL_INTERVAL`] (100 ms) instead of
+//! 500 ms, so readiness is noticed sooner (see `benches/readiness.rs`); the apiserver is probed
+//! over TLS trusting only the cluster CA (kubeadm skips verification; the controller-manager and
+//! scheduler serve self-signed certificates, so those two are probed without verification as
+//! kubeadm does); after `/livez` answers 200 the apiserver's `/readyz?verbose` must pass too,
+//! and each of its checks is reported as [`Event::ReadyzCheck`].
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use crate::config::net::https_url;
+use crate::engine::{Event, PhaseCtx, PhaseError, ProbeOutcome};
+use crate::host::Host;
+
+/// This phase has no sub-phases.
+pub const SUBPHASES: &[(&str, &str)] = &[];
+
+/// Time between two attempts on one endpoint.
+pub const POLL_INTERVAL: Duration = Duration::from_millis(100);
+
+/// How long one HTTP attempt may take.
+pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How a probe's TLS is set up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProbeTls {
+    /// Plain HTTP (kubelet healthz).
+    Plain,
+    /// HTTPS trusting only these PEM CA certificates (the cluster CA).
+    Ca(Vec<u8>),
+    /// HTTPS without verification (self-signed serving certificates of KCM and scheduler).
+    Insecure,
+}
+
+/// One endpoint to wait for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProbeTarget {
+    /// `kubelet`, `kube-apiserver`, `kube-controller-manager`, `kube-scheduler`.
+    pub component: String,
+    /// Full URL of the liveness endpoint, e.g. `https://192.168.1.10:6443/livez`.
+    pub url: String,
+    pub tls: ProbeTls,
+    /// After `url` answers 200, also require `<base>/readyz?verbose` to answer 200 and report
+    /// its checks (kube-apiserver).
+    pub readyz: bool,
+}
+
+/// Runs the phase: kubelet healthz within `timeouts.kubeletHealthCheck`, then the three
+/// control-plane components in parallel within `timeouts.controlPlaneComponentHealthCheck`.
+/// In dry-run it returns at once. Errors: the first component that did not become healthy,
+/// with its last answer and where to look.
+pub async fn run(ctx: &PhaseCtx, sub: &str) -> Result<(), PhaseError> {
+    if !(sub.is_empty() || sub == "all") {
+        return Err(PhaseError::new(format!(
+            "wait-control-plane has no sub-phase {sub:?}"
+        )));
+    }
+    let phase = "wait-control-plane";
+    if ctx.dry_run() {
+        ctx.events.log(
+            phase,
+            "[dryrun] Would wait for the kubelet and the control plane to become healthy",
+        );
+        return Ok(());
+    }
+    let t = ctx.cfg.init.timeouts.clone().unwrap_or_default();
+    let kubelet_timeout = t
+        .kubelet_health_check
+        .map(|d| d.as_std())
+        .unwrap_or(Duration::from_secs(240));
+    let cp_timeout = t
+        .control_plane_component_health_check
+        .map(|d| d.as_std())
+        .unwrap_or(Duration::from_secs(240));
+    if let Some(k) = kubelet_target(ctx) {
+        ctx.events.log(
+            phase,
+            format!("[kubelet-check] Waiting for a healthy kubelet at {}", k.url),
+        );
+        wait_healthy(ctx, &[k], kubelet_timeout, POLL_INTERVAL).await?;
+    }
+    let targets = control_plane_targets(ctx)?;
+    for tg in &targets {
+        ctx.events.log(
+            phase,
+            format!(
+                "[control-plane-check] Checking {} at {}",
+                tg.component, tg.url
+            ),
+        );
+    }
+    wait_healthy(ctx, &targets, cp_timeout, POLL_INTERVAL).await
+}
+
+/// The kubelet healthz endpoint from the KubeletConfiguration (`healthzBindAddress`,
+/// `healthzPort`; defaults 127.0.0.1 and 10248). `None` when the port is 0 (check skipped).
+pub fn kubelet_target(ctx: &PhaseCtx) -> Option<ProbeTarget> {
+    let kc = ctx.cfg.kubelet.as_ref();
+    let port = kc
+        .and_then(|v| v.get("healthzPort"))
+        .and_then(|v| v.as_u64())
+        .unwrap_or(10248);
+    if port == 0 {
+        return None;
+    }
+    let addr = kc
+        .and_then(|v| v.get("healthzBindAddress"))
+        .and_then(|v| v.as_str())
+        .unwrap_or("127.0.0.1")
+        .to_string();
+    let host = if addr.contains(':') {
+        format!("[{addr}]")
+    } else {
+        addr
+    };
+    Some(ProbeTarget {
+        component: "kubelet".into(),
+        url: format!("http://{host}:{port}/healthz"),
+        tls: ProbeTls::Plain,
+        readyz: false,
+    })
+}
+
+/// Reads `--<flag>=value` from the command of the static pod manifest at `path`.
+fn manifest_flags(host: &dyn Host, path: &Path) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let Ok(data) = host.read(path) else {
+        return out;
+    };
+    let Ok(pod) = serde_yaml::from_slice::<k8s_openapi::api::core::v1::Pod>(&data) else {
+        return out;
+    };
+    let containers = pod.spec.map(|s| s.containers).unwrap_or_default();
+    for c in containers {
+        for a in c
+            .command
+            .unwrap_or_default()
+            .into_iter()
+            .chain(c.args.unwrap_or_default())
+        {
+            if let Some((k, v)) = a.strip_prefix("--").and_then(|a| a.split_once('=')) {
+                out.insert(k.to_string(), v.to_string());
+            }
+        }
+    }
+    out
+}
+
+/// The three control-plane endpoints, addresses and ports read back from the manifests in
+/// `/etc/kubernetes/manifests` as kubeadm does (defaults: advertise address:bindPort,
+/// 127.0.0.1:10257, 127.0.0.1:10259). The apiserver is verified against `<pki>/ca.crt`.
+/// Errors: ca.crt cannot be read.
+pub fn control_plane_targets(ctx: &PhaseCtx) -> Result<Vec<ProbeTarget>, PhaseError> {
+    let m = &ctx.paths.manifests_dir;
+    let host = ctx.host.as_ref();
+    let api = manifest_flags(host, &m.join("kube-apiserver.yaml"));
+    let kcm = manifest_flags(host, &m.join("kube-controller-manager.yaml"));
+    let sched = manifest_flags(host, &m.join("kube-scheduler.yaml"));
+    let ca_path = ctx.paths.pki_dir.join("ca.crt");
+    let ca = ctx.host.read(&ca_path).map_err(|e| {
+        PhaseError::new(format!("cannot read the cluster CA {}", ca_path.display())).caused_by(e)
+    })?;
+    let adv = api
+        .get("advertise-address")
+        .cloned()
+        .unwrap_or_else(|| ctx.cfg.init.local_api_endpoint.advertise_address.clone());
+    let port = |flags: &BTreeMap<String, String>, d: u16| -> u16 {
+        flags
+            .get("secure-port")
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(d)
+    };
+    let bind = |flags: &BTreeMap<String, String>| -> String {
+        flags
+            .get("bind-address")
+            .cloned()
+            .unwrap_or_else(|| "127.0.0.1".into())
+    };
+    let bind_port = u16::try_from(ctx.cfg.init.local_api_endpoint.bind_port).unwrap_or(6443);
+    Ok(vec![
+        ProbeTarget {
+            component: "kube-apiserver".into(),
+            url: format!("{}/livez", https_url(&adv, port(&api, bind_port))),
+            tls: ProbeTls::Ca(ca),
+            readyz: true,
+        },
+        ProbeTarget {
+            component: "kube-controller-manager".into(),
+            url: format!("{}/healthz", https_url(&bind(&kcm), port(&kcm, 10257))),
+            tls: ProbeTls::Insecure,
+            readyz: false,
+        },
+        ProbeTarget {
+            component: "kube-scheduler".into(),
+            url: format!("{}/livez", https_url(&bind(&sched), port(&sched, 10259))),
+            tls: ProbeTls::Insecure,
+            readyz: false,
+        },
+    ])
+}
+
+/// An HTTP client for one target: keep-alive, no proxy, rustls.
+pub fn probe_client(tls: &ProbeTls) -> Result<reqwest::Client, PhaseError> {
+    let b = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(ATTEMPT_TIMEOUT)
+        .connect_timeout(ATTEMPT_TIMEOUT)
+        .tcp_nodelay(true);
+    let b = match tls {
+        ProbeTls::Plain => b,
+        ProbeTls::Insecure => b.tls_danger_accept_invalid_certs(true),
+        ProbeTls::Ca(pem) => {
+            let certs = reqwest::Certificate::from_pem_bundle(pem)
+                .map_err(|e| PhaseError::new("the cluster CA is not valid PEM").caused_by(e))?;
+            b.tls_certs_only(certs)
+        }
+    };
+    b.build()
+        .map_err(|e| PhaseError::new("cannot build the health-check HTTP client").caused_by(e))
+}
+
+/// The innermost, most telling cause of a request error (`connection refused`, a TLS error).
+fn describe_error(e: &reqwest::Error) -> String {
+    let mut msg = e.to_string();
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
+    while let Some(c) = cur {
+        if let Some(io) = c.downcast_ref::<std::io::Error>() {
+            if io.kind() == std::io::ErrorKind::ConnectionRefused {
+                return "connection refused".into();
+            }
+        }
+        msg = c.to_string();
+        cur = c.source();
+    }
+    if e.is_timeout() {
+        return "timed out".into();
+    }
+    msg
+}
+
+/// Shortens a health body: the failing `[-]` lines of a verbose answer, else the first 200 bytes.
+fn short_body(body: &str) -> String {
+    let failed: Vec<&str> = body.lines().filter(|l| l.starts_with("[-]")).collect();
+    if !failed.is_empty() {
+        return failed.join("; ");
+    }
+    let t = body.trim();
+    match t.char_indices().nth(200) {
+        Some((i, _)) => format!("{}…", &t[..i]),
+        None => t.to_string(),
+    }
+}
+
+/// One GET: the outcome (Healthy only for HTTP 200) and the body.
+async fn attempt(client: &reqwest::Client, url: &str) -> (ProbeOutcome, String) {
+    match client.get(url).send().await {
+        Ok(resp) => {
+            let status = resp.status().as_u16();
+            let body = resp.text().await.unwrap_or_default();
+            if status == 200 {
+                (ProbeOutcome::Healthy, body)
+            } else {
+                let short = short_body(&body);
+                (
+                    ProbeOutcome::Http {
+                        status,
+                        body: short,
+                    },
+                    body,
+                )
+            }
+        }
+        Err(e) => (
+            ProbeOutcome::Error {
+                message: describe_error(&e),
+            },
+            String::new(),
+        ),
+    }
+}
+
+/// `[+]etcd ok` / `[-]etcd failed: reason withheld` lines of `/readyz?verbose`.
+pub fn parse_readyz(body: &str) -> Vec<(String, bool)> {
+    body.lines()
+        .filter_map(|l| {
+            let (ok, rest) = if let Some(r) = l.strip_prefix("[+]") {
+                (true, r)
+            } else if let Some(r) = l.strip_prefix("[-]") {
+                (false, r)
+            } else {
+                return None;
+            };
+            let name = rest.split_whitespace().next()?.to_string();
+            Some((name, ok))
+        })
+        .collect()
+}
+
+fn outcome_text(o: &ProbeOutcome) -> String {
+    match o {
+        ProbeOutcome::Healthy => "HTTP 200".into(),
+        ProbeOutcome::Http { status, body } if body.is_empty() => format!("HTTP {status}"),
+        ProbeOutcome::Http { status, body } => format!("HTTP {status}: {body}"),
+        ProbeOutcome::Error { message } => message.clone(),
+    }
+}
+
+/// Polls one target every `interval` until healthy or `timeout`; every attempt is reported as
+/// [`Event::Probe`] (elapsed since `start`). Returns the last answer as error text on timeout.
+async fn wait_one(
+    ctx: &PhaseCtx,
+    target: &ProbeTarget,
+    start: Instant,
+    timeout: Duration,
+    interval: Duration,
+) -> Result<Duration, (String, String)> {
+    let client = probe_client(&target.tls).map_err(|e| (target.url.clone(), e.chain()))?;
+    let readyz_url = target
+        .readyz
+        .then(|| {
+            target
+                .url
+                .rsplit_once('/')
+                .map(|(b, _)| format!("{b}/readyz?verbose"))
+        })
+        .flatten();
+    let deadline = start + timeout;
+    let mut attempt_no = 0u32;
+    let mut last = (target.url.clone(), "no answer yet".to_string());
+    let mut reported: BTreeMap<String, bool> = BTreeMap::new();
+    loop {
+        let mut urls = vec![target.url.as_str()];
+        if let Some(r) = &readyz_url {
+            urls.push(r.as_str());
+        }
+        let mut healthy = true;
+        for url in urls {
+            attempt_no += 1;
+            let (outcome, body) = attempt(&client, url).await;
+            if url.ends_with("/readyz?verbose") {
+                for (name, ok) in parse_readyz(&body) {
+                    if reported.get(&name) != Some(&ok) {
+                        reported.insert(name.clone(), ok);
+                        ctx.events.send(Event::ReadyzCheck { name, ok });
+                    }
+                }
+            }
+            let ok = outcome == ProbeOutcome::Healthy;
+            last = (url.to_string(), outcome_text(&outcome));
+            ctx.events.send(Event::Probe {
+                component: target.component.clone(),
+                url: url.to_string(),
+                attempt: attempt_no,
+                outcome,
+                elapsed_ms: start.elapsed().as_millis() as u64,
+                timeout_ms: timeout.as_millis() as u64,
+            });
+            if !ok {
+                healthy = false;
+                break;
+            }
+        }
+        if healthy {
+            return Ok(start.elapsed());
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            return Err(last);
+        }
+        tokio::time::sleep(interval.min(deadline - now)).await;
+    }
+}
+
+/// Waits for every target in parallel (each polled every `interval`) until all are healthy,
+/// or fails on the first that stays unhealthy for `timeout`. The error names the component,
+/// its URL and last answer, and hints at `crictl ps -a` / `journalctl -u kubelet`, adding the
+/// last log lines of the component's most recent container when `crictl` is installed.
+pub async fn wait_healthy(
+    ctx: &PhaseCtx,
+    targets: &[ProbeTarget],
+    timeout: Duration,
+    interval: Duration,
+) -> Result<(), PhaseError> {
+    let start = Instant::now();
+    let futs = targets.iter().map(|t| async move {
+        match wait_one(ctx, t, start, timeout, interval).await {
+            Ok(took) => {
+                ctx.events.log(
+                    "wait-control-plane",
+                    format!(
+                        "{} is healthy after {:.3}s",
+                        t.component,
+                        took.as_secs_f64()
+                    ),
+                );
+                Ok(())
+            }
+            Err((url, answer)) => Err((t.component.clone(), url, answer)),
+        }
+    });
+    match futures::future::try_join_all(futs).await {
+        Ok(_) => Ok(()),
+        Err((component, url, answer)) => {
+            Err(timeout_error(ctx, &component, &url, &answer, timeout))
+        }
+    }
+}
+
+/// The timeout error: which component, its last answer, and what to look at.
+fn timeout_error(
+    ctx: &PhaseCtx,
+    component: &str,
+    url: &str,
+    answer: &str,
+    timeout: Duration,
+) -> PhaseError {
+    let mut msg = format!(
+        "{component} did not become healthy within {}: the last answer from {url} was: {answer}",
+        crate::config::GoDuration::from_secs(timeout.as_secs())
+    );
+    if component == "kubelet" {
+        msg.push_str("\nThe kubelet is not running or unhealthy: look at 'systemctl status kubelet' and 'journalctl -xeu kubelet'.");
+    } else if let Some(logs) = container_logs(ctx.host.as_ref(), component) {
+        msg.push_str(&logs);
+    }
+    PhaseError::new(msg).hint(format!(
+        "list the control-plane containers with 'crictl --runtime-endpoint {} ps -a | grep kube | grep -v pause', \
+         read the failing one's log with 'crictl --runtime-endpoint {} logs CONTAINERID', \
+         and look at the kubelet with 'journalctl -xeu kubelet'",
+        ctx.cfg.init.node_registration.cri_socket, ctx.cfg.init.node_registration.cri_socket
+    ))
+}
+
+/// With crictl installed: the state and last 20 log lines of the newest container named
+/// `component` (`crictl ps -a --name <c> -q`, `crictl logs --tail 20 <id>`).
+fn container_logs(host: &dyn Host, component: &str) -> Option<String> {
+    host.which("crictl")?;
+    let ps = host
+        .run("crictl", &["ps", "-a", "--name", component, "-q"])
+        .ok()?;
+    let id = ps
+        .stdout
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())?
+        .to_string();
+    let logs = host.run("crictl", &["logs", "--tail", "20", &id]).ok()?;
+    let text = format!("{}{}", logs.stdout, logs.stderr);
+    let lines: Vec<&str> = text.lines().collect();
+    let tail = &lines[lines.len().saturating_sub(20)..];
+    Some(format!(
+        "\nLast log lines of container {id} ({component}):\n{}",
+        tail.join("\n")
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn readyz_lines_and_bodies() {
+        let body = "[+]ping ok\n[+]log ok\n[-]etcd failed: reason withheld\nreadyz check failed\n";
+        assert_eq!(
+            parse_readyz(body),
+            vec![
+                ("ping".into(), true),
+                ("log".into(), true),
+                ("etcd".into(), false)
+            ]
+        );
+        assert_eq!(short_body(body), "[-]etcd failed: reason withheld");
+        assert_eq!(short_body(" ok \n"), "ok");
+    }
+}
