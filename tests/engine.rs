@@ -737,6 +737,19 @@ fn root_check_runs_first_and_alone() {
 }
 
 #[test]
+fn second_init_fails_on_manifests_and_ports_with_a_pointer_to_reset() {
+    let host = good_host();
+    host.put("/etc/kubernetes/manifests/kube-apiserver.yaml", "x")
+        .unwrap();
+    host.busy_port(6443);
+    let (ctx, _rx) = ctx_with(example_init_config("v1.34.2"), Arc::new(host));
+    let e = preflight::run(&ctx, "").unwrap_err();
+    assert!(e.message.contains("[ERROR FileAvailable--etc-kubernetes-manifests-kube-apiserver.yaml]: /etc/kubernetes/manifests/kube-apiserver.yaml already exists"));
+    assert!(e.message.contains("[ERROR Port-6443]: Port 6443 is in use"));
+    assert!(e.hint.unwrap().contains("run 'kubestrap reset' first"));
+}
+
+#[test]
 fn ignore_lists_work_like_kubeadm() {
     let host = good_host();
     host.set_facts(|f| f.cpus = 1);
@@ -1279,10 +1292,127 @@ fn assert_complete(dry: &Path, allow_temps: bool) {
             assert!(v["kind"].is_string(), "{} is incomplete", f.display());
         } else if name == "kubeadm-flags.env" {
             assert!(text.starts_with("KUBELET_KUBEADM_ARGS=\"") && text.ends_with("\"\n"));
+        } else if name.ends_with(".conf") {
+            let v: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+            assert_eq!(v["kind"], "Config", "{} is incomplete", f.display());
+        } else if name.ends_with(".crt") || name.ends_with(".key") || name.ends_with(".pub") {
+            assert!(
+                text.starts_with("-----BEGIN ") && text.trim_end().ends_with("-----"),
+                "{} is incomplete",
+                f.display()
+            );
         } else if name.ends_with(".json") {
             serde_json::from_str::<serde_json::Value>(&text).unwrap();
         }
     }
+}
+
+/// The whole /etc/kubernetes and /var/lib/kubelet tree of an init is there.
+fn assert_tree(dry: &Path) {
+    let mut want: Vec<String> = [
+        "ca",
+        "apiserver",
+        "apiserver-kubelet-client",
+        "front-proxy-ca",
+        "front-proxy-client",
+        "etcd/ca",
+        "etcd/server",
+        "etcd/peer",
+        "etcd/healthcheck-client",
+        "apiserver-etcd-client",
+    ]
+    .iter()
+    .flat_map(|n| {
+        [
+            format!("etc/kubernetes/pki/{n}.crt"),
+            format!("etc/kubernetes/pki/{n}.key"),
+        ]
+    })
+    .collect();
+    want.extend([
+        "etc/kubernetes/pki/sa.key".into(),
+        "etc/kubernetes/pki/sa.pub".into(),
+    ]);
+    for c in [
+        "admin",
+        "super-admin",
+        "kubelet",
+        "controller-manager",
+        "scheduler",
+    ] {
+        want.push(format!("etc/kubernetes/{c}.conf"));
+    }
+    for m in [
+        "etcd",
+        "kube-apiserver",
+        "kube-controller-manager",
+        "kube-scheduler",
+    ] {
+        want.push(format!("etc/kubernetes/manifests/{m}.yaml"));
+    }
+    for k in ["config.yaml", "kubeadm-flags.env", "instance-config.yaml"] {
+        want.push(format!("var/lib/kubelet/{k}"));
+    }
+    for w in want {
+        assert!(dry.join(&w).is_file(), "{w} missing in {}", dry.display());
+    }
+}
+
+#[test]
+fn dry_run_on_this_machine_reports_real_failures_and_writes_a_complete_tree() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dry = tmp.path().join("dry");
+    let had_etc_kubernetes = Path::new("/etc/kubernetes").exists();
+    let o = Command::new(bin())
+        .args(["init", "--non-interactive", "--dry-run"])
+        .env("KUBESTRAP_INIT_DRYRUN_DIR", &dry)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{out}\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    if which_real("kubelet").is_none() {
+        assert!(out.contains("[ERROR KubeletVersion]"), "{out}");
+    }
+    if !Path::new("/var/run/containerd/containerd.sock").exists() {
+        assert!(
+            out.contains("[ERROR CRI]: container runtime is not running"),
+            "{out}"
+        );
+        assert!(out.contains("A real init would stop in preflight"), "{out}");
+    }
+    assert!(out.contains(
+        "[dryrun] Would perform action CREATE on resource \"configmaps\" named \"kubeadm-config\""
+    ));
+    assert!(out.contains("--discovery-token-ca-cert-hash sha256:"));
+    assert_tree(&dry);
+    assert_complete(&dry, false);
+    // the certificates chain to the CA (openssl)
+    let v = Command::new("openssl")
+        .args(["verify", "-CAfile"])
+        .arg(dry.join("etc/kubernetes/pki/ca.crt"))
+        .arg(dry.join("etc/kubernetes/pki/apiserver.crt"))
+        .output()
+        .unwrap();
+    assert!(v.status.success(), "{}", String::from_utf8_lossy(&v.stderr));
+    // nothing was written outside the dry-run directory
+    assert!(
+        !Path::new("/etc/kubernetes/tmp/kubestrap-init-progress.json").exists()
+            || Path::new("/etc/kubernetes/manifests/kube-apiserver.yaml").exists()
+    );
+}
+
+fn which_real(p: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|path| {
+        std::env::split_paths(&path)
+            .map(|d| d.join(p))
+            .find(|f| f.is_file())
+    })
 }
 
 #[test]
@@ -1309,8 +1439,7 @@ fn sigkill_at_several_points_then_a_rerun_completes() {
             String::from_utf8_lossy(&out.stderr)
         );
         assert_complete(&dry, false);
-        assert!(dry.join("var/lib/kubelet/config.yaml").exists());
-        assert!(dry.join("var/lib/kubelet/kubeadm-flags.env").exists());
+        assert_tree(&dry);
         let prog =
             std::fs::read_to_string(dry.join("etc/kubernetes/tmp/kubestrap-init-progress.json"))
                 .unwrap();
