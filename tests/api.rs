@@ -329,6 +329,11 @@ async fn whole_api_init_creates_kubeadm_objects_and_reruns_change_nothing() {
         ""
     );
     assert_eq!(n["metadata"]["labels"]["kubernetes.io/hostname"], "cp1");
+    // 1.33: NodeLocalCRISocket is off, so upload-config/kubelet annotated the CRI socket.
+    assert_eq!(
+        n["metadata"]["annotations"]["kubeadm.alpha.kubernetes.io/cri-socket"],
+        "unix:///var/run/containerd/containerd.sock"
+    );
     assert_eq!(
         n["spec"]["taints"],
         json!([{"key": "node.kubernetes.io/not-ready", "effect": "NoSchedule"}, {"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"}])
@@ -600,8 +605,8 @@ async fn bootstrap_token_authenticates_and_anonymous_reads_only_cluster_info() {
     let mut cfg = config();
     cfg.init.bootstrap_tokens[0].token = "abcdef.0123456789abcdef".into();
     let e = env(cfg);
-    upload_config::run(&e.ctx, "all").await.unwrap();
     e.server.insert("nodes", "", node("cp1")).unwrap();
+    upload_config::run(&e.ctx, "all").await.unwrap();
     bootstrap_token::run(&e.ctx, "").await.unwrap();
 
     let client = reqwest::Client::builder()
@@ -892,7 +897,7 @@ async fn wait_control_plane_reports_each_attempt_until_healthy() {
     );
     for c in ["kube-controller-manager", "kube-scheduler"] {
         assert_eq!(
-            probes.iter().filter(|p| p.0 == c).last().unwrap().3,
+            probes.iter().rfind(|p| p.0 == c).unwrap().3,
             ProbeOutcome::Healthy,
             "{c}"
         );
@@ -1009,6 +1014,83 @@ async fn wait_timeout_names_component_last_answer_and_container_log() {
         "{hint}"
     );
 
+    // The phase itself takes its timeout from timeouts.controlPlaneComponentHealthCheck (where
+    // a v1beta3 apiServer.timeoutForControlPlane lands after conversion); healthzPort 0 skips
+    // the kubelet check as in kubeadm.
+    let mut cfg = config();
+    cfg.init
+        .timeouts
+        .as_mut()
+        .unwrap()
+        .control_plane_component_health_check = Some(kubestrap::config::GoDuration::from_secs(1));
+    cfg.kubelet = Some(serde_yaml::from_str("healthzPort: 0").unwrap());
+    let port = e.server.addr.port();
+    write_manifest(
+        &e.root,
+        "kube-apiserver",
+        &[
+            "--advertise-address=127.0.0.1".into(),
+            format!("--secure-port={port}"),
+        ],
+    );
+    for c in ["kube-controller-manager", "kube-scheduler"] {
+        write_manifest(
+            &e.root,
+            c,
+            &[
+                "--bind-address=127.0.0.1".into(),
+                format!("--secure-port={port}"),
+            ],
+        );
+    }
+    let phase_ctx = PhaseCtx::new(
+        Arc::new(cfg),
+        Arc::new(RealHost::new(&e.root, false).unwrap()),
+        EventSink::discard(),
+    );
+    let t0 = Instant::now();
+    let err = wait_control_plane::run(&phase_ctx, "").await.unwrap_err();
+    assert!(t0.elapsed() >= Duration::from_secs(1) && t0.elapsed() < Duration::from_secs(4));
+    assert!(
+        err.message.contains("did not become healthy within 1s"),
+        "{}",
+        err.message
+    );
+
+    // Before 1.33 (WaitForAllControlPlaneComponents off) only the API server's /healthz at
+    // admin.conf's server is polled; the gate can be turned on explicitly.
+    let mut old = config();
+    old.cluster.kubernetes_version = "v1.32.4".into();
+    let old_ctx = PhaseCtx::new(
+        Arc::new(old.clone()),
+        Arc::new(RealHost::new(&e.root, false).unwrap()),
+        EventSink::discard(),
+    );
+    let t = wait_control_plane::control_plane_targets(&old_ctx).unwrap();
+    assert_eq!(t.len(), 1);
+    assert_eq!(t[0].url, format!("{}/healthz", e.server.url()));
+    old.cluster
+        .feature_gates
+        .insert("WaitForAllControlPlaneComponents".into(), true);
+    let gated = PhaseCtx::new(
+        Arc::new(old),
+        Arc::new(RealHost::new(&e.root, false).unwrap()),
+        EventSink::discard(),
+    );
+    let comps: Vec<String> = wait_control_plane::control_plane_targets(&gated)
+        .unwrap()
+        .into_iter()
+        .map(|t| t.component)
+        .collect();
+    assert_eq!(
+        comps,
+        [
+            "kube-apiserver",
+            "kube-controller-manager",
+            "kube-scheduler"
+        ]
+    );
+
     // Nothing listening: the answer is "connection refused".
     let free = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -1052,7 +1134,41 @@ async fn dry_run_prints_objects_that_pass_kubernetes_validate_strict() {
     cfg.cluster.kubernetes_version = "v1.33.1".into();
     let ctx = PhaseCtx::new(Arc::new(cfg), host, sink);
     ctx.state.lock().unwrap().upload_certs = true;
+    // kubelet-finalize: the kubelet has written its rotating certificate; kubelet.conf is
+    // repointed to it (in the dry-run root; no kubelet restart in dry-run).
+    let pem = "/var/lib/kubelet/pki/kubelet-client-current.pem";
+    let kubelet_conf = dir.path().join("etc/kubernetes/kubelet.conf");
+    std::fs::create_dir_all(dir.path().join("var/lib/kubelet/pki")).unwrap();
+    std::fs::write(dir.path().join(pem.trim_start_matches('/')), "x").unwrap();
+    std::fs::write(
+        &kubelet_conf,
+        _pki.client_kubeconfig(
+            "https://192.168.1.10:6443",
+            "system:node:cp1",
+            &["system:nodes"],
+        ),
+    )
+    .unwrap();
     api_phases(&ctx).await;
+    let kc: serde_yaml::Value =
+        serde_yaml::from_slice(&std::fs::read(&kubelet_conf).unwrap()).unwrap();
+    assert_eq!(
+        kc["users"][0]["user"]["client-certificate"].as_str(),
+        Some(pem)
+    );
+    assert_eq!(kc["users"][0]["user"]["client-key"].as_str(), Some(pem));
+    assert!(kc["users"][0]["user"].get("client-key-data").is_none());
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&kubelet_conf)
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o777,
+            0o600
+        );
+    }
     let events = drain(&mut rx);
     let mut creates = Vec::new();
     for ev in &events {
@@ -1131,5 +1247,136 @@ async fn dry_run_prints_objects_that_pass_kubernetes_validate_strict() {
         text.matches("INFO").count(),
         files.len(),
         "one INFO (passed) line per object:\n{text}"
+    );
+}
+
+fn pem_der(pem: &[u8]) -> Vec<u8> {
+    use rustls::pki_types::pem::PemObject;
+    rustls::pki_types::CertificateDer::from_pem_slice(pem)
+        .unwrap()
+        .to_vec()
+}
+
+/// The certificates and kubeconfig files of the certs and kubeconfig phases (not the test PKI):
+/// the test apiserver serves apiserver.crt and trusts ca.crt; the API phases use the real
+/// admin.conf and super-admin.conf; kubectl reads cluster-info with admin.conf.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_phases_and_kubectl_with_the_certs_and_kubeconfig_phases_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut cfg = config();
+    cfg.init.local_api_endpoint.advertise_address = "127.0.0.1".into();
+    cfg.init.local_api_endpoint.bind_port = i32::from(port);
+    cfg.cluster.encryption_algorithm = "ECDSA-P256".into();
+    let (sink, mut rx) = EventSink::channel();
+    let ctx = PhaseCtx::new(
+        Arc::new(cfg),
+        Arc::new(RealHost::new(root, false).unwrap()),
+        sink,
+    );
+    kubestrap::phases::certs::run(&ctx, "all").expect("certs");
+    kubestrap::phases::kubeconfig::run(&ctx, "all").expect("kubeconfig");
+    let pki = root.join("etc/kubernetes/pki");
+    let ca_pem = std::fs::read(pki.join("ca.crt")).unwrap();
+    let server = TestApiServer::start_with(
+        &pem_der(&ca_pem),
+        &pem_der(&std::fs::read(pki.join("apiserver.crt")).unwrap()),
+        &std::fs::read_to_string(pki.join("apiserver.key")).unwrap(),
+        port,
+    );
+    server.insert("nodes", "", node("cp1")).unwrap();
+    ctx.state.lock().unwrap().upload_certs = true;
+    api_phases(&ctx).await;
+    // admin.conf (O=kubeadm:cluster-admins) was refused until super-admin.conf bound it.
+    let log = server.shared.log.lock().unwrap().clone();
+    assert_eq!(
+        log.iter()
+            .find(|l| l.method == "POST")
+            .map(|l| (l.user.as_str(), l.status)),
+        Some(("kubernetes-admin", 403))
+    );
+    assert!(
+        log.iter()
+            .any(|l| l.user == "kubernetes-super-admin" && l.status == 201)
+    );
+    let created: BTreeSet<_> = server
+        .all()
+        .into_keys()
+        .filter(|(r, _, n)| {
+            !(r == "secrets" && n.starts_with("bootstrap-token-"))
+                && r != "namespaces"
+                && r != "nodes"
+        })
+        .collect();
+    assert_eq!(created, expected_objects());
+    let info = drain(&mut rx)
+        .into_iter()
+        .find_map(|ev| match ev {
+            Event::JoinReady(i) => Some(i),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(info.endpoint, format!("127.0.0.1:{port}"));
+    assert_eq!(
+        info.ca_cert_hashes,
+        kubestrap::pki::ca_pins_from_pem(&ca_pem).unwrap()
+    );
+
+    let home = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new("kubectl")
+        .env("HOME", home.path())
+        .arg("--kubeconfig")
+        .arg(root.join("etc/kubernetes/admin.conf"))
+        .args([
+            "--request-timeout=10s",
+            "get",
+            "configmap",
+            "-n",
+            "kube-public",
+            "cluster-info",
+            "-o",
+            "yaml",
+        ])
+        .output()
+        .expect("kubectl");
+    assert!(
+        out.status.success(),
+        "kubectl: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let kv: serde_yaml::Value = serde_yaml::from_slice(&out.stdout).unwrap();
+    let tid = info.token.split('.').next().unwrap();
+    assert!(kv["data"][format!("jws-kubeconfig-{tid}").as_str()].is_string());
+    let kc: serde_yaml::Value =
+        serde_yaml::from_str(kv["data"]["kubeconfig"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        kc["clusters"][0]["cluster"]["server"].as_str(),
+        Some(format!("https://127.0.0.1:{port}").as_str())
+    );
+    // The kubelet.conf identity (system:node:cp1) is not an admin: RBAC refuses it.
+    let out = std::process::Command::new("kubectl")
+        .env("HOME", home.path())
+        .arg("--kubeconfig")
+        .arg(root.join("etc/kubernetes/kubelet.conf"))
+        .args([
+            "--request-timeout=10s",
+            "get",
+            "secret",
+            "-n",
+            "kube-system",
+            "kubeadm-certs",
+        ])
+        .output()
+        .expect("kubectl");
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("forbidden"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
     );
 }

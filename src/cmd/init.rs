@@ -9,129 +9,12 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::cli::{InitArgs, InitFlags, InitSub, OutputFormat};
-use crate::config::InitConfig;
+use crate::cli::{InitArgs, InitSub, OutputFormat};
 use crate::engine::{Event, LogLevel, PhaseCtx, Plan, RunOutcome, Severity, Workflow};
-use crate::host::{Host, HostFacts, RealHost};
+use crate::host::{Host, RealHost};
 
 /// Environment variable naming the dry-run directory (instead of a new temporary one).
 pub const DRYRUN_DIR_ENV: &str = "KUBESTRAP_INIT_DRYRUN_DIR";
-
-/// Builds the InitConfig from the flags, host facts and kubeadm's defaults.
-///
-/// TEMPORARY: to be replaced by `config::resolve_init(flags, facts)` once branch `config` is
-/// merged. `--config` files are refused here. Warnings (e.g. a CRI socket without a scheme)
-/// are returned as events. Errors name the flag, the value and the rule.
-pub fn build_config_from_flags(
-    flags: &InitFlags,
-    facts: &HostFacts,
-) -> Result<(InitConfig, Vec<Event>), String> {
-    use crate::config::{GoDuration, defaults, net, token::BootstrapTokenString, versions};
-    let mut warnings = Vec::new();
-    if let Some(c) = &flags.config {
-        return Err(format!(
-            "--config {}: reading configuration files needs the config loader, which is not in this build yet; pass the settings as flags",
-            c.display()
-        ));
-    }
-    let mut cfg = InitConfig::default();
-    let c = &mut cfg.cluster;
-    if let Some(v) = &flags.kubernetes_version {
-        let kv =
-            versions::KubeVersion::parse(v).map_err(|e| format!("--kubernetes-version: {e}"))?;
-        if kv.info().is_none() {
-            return Err(format!(
-                "--kubernetes-version {v:?}: kubestrap supports {}",
-                versions::supported_range()
-            ));
-        }
-        c.kubernetes_version = kv.to_string();
-    }
-    if let Some(s) = &flags.pod_network_cidr {
-        net::parse_subnets(s).map_err(|e| format!("--pod-network-cidr {s:?}: {e}"))?;
-        c.networking.pod_subnet = s.clone();
-    }
-    if let Some(s) = &flags.service_cidr {
-        net::parse_subnets(s).map_err(|e| format!("--service-cidr {s:?}: {e}"))?;
-        c.networking.service_subnet = s.clone();
-    }
-    if let Some(d) = &flags.service_dns_domain {
-        c.networking.dns_domain = d.clone();
-    }
-    if let Some(e) = &flags.control_plane_endpoint {
-        net::split_host_port(e).map_err(|err| format!("--control-plane-endpoint {e:?}: {err}"))?;
-        c.control_plane_endpoint = e.clone();
-    }
-    c.api_server.cert_sans = flags
-        .apiserver_cert_extra_sans
-        .iter()
-        .map(|s| s.to_lowercase())
-        .collect();
-    if let Some(r) = &flags.image_repository {
-        c.image_repository = r.clone();
-    }
-    let i = &mut cfg.init;
-    let adv = match &flags.apiserver_advertise_address {
-        Some(a) => {
-            a.parse::<std::net::IpAddr>()
-                .map_err(|_| format!("--apiserver-advertise-address {a:?}: not a valid IP address"))?;
-            a.clone()
-        }
-        None => facts
-            .default_route_addr
-            .map(|a| a.to_string())
-            .ok_or("no default route found to choose the advertise address from; pass --apiserver-advertise-address")?,
-    };
-    i.local_api_endpoint.advertise_address = adv;
-    if let Some(p) = flags.apiserver_bind_port {
-        if !(1..=65535).contains(&p) {
-            return Err(format!(
-                "--apiserver-bind-port {p}: must be between 1 and 65535"
-            ));
-        }
-        i.local_api_endpoint.bind_port = p;
-    }
-    if let Some(s) = &flags.cri_socket {
-        if s.contains("://") {
-            i.node_registration.cri_socket = s.clone();
-        } else {
-            let fixed = format!("unix://{s}");
-            warnings.push(Event::Log {
-                level: LogLevel::Warn,
-                phase: Some("init".into()),
-                message: format!(
-                    "Usage of CRI endpoints without URL scheme is deprecated and can cause kubelet errors in the future. Automatically prepending scheme \"unix\" to the \"criSocket\" with value {s:?}. Please update your configuration!"
-                ),
-            });
-            i.node_registration.cri_socket = fixed;
-        }
-    }
-    i.node_registration.name = flags
-        .node_name
-        .clone()
-        .unwrap_or_else(|| facts.hostname.to_lowercase());
-    let mut token = crate::config::BootstrapToken::default();
-    if let Some(t) = &flags.token {
-        BootstrapTokenString::parse(t).map_err(|e| format!("--token: {e}"))?;
-        token.token = t.clone();
-    }
-    if let Some(ttl) = &flags.token_ttl {
-        token.ttl = Some(GoDuration::parse(ttl).map_err(|e| format!("--token-ttl {ttl:?}: {e}"))?);
-    }
-    i.bootstrap_tokens = vec![token];
-    i.node_registration.ignore_preflight_errors = flags.ignore_preflight_errors.clone();
-    i.skip_phases = flags.skip_phases.clone();
-    if let Some(k) = &flags.certificate_key {
-        if k.len() != 64 || !k.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(
-                "--certificate-key: must be 64 hexadecimal characters (a 32-byte AES key)".into(),
-            );
-        }
-        i.certificate_key = k.to_lowercase();
-    }
-    defaults::apply_static_init_defaults(&mut cfg);
-    Ok((cfg, warnings))
-}
 
 /// Runs `kubestrap init`; returns the exit code.
 pub fn run(root: Option<PathBuf>, args: InitArgs) -> i32 {
@@ -166,9 +49,23 @@ pub fn run(root: Option<PathBuf>, args: InitArgs) -> i32 {
             Err(e) => return super::fail(format!("--root {}: {e}", base.display())),
         }
     };
+    // A run killed mid-write may have left temporary files; remove them first.
+    for dir in ["/etc/kubernetes", "/var/lib/kubelet"] {
+        crate::host::fs::sweep_stale_temps(&host.resolve(std::path::Path::new(dir)));
+    }
     let facts = host.facts();
-    let (cfg, warnings) = match build_config_from_flags(&args.flags, &facts) {
-        Ok(c) => c,
+    let (cfg, warnings) = match crate::config::resolve_init(&args.flags, &facts) {
+        Ok((cfg, warnings)) => (
+            cfg,
+            warnings
+                .into_iter()
+                .map(|message| Event::Log {
+                    level: LogLevel::Warn,
+                    phase: Some("config".into()),
+                    message,
+                })
+                .collect::<Vec<_>>(),
+        ),
         Err(e) => return super::fail(e),
     };
     let workflow = Workflow::init();
@@ -193,6 +90,9 @@ pub fn run(root: Option<PathBuf>, args: InitArgs) -> i32 {
     );
     ctx.options.fix = args.fix;
     ctx.options.upload_certs = args.flags.upload_certs;
+    if let Ok(mut st) = ctx.state.lock() {
+        st.upload_certs = args.flags.upload_certs;
+    }
     if let Err(e) = crate::phases::preflight::parse_ignore_list(
         &ctx,
         &ctx.cfg.init.node_registration.ignore_preflight_errors,

@@ -32,6 +32,8 @@ pub struct Phase {
     pub run_if: Option<RunIf>,
     /// The body of a leaf (`None` for a parent; its children run instead).
     pub run: Option<RunFn>,
+    /// Set when the body is [`missing_fn`]: names the phase module this build lacks.
+    pub missing: Option<&'static str>,
 }
 
 impl std::fmt::Debug for Phase {
@@ -46,6 +48,15 @@ impl std::fmt::Debug for Phase {
 /// Wraps a synchronous phase function (`fn(&PhaseCtx, &str) -> Result`) as a [`RunFn`].
 pub fn sync_fn(f: fn(&PhaseCtx, &str) -> Result<(), PhaseError>) -> RunFn {
     Arc::new(move |ctx, sub| Box::pin(async move { f(ctx, sub) }))
+}
+
+/// Wraps an async phase function (`async fn(&PhaseCtx, &str) -> Result`) as a [`RunFn`].
+macro_rules! async_fn {
+    ($f:path) => {
+        std::sync::Arc::new(|ctx: &PhaseCtx, sub: &str| -> PhaseFuture<'_> {
+            Box::pin($f(ctx, sub))
+        })
+    };
 }
 
 /// A body that fails because the phase module is not part of this build yet; never a fake
@@ -67,16 +78,6 @@ pub fn missing_fn(module: &'static str) -> RunFn {
     })
 }
 
-/// Wraps an `async fn(&PhaseCtx, &str) -> Result<(), PhaseError>` as a [`RunFn`].
-macro_rules! async_fn {
-    ($f:path) => {{
-        fn wrap<'a>(ctx: &'a PhaseCtx, sub: &'a str) -> PhaseFuture<'a> {
-            Box::pin($f(ctx, sub))
-        }
-        std::sync::Arc::new(wrap) as RunFn
-    }};
-}
-
 impl Phase {
     /// A leaf phase.
     pub fn leaf(name: &str, short: &str, run: RunFn) -> Self {
@@ -86,7 +87,23 @@ impl Phase {
             children: Vec::new(),
             run_if: None,
             run: Some(run),
+            missing: None,
         }
+    }
+
+    /// A family (or, with no `subs`, a leaf) whose module is not in this build: every body
+    /// is [`missing_fn`] and [`Phase::missing`] names the module.
+    pub fn missing(name: &str, short: &str, subs: &[(&str, &str)], module: &'static str) -> Self {
+        let mut p = if subs.is_empty() {
+            Phase::leaf(name, short, missing_fn(module))
+        } else {
+            Phase::family(name, short, subs, missing_fn(module))
+        };
+        p.missing = Some(module);
+        for c in &mut p.children {
+            c.missing = Some(module);
+        }
+        p
     }
 
     /// A parent whose children are `subs` (`(name, short)`), each running `run` with its name.
@@ -100,6 +117,7 @@ impl Phase {
                 .collect(),
             run_if: None,
             run: None,
+            missing: None,
         }
     }
 
@@ -126,70 +144,12 @@ pub struct Workflow {
     pub phases: Vec<Phase>,
 }
 
-/// Sub-phases of `certs`, in kubeadm's order (used until `phases::certs` is merged).
-const CERTS_SUBS: &[(&str, &str)] = &[
-    ("ca", "Generate the self-signed Kubernetes CA"),
-    (
-        "apiserver",
-        "Generate the certificate for serving the Kubernetes API",
-    ),
-    (
-        "apiserver-kubelet-client",
-        "Generate the certificate for the API server to connect to kubelet",
-    ),
-    (
-        "front-proxy-ca",
-        "Generate the self-signed CA for the front proxy",
-    ),
-    (
-        "front-proxy-client",
-        "Generate the certificate for the front proxy client",
-    ),
-    ("etcd-ca", "Generate the self-signed CA for etcd"),
-    ("etcd-server", "Generate the certificate for serving etcd"),
-    (
-        "etcd-peer",
-        "Generate the certificate for etcd nodes to communicate with each other",
-    ),
-    (
-        "etcd-healthcheck-client",
-        "Generate the certificate for liveness probes to healthcheck etcd",
-    ),
-    (
-        "apiserver-etcd-client",
-        "Generate the certificate the apiserver uses to access etcd",
-    ),
-    (
-        "sa",
-        "Generate a private key for signing service account tokens along with its public key",
-    ),
-];
-const KUBECONFIG_SUBS: &[(&str, &str)] = &[
-    (
-        "admin",
-        "Generate a kubeconfig file for the admin to use and for kubeadm itself",
-    ),
-    (
-        "super-admin",
-        "Generate a kubeconfig file for the super-admin",
-    ),
-    (
-        "kubelet",
-        "Generate a kubeconfig file for the kubelet to use only for cluster bootstrapping purposes",
-    ),
-    (
-        "controller-manager",
-        "Generate a kubeconfig file for the controller manager to use",
-    ),
-    (
-        "scheduler",
-        "Generate a kubeconfig file for the scheduler to use",
-    ),
-];
+/// Sub-phases of `etcd` (`phases::etcd::SUBPHASES` names, with kubeadm's descriptions).
 const ETCD_SUBS: &[(&str, &str)] = &[(
     "local",
     "Generate the static Pod manifest file for a local, single-node local etcd instance",
 )];
+/// Sub-phases of `control-plane` (`phases::control_plane::SUBPHASES`, with descriptions).
 const CONTROL_PLANE_SUBS: &[(&str, &str)] = &[
     (
         "apiserver",
@@ -204,31 +164,6 @@ const CONTROL_PLANE_SUBS: &[(&str, &str)] = &[
         "Generates the kube-scheduler static Pod manifest",
     ),
 ];
-const UPLOAD_CONFIG_SUBS: &[(&str, &str)] = &[
-    (
-        "kubeadm",
-        "Upload the kubeadm ClusterConfiguration to a ConfigMap",
-    ),
-    (
-        "kubelet",
-        "Upload the kubelet component config to a ConfigMap",
-    ),
-];
-const KUBELET_FINALIZE_SUBS: &[(&str, &str)] = &[(
-    "enable-client-cert-rotation",
-    "Enable kubelet client certificate rotation",
-)];
-const ADDON_SUBS: &[(&str, &str)] = &[
-    (
-        "coredns",
-        "Install the CoreDNS addon to a Kubernetes cluster",
-    ),
-    (
-        "kube-proxy",
-        "Install the kube-proxy addon to a Kubernetes cluster",
-    ),
-];
-
 fn external_etcd(ctx: &PhaseCtx) -> Option<String> {
     ctx.cfg
         .cluster
@@ -271,7 +206,7 @@ impl Workflow {
             Phase::family(
                 "certs",
                 "Certificate generation",
-                CERTS_SUBS,
+                crate::phases::certs::SUBPHASES,
                 sync_fn(crate::phases::certs::run),
             )
             .child_run_if("etcd-ca", external_etcd)
@@ -282,7 +217,7 @@ impl Workflow {
             Phase::family(
                 "kubeconfig",
                 "Generate all kubeconfig files necessary to establish the control plane and the admin kubeconfig file",
-                KUBECONFIG_SUBS,
+                crate::phases::kubeconfig::SUBPHASES,
                 sync_fn(crate::phases::kubeconfig::run),
             ),
             Phase::family(
@@ -311,7 +246,7 @@ impl Workflow {
             Phase::family(
                 "upload-config",
                 "Upload the kubeadm and kubelet configuration to a ConfigMap",
-                UPLOAD_CONFIG_SUBS,
+                crate::phases::upload_config::SUBPHASES,
                 async_fn!(crate::phases::upload_config::run),
             ),
             Phase::leaf(
@@ -333,13 +268,13 @@ impl Workflow {
             Phase::family(
                 "kubelet-finalize",
                 "Updates settings relevant to the kubelet after TLS bootstrap",
-                KUBELET_FINALIZE_SUBS,
+                crate::phases::kubelet_finalize::SUBPHASES,
                 async_fn!(crate::phases::kubelet_finalize::run),
             ),
             Phase::family(
                 "addon",
                 "Install required addons for passing conformance tests",
-                ADDON_SUBS,
+                crate::phases::addons::SUBPHASES,
                 async_fn!(crate::phases::addons::run),
             )
             .child_run_if("coredns", dns_disabled)
@@ -424,6 +359,15 @@ impl Workflow {
         }
     }
 
+    /// Ids of the phases (parents and leaves) whose module is missing from this build.
+    pub fn missing_phases(&self) -> Vec<String> {
+        self.phases
+            .iter()
+            .filter(|p| p.missing.is_some())
+            .map(|p| p.name.clone())
+            .collect()
+    }
+
     /// Replaces the body of every leaf under `id` (a parent or a leaf id) with `run`; used
     /// to wire phase modules in and by tests. Returns false when `id` is unknown.
     pub fn set_run(&mut self, id: &str, run: RunFn) -> bool {
@@ -436,14 +380,19 @@ impl Workflow {
         };
         if p.children.is_empty() {
             p.run = Some(run);
+            p.missing = None;
             return sub.is_none();
         }
         let mut found = false;
         for c in &mut p.children {
             if sub.is_none_or(|s| s == c.name) {
                 c.run = Some(run.clone());
+                c.missing = None;
                 found = true;
             }
+        }
+        if p.children.iter().all(|c| c.missing.is_none()) {
+            p.missing = None;
         }
         found
     }
@@ -482,6 +431,18 @@ mod tests {
         assert!(pos("control-plane/scheduler") < pos("kubelet-start"));
         assert!(pos("kubelet-start") < pos("wait-control-plane"));
         assert!(pos("addon/kube-proxy") < pos("show-join-command"));
+    }
+
+    #[test]
+    fn sub_phase_names_match_the_phase_modules() {
+        fn names(subs: &'static [(&'static str, &'static str)]) -> Vec<&'static str> {
+            subs.iter().map(|(n, _)| *n).collect()
+        }
+        assert_eq!(names(ETCD_SUBS), crate::phases::etcd::SUBPHASES);
+        assert_eq!(
+            names(CONTROL_PLANE_SUBS),
+            crate::phases::control_plane::SUBPHASES
+        );
     }
 
     #[test]

@@ -7,7 +7,7 @@
 //! creates `/sys/module/M` (and the bridge sysctls for `br_netfilter`); `sysctl -w k=v` and
 //! `sysctl --system` write `/proc/sys/...`; `apt-get|dnf install ... containerd` puts
 //! `containerd` in `PATH` and creates its socket; `systemctl restart|enable --now containerd`
-//! creates the socket too.
+//! creates the socket too (`/var/run/containerd/containerd.sock`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io;
@@ -167,7 +167,7 @@ impl FakeHost {
             "apt-get" | "dnf" | "yum" if first == "install" || args.contains(&"install") => {
                 if args.contains(&"containerd") {
                     self.add_programs(&["containerd", "ctr"]);
-                    self.put("/run/containerd/containerd.sock", "")?;
+                    self.put("/var/run/containerd/containerd.sock", "")?;
                 }
                 for a in args
                     .iter()
@@ -182,11 +182,11 @@ impl FakeHost {
                 }
             }
             "systemctl"
-                if args.contains(&"containerd") && (first == "restart" || first == "enable") =>
+                if args.contains(&"containerd")
+                    && (first == "restart" || first == "enable")
+                    && lock(&self.programs).contains("containerd") =>
             {
-                if lock(&self.programs).contains("containerd") {
-                    self.put("/run/containerd/containerd.sock", "")?;
-                }
+                self.put("/var/run/containerd/containerd.sock", "")?;
             }
             _ => {}
         }

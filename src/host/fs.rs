@@ -108,12 +108,57 @@ pub fn write_atomic(target: &Path, data: &[u8], mode: u32) -> io::Result<()> {
         if let Ok(d) = fs::File::open(dir) {
             let _ = d.sync_all();
         }
+        remove_stale_temps(dir, &name.to_string_lossy());
         Ok(())
     })();
     if result.is_err() {
         let _ = fs::remove_file(&tmp);
     }
     result
+}
+
+/// Removes temporary files of `name` left in `dir` by a process killed mid-write
+/// (`.<name>.tmp-<pid>-<rand>` whose pid is no longer running).
+fn remove_stale_temps(dir: &Path, name: &str) {
+    let prefix = format!(".{name}.tmp-");
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.filter_map(|e| e.ok()) {
+        let fname = e.file_name().to_string_lossy().into_owned();
+        let Some(rest) = fname.strip_prefix(&prefix) else {
+            continue;
+        };
+        let pid = rest.split('-').next().and_then(|p| p.parse::<i32>().ok());
+        let alive = pid.is_some_and(|p| {
+            p as u32 == std::process::id()
+                || nix::sys::signal::kill(nix::unistd::Pid::from_raw(p), None).is_ok()
+        });
+        if !alive {
+            let _ = fs::remove_file(e.path());
+        }
+    }
+}
+
+/// Removes, recursively under `dir` (a path on this machine, already mapped under the
+/// root), every temporary file of [`write_atomic`] whose writer process is gone, so a run
+/// after a SIGKILL leaves no partial file behind. Errors are ignored (best effort).
+pub fn sweep_stale_temps(dir: &Path) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.filter_map(|e| e.ok()) {
+        let path = e.path();
+        let Ok(ft) = e.file_type() else { continue };
+        if ft.is_dir() {
+            sweep_stale_temps(&path);
+            continue;
+        }
+        let fname = e.file_name().to_string_lossy().into_owned();
+        if let Some((name, _)) = fname.strip_prefix('.').and_then(|n| n.split_once(".tmp-")) {
+            remove_stale_temps(dir, name);
+        }
+    }
 }
 
 impl Host for RealHost {

@@ -118,8 +118,7 @@ pub fn is_read_only_command(program: &str, args: &[&str]) -> bool {
             "is-active" | "is-enabled" | "show" | "status" | "cat" | "list-unit-files"
         ),
         "kubelet" | "containerd" | "kubeadm" => {
-            args.iter().any(|a| *a == "--version")
-                || (first == "config" && args.get(1) == Some(&"dump"))
+            args.contains(&"--version") || (first == "config" && args.get(1) == Some(&"dump"))
         }
         "crictl" => args
             .iter()

@@ -384,6 +384,33 @@ impl ApiWriter {
         })
     }
 
+    /// Waits for Node `name` (registered by the kubelet), polling every 200 ms for up to
+    /// `call_timeout`. Returns `Ok(None)` at once in dry-run. Errors: it never appeared (with a
+    /// hint at the kubelet's journal), or a non-transient API error.
+    pub async fn wait_for_node(
+        &self,
+        name: &str,
+    ) -> Result<Option<k8s_openapi::api::core::v1::Node>, PhaseError> {
+        use k8s_openapi::api::core::v1::Node;
+        if self.is_dry_run() {
+            return Ok(None);
+        }
+        let deadline = Instant::now() + self.call_timeout.max(Duration::from_secs(1));
+        loop {
+            if let Some(node) = self.get_cluster::<Node>(name).await? {
+                return Ok(Some(node));
+            }
+            if Instant::now() >= deadline {
+                return Err(PhaseError::new(format!(
+                    "Node {name:?} did not appear within {:?}",
+                    self.call_timeout
+                ))
+                .hint("the kubelet registers the Node: look at 'journalctl -xeu kubelet'"));
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
     /// Sends a JSON merge patch to a cluster-scoped object (in dry-run: reports it, with the
     /// patch as YAML). Errors name the object and the API's answer.
     pub async fn merge_patch_cluster<K>(

@@ -14,6 +14,11 @@ pub fn format(ev: &Event) -> Option<String> {
         Event::PhaseStarted { .. } | Event::PhaseFinished { .. } | Event::FileWritten { .. } => {
             None
         }
+        // kubeadm is silent about phases the user skipped; other skips say why.
+        Event::PhaseSkipped { reason, .. } if reason == "--skip-phases" => None,
+        Event::PhaseSkipped { phase, reason } if reason.starts_with("Skipping phase") => {
+            Some(format!("[{}] {reason}", top(phase)))
+        }
         Event::PhaseSkipped { phase, reason } => {
             Some(format!("[{}] Skipping phase {phase}: {reason}", top(phase)))
         }
@@ -45,26 +50,8 @@ pub fn format(ev: &Event) -> Option<String> {
             }
             Some(s)
         }
-        Event::Cert {
-            name, sans, reused, ..
-        } => {
-            let mut s = if *reused {
-                format!("[certs] Using existing {name} certificate and key on disk")
-            } else {
-                format!("[certs] Generating \"{name}\" certificate and key")
-            };
-            if !sans.is_empty() && !reused {
-                let (ips, dns): (Vec<&String>, Vec<&String>) = sans
-                    .iter()
-                    .partition(|s| s.parse::<std::net::IpAddr>().is_ok());
-                s.push_str(&format!(
-                    "\n[certs] {name} serving cert is signed for DNS names [{}] and IPs [{}]",
-                    dns.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" "),
-                    ips.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" ")
-                ));
-            }
-            Some(s)
-        }
+        // The certs and kubeconfig phases log kubeadm's own lines for each certificate.
+        Event::Cert { .. } => None,
         Event::Probe {
             component,
             url,
@@ -115,6 +102,14 @@ pub fn format(ev: &Event) -> Option<String> {
             message,
         } => {
             let tag = phase.as_deref().map(top).unwrap_or("init");
+            // Some phases log kubeadm's tag themselves (`[dryrun] Would write ...`).
+            let tagged = message.starts_with('[')
+                && message
+                    .find("] ")
+                    .is_some_and(|i| !message[1..i].contains(' '));
+            if tagged && *level == LogLevel::Info {
+                return Some(message.clone());
+            }
             Some(match level {
                 LogLevel::Info => format!("[{tag}] {message}"),
                 LogLevel::Warn => format!("[{tag}] WARNING: {message}"),

@@ -1203,7 +1203,7 @@ fn image_pull(ctx: &PhaseCtx, ignore: &IgnoreSet) -> Result<(), PhaseError> {
     if ctx.dry_run() {
         ctx.events.log(
             PHASE,
-            "Would pull the required images (like running 'kubestrap config images pull')",
+            "Would pull the required images (like running 'kubeadm config images pull')",
         );
         return Ok(());
     }

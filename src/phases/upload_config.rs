@@ -31,6 +31,20 @@ pub const KUBELET_CONFIG_MAP: &str = "kubelet-config";
 /// Annotation with the component-config hash.
 pub const HASH_ANNOTATION: &str = "kubeadm.kubernetes.io/component-config.hash";
 
+/// Node annotation holding the CRI socket while the NodeLocalCRISocket gate is off.
+pub const CRI_SOCKET_ANNOTATION: &str = "kubeadm.alpha.kubernetes.io/cri-socket";
+
+/// Whether kubeadm's `NodeLocalCRISocket` feature gate is on: the `featureGates` value when
+/// set, else on from Kubernetes 1.34 (beta) and off before.
+pub fn node_local_cri_socket(ctx: &PhaseCtx) -> bool {
+    if let Some(v) = ctx.cfg.cluster.feature_gates.get("NodeLocalCRISocket") {
+        return *v;
+    }
+    crate::config::versions::KubeVersion::parse(&ctx.cfg.cluster.kubernetes_version)
+        .map(|v| v.minor >= 34)
+        .unwrap_or(true)
+}
+
 /// Runs `upload-config/<sub>` (`all` or empty runs both). Errors: the API call that failed.
 pub async fn run(ctx: &PhaseCtx, sub: &str) -> Result<(), PhaseError> {
     let subs: Vec<&str> = match sub {
@@ -186,6 +200,17 @@ async fn upload_kubelet(ctx: &PhaseCtx, api: &ApiWriter) -> Result<(), PhaseErro
         ..Default::default()
     };
     api.apply_ns(cm, |_, _| {}).await?;
+    if !node_local_cri_socket(ctx) {
+        // Without NodeLocalCRISocket the CRI socket lives in a Node annotation
+        // (kubeadm `patchnode.AnnotateCRISocket`).
+        let name = ctx.cfg.init.node_registration.name.clone();
+        api.wait_for_node(&name).await?;
+        let patch = serde_json::json!({"metadata": {"annotations": {
+            CRI_SOCKET_ANNOTATION: ctx.cfg.init.node_registration.cri_socket
+        }}});
+        api.merge_patch_cluster::<k8s_openapi::api::core::v1::Node>(&name, &patch)
+            .await?;
+    }
     let role = "kubeadm:kubelet-config";
     api.apply_ns(get_configmap_role(KUBELET_CONFIG_MAP, role), |_, _| {})
         .await?;

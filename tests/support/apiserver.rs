@@ -356,21 +356,29 @@ impl TestApiServer {
     /// Starts on `127.0.0.1:<free port>` with the apiserver pair of `pki`, trusting its CA for
     /// client certificates. Healthy at once.
     pub fn start(pki: &TestPki) -> Self {
+        Self::start_with(
+            &pki.ca.pair.cert_der,
+            &pki.apiserver.cert_der,
+            &pki.apiserver.key_pem,
+            0,
+        )
+    }
+
+    /// Starts on `127.0.0.1:<port>` (0 = any free port) serving `cert_der` with `key_pem`
+    /// and verifying client certificates against the CA `ca_der` (e.g. the files the certs
+    /// phase wrote).
+    pub fn start_with(ca_der: &[u8], cert_der: &[u8], key_pem: &str, port: u16) -> Self {
         let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
         let mut roots = rustls::RootCertStore::empty();
         roots
-            .add(rustls::pki_types::CertificateDer::from(
-                pki.ca.pair.cert_der.clone(),
-            ))
+            .add(rustls::pki_types::CertificateDer::from(ca_der.to_vec()))
             .expect("CA");
         let verifier = rustls::server::WebPkiClientVerifier::builder(Arc::new(roots))
             .allow_unauthenticated()
             .build()
             .expect("verifier");
-        let chain = vec![rustls::pki_types::CertificateDer::from(
-            pki.apiserver.cert_der.clone(),
-        )];
-        let key = <rustls::pki_types::PrivateKeyDer as rustls::pki_types::pem::PemObject>::from_pem_slice(pki.apiserver.key_pem.as_bytes())
+        let chain = vec![rustls::pki_types::CertificateDer::from(cert_der.to_vec())];
+        let key = <rustls::pki_types::PrivateKeyDer as rustls::pki_types::pem::PemObject>::from_pem_slice(key_pem.as_bytes())
             .expect("key");
         let mut cfg = rustls::ServerConfig::builder()
             .with_client_cert_verifier(verifier)
@@ -379,7 +387,7 @@ impl TestApiServer {
         cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
         let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(cfg));
 
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let listener = std::net::TcpListener::bind(("127.0.0.1", port)).expect("bind");
         listener.set_nonblocking(true).expect("nonblocking");
         let addr = listener.local_addr().expect("addr");
         let shared = Arc::new(Shared {
