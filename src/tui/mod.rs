@@ -69,135 +69,8 @@ fn set_src(cfg: &mut InitConfig, key: &str, src: Source) {
     cfg.sources.entry(key.to_string()).or_insert(src);
 }
 
-/// Line numbers (1-based) of the keys of a YAML text, as `a.b.c` paths per document
-/// (list items keep their list's path).
-fn key_lines(text: &str) -> Vec<std::collections::BTreeMap<String, usize>> {
-    let mut docs = vec![std::collections::BTreeMap::new()];
-    let mut stack: Vec<(usize, String)> = vec![];
-    for (n, line) in text.lines().enumerate() {
-        if line.trim_end() == "---" {
-            docs.push(Default::default());
-            stack.clear();
-            continue;
-        }
-        let t = line.trim_start();
-        if t.is_empty() || t.starts_with('#') {
-            continue;
-        }
-        let indent = line.len() - t.len();
-        let body = t.trim_start_matches("- ");
-        // serde_yaml writes a list's items at its key's indentation
-        let item = line.trim_start().starts_with("- ");
-        while stack
-            .last()
-            .is_some_and(|(i, _)| *i > indent || (*i == indent && !item))
-        {
-            stack.pop();
-        }
-        if let Some((key, rest)) = body.split_once(':').filter(|(k, _)| !k.contains(' ')) {
-            let mut path: Vec<&str> = stack.iter().map(|(_, k)| k.as_str()).collect();
-            path.push(key);
-            if let Some(d) = docs.last_mut() {
-                d.entry(path.join(".")).or_insert(n + 1);
-            }
-            if rest.trim().is_empty() && !t.starts_with("- ") {
-                stack.push((indent, key.to_string()));
-            }
-        }
-    }
-    docs
-}
-
-/// Reads a kubeadm v1beta4 configuration file (InitConfiguration, ClusterConfiguration,
-/// KubeletConfiguration, KubeProxyConfiguration documents) with [`Source::File`] lines.
-///
-/// TEMPORARY: to be replaced by the config loader (`config::resolve_init`, branch
-/// `config`), which also reads v1beta3/v1beta2 and validates. Errors name the file, the
-/// document and serde's line/column.
-pub fn load_config_file(path: &Path) -> Result<InitConfig, String> {
-    use serde::Deserialize;
-    let text =
-        std::fs::read_to_string(path).map_err(|e| format!("--config {}: {e}", path.display()))?;
-    let lines = key_lines(&text);
-    let mut cfg = InitConfig::default();
-    for (i, de) in serde_yaml::Deserializer::from_str(&text).enumerate() {
-        let v = serde_yaml::Value::deserialize(de)
-            .map_err(|e| format!("--config {}: document {}: {e}", path.display(), i + 1))?;
-        let serde_yaml::Value::Mapping(mut m) = v else {
-            continue;
-        };
-        let api = m
-            .remove("apiVersion")
-            .and_then(|v| v.as_str().map(str::to_string))
-            .unwrap_or_default();
-        let kind = m
-            .remove("kind")
-            .and_then(|v| v.as_str().map(str::to_string))
-            .unwrap_or_default();
-        let body = serde_yaml::Value::Mapping(m.clone());
-        let doc_lines = lines.get(i).cloned().unwrap_or_default();
-        let err = |e: serde_yaml::Error| {
-            let msg = e.to_string();
-            // serde_yaml loses positions once the document is a Value: find the line of the
-            // field the message names.
-            let line = msg.split('`').nth(1).and_then(|f| {
-                doc_lines
-                    .iter()
-                    .filter(|(k, _)| k.rsplit('.').next() == Some(f))
-                    .map(|(_, l)| *l)
-                    .min()
-            });
-            match line {
-                Some(l) => format!("--config {} line {l}: {kind}: {msg}", path.display()),
-                None => format!("--config {}: {kind}: {msg}", path.display()),
-            }
-        };
-        let kubeadm = api.starts_with("kubeadm.k8s.io/");
-        if kubeadm && api != "kubeadm.k8s.io/v1beta4" {
-            return Err(format!(
-                "--config {}: {kind} is {api}; this build reads kubeadm.k8s.io/v1beta4 only (convert it with `kubestrap config migrate`)",
-                path.display()
-            ));
-        }
-        match kind.as_str() {
-            "InitConfiguration" if kubeadm => {
-                cfg.init = serde_yaml::from_value(body).map_err(err)?
-            }
-            "ClusterConfiguration" if kubeadm => {
-                cfg.cluster = serde_yaml::from_value(body).map_err(err)?
-            }
-            "KubeletConfiguration" => {
-                m.insert("apiVersion".into(), api.clone().into());
-                m.insert("kind".into(), kind.clone().into());
-                cfg.kubelet = Some(serde_yaml::Value::Mapping(m));
-                continue;
-            }
-            "KubeProxyConfiguration" => {
-                m.insert("apiVersion".into(), api.clone().into());
-                m.insert("kind".into(), kind.clone().into());
-                cfg.kube_proxy = Some(serde_yaml::Value::Mapping(m));
-                continue;
-            }
-            other => {
-                return Err(format!(
-                    "--config {}: document {}: unknown kind {other:?} ({api})",
-                    path.display(),
-                    i + 1
-                ));
-            }
-        }
-        if let Some(doc) = lines.get(i) {
-            for (k, line) in doc {
-                if k != "apiVersion" && k != "kind" {
-                    cfg.sources.insert(k.clone(), Source::File { line: *line });
-                }
-            }
-        }
-    }
-    Ok(cfg)
-}
-
-/// The configuration the wizard starts from: `file` (or nothing), the init flags on top,
+/// The configuration the wizard starts from when `config::resolve_init` refuses the flags
+/// (no file given): `file` (or nothing), the init flags on top,
 /// the detected values (node name, advertise address, CRI socket) and kubeadm's defaults
 /// for what is still unset, with the source of each.
 pub fn base_config(
@@ -401,23 +274,21 @@ pub fn run_init(root: Option<PathBuf>, args: crate::cli::InitArgs) -> i32 {
         dry_run: args.dry_run,
         log_path: log_path.display().to_string(),
     };
-    let file = match &args.flags.config {
-        Some(p) => match load_config_file(p) {
-            Ok(c) => Some(c),
-            Err(e) => return crate::cmd::fail(e),
-        },
-        None => None,
+    // flags over file over defaults, with sources (config::resolve_init). Without a file,
+    // a configuration the loader refuses (e.g. no default route to take the advertise
+    // address from) still opens the wizard, so the user can type the missing answers.
+    let (base, warnings) = match crate::config::resolve_init(&args.flags, &detected.facts) {
+        Ok(x) => x,
+        Err(e) if args.flags.config.is_some() => return crate::cmd::fail(e),
+        Err(_) => (base_config(&args.flags, &detected, None), vec![]),
     };
-    let from_file = file.is_some();
-    let base = base_config(&args.flags, &detected, file);
-    if from_file
-        && let Err(e) = form::to_config(&form::Answers::from_config(&base), &base, &detected.facts)
-    {
-        return crate::cmd::fail(format!("--config: {e}"));
-    }
+    let from_file = args.flags.config.is_some();
     let mut app = App::new(base, detected, theme_from_env(), from_file);
     if !from_file && app.answers.pod_subnet.is_empty() {
         app.answers.pod_subnet = form::CNI_PRESETS[0].1.to_string();
+    }
+    if let Some(w) = warnings.first() {
+        app.notice = Some(format!("! {w}"));
     }
     // Key pairs do not depend on any answer: generate them while the user types.
     let key_pool = crate::pki::KeyAlgorithm::parse(&app.base.cluster.encryption_algorithm)

@@ -1035,7 +1035,11 @@ fn exported_yaml_loads_back_with_file_lines() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("kubeadm.yaml");
     std::fs::write(&p, a.export_text()).unwrap();
-    let loaded = super::load_config_file(&p).expect("loads");
+    let flags = InitFlags {
+        config: Some(p.clone()),
+        ..Default::default()
+    };
+    let (loaded, _) = crate::config::resolve_init(&flags, &facts()).expect("loads");
     let want = a.config.clone().unwrap();
     assert_eq!(loaded.init.local_api_endpoint, want.init.local_api_endpoint);
     assert_eq!(loaded.cluster.networking, want.cluster.networking);
@@ -1053,10 +1057,8 @@ fn exported_yaml_loads_back_with_file_lines() {
         loaded.sources.get("networking.podSubnet"),
         Some(&crate::config::Source::File { line })
     );
-    // the wizard opens on review with the file's values
-    let d = detected();
-    let base = super::base_config(&InitFlags::default(), &d, Some(loaded));
-    let b = App::new(base, d, Theme::Color16, true);
+    // the wizard opens on review with the file's values and their lines
+    let b = App::new(loaded, detected(), Theme::Color16, true);
     assert_eq!(b.screen, Screen::Review);
     let row = b
         .review
@@ -1064,13 +1066,4 @@ fn exported_yaml_loads_back_with_file_lines() {
         .find(|(l, _)| l.contains("podSubnet"))
         .unwrap();
     assert_eq!(row.1, format!("file line {line}"));
-    // a bad file names the problem
-    std::fs::write(
-        &p,
-        "apiVersion: kubeadm.k8s.io/v1beta4\nkind: ClusterConfiguration\nnetworkin: {}\n",
-    )
-    .unwrap();
-    let e = super::load_config_file(&p).unwrap_err();
-    assert!(e.contains("unknown field `networkin`"), "{e}");
-    assert!(e.contains("line"), "{e}");
 }
