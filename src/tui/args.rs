@@ -1,26 +1,24 @@
-//! The kube-apiserver extra-args editor: known flag names (assets/kube-apiserver-flags.txt),
+//! The kube-apiserver extra-args editor: known flag names (assets/flags/kube-apiserver.txt),
 //! completion, "did you mean" suggestions and the values kubestrap already sets.
 
 use tui_input::Input;
 
 use super::form::Answers;
 
-const FLAGS_TXT: &str = include_str!("../../assets/kube-apiserver-flags.txt");
+const COMPONENT: &str = "kube-apiserver";
 
-/// Known kube-apiserver flag names (no leading dashes), sorted.
+/// Known kube-apiserver flag names (no leading dashes), sorted; the list in
+/// `assets/flags/kube-apiserver.txt` ([`crate::config::flags::known_flags`]).
 pub fn known_flags() -> Vec<&'static str> {
-    let mut v: Vec<&str> = FLAGS_TXT
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .collect();
+    let mut v = crate::config::flags::known_flags(COMPONENT).to_vec();
     v.sort_unstable();
+    v.dedup();
     v
 }
 
 /// True when `name` is a known kube-apiserver flag.
 pub fn is_known(name: &str) -> bool {
-    known_flags().binary_search(&name).is_ok()
+    crate::config::flags::known_flags(COMPONENT).contains(&name)
 }
 
 /// Known flags starting with `prefix`, in order.
@@ -31,30 +29,10 @@ pub fn completions(prefix: &str) -> Vec<&'static str> {
         .collect()
 }
 
-/// The closest known flag to an unknown `name` (Jaro-Winkler ≥ 0.85, or the same name in
-/// kebab case: `featureGates` → `feature-gates`).
+/// The closest known flag to an unknown `name` ("did you mean", e.g. `featureGates` →
+/// `feature-gates`), from [`crate::config::flags::suggest`].
 pub fn suggest(name: &str) -> Option<&'static str> {
-    let mut kebab = String::new();
-    for c in name.chars() {
-        if c.is_ascii_uppercase() {
-            kebab.push('-');
-            kebab.push(c.to_ascii_lowercase());
-        } else if c == '_' {
-            kebab.push('-');
-        } else {
-            kebab.push(c);
-        }
-    }
-    let flags = known_flags();
-    if let Some(f) = flags.iter().find(|f| **f == kebab) {
-        return Some(f);
-    }
-    flags
-        .into_iter()
-        .map(|f| (strsim::jaro_winkler(&kebab, f), f))
-        .filter(|(s, _)| *s >= 0.85)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, f)| f)
+    crate::config::flags::suggest(COMPONENT, name)
 }
 
 /// The value kubestrap itself passes for `name` to kube-apiserver given the answers
