@@ -1,10 +1,10 @@
 //! Typed events the engine sends while it works; the TUI, the plain-text face and the
 //! JSON-lines face are three consumers of the same stream.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// How a preflight check ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Pass,
@@ -13,7 +13,7 @@ pub enum Severity {
 }
 
 /// A fix kubestrap can apply for a failing preflight check.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Fix {
     /// One line for the user, e.g. `turn swap off and comment out swap in /etc/fstab`.
     pub summary: String,
@@ -22,7 +22,7 @@ pub struct Fix {
 }
 
 /// Outcome of a probe attempt in wait-control-plane / join waits.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ProbeOutcome {
     Healthy,
@@ -38,7 +38,7 @@ pub enum ProbeOutcome {
 }
 
 /// One event from the engine.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {
     /// A phase (e.g. `certs/apiserver`) started.
@@ -110,7 +110,7 @@ pub enum Event {
 }
 
 /// Log levels for [`Event::Log`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LogLevel {
     Info,
@@ -119,7 +119,7 @@ pub enum LogLevel {
 }
 
 /// The end of a run.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "status")]
 pub enum RunOutcome {
     Succeeded,
@@ -128,7 +128,7 @@ pub enum RunOutcome {
 }
 
 /// What `show-join-command` prints.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct JoinInfo {
     /// `host:port` the join command targets (controlPlaneEndpoint or advertise address).
     pub endpoint: String,

@@ -1,0 +1,668 @@
+//! Drives the real `kubestrap init` wizard in a pseudo-terminal (portable-pty) and reads the
+//! screen through a VT parser (vt100). Recorded engine runs are replayed through
+//! `KUBESTRAP_TUI_REPLAY` (tests/fixtures/tui/*.jsonl). Every wait is bounded; the child is
+//! killed by a guard when a test fails.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use portable_pty::{CommandBuilder, PtySize, native_pty_system};
+
+const BIN: &str = env!("CARGO_BIN_EXE_kubestrap");
+
+fn fixture(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/tui")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+struct Shared {
+    parser: vt100::Parser,
+    raw: Vec<u8>,
+}
+
+/// A kubestrap process in a pseudo-terminal. Dropping it kills the process.
+struct Wizard {
+    child: Box<dyn portable_pty::Child + Send + Sync>,
+    writer: Box<dyn Write + Send>,
+    shared: Arc<Mutex<Shared>>,
+    _master: Box<dyn portable_pty::MasterPty + Send>,
+}
+
+impl Drop for Wizard {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+impl Wizard {
+    fn spawn(args: &[&str], cwd: &Path, replay: Option<&str>, cols: u16, rows: u16) -> Wizard {
+        Self::spawn_env(args, cwd, replay, cols, rows, &[])
+    }
+
+    fn spawn_env(
+        args: &[&str],
+        cwd: &Path,
+        replay: Option<&str>,
+        cols: u16,
+        rows: u16,
+        envs: &[(&str, &Path)],
+    ) -> Wizard {
+        let pty = native_pty_system();
+        let pair = pty
+            .openpty(PtySize {
+                rows,
+                cols,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .expect("openpty");
+        let mut cmd = CommandBuilder::new(BIN);
+        cmd.args(args);
+        cmd.cwd(cwd);
+        cmd.env("TERM", "xterm-256color");
+        cmd.env_remove("NO_COLOR");
+        match replay {
+            Some(r) => cmd.env("KUBESTRAP_TUI_REPLAY", r),
+            None => cmd.env_remove("KUBESTRAP_TUI_REPLAY"),
+        }
+        for (k, v) in envs {
+            cmd.env(k, v);
+        }
+        let child = pair.slave.spawn_command(cmd).expect("spawn kubestrap");
+        drop(pair.slave);
+        let mut reader = pair.master.try_clone_reader().expect("reader");
+        let writer = pair.master.take_writer().expect("writer");
+        let shared = Arc::new(Mutex::new(Shared {
+            parser: vt100::Parser::new(rows, cols, 1000),
+            raw: vec![],
+        }));
+        let s2 = shared.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 8192];
+            loop {
+                match reader.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => {
+                        let mut s = s2.lock().unwrap();
+                        s.parser.process(&buf[..n]);
+                        s.raw.extend_from_slice(&buf[..n]);
+                    }
+                }
+            }
+        });
+        Wizard {
+            child,
+            writer,
+            shared,
+            _master: pair.master,
+        }
+    }
+
+    fn screen(&self) -> String {
+        self.shared.lock().unwrap().parser.screen().contents()
+    }
+
+    fn send(&mut self, bytes: &str) {
+        self.writer.write_all(bytes.as_bytes()).unwrap();
+        self.writer.flush().unwrap();
+    }
+
+    /// Waits (at most `secs`) until the screen contains `text`; panics with the screen.
+    fn wait_for(&self, text: &str, secs: u64) -> String {
+        let end = Instant::now() + Duration::from_secs(secs);
+        loop {
+            let s = self.screen();
+            if s.contains(text) {
+                return s;
+            }
+            if Instant::now() > end {
+                panic!("timed out waiting for {text:?}; screen:\n{s}");
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+
+    /// Waits (at most `secs`) for the process to exit; returns its exit code.
+    fn wait_exit(&mut self, secs: u64) -> u32 {
+        let end = Instant::now() + Duration::from_secs(secs);
+        loop {
+            if let Ok(Some(st)) = self.child.try_wait() {
+                // let the reader drain the last bytes
+                std::thread::sleep(Duration::from_millis(100));
+                return st.exit_code();
+            }
+            if Instant::now() > end {
+                panic!("kubestrap did not exit; screen:\n{}", self.screen());
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Asserts the terminal was restored: alternate screen left, cursor shown, mouse off.
+    fn assert_restored(&self) {
+        let s = self.shared.lock().unwrap();
+        assert!(
+            !s.parser.screen().alternate_screen(),
+            "still on the alternate screen"
+        );
+        assert!(!s.parser.screen().hide_cursor(), "cursor still hidden");
+        let raw = String::from_utf8_lossy(&s.raw);
+        let enter = raw
+            .rfind("\x1b[?1049h")
+            .expect("entered the alternate screen");
+        let leave = raw.rfind("\x1b[?1049l").expect("left the alternate screen");
+        assert!(leave > enter);
+        assert!(
+            raw.rfind("\x1b[?25h").unwrap() > enter,
+            "cursor shown at exit"
+        );
+        assert!(
+            raw.rfind("\x1b[?1000l").unwrap() > enter,
+            "mouse reporting off at exit"
+        );
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.process_id().expect("pid")
+    }
+}
+
+const ENTER: &str = "\r";
+const TAB: &str = "\t";
+const ESC: &str = "\x1b";
+const CTRL_C: &str = "\x03";
+
+/// Goes from the welcome screen to the review screen, adding one apiserver extra arg.
+fn fill_wizard(w: &mut Wizard) {
+    w.wait_for("This machine", 20);
+    w.send(ENTER);
+    w.wait_for("Advertise address", 5);
+    w.send(ENTER);
+    w.wait_for("Kubernetes version", 5);
+    w.send(ENTER);
+    w.wait_for("Extra arguments for kube-apiserver", 5);
+    w.send("a");
+    w.send("audit-log-ma");
+    w.wait_for("Tab completes: audit-log-maxage", 5);
+    w.send("xa");
+    w.send(TAB);
+    w.send("30");
+    w.send(ENTER);
+    w.wait_for("= 30", 5);
+    w.send(ENTER);
+    w.wait_for("kubeadm.yaml", 5);
+}
+
+/// The join command as shown on the done screen, lines joined.
+fn join_from_screen(screen: &str) -> String {
+    let mut lines = screen
+        .lines()
+        .map(|l| l.trim_matches(|c| c == '│' || c == ' '));
+    let mut out = String::new();
+    for l in lines.by_ref() {
+        if l.starts_with("Join worker nodes") {
+            break;
+        }
+    }
+    for l in lines {
+        if l.starts_with("The token") || l.is_empty() {
+            break;
+        }
+        // lines break at spaces (before a flag or a hash); a hash longer than the line
+        // continues without one
+        if !out.is_empty() && (l.starts_with("--") || l.starts_with("sha256:")) {
+            out.push(' ');
+        }
+        out.push_str(l);
+    }
+    out
+}
+
+#[test]
+fn wizard_runs_a_dry_run_to_done_and_exports_kubeadm_yaml() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    std::fs::create_dir(&root).unwrap();
+    let mut w = Wizard::spawn(
+        &[
+            "init",
+            "--dry-run",
+            "--root",
+            root.to_str().unwrap(),
+            "--apiserver-advertise-address",
+            "192.0.2.10",
+        ],
+        dir.path(),
+        Some(&fixture("run-ok.jsonl")),
+        80,
+        24,
+    );
+    fill_wizard(&mut w);
+    let review = w.wait_for("advertiseAddress: 192.0.2.10", 5);
+    assert!(review.contains("step 5 of 6"), "{review}");
+    assert!(
+        review.contains("advertiseAddress: 192.0.2.10") && review.contains("│ flag"),
+        "{review}"
+    );
+    // export kubeadm.yaml
+    w.send("x");
+    w.wait_for("Export kubeadm.yaml to:", 5);
+    w.send(ENTER);
+    w.wait_for("kubeadm.yaml exported to kubeadm.yaml", 5);
+    let exported = dir.path().join("kubeadm.yaml");
+    let text = std::fs::read_to_string(&exported).unwrap();
+    assert!(text.starts_with("apiVersion: kubeadm.k8s.io/v1beta4\nkind: InitConfiguration\n"));
+    assert!(
+        text.contains("- name: audit-log-maxage\n    value: '30'"),
+        "{text}"
+    );
+    // exporting again asks before overwriting
+    w.send("x");
+    w.wait_for("Export kubeadm.yaml to:", 5);
+    w.send(ENTER);
+    w.wait_for("already exists. Overwrite it?", 5);
+    w.send("n");
+    // start and run to the end
+    w.send(ENTER);
+    w.wait_for("running", 5);
+    let done = w.wait_for("Your control plane is ready.", 20);
+    let cmd = join_from_screen(&done);
+    let replay = std::fs::read_to_string(fixture("run-ok.jsonl")).unwrap();
+    let info: serde_json::Value = replay
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|v| v["event"] == "join_ready")
+        .unwrap();
+    let want = format!(
+        "kubestrap join {} --token {} --discovery-token-ca-cert-hash {}",
+        info["endpoint"].as_str().unwrap(),
+        info["token"].as_str().unwrap(),
+        info["ca_cert_hashes"][0].as_str().unwrap()
+    );
+    assert_eq!(cmd, want, "join command read off the screen:\n{done}");
+    // write it to a file
+    w.send("w");
+    w.wait_for("Write the join command to:", 5);
+    w.send(ENTER);
+    w.wait_for("join command written to join-command.txt", 5);
+    let written = std::fs::read_to_string(dir.path().join("join-command.txt")).unwrap();
+    assert_eq!(written, format!("{want}\n"));
+    // quit: the join command is printed again on the normal screen
+    w.send("q");
+    assert_eq!(w.wait_exit(10), 0);
+    w.assert_restored();
+    let after = w.screen();
+    assert!(after.contains("initialized successfully"), "{after}");
+    let raw = String::from_utf8_lossy(&w.shared.lock().unwrap().raw).to_string();
+    assert!(
+        raw.contains(&want),
+        "the one-line join command is in the scrollback"
+    );
+    // load the exported file back
+    let out = std::process::Command::new(BIN)
+        .args(["config", "validate", "--config"])
+        .arg(&exported)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "config validate: {stdout}{stderr}");
+    eprintln!(
+        "config validate of the exported kubeadm.yaml: {}",
+        stdout.trim()
+    );
+    // started with --config, the wizard opens on the review screen with the file's values
+    let mut w = Wizard::spawn(
+        &[
+            "init",
+            "--dry-run",
+            "--config",
+            "kubeadm.yaml",
+            "--root",
+            root.to_str().unwrap(),
+        ],
+        dir.path(),
+        Some(&fixture("run-ok.jsonl")),
+        80,
+        24,
+    );
+    let s = w.wait_for("step 5 of 6", 20);
+    assert!(s.contains("file line"), "{s}");
+    w.send("q");
+    w.wait_for("Quit the wizard?", 5);
+    w.send("y");
+    assert_eq!(w.wait_exit(10), 1);
+    w.assert_restored();
+    let docs: Vec<&str> = text.split("\n---\n").collect();
+    let init: serde_yaml::Value = serde_yaml::from_str(docs[0]).unwrap();
+    let mut init_map = init.as_mapping().unwrap().clone();
+    init_map.remove("apiVersion");
+    init_map.remove("kind");
+    let _: kubestrap::config::InitConfiguration =
+        serde_yaml::from_value(serde_yaml::Value::Mapping(init_map)).expect("InitConfiguration");
+    let cluster: serde_yaml::Value = serde_yaml::from_str(docs[1]).unwrap();
+    let mut cm = cluster.as_mapping().unwrap().clone();
+    cm.remove("apiVersion");
+    cm.remove("kind");
+    let c: kubestrap::config::ClusterConfiguration =
+        serde_yaml::from_value(serde_yaml::Value::Mapping(cm)).expect("ClusterConfiguration");
+    assert_eq!(c.networking.pod_subnet, "10.244.0.0/16");
+    assert_eq!(c.api_server.extra_args[0].name, "audit-log-maxage");
+}
+
+#[test]
+fn cancel_in_the_middle_of_a_run_and_before_starting() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut w = Wizard::spawn(
+        &["init", "--dry-run"],
+        dir.path(),
+        Some(&fixture("run-slow.jsonl")),
+        80,
+        24,
+    );
+    fill_wizard(&mut w);
+    w.send(ENTER);
+    w.wait_for("running", 5);
+    w.wait_for("✓ preflight", 10);
+    w.send(CTRL_C);
+    w.wait_for("Cancel the run?", 5);
+    w.send("n");
+    std::thread::sleep(Duration::from_millis(50));
+    assert!(w.screen().contains("running"));
+    w.send("q");
+    w.wait_for("Cancel the run?", 5);
+    w.send("y");
+    let s = w.wait_for("The run was cancelled.", 10);
+    assert!(s.contains("It stopped after phase"), "{s}");
+    assert!(s.contains("Done before it stopped: preflight"), "{s}");
+    w.send("q");
+    assert_eq!(w.wait_exit(10), 1);
+    w.assert_restored();
+    assert!(w.screen().contains("init was cancelled"));
+
+    // quitting on the welcome screen asks first and changes nothing
+    let mut w = Wizard::spawn(&["init", "--dry-run"], dir.path(), None, 80, 24);
+    w.wait_for("This machine", 20);
+    w.send(CTRL_C);
+    w.wait_for("Quit the wizard?", 5);
+    w.send(ESC);
+    w.send("q");
+    w.wait_for("Quit the wizard?", 5);
+    w.send("y");
+    assert_eq!(w.wait_exit(10), 1);
+    w.assert_restored();
+    assert!(w.screen().contains("init was not started"));
+}
+
+#[test]
+fn a_failed_preflight_is_retried_to_success() {
+    let dir = tempfile::tempdir().unwrap();
+    let replay = format!("{},{}", fixture("run-fail.jsonl"), fixture("run-ok.jsonl"));
+    let mut w = Wizard::spawn(&["init", "--dry-run"], dir.path(), Some(&replay), 80, 24);
+    fill_wizard(&mut w);
+    w.send(ENTER);
+    let s = w.wait_for("phase preflight failed", 10);
+    assert!(s.contains("✗ [Swap] swap is on"), "{s}");
+    assert!(s.contains("Hint:"), "{s}");
+    assert!(s.contains("Full log: "), "{s}");
+    w.send("r");
+    w.wait_for("Your control plane is ready.", 20);
+    w.send("q");
+    assert_eq!(w.wait_exit(10), 0);
+    w.assert_restored();
+}
+
+#[test]
+fn sigterm_and_small_terminal_and_no_tty() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut w = Wizard::spawn(&["init", "--dry-run"], dir.path(), None, 60, 20);
+    w.wait_for("The terminal is too small for the wizard.", 20);
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(w.pid() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    assert_eq!(w.wait_exit(10), 1);
+    w.assert_restored();
+
+    let out = std::process::Command::new(BIN)
+        .args(["init", "--dry-run"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(e.contains("pass --non-interactive"), "{e}");
+}
+
+fn cpu_ticks(pid: u32) -> u64 {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let after = s.rsplit_once(')').map(|x| x.1).unwrap_or("");
+    let f: Vec<&str> = after.split_whitespace().collect();
+    // fields after the name: state is [0]; utime [11], stime [12]
+    f.get(11).and_then(|x| x.parse::<u64>().ok()).unwrap_or(0)
+        + f.get(12).and_then(|x| x.parse::<u64>().ok()).unwrap_or(0)
+}
+
+/// Measures (and prints) the key-press-to-screen latency and the idle CPU use. Figures, not
+/// timed assertions: the test only checks that every key press reached the screen.
+#[test]
+fn measure_key_latency_and_idle_cpu() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut w = Wizard::spawn(&["init", "--dry-run"], dir.path(), None, 120, 40);
+    w.wait_for("This machine", 20);
+    // the background key generation ends before the idle measurement
+    w.wait_for("Key pairs generated in the background: 16 of 16", 60);
+    w.send(ENTER);
+    w.wait_for("Advertise address", 5);
+    w.send(TAB);
+    w.send(TAB);
+    w.wait_for("Optional. A DNS name", 5);
+    let mut samples = vec![];
+    let word = "abcdefghijklmnopqrstuvwxyzabcd";
+    for (i, c) in word.chars().enumerate() {
+        let want: String = word.chars().take(i + 1).collect();
+        let t = Instant::now();
+        w.send(&c.to_string());
+        w.wait_for(&format!("[{want} "), 5);
+        samples.push(t.elapsed());
+    }
+    samples.sort();
+    let median = samples[samples.len() / 2];
+    eprintln!(
+        "key press to screen: median {:.2} ms, max {:.2} ms over {} presses",
+        median.as_secs_f64() * 1000.0,
+        samples.last().unwrap().as_secs_f64() * 1000.0,
+        samples.len()
+    );
+    let pid = w.pid();
+    let hz = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
+        .ok()
+        .flatten()
+        .unwrap_or(100) as f64;
+    let t0 = cpu_ticks(pid);
+    let start = Instant::now();
+    std::thread::sleep(Duration::from_secs(10));
+    let used = (cpu_ticks(pid) - t0) as f64 / hz;
+    let wall = start.elapsed().as_secs_f64();
+    eprintln!(
+        "idle wizard: {:.3} s CPU over {:.1} s = {:.2}% of a core",
+        used,
+        wall,
+        used / wall * 100.0
+    );
+    w.send(CTRL_C);
+    w.wait_for("Quit the wizard?", 5);
+    w.send("y");
+    assert_eq!(w.wait_exit(10), 1);
+    w.assert_restored();
+}
+
+/// Measures (and prints) the time from Start to the whole PKI on disk (certs + kubeconfig
+/// phases) with RSA-2048 keys the wizard generated in the background, against generating
+/// them on demand. Checks that every key came from the pool and the files exist.
+#[test]
+fn measure_pki_with_pregenerated_rsa_keys() {
+    use kubestrap::engine::{EventSink, PhaseCtx};
+    use kubestrap::host::{Host, RealHost};
+    use kubestrap::pki::{KeyAlgorithm, KeyPool};
+    use std::sync::Arc;
+
+    let mut cfg = kubestrap::config::defaults::example_init_config("v1.34.2");
+    cfg.cluster.encryption_algorithm = "RSA-2048".into();
+    let cfg = Arc::new(cfg);
+    let mut pooled = vec![];
+    // KUBESTRAP_PKI_BENCH_DIR picks the file system (e.g. a tmpfs, to leave out fsync).
+    let base = std::env::var_os("KUBESTRAP_PKI_BENCH_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(std::env::temp_dir);
+    for _ in 0..3 {
+        let dir = tempfile::tempdir_in(&base).unwrap();
+        let host: Arc<dyn Host> = Arc::new(RealHost::new(dir.path(), false).unwrap());
+        let pool = KeyPool::start(KeyAlgorithm::parse("RSA-2048").unwrap(), KeyPool::INIT_KEYS);
+        assert!(pool.wait_ready(KeyPool::INIT_KEYS, Duration::from_secs(120)));
+        let mut ctx = PhaseCtx::new(cfg.clone(), host.clone(), EventSink::discard());
+        ctx.key_pool = Some(pool.clone());
+        let t = Instant::now();
+        kubestrap::phases::certs::run(&ctx, "all").expect("certs");
+        kubestrap::phases::kubeconfig::run(&ctx, "all").expect("kubeconfig");
+        pooled.push(t.elapsed());
+        assert_eq!(
+            pool.served(),
+            KeyPool::INIT_KEYS,
+            "every key came from the pool"
+        );
+        for f in [
+            "/etc/kubernetes/pki/ca.key",
+            "/etc/kubernetes/pki/apiserver.crt",
+            "/etc/kubernetes/pki/sa.key",
+            "/etc/kubernetes/admin.conf",
+            "/etc/kubernetes/super-admin.conf",
+        ] {
+            assert!(host.exists(Path::new(f)), "{f}");
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let host: Arc<dyn Host> = Arc::new(RealHost::new(dir.path(), false).unwrap());
+    let ctx = PhaseCtx::new(cfg.clone(), host, EventSink::discard());
+    let t = Instant::now();
+    kubestrap::phases::certs::run(&ctx, "all").expect("certs");
+    kubestrap::phases::kubeconfig::run(&ctx, "all").expect("kubeconfig");
+    let on_demand = t.elapsed();
+    pooled.sort();
+    eprintln!(
+        "PKI on disk (certs + kubeconfig, RSA-2048): {:.1} ms median of {} with pre-generated keys; {:.1} ms generating keys on demand",
+        pooled[pooled.len() / 2].as_secs_f64() * 1000.0,
+        pooled.len(),
+        on_demand.as_secs_f64() * 1000.0
+    );
+}
+
+fn openssl_pin(ca: &Path) -> String {
+    let pubkey = std::process::Command::new("openssl")
+        .args(["x509", "-pubkey", "-noout", "-in"])
+        .arg(ca)
+        .output()
+        .expect("openssl x509");
+    assert!(pubkey.status.success());
+    let mut der = std::process::Command::new("openssl")
+        .args(["pkey", "-pubin", "-outform", "der"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("openssl pkey");
+    der.stdin.take().unwrap().write_all(&pubkey.stdout).unwrap();
+    let out = der.wait_with_output().unwrap();
+    assert!(out.status.success());
+    use sha2::Digest;
+    format!("sha256:{}", hex::encode(sha2::Sha256::digest(&out.stdout)))
+}
+
+/// The real engine end to end: the wizard runs `init --dry-run` with every phase, and the
+/// join command read off the done screen matches the files written (CA pin computed by
+/// openssl from ca.crt, endpoint and the typed extra arg in the kube-apiserver manifest).
+#[test]
+fn real_engine_dry_run_join_command_matches_the_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    let dry = dir.path().join("dry");
+    std::fs::create_dir(&root).unwrap();
+    // KUBESTRAP_INIT_DRYRUN_DIR puts the dry-run files in this test's directory.
+    {
+        let mut w = Wizard::spawn_env(
+            &[
+                "init",
+                "--dry-run",
+                "--root",
+                root.to_str().unwrap(),
+                "--apiserver-advertise-address",
+                "192.0.2.10",
+                "--node-name",
+                "cp1",
+            ],
+            dir.path(),
+            None,
+            80,
+            24,
+            &[("KUBESTRAP_INIT_DRYRUN_DIR", &dry)],
+        );
+        // as a person would: the key pairs are ready before Start
+        w.wait_for("Key pairs generated in the background: 16 of 16", 60);
+        fill_wizard(&mut w);
+        w.send(ENTER);
+        let done = w.wait_for("Your control plane is ready.", 90);
+        let cmd = join_from_screen(&done);
+        let pin = openssl_pin(&dry.join("etc/kubernetes/pki/ca.crt"));
+        assert!(
+            cmd.starts_with("kubestrap join 192.0.2.10:6443 --token "),
+            "{cmd}\n{done}"
+        );
+        assert!(
+            cmd.ends_with(&format!(" --discovery-token-ca-cert-hash {pin}")),
+            "{cmd} vs {pin}\n{done}"
+        );
+        let token = cmd.split_whitespace().nth(4).unwrap();
+        assert!(
+            token.len() == 23 && token.as_bytes()[6] == b'.',
+            "token {token:?}"
+        );
+        let manifest =
+            std::fs::read_to_string(dry.join("etc/kubernetes/manifests/kube-apiserver.yaml"))
+                .unwrap();
+        assert!(
+            manifest.contains("--advertise-address=192.0.2.10"),
+            "{manifest}"
+        );
+        assert!(manifest.contains("--audit-log-maxage=30"), "{manifest}");
+        // the run's event log: how long certs + kubeconfig took with the keys the wizard
+        // generated while the answers were typed
+        let log_path = std::env::temp_dir().join(format!("kubestrap-init-{}.log", w.pid()));
+        let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+        let ms: u64 = log
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter(|v| {
+                v["event"] == "phase_finished"
+                    && (v["phase"] == "certs" || v["phase"] == "kubeconfig")
+            })
+            .filter_map(|v| v["elapsed_ms"].as_u64())
+            .sum();
+        eprintln!(
+            "wizard run: certs + kubeconfig phases took {ms} ms (RSA-2048, keys pre-generated)"
+        );
+        if std::env::var_os("KUBESTRAP_KEEP_LOG").is_none() {
+            let _ = std::fs::remove_file(&log_path);
+        }
+        w.send("q");
+        assert_eq!(w.wait_exit(10), 0);
+        w.assert_restored();
+    }
+}
