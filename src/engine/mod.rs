@@ -154,6 +154,9 @@ pub struct PhaseCtx {
     pub started_at: std::time::SystemTime,
     /// Values later phases need from earlier ones (tokens, certificate key, CA pins).
     pub state: Arc<std::sync::Mutex<RunState>>,
+    /// Key pairs generated ahead of time (the wizard starts the pool while the user types);
+    /// the certs and kubeconfig phases take keys from it when its algorithm matches.
+    pub key_pool: Option<Arc<crate::pki::KeyPool>>,
 }
 
 /// Values one phase produces for later ones within a run.
@@ -180,6 +183,7 @@ impl PhaseCtx {
             events,
             started_at: std::time::SystemTime::now(),
             state: Arc::default(),
+            key_pool: None,
         }
     }
 

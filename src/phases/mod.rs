@@ -3,6 +3,8 @@
 
 pub mod addons;
 pub mod bootstrap_token;
+pub mod certs;
+pub mod kubeconfig;
 pub mod kubelet_finalize;
 pub mod mark_control_plane;
 pub mod show_join;
