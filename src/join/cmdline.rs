@@ -435,8 +435,7 @@ pub fn validate_join(cfg: &JoinConfiguration) -> Result<(), JoinInputError> {
             ));
         }
         for h in &bt.ca_cert_hashes {
-            crate::pki::parse_pin(h)
-                .map_err(|e| bad(format!("--discovery-token-ca-cert-hash: {e}")))?;
+            crate::pki::parse_pin(h).map_err(|e| bad(format!("--discovery-token-ca-cert-hash: {}", pin_error(e))))?;
         }
     }
     if let Some(f) = &d.file {
@@ -480,6 +479,15 @@ pub fn validate_join(cfg: &JoinConfiguration) -> Result<(), JoinInputError> {
         )));
     }
     Ok(())
+}
+
+/// A pin parse error that always shows the expected format.
+pub fn pin_error(e: String) -> String {
+    if e.contains("sha256:<64 hex characters>") {
+        e
+    } else {
+        format!("{e}; expected the format \"sha256:<64 hex characters>\", as kubestrap init prints it")
+    }
 }
 
 /// True for a lower-case RFC 1123 subdomain of at most 253 characters.

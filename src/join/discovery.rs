@@ -501,7 +501,7 @@ pub async fn discover_token(opts: &TokenDiscovery, events: &EventSink) -> Result
         .map(|h| {
             crate::pki::parse_pin(h)
                 .map(hex::encode)
-                .map_err(DiscoveryError::BadPin)
+                .map_err(|e| DiscoveryError::BadPin(super::cmdline::pin_error(e)))
         })
         .collect::<Result<Vec<_>, _>>()?;
     let endpoint = opts.endpoint.as_str();
