@@ -741,3 +741,77 @@ fn nix_is_root() -> bool {
     // SAFETY: geteuid has no preconditions.
     unsafe { libc::geteuid() == 0 }
 }
+
+/// Kills the child on drop (also when an assertion fails).
+struct ChildGuard(Box<dyn portable_pty::Child + Send + Sync>);
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pasted_command_in_a_terminal() {
+    use portable_pty::{CommandBuilder, PtySize, native_pty_system};
+    use std::io::{Read, Write};
+
+    let c = cluster().await;
+    let node = tempfile::tempdir().unwrap();
+    let root = node.path().to_path_buf();
+    let ep = c.server.addr.to_string();
+    let pin = c.pin.clone();
+    tokio::task::spawn_blocking(move || {
+        let pair = native_pty_system()
+            .openpty(PtySize {
+                rows: 50,
+                cols: 220,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .unwrap();
+        let mut cmd = CommandBuilder::new(BIN);
+        cmd.arg("--root");
+        cmd.arg(&root);
+        cmd.args(["join", "--dry-run", "--ignore-preflight-errors", "all"]);
+        let child = ChildGuard(pair.slave.spawn_command(cmd).unwrap());
+        drop(pair.slave);
+        let mut reader = pair.master.try_clone_reader().unwrap();
+        let mut writer = pair.master.take_writer().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel::<Vec<u8>>();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = reader.read(&mut buf) {
+                if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut parser = vt100::Parser::new(50, 220, 2000);
+        let mut all = String::new();
+        let mut wait_for = |needle: &str, parser: &mut vt100::Parser, all: &mut String| {
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while !all.contains(needle) {
+                let left = deadline.saturating_duration_since(Instant::now());
+                assert!(!left.is_zero(), "timed out waiting for {needle:?}; screen:\n{}", parser.screen().contents());
+                if let Ok(b) = rx.recv_timeout(left.min(Duration::from_millis(200))) {
+                    parser.process(&b);
+                    all.push_str(&String::from_utf8_lossy(&b));
+                }
+            }
+        };
+        wait_for("Paste the join command", &mut parser, &mut all);
+        // The command as init prints it, with a line continuation.
+        write!(writer, "kubeadm join {ep} --token {TOKEN} \\\n    --discovery-token-ca-cert-hash {pin}\n").unwrap();
+        writer.flush().unwrap();
+        wait_for("[dryrun] Discovery succeeded", &mut parser, &mut all);
+        let screen = parser.screen().contents();
+        assert!(screen.contains("[dryrun] Discovery succeeded against"), "{screen}");
+        assert!(all.contains(&format!("Cluster CA CN=kubernetes matches the pinned hash {pin}")), "{all}");
+        drop(child);
+    })
+    .await
+    .unwrap();
+    assert!(node.path().join("etc/kubernetes/bootstrap-kubelet.conf").exists());
+}
