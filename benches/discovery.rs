@@ -38,7 +38,8 @@ fn bench(c: &mut Criterion) {
     cfg.init.bootstrap_tokens[0].token = TOKEN.into();
     let host = Arc::new(RealHost::new(dir.path(), false).expect("host"));
     let ctx = PhaseCtx::new(Arc::new(cfg), host, EventSink::discard());
-    rt.block_on(bootstrap_token::run(&ctx, "")).expect("bootstrap-token phase");
+    rt.block_on(bootstrap_token::run(&ctx, ""))
+        .expect("bootstrap-token phase");
     let pin = kubestrap::pki::ca_pin(&pki.ca.pair.cert_der).expect("pin");
     let opts = TokenDiscovery::new(
         &server.addr.to_string(),

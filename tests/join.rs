@@ -43,8 +43,12 @@ async fn init_api(root: &Path, server_url: &str) {
     let _ = server_url;
     let host = Arc::new(RealHost::new(root, false).unwrap());
     let ctx = PhaseCtx::new(Arc::new(cfg), host, EventSink::discard());
-    upload_config::run(&ctx, "all").await.expect("upload-config");
-    bootstrap_token::run(&ctx, "").await.expect("bootstrap-token");
+    upload_config::run(&ctx, "all")
+        .await
+        .expect("upload-config");
+    bootstrap_token::run(&ctx, "")
+        .await
+        .expect("bootstrap-token");
 }
 
 /// Stands in for the Node authorizer (which lets a kubelet read its own Node): group
@@ -109,7 +113,9 @@ struct NodeHost {
 
 impl std::fmt::Debug for NodeHost {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("NodeHost").field("root", &self.inner.root()).finish()
+        f.debug_struct("NodeHost")
+            .field("root", &self.inner.root())
+            .finish()
     }
 }
 
@@ -190,7 +196,8 @@ impl Host for NodeHost {
         })
     }
     fn which(&self, program: &str) -> Option<PathBuf> {
-        matches!(program, "kubelet" | "systemctl").then(|| PathBuf::from(format!("/usr/bin/{program}")))
+        matches!(program, "kubelet" | "systemctl")
+            .then(|| PathBuf::from(format!("/usr/bin/{program}")))
     }
     fn facts(&self) -> HostFacts {
         HostFacts {
@@ -209,7 +216,10 @@ impl Host for NodeHost {
 
 fn node_host(c: &Cluster, node: &str) -> (tempfile::TempDir, Arc<NodeHost>) {
     let dir = tempfile::tempdir().unwrap();
-    let pair = c.pki.ca.client(&format!("system:node:{node}"), &["system:nodes"]);
+    let pair = c
+        .pki
+        .ca
+        .client(&format!("system:node:{node}"), &["system:nodes"]);
     let sim = KubeletSim {
         server_url: c.server.url(),
         ca_pem: c.pki.ca.pair.cert_pem.clone(),
@@ -253,7 +263,10 @@ fn drain(rx: &mut tokio::sync::mpsc::UnboundedReceiver<Event>) -> Vec<Event> {
     v
 }
 
-async fn run_join(cfg: JoinConfiguration, host: Arc<dyn Host>) -> (Result<join::JoinResult, join::JoinFailure>, Vec<Event>) {
+async fn run_join(
+    cfg: JoinConfiguration,
+    host: Arc<dyn Host>,
+) -> (Result<join::JoinResult, join::JoinFailure>, Vec<Event>) {
     let (events, mut rx) = EventSink::channel();
     let job = JoinJob {
         cfg,
@@ -282,12 +295,17 @@ fn warnings(events: &[Event]) -> Vec<String> {
 }
 
 fn read(root: &Path, real: &str) -> String {
-    std::fs::read_to_string(root.join(real.trim_start_matches('/'))).unwrap_or_else(|e| panic!("{real}: {e}"))
+    std::fs::read_to_string(root.join(real.trim_start_matches('/')))
+        .unwrap_or_else(|e| panic!("{real}: {e}"))
 }
 
 fn mode(root: &Path, real: &str) -> u32 {
     use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(root.join(real.trim_start_matches('/'))).unwrap().permissions().mode() & 0o7777
+    std::fs::metadata(root.join(real.trim_start_matches('/')))
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o7777
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -305,7 +323,10 @@ async fn worker_join_succeeds_with_pin_and_tls_bootstrap() {
     assert!(r.joined);
     assert_eq!(r.node_name, "worker-1");
     assert!(r.discovered.pinned);
-    assert_eq!(r.discovered.requests, 2, "one insecure and one CA-verified fetch");
+    assert_eq!(
+        r.discovered.requests, 2,
+        "one insecure and one CA-verified fetch"
+    );
     assert_eq!(r.discovered.ca_subject, "CN=kubernetes");
     assert_eq!(r.discovered.ca_pins, vec![c.pin.clone()]);
 
@@ -320,34 +341,72 @@ async fn worker_join_succeeds_with_pin_and_tls_bootstrap() {
     assert_eq!(finished, join::PHASES);
     // Files: CA, kubelet config from the cluster, flags; bootstrap kubeconfig written 0600 then removed.
     let root = dir.path();
-    assert_eq!(read(root, "/etc/kubernetes/pki/ca.crt"), c.pki.ca.pair.cert_pem);
+    assert_eq!(
+        read(root, "/etc/kubernetes/pki/ca.crt"),
+        c.pki.ca.pair.cert_pem
+    );
     assert_eq!(mode(root, "/etc/kubernetes/pki/ca.crt"), 0o644);
-    let kubelet_cm = c.server.get("configmaps", "kube-system", "kubelet-config").unwrap();
-    assert_eq!(read(root, "/var/lib/kubelet/config.yaml"), kubelet_cm["data"]["kubelet"].as_str().unwrap());
+    let kubelet_cm = c
+        .server
+        .get("configmaps", "kube-system", "kubelet-config")
+        .unwrap();
+    assert_eq!(
+        read(root, "/var/lib/kubelet/config.yaml"),
+        kubelet_cm["data"]["kubelet"].as_str().unwrap()
+    );
     assert_eq!(
         read(root, "/var/lib/kubelet/kubeadm-flags.env"),
         "KUBELET_KUBEADM_ARGS=\"--container-runtime-endpoint=unix:///var/run/containerd/containerd.sock --pod-infra-container-image=registry.k8s.io/pause:3.10\"\n"
     );
     assert!(events.iter().any(|e| matches!(e, Event::FileWritten { path, mode: 0o600 } if path == "/etc/kubernetes/bootstrap-kubelet.conf")));
-    assert!(!root.join("etc/kubernetes/bootstrap-kubelet.conf").exists(), "removed after the bootstrap");
+    assert!(
+        !root.join("etc/kubernetes/bootstrap-kubelet.conf").exists(),
+        "removed after the bootstrap"
+    );
     assert!(root.join("etc/kubernetes/kubelet.conf").exists());
     let calls = host.calls.lock().unwrap().clone();
-    assert_eq!(calls, ["systemctl stop kubelet", "systemctl daemon-reload", "systemctl restart kubelet"]);
+    assert_eq!(
+        calls,
+        [
+            "systemctl stop kubelet",
+            "systemctl daemon-reload",
+            "systemctl restart kubelet"
+        ]
+    );
     assert!(c.server.get("nodes", "", "worker-1").is_some());
 
     // Discovery was anonymous; the cluster reads used the bootstrap token; the Node wait used kubelet.conf.
     let log = c.server.shared.log.lock().unwrap().clone();
-    let ci: Vec<_> = log.iter().filter(|l| l.path.ends_with("/configmaps/cluster-info")).collect();
+    let ci: Vec<_> = log
+        .iter()
+        .filter(|l| l.path.ends_with("/configmaps/cluster-info"))
+        .collect();
     assert_eq!(ci.len(), 2);
-    assert!(ci.iter().all(|l| l.user == "system:anonymous" && l.status == 200));
-    assert!(log.iter().any(|l| l.path.ends_with("/configmaps/kubelet-config") && l.user == "system:bootstrap:abcdef" && l.status == 200));
-    assert!(log.iter().any(|l| l.path == "/api/v1/nodes/worker-1" && l.user == "system:node:worker-1" && l.status == 200));
+    assert!(
+        ci.iter()
+            .all(|l| l.user == "system:anonymous" && l.status == 200)
+    );
+    assert!(
+        log.iter()
+            .any(|l| l.path.ends_with("/configmaps/kubelet-config")
+                && l.user == "system:bootstrap:abcdef"
+                && l.status == 200)
+    );
+    assert!(log.iter().any(|l| l.path == "/api/v1/nodes/worker-1"
+        && l.user == "system:node:worker-1"
+        && l.status == 200));
 
     // A second join of the same machine is stopped by preflight (kubelet.conf and ca.crt exist).
     let (r2, events2) = run_join(config(&cmd, Duration::from_secs(5)), host.clone()).await;
     let f = r2.unwrap_err();
     assert_eq!(f.phase, "preflight");
-    assert!(f.error.message.contains("FileAvailable--etc-kubernetes-kubelet.conf"), "{}", f.error.message);
+    assert!(
+        f.error
+            .message
+            .contains("FileAvailable--etc-kubernetes-kubelet.conf"),
+        "{}",
+        f.error.message
+    );
     assert!(events2.iter().any(|e| matches!(e, Event::Check { name, .. } if name == "FileAvailable--etc-kubernetes-pki-ca.crt")));
 }
 
@@ -356,7 +415,7 @@ async fn failing(c: &Cluster, cmd: &str, timeout: Duration) -> (String, Duration
     let (_dir, host) = node_host(c, "worker-1");
     let start = Instant::now();
     let (r, events) = run_join(config(cmd, timeout), host).await;
-    let f = r.err().expect("join must fail");
+    let f = r.expect_err("join must fail");
     assert_eq!(f.phase, "discovery", "{f}");
     (f.error.message.clone(), start.elapsed(), events)
 }
@@ -369,20 +428,47 @@ async fn discovery_failures_have_clear_messages_in_bounded_time() {
 
     // Wrong pin: fails at once, names both hashes.
     let wrong = format!("sha256:{}", "ab".repeat(32));
-    let (m, took, _) = failing(&c, &format!("kubeadm join {ep} --token {TOKEN} --discovery-token-ca-cert-hash {wrong}"), t).await;
+    let (m, took, _) = failing(
+        &c,
+        &format!("kubeadm join {ep} --token {TOKEN} --discovery-token-ca-cert-hash {wrong}"),
+        t,
+    )
+    .await;
     assert!(
-        m.contains(&format!("the cluster CA does not match the pinned hash: expected {wrong}, got {}", c.pin)),
+        m.contains(&format!(
+            "the cluster CA does not match the pinned hash: expected {wrong}, got {}",
+            c.pin
+        )),
         "{m}"
     );
     assert!(took < Duration::from_secs(5), "{took:?}");
 
     // Unknown token: no signature; retried until the discovery timeout, each retry reported.
-    let (m, took, events) = failing(&c, &format!("kubeadm join {ep} --token zzzzzz.0123456789abcdef --discovery-token-ca-cert-hash {}", c.pin), t).await;
+    let (m, took, events) = failing(
+        &c,
+        &format!(
+            "kubeadm join {ep} --token zzzzzz.0123456789abcdef --discovery-token-ca-cert-hash {}",
+            c.pin
+        ),
+        t,
+    )
+    .await;
     assert!(m.contains("no signature for token zzzzzz in cluster-info: the token does not exist or has expired; create a new one on the control plane with kubestrap token create --print-join-command"), "{m}");
     assert!(took >= t && took < Duration::from_secs(8), "{took:?}");
     let w = warnings(&events);
-    assert!(w.len() >= 2 && w.iter().all(|m| m.contains("left before the discovery timeout of 1.5s")), "{w:?}");
-    assert!(events.iter().filter(|e| matches!(e, Event::Probe { component, .. } if component == "discovery")).count() >= 3);
+    assert!(
+        w.len() >= 2
+            && w.iter()
+                .all(|m| m.contains("left before the discovery timeout of 1.5s")),
+        "{w:?}"
+    );
+    assert!(
+        events
+            .iter()
+            .filter(|e| matches!(e, Event::Probe { component, .. } if component == "discovery"))
+            .count()
+            >= 3
+    );
 
     // Expired token: the signer does not sign it; the same message, naming the token.
     let past = "2020-01-01T00:00:00Z";
@@ -397,8 +483,21 @@ async fn discovery_failures_have_clear_messages_in_bounded_time() {
                             "usage-bootstrap-signing": b("true"), "usage-bootstrap-authentication": b("true")}}),
         )
         .unwrap();
-    let (m, took, _) = failing(&c, &format!("kubeadm join {ep} --token xpired.0123456789abcdef --discovery-token-ca-cert-hash {}", c.pin), t).await;
-    assert!(m.contains("no signature for token xpired in cluster-info: the token does not exist or has expired"), "{m}");
+    let (m, took, _) = failing(
+        &c,
+        &format!(
+            "kubeadm join {ep} --token xpired.0123456789abcdef --discovery-token-ca-cert-hash {}",
+            c.pin
+        ),
+        t,
+    )
+    .await;
+    assert!(
+        m.contains(
+            "no signature for token xpired in cluster-info: the token does not exist or has expired"
+        ),
+        "{m}"
+    );
     assert!(took < Duration::from_secs(8), "{took:?}");
 
     // Refused connections.
@@ -406,16 +505,39 @@ async fn discovery_failures_have_clear_messages_in_bounded_time() {
         let l = TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
     };
-    let (m, took, events) = failing(&c, &format!("kubeadm join 127.0.0.1:{port} --token {TOKEN} --discovery-token-ca-cert-hash {}", c.pin), t).await;
+    let (m, took, events) = failing(
+        &c,
+        &format!(
+            "kubeadm join 127.0.0.1:{port} --token {TOKEN} --discovery-token-ca-cert-hash {}",
+            c.pin
+        ),
+        t,
+    )
+    .await;
     assert!(m.contains(&format!("cannot reach 127.0.0.1:{port}: connection refused (gave up after the discovery timeout of 1.5s)")), "{m}");
     assert!(took < Duration::from_secs(8), "{took:?}");
-    assert!(warnings(&events).iter().any(|w| w.contains("connection refused; retrying in")));
+    assert!(
+        warnings(&events)
+            .iter()
+            .any(|w| w.contains("connection refused; retrying in"))
+    );
 
     // An endpoint that accepts TCP but never answers.
     let silent = TcpListener::bind("127.0.0.1:0").unwrap();
     let sport = silent.local_addr().unwrap().port();
-    let (m, took, _) = failing(&c, &format!("kubeadm join 127.0.0.1:{sport} --token {TOKEN} --discovery-token-ca-cert-hash {}", c.pin), t).await;
-    assert!(m.contains(&format!("cannot reach 127.0.0.1:{sport}: no answer within")), "{m}");
+    let (m, took, _) = failing(
+        &c,
+        &format!(
+            "kubeadm join 127.0.0.1:{sport} --token {TOKEN} --discovery-token-ca-cert-hash {}",
+            c.pin
+        ),
+        t,
+    )
+    .await;
+    assert!(
+        m.contains(&format!("cannot reach 127.0.0.1:{sport}: no answer within")),
+        "{m}"
+    );
     assert!(took < Duration::from_secs(8), "{took:?}");
     drop(silent);
 
@@ -423,13 +545,31 @@ async fn discovery_failures_have_clear_messages_in_bounded_time() {
     {
         let mut store = c.server.shared.store.lock().unwrap();
         let ci = store
-            .get_mut(&("configmaps".into(), "kube-public".into(), "cluster-info".into()))
+            .get_mut(&(
+                "configmaps".into(),
+                "kube-public".into(),
+                "cluster-info".into(),
+            ))
             .unwrap();
-        let kc = ci["data"]["kubeconfig"].as_str().unwrap().replace("server: https://127.0.0.1", "server: https://127.0.0.2");
+        let kc = ci["data"]["kubeconfig"]
+            .as_str()
+            .unwrap()
+            .replace("server: https://127.0.0.1", "server: https://127.0.0.2");
         ci["data"]["kubeconfig"] = json!(kc);
     }
-    let (m, took, _) = failing(&c, &format!("kubeadm join {ep} --token {TOKEN} --discovery-token-ca-cert-hash {}", c.pin), t).await;
-    assert!(m.contains("the signature of cluster-info does not match token abcdef"), "{m}");
+    let (m, took, _) = failing(
+        &c,
+        &format!(
+            "kubeadm join {ep} --token {TOKEN} --discovery-token-ca-cert-hash {}",
+            c.pin
+        ),
+        t,
+    )
+    .await;
+    assert!(
+        m.contains("the signature of cluster-info does not match token abcdef"),
+        "{m}"
+    );
     assert!(took < Duration::from_secs(5), "{took:?}");
 }
 
@@ -447,10 +587,24 @@ async fn unsafe_skip_joins_without_pin_and_says_so() {
     assert!(r.joined && !r.discovered.pinned);
     assert_eq!(r.discovered.requests, 1, "no second fetch without pins");
     let w = warnings(&events);
-    assert!(w.iter().any(|m| m.contains("--discovery-token-unsafe-skip-ca-verification") && m.contains("NOT be verified")), "{w:?}");
-    assert!(w.iter().any(|m| m.starts_with("INSECURE: the cluster CA was NOT verified") && m.contains(&c.pin)), "{w:?}");
     assert!(
-        w.iter().any(|m| m.contains(&format!("differs from the endpoint you gave (localhost:{})", c.server.addr.port()))),
+        w.iter().any(
+            |m| m.contains("--discovery-token-unsafe-skip-ca-verification")
+                && m.contains("NOT be verified")
+        ),
+        "{w:?}"
+    );
+    assert!(
+        w.iter().any(
+            |m| m.starts_with("INSECURE: the cluster CA was NOT verified") && m.contains(&c.pin)
+        ),
+        "{w:?}"
+    );
+    assert!(
+        w.iter().any(|m| m.contains(&format!(
+            "differs from the endpoint you gave (localhost:{})",
+            c.server.addr.port()
+        ))),
         "{w:?}"
     );
 }
@@ -469,11 +623,27 @@ async fn token_commands_and_print_join_command_round_trip() {
     let c = cluster().await;
     let root = c.root.to_str().unwrap().to_string();
 
-    let (code, out, err) = kubestrap(&["--root", &root, "token", "create", "--print-join-command", "--description", "for worker-2", "--ttl", "2h"]);
+    let (code, out, err) = kubestrap(&[
+        "--root",
+        &root,
+        "token",
+        "create",
+        "--print-join-command",
+        "--description",
+        "for worker-2",
+        "--ttl",
+        "2h",
+    ]);
     assert_eq!(code, 0, "{err}");
     let line = out.trim();
-    assert!(line.starts_with(&format!("kubestrap join {} --token ", c.server.addr)), "{line}");
-    assert!(line.ends_with(&format!("--discovery-token-ca-cert-hash {}", c.pin)), "{line}");
+    assert!(
+        line.starts_with(&format!("kubestrap join {} --token ", c.server.addr)),
+        "{line}"
+    );
+    assert!(
+        line.ends_with(&format!("--discovery-token-ca-cert-hash {}", c.pin)),
+        "{line}"
+    );
     let args = cmdline::parse_pasted(line).unwrap();
     let new_token = args.token.clone().unwrap();
     let id = new_token[..6].to_string();
@@ -482,13 +652,36 @@ async fn token_commands_and_print_join_command_round_trip() {
     let (code, out, err) = kubestrap(&["--root", &root, "token", "list"]);
     assert_eq!(code, 0, "{err}");
     let mut lines = out.lines();
-    let header: Vec<&str> = lines.next().unwrap().split("   ").map(str::trim).filter(|s| !s.is_empty()).collect();
-    assert_eq!(header, ["TOKEN", "TTL", "EXPIRES", "USAGES", "DESCRIPTION", "EXTRA GROUPS"]);
-    let row = out.lines().find(|l| l.starts_with(&new_token)).unwrap_or_else(|| panic!("{out}"));
+    let header: Vec<&str> = lines
+        .next()
+        .unwrap()
+        .split("   ")
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect();
+    assert_eq!(
+        header,
+        [
+            "TOKEN",
+            "TTL",
+            "EXPIRES",
+            "USAGES",
+            "DESCRIPTION",
+            "EXTRA GROUPS"
+        ]
+    );
+    let row = out
+        .lines()
+        .find(|l| l.starts_with(&new_token))
+        .unwrap_or_else(|| panic!("{out}"));
     let cols: Vec<&str> = row.split_whitespace().collect();
     assert!(cols[1] == "1h" || cols[1] == "2h", "{row}");
     assert_eq!(cols[3], "authentication,signing");
-    assert!(row.contains("for worker-2") && row.ends_with("system:bootstrappers:kubeadm:default-node-token"), "{row}");
+    assert!(
+        row.contains("for worker-2")
+            && row.ends_with("system:bootstrappers:kubeadm:default-node-token"),
+        "{row}"
+    );
     assert!(out.contains(TOKEN), "the init token is listed too: {out}");
 
     // The printed command joins (the signer signed the new token).
@@ -501,10 +694,23 @@ async fn token_commands_and_print_join_command_round_trip() {
     // Duplicate id, bad usages: clear errors.
     let (code, _, err) = kubestrap(&["--root", &root, "token", "create", &new_token]);
     assert_eq!(code, 1);
-    assert!(err.contains(&format!("a token with id \"{id}\" already exists")), "{err}");
-    let (code, _, err) = kubestrap(&["--root", &root, "token", "create", "--usages", "signing,foo"]);
+    assert!(
+        err.contains(&format!("a token with id \"{id}\" already exists")),
+        "{err}"
+    );
+    let (code, _, err) = kubestrap(&[
+        "--root",
+        &root,
+        "token",
+        "create",
+        "--usages",
+        "signing,foo",
+    ]);
     assert_eq!(code, 1);
-    assert!(err.contains("valid values are signing, authentication"), "{err}");
+    assert!(
+        err.contains("valid values are signing, authentication"),
+        "{err}"
+    );
 
     // delete by id; it is gone from the list and from cluster-info's signatures.
     let (code, out, err) = kubestrap(&["--root", &root, "token", "delete", &id]);
@@ -512,7 +718,10 @@ async fn token_commands_and_print_join_command_round_trip() {
     assert_eq!(out.trim(), format!("bootstrap token \"{id}\" deleted"));
     let (_, out, _) = kubestrap(&["--root", &root, "token", "list"]);
     assert!(!out.contains(&new_token), "{out}");
-    let ci = c.server.get("configmaps", "kube-public", "cluster-info").unwrap();
+    let ci = c
+        .server
+        .get("configmaps", "kube-public", "cluster-info")
+        .unwrap();
     assert!(ci["data"].get(format!("jws-kubeconfig-{id}")).is_none());
     let (code, _, err) = kubestrap(&["--root", &root, "token", "delete", "not-a-token"]);
     assert_eq!(code, 1);
@@ -521,7 +730,10 @@ async fn token_commands_and_print_join_command_round_trip() {
     // generate: a valid token, no cluster access.
     let (code, out, _) = kubestrap(&["token", "generate"]);
     assert_eq!(code, 0);
-    assert!(kubestrap::config::token::BootstrapTokenString::parse(out.trim()).is_ok(), "{out}");
+    assert!(
+        kubestrap::config::token::BootstrapTokenString::parse(out.trim()).is_ok(),
+        "{out}"
+    );
 }
 
 /// Checks a dry-run join through the binary: discovery for real, files under the root,
@@ -530,28 +742,60 @@ fn check_dry_run(endpoint: &str, pin: &str, expect_server: &str) {
     let node = tempfile::tempdir().unwrap();
     let root = node.path().to_str().unwrap();
     let (code, out, err) = kubestrap(&[
-        "--root", root, "join", endpoint, "--token", TOKEN, "--discovery-token-ca-cert-hash", pin, "--dry-run",
-        "--non-interactive", "--ignore-preflight-errors", "all", "--node-name", "worker-9",
+        "--root",
+        root,
+        "join",
+        endpoint,
+        "--token",
+        TOKEN,
+        "--discovery-token-ca-cert-hash",
+        pin,
+        "--dry-run",
+        "--non-interactive",
+        "--ignore-preflight-errors",
+        "all",
+        "--node-name",
+        "worker-9",
     ]);
     assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
-    assert!(out.contains("[discovery] Cluster CA CN=kubernetes matches the pinned hash"), "{out}");
+    assert!(
+        out.contains("[discovery] Cluster CA CN=kubernetes matches the pinned hash"),
+        "{out}"
+    );
     assert!(out.contains("Skipped: dry run"), "{out}");
-    assert!(out.contains("[dryrun] Discovery succeeded against"), "{out}");
+    assert!(
+        out.contains("[dryrun] Discovery succeeded against"),
+        "{out}"
+    );
     let p = node.path();
     let boot = read(p, "/etc/kubernetes/bootstrap-kubelet.conf");
     assert_eq!(mode(p, "/etc/kubernetes/bootstrap-kubelet.conf"), 0o600);
-    assert!(boot.contains(&format!("server: {expect_server}")) && boot.contains(&format!("token: {TOKEN}")), "{boot}");
+    assert!(
+        boot.contains(&format!("server: {expect_server}"))
+            && boot.contains(&format!("token: {TOKEN}")),
+        "{boot}"
+    );
     assert!(read(p, "/var/lib/kubelet/config.yaml").contains("kind: KubeletConfiguration"));
     assert!(read(p, "/var/lib/kubelet/kubeadm-flags.env").contains("--hostname-override=worker-9"));
     assert!(read(p, "/etc/kubernetes/pki/ca.crt").starts_with("-----BEGIN CERTIFICATE-----"));
     // kubectl reads the bootstrap kubeconfig we wrote.
     let kc = p.join("etc/kubernetes/bootstrap-kubelet.conf");
     let view = Command::new("kubectl")
-        .args(["config", "view", "--raw", "-o", "jsonpath={.users[0].name} {.clusters[0].cluster.server}", "--kubeconfig"])
+        .args([
+            "config",
+            "view",
+            "--raw",
+            "-o",
+            "jsonpath={.users[0].name} {.clusters[0].cluster.server}",
+            "--kubeconfig",
+        ])
         .arg(&kc)
         .output()
         .unwrap();
-    assert_eq!(String::from_utf8_lossy(&view.stdout), format!("tls-bootstrap-token-user {expect_server}"));
+    assert_eq!(
+        String::from_utf8_lossy(&view.stdout),
+        format!("tls-bootstrap-token-user {expect_server}")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -560,7 +804,9 @@ async fn dry_run_through_the_binary_text_and_json() {
     let ep = c.server.addr.to_string();
     let server = c.server.url();
     let pin = c.pin.clone();
-    tokio::task::spawn_blocking(move || check_dry_run(&ep, &pin, &server)).await.unwrap();
+    tokio::task::spawn_blocking(move || check_dry_run(&ep, &pin, &server))
+        .await
+        .unwrap();
 
     // JSON lines face: every line is an event object; the run ends with Finished/succeeded.
     let node = tempfile::tempdir().unwrap();
@@ -569,14 +815,29 @@ async fn dry_run_through_the_binary_text_and_json() {
     let pin = c.pin.clone();
     let (code, out, err) = tokio::task::spawn_blocking(move || {
         kubestrap(&[
-            "--root", &root, "join", &ep, "--token", TOKEN, "--discovery-token-ca-cert-hash", &pin, "--dry-run",
-            "--non-interactive", "--output", "json", "--ignore-preflight-errors", "all",
+            "--root",
+            &root,
+            "join",
+            &ep,
+            "--token",
+            TOKEN,
+            "--discovery-token-ca-cert-hash",
+            &pin,
+            "--dry-run",
+            "--non-interactive",
+            "--output",
+            "json",
+            "--ignore-preflight-errors",
+            "all",
         ])
     })
     .await
     .unwrap();
     assert_eq!(code, 0, "{err}");
-    let evs: Vec<serde_json::Value> = out.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}"))).collect();
+    let evs: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
+        .collect();
     assert!(evs.iter().all(|e| e["event"].is_string()));
     assert_eq!(evs.last().unwrap()["outcome"]["status"], "succeeded");
 
@@ -584,12 +845,22 @@ async fn dry_run_through_the_binary_text_and_json() {
     let before = c.server.shared.log.lock().unwrap().len();
     let ep = c.server.addr.to_string();
     let (code, _, err) = tokio::task::spawn_blocking(move || {
-        kubestrap(&["join", &ep, "--token", TOKEN, "--non-interactive", "--dry-run"])
+        kubestrap(&[
+            "join",
+            &ep,
+            "--token",
+            TOKEN,
+            "--non-interactive",
+            "--dry-run",
+        ])
     })
     .await
     .unwrap();
     assert_eq!(code, 1);
-    assert!(err.contains("without --discovery-token-ca-cert-hash is unsafe"), "{err}");
+    assert!(
+        err.contains("without --discovery-token-ca-cert-hash is unsafe"),
+        "{err}"
+    );
     assert_eq!(c.server.shared.log.lock().unwrap().len(), before);
 }
 
@@ -608,7 +879,12 @@ impl Drop for NetnsGuard {
 
 fn ip(args: &[&str]) {
     let out = Command::new("ip").args(args).output().unwrap();
-    assert!(out.status.success(), "ip {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "ip {}: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// Moves the calling thread into network namespace `name`.
@@ -621,13 +897,19 @@ fn enter_netns(name: &str) {
 }
 
 /// Copies bytes both ways between `listen` (in the server namespace) and `target`.
-fn forward(listen: std::net::TcpListener, target: std::net::SocketAddr, stop: Arc<std::sync::atomic::AtomicBool>) {
+fn forward(
+    listen: std::net::TcpListener,
+    target: std::net::SocketAddr,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+) {
     listen.set_nonblocking(true).unwrap();
     while !stop.load(std::sync::atomic::Ordering::SeqCst) {
         match listen.accept() {
             Ok((a, _)) => {
                 a.set_nonblocking(false).unwrap();
-                let Ok(b) = std::net::TcpStream::connect(target) else { continue };
+                let Ok(b) = std::net::TcpStream::connect(target) else {
+                    continue;
+                };
                 for (mut r, mut w) in [(a.try_clone().unwrap(), b.try_clone().unwrap()), (b, a)] {
                     std::thread::spawn(move || {
                         let _ = std::io::copy(&mut r, &mut w);
@@ -688,7 +970,10 @@ fn two_hosts_join_across_a_veth_pair() {
         let stop3 = stop2.clone();
         let fwd = std::thread::spawn(move || forward(listener, target, stop3));
         pki.write_kubeconfigs(&format!("https://{public}"));
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
         rt.block_on(init_api(&root, ""));
         let pin = kubestrap::pki::ca_pin(&pki.ca.pair.cert_der).unwrap();
         tx.send((public.to_string(), pin)).unwrap();
@@ -706,7 +991,9 @@ fn two_hosts_join_across_a_veth_pair() {
         }
     }
     let _stop_guard = StopOnDrop(stop.clone());
-    let (endpoint, pin) = rx.recv_timeout(Duration::from_secs(60)).expect("control plane up");
+    let (endpoint, pin) = rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("control plane up");
 
     // The joining machine: the kubestrap binary run inside the client namespace.
     let node = tempfile::tempdir().unwrap();
@@ -714,21 +1001,44 @@ fn two_hosts_join_across_a_veth_pair() {
         .args(["netns", "exec", &cli, BIN, "--root"])
         .arg(node.path())
         .args([
-            "join", &endpoint, "--token", TOKEN, "--discovery-token-ca-cert-hash", &pin, "--dry-run",
-            "--non-interactive", "--ignore-preflight-errors", "all", "--node-name", "worker-b",
+            "join",
+            &endpoint,
+            "--token",
+            TOKEN,
+            "--discovery-token-ca-cert-hash",
+            &pin,
+            "--dry-run",
+            "--non-interactive",
+            "--ignore-preflight-errors",
+            "all",
+            "--node-name",
+            "worker-b",
         ])
         .output()
         .unwrap();
     stop.store(true, std::sync::atomic::Ordering::SeqCst);
     let _ = srv_thread.join();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "stdout:\n{stdout}\nstderr:\n{}", String::from_utf8_lossy(&out.stderr));
-    assert!(stdout.contains(&format!("Trying to reach the API server at {endpoint}")), "{stdout}");
+    assert!(
+        out.status.success(),
+        "stdout:\n{stdout}\nstderr:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains(&format!("Trying to reach the API server at {endpoint}")),
+        "{stdout}"
+    );
     assert!(stdout.contains("matches the pinned hash"), "{stdout}");
     let boot = read(node.path(), "/etc/kubernetes/bootstrap-kubelet.conf");
-    assert!(boot.contains(&format!("server: https://{endpoint}")), "{boot}");
+    assert!(
+        boot.contains(&format!("server: https://{endpoint}")),
+        "{boot}"
+    );
     // The traffic crossed the veth: the client end counted it.
-    let stats = Command::new("ip").args(["-n", &cli, "-s", "-j", "link", "show", "dev", &vb]).output().unwrap();
+    let stats = Command::new("ip")
+        .args(["-n", &cli, "-s", "-j", "link", "show", "dev", &vb])
+        .output()
+        .unwrap();
     let v: serde_json::Value = serde_json::from_slice(&stats.stdout).unwrap();
     let rx = v[0]["stats64"]["rx"]["bytes"].as_u64().unwrap();
     let tx = v[0]["stats64"]["tx"]["bytes"].as_u64().unwrap();
@@ -790,11 +1100,15 @@ async fn pasted_command_in_a_terminal() {
         });
         let mut parser = vt100::Parser::new(50, 220, 2000);
         let mut all = String::new();
-        let mut wait_for = |needle: &str, parser: &mut vt100::Parser, all: &mut String| {
+        let wait_for = |needle: &str, parser: &mut vt100::Parser, all: &mut String| {
             let deadline = Instant::now() + Duration::from_secs(30);
             while !all.contains(needle) {
                 let left = deadline.saturating_duration_since(Instant::now());
-                assert!(!left.is_zero(), "timed out waiting for {needle:?}; screen:\n{}", parser.screen().contents());
+                assert!(
+                    !left.is_zero(),
+                    "timed out waiting for {needle:?}; screen:\n{}",
+                    parser.screen().contents()
+                );
                 if let Ok(b) = rx.recv_timeout(left.min(Duration::from_millis(200))) {
                     parser.process(&b);
                     all.push_str(&String::from_utf8_lossy(&b));
@@ -803,15 +1117,31 @@ async fn pasted_command_in_a_terminal() {
         };
         wait_for("Paste the join command", &mut parser, &mut all);
         // The command as init prints it, with a line continuation.
-        write!(writer, "kubeadm join {ep} --token {TOKEN} \\\n    --discovery-token-ca-cert-hash {pin}\n").unwrap();
+        write!(
+            writer,
+            "kubeadm join {ep} --token {TOKEN} \\\n    --discovery-token-ca-cert-hash {pin}\n"
+        )
+        .unwrap();
         writer.flush().unwrap();
         wait_for("[dryrun] Discovery succeeded", &mut parser, &mut all);
         let screen = parser.screen().contents();
-        assert!(screen.contains("[dryrun] Discovery succeeded against"), "{screen}");
-        assert!(all.contains(&format!("Cluster CA CN=kubernetes matches the pinned hash {pin}")), "{all}");
+        assert!(
+            screen.contains("[dryrun] Discovery succeeded against"),
+            "{screen}"
+        );
+        assert!(
+            all.contains(&format!(
+                "Cluster CA CN=kubernetes matches the pinned hash {pin}"
+            )),
+            "{all}"
+        );
         drop(child);
     })
     .await
     .unwrap();
-    assert!(node.path().join("etc/kubernetes/bootstrap-kubelet.conf").exists());
+    assert!(
+        node.path()
+            .join("etc/kubernetes/bootstrap-kubelet.conf")
+            .exists()
+    );
 }

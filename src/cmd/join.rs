@@ -25,7 +25,9 @@ pub fn print_text(ev: &Event) {
         } => match (severity, ignored) {
             (Severity::Pass, _) => {}
             (Severity::Warning, _) => println!("[preflight] [WARNING {name}]: {message}"),
-            (Severity::Error, true) => println!("[preflight] [WARNING {name}] (ignored): {message}"),
+            (Severity::Error, true) => {
+                println!("[preflight] [WARNING {name}] (ignored): {message}")
+            }
             (Severity::Error, false) => println!("[preflight] [ERROR {name}]: {message}"),
         },
         Event::Log {
@@ -60,7 +62,12 @@ pub fn print_text(ev: &Event) {
                 timeout_ms / 1000
             );
         }
-        Event::WouldApply { verb, resource, name, .. } => {
+        Event::WouldApply {
+            verb,
+            resource,
+            name,
+            ..
+        } => {
             println!("[dryrun] Would {verb} {resource} {name}")
         }
         _ => {}
@@ -97,7 +104,9 @@ pub fn run(root: Option<PathBuf>, mut args: JoinArgs) -> i32 {
                 "no API server endpoint: run kubestrap join <host:port> --token <token> --discovery-token-ca-cert-hash sha256:<hex> (the command init printed), or --config / --discovery-file",
             );
         }
-        println!("Paste the join command printed by kubestrap init (or kubeadm init), then press Enter:");
+        println!(
+            "Paste the join command printed by kubestrap init (or kubeadm init), then press Enter:"
+        );
         let text = match read_pasted(&mut std::io::stdin().lock()) {
             Ok(t) => t,
             Err(e) => return super::fail(format!("cannot read the pasted command: {e}")),
@@ -106,7 +115,13 @@ pub fn run(root: Option<PathBuf>, mut args: JoinArgs) -> i32 {
             Ok(a) => a,
             Err(e) => return super::fail(e),
         };
-        let keep = (args.dry_run, args.output, args.ignore_preflight_errors.clone(), args.skip_phases.clone(), args.node_name.clone());
+        let keep = (
+            args.dry_run,
+            args.output,
+            args.ignore_preflight_errors.clone(),
+            args.skip_phases.clone(),
+            args.node_name.clone(),
+        );
         args = pasted;
         args.dry_run |= keep.0;
         args.output = keep.1;
@@ -128,7 +143,10 @@ pub fn run(root: Option<PathBuf>, mut args: JoinArgs) -> i32 {
     let dry_run = cfg.dry_run;
     let root_dir = match (root, dry_run) {
         (Some(r), _) => r,
-        (None, true) => match tempfile::Builder::new().prefix("kubestrap-join-dryrun-").tempdir() {
+        (None, true) => match tempfile::Builder::new()
+            .prefix("kubestrap-join-dryrun-")
+            .tempdir()
+        {
             Ok(d) => d.keep(),
             Err(e) => return super::fail(format!("cannot create the dry-run root: {e}")),
         },
@@ -143,7 +161,10 @@ pub fn run(root: Option<PathBuf>, mut args: JoinArgs) -> i32 {
     };
     let output = args.output;
     if dry_run && output == OutputFormat::Text {
-        println!("[dryrun] Writing files under {} ; nothing is started", root_dir.display());
+        println!(
+            "[dryrun] Writing files under {} ; nothing is started",
+            root_dir.display()
+        );
     }
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

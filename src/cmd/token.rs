@@ -22,7 +22,10 @@ const TOKEN_TYPE: &str = "bootstrap.kubernetes.io/token";
 /// and the rule.
 pub fn validate_usages_groups(usages: &[String], groups: &[String]) -> Result<(), String> {
     let valid = ["signing", "authentication"];
-    let bad: Vec<&String> = usages.iter().filter(|u| !valid.contains(&u.as_str())).collect();
+    let bad: Vec<&String> = usages
+        .iter()
+        .filter(|u| !valid.contains(&u.as_str()))
+        .collect();
     if !bad.is_empty() {
         return Err(format!(
             "--usages: invalid bootstrap token usage(s) {bad:?}, valid values are signing, authentication"
@@ -32,7 +35,9 @@ pub fn validate_usages_groups(usages: &[String], groups: &[String]) -> Result<()
         let rest = g.strip_prefix("system:bootstrappers:").unwrap_or("");
         let ok = !rest.is_empty()
             && rest.len() <= 256
-            && rest.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b':' || b == b'-')
+            && rest
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b':' || b == b'-')
             && rest.as_bytes()[rest.len() - 1].is_ascii_alphanumeric();
         if !ok {
             return Err(format!(
@@ -77,10 +82,15 @@ fn data(s: &Secret, k: &str) -> Option<String> {
 pub fn list_rows(secrets: &[Secret], now: time::OffsetDateTime) -> (Vec<[String; 6]>, Vec<String>) {
     let mut rows = Vec::new();
     let mut bad = Vec::new();
-    for s in secrets.iter().filter(|s| s.type_.as_deref() == Some(TOKEN_TYPE)) {
+    for s in secrets
+        .iter()
+        .filter(|s| s.type_.as_deref() == Some(TOKEN_TYPE))
+    {
         let name = s.metadata.name.clone().unwrap_or_default();
         let (Some(id), Some(secret)) = (data(s, "token-id"), data(s, "token-secret")) else {
-            bad.push(format!("Secret {name} is not a valid bootstrap token (token-id/token-secret missing)"));
+            bad.push(format!(
+                "Secret {name} is not a valid bootstrap token (token-id/token-secret missing)"
+            ));
             continue;
         };
         if name != format!("bootstrap-token-{id}") {
@@ -88,7 +98,10 @@ pub fn list_rows(secrets: &[Secret], now: time::OffsetDateTime) -> (Vec<[String;
             continue;
         }
         let (ttl, expires) = match data(s, "expiration") {
-            Some(exp) => match time::OffsetDateTime::parse(&exp, &time::format_description::well_known::Rfc3339) {
+            Some(exp) => match time::OffsetDateTime::parse(
+                &exp,
+                &time::format_description::well_known::Rfc3339,
+            ) {
                 Ok(t) => (short_human_duration((t - now).whole_seconds()), exp),
                 Err(_) => ("<invalid>".into(), exp),
             },
@@ -105,7 +118,13 @@ pub fn list_rows(secrets: &[Secret], now: time::OffsetDateTime) -> (Vec<[String;
             })
             .unwrap_or_default();
         usages.sort();
-        let none = |s: String| if s.is_empty() { "<none>".to_string() } else { s };
+        let none = |s: String| {
+            if s.is_empty() {
+                "<none>".to_string()
+            } else {
+                s
+            }
+        };
         rows.push([
             format!("{id}.{secret}"),
             ttl,
@@ -120,7 +139,15 @@ pub fn list_rows(secrets: &[Secret], now: time::OffsetDateTime) -> (Vec<[String;
 
 /// Formats rows under kubeadm's header with columns padded by three spaces.
 pub fn format_table(rows: &[[String; 6]]) -> String {
-    let header = ["TOKEN", "TTL", "EXPIRES", "USAGES", "DESCRIPTION", "EXTRA GROUPS"].map(String::from);
+    let header = [
+        "TOKEN",
+        "TTL",
+        "EXPIRES",
+        "USAGES",
+        "DESCRIPTION",
+        "EXTRA GROUPS",
+    ]
+    .map(String::from);
     let mut widths = [0usize; 6];
     for r in std::iter::once(&header).chain(rows.iter()) {
         for (i, c) in r.iter().enumerate() {
@@ -147,8 +174,10 @@ pub fn format_table(rows: &[[String; 6]]) -> String {
 /// --discovery-token-ca-cert-hash sha256:<hex>` (one hash per CA certificate).
 /// Errors: the kubeconfig lacks a current cluster or CA.
 pub fn join_command(kubeconfig: &str, token: &str) -> Result<String, String> {
-    let kc = crate::pki::kubeconfig::from_yaml(kubeconfig.as_bytes(), "kubeconfig").map_err(|e| e.to_string())?;
-    let (server, ca) = crate::pki::kubeconfig::current_cluster(&kc, "kubeconfig").map_err(|e| e.to_string())?;
+    let kc = crate::pki::kubeconfig::from_yaml(kubeconfig.as_bytes(), "kubeconfig")
+        .map_err(|e| e.to_string())?;
+    let (server, ca) =
+        crate::pki::kubeconfig::current_cluster(&kc, "kubeconfig").map_err(|e| e.to_string())?;
     let pins = crate::pki::ca_pins_from_pem(&ca).map_err(|e| e.to_string())?;
     let endpoint = server
         .trim_start_matches("https://")
@@ -204,7 +233,8 @@ async fn run_async(host: &dyn Host, cmd: TokenCommand) -> Result<String, String>
                 usages,
                 groups,
             };
-            let secret = crate::phases::bootstrap_token::token_secret(&value, &t, SystemTime::now());
+            let secret =
+                crate::phases::bootstrap_token::token_secret(&value, &t, SystemTime::now());
             let (c, kc_text) = client(host, &kubeconfig).await?;
             let api: Api<Secret> = Api::namespaced(c, "kube-system");
             match api.create(&PostParams::default(), &secret).await {
@@ -212,7 +242,12 @@ async fn run_async(host: &dyn Host, cmd: TokenCommand) -> Result<String, String>
                 Err(e) if crate::kubeapi::api_code(&e) == Some(409) => {
                     return Err(format!("a token with id {:?} already exists", value.id));
                 }
-                Err(e) => return Err(format!("cannot create bootstrap token Secret {}: {e}", value.secret_name())),
+                Err(e) => {
+                    return Err(format!(
+                        "cannot create bootstrap token Secret {}: {e}",
+                        value.secret_name()
+                    ));
+                }
             }
             if print_join_command {
                 Ok(format!("{}\n", join_command(&kc_text, &value.to_string())?))
@@ -258,7 +293,9 @@ async fn run_async(host: &dyn Host, cmd: TokenCommand) -> Result<String, String>
                 match api.delete(&name, &DeleteParams::default()).await {
                     Ok(_) => out.push_str(&format!("bootstrap token {id:?} deleted\n")),
                     Err(e) if crate::kubeapi::api_code(&e) == Some(404) => {
-                        return Err(format!("bootstrap token {id:?} not found (Secret kube-system/{name})"));
+                        return Err(format!(
+                            "bootstrap token {id:?} not found (Secret kube-system/{name})"
+                        ));
                     }
                     Err(e) => return Err(format!("cannot delete Secret kube-system/{name}: {e}")),
                 }
@@ -275,7 +312,10 @@ pub fn run(root: Option<PathBuf>, cmd: TokenCommand) -> i32 {
         Ok(h) => h,
         Err(e) => return super::fail(e),
     };
-    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => return super::fail(format!("cannot start the runtime: {e}")),
     };
@@ -295,11 +335,27 @@ mod tests {
     #[test]
     fn usages_groups_and_ttl() {
         let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
-        assert!(validate_usages_groups(&s(&["signing", "authentication"]), &s(&[DEFAULT_TOKEN_GROUP])).is_ok());
+        assert!(
+            validate_usages_groups(
+                &s(&["signing", "authentication"]),
+                &s(&[DEFAULT_TOKEN_GROUP])
+            )
+            .is_ok()
+        );
         assert!(validate_usages_groups(&s(&["authentication", "foo"]), &[]).is_err());
-        assert!(validate_usages_groups(&s(&["signing"]), &s(&["system:bootstrappers:foo"])).is_err());
-        for bad in ["system:bootstrappers:Foo", "foo", "system:bootstrappers:", "system:bootstrappers:foo-"] {
-            assert!(validate_usages_groups(&s(&["authentication"]), &s(&[bad])).is_err(), "{bad}");
+        assert!(
+            validate_usages_groups(&s(&["signing"]), &s(&["system:bootstrappers:foo"])).is_err()
+        );
+        for bad in [
+            "system:bootstrappers:Foo",
+            "foo",
+            "system:bootstrappers:",
+            "system:bootstrappers:foo-",
+        ] {
+            assert!(
+                validate_usages_groups(&s(&["authentication"]), &s(&[bad])).is_err(),
+                "{bad}"
+            );
         }
         assert_eq!(short_human_duration(86399), "23h");
         assert_eq!(short_human_duration(-5), "<invalid>");

@@ -113,7 +113,8 @@ pub fn parse_pasted(text: &str) -> Result<JoinArgs, JoinInputError> {
         .file_name()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
-    if !(base == "kubeadm" || base == "kubestrap") || words.get(1).map(String::as_str) != Some("join")
+    if !(base == "kubeadm" || base == "kubestrap")
+        || words.get(1).map(String::as_str) != Some("join")
     {
         return Err(bad(
             "not a join command: expected text such as `kubeadm join 192.168.1.10:6443 --token abcdef.0123456789abcdef --discovery-token-ca-cert-hash sha256:<hex>`",
@@ -167,7 +168,10 @@ fn flags_mixed_with_config(a: &JoinArgs) -> Vec<&'static str> {
 /// Other documents are ignored. Errors name the file and, from serde, the line.
 ///
 /// Used until `config::load` (branch `config`) provides the shared loader.
-pub fn load_join_configuration(text: &str, file: &str) -> Result<JoinConfiguration, JoinInputError> {
+pub fn load_join_configuration(
+    text: &str,
+    file: &str,
+) -> Result<JoinConfiguration, JoinInputError> {
     use serde::Deserialize;
     for doc in serde_yaml::Deserializer::from_str(text) {
         let mut v = serde_yaml::Value::deserialize(doc)
@@ -181,7 +185,9 @@ pub fn load_join_configuration(text: &str, file: &str) -> Result<JoinConfigurati
             .and_then(|k| k.as_str())
             .unwrap_or("")
             .to_string();
-        let Some(m) = v.as_mapping_mut() else { continue };
+        let Some(m) = v.as_mapping_mut() else {
+            continue;
+        };
         m.remove("kind");
         m.remove("apiVersion");
         match api.as_str() {
@@ -196,7 +202,9 @@ pub fn load_join_configuration(text: &str, file: &str) -> Result<JoinConfigurati
                     tm.insert("discovery".into(), t);
                     m.insert("timeouts".into(), serde_yaml::Value::Mapping(tm));
                 }
-                if let Some(nr) = m.get_mut("nodeRegistration").and_then(|n| n.as_mapping_mut())
+                if let Some(nr) = m
+                    .get_mut("nodeRegistration")
+                    .and_then(|n| n.as_mapping_mut())
                     && let Some(serde_yaml::Value::Mapping(args)) = nr.remove("kubeletExtraArgs")
                 {
                     let mut list: Vec<(String, String)> = args
@@ -270,7 +278,9 @@ pub fn join_config_from_args(
     }
     for e in &args.ignore_preflight_errors {
         if !cfg.node_registration.ignore_preflight_errors.contains(e) {
-            cfg.node_registration.ignore_preflight_errors.push(e.clone());
+            cfg.node_registration
+                .ignore_preflight_errors
+                .push(e.clone());
         }
     }
     for p in &args.skip_phases {
@@ -370,7 +380,8 @@ pub fn apply_join_defaults(cfg: &mut JoinConfiguration, hostname: &str) {
     }
     let d = default_timeouts();
     let t = cfg.timeouts.get_or_insert_with(Timeouts::default);
-    t.discovery.get_or_insert(d.discovery.unwrap_or(GoDuration::from_secs(300)));
+    t.discovery
+        .get_or_insert(d.discovery.unwrap_or(GoDuration::from_secs(300)));
     t.tls_bootstrap
         .get_or_insert(d.tls_bootstrap.unwrap_or(GoDuration::from_secs(300)));
     t.kubernetes_api_call
@@ -435,7 +446,8 @@ pub fn validate_join(cfg: &JoinConfiguration) -> Result<(), JoinInputError> {
             ));
         }
         for h in &bt.ca_cert_hashes {
-            crate::pki::parse_pin(h).map_err(|e| bad(format!("--discovery-token-ca-cert-hash: {}", pin_error(e))))?;
+            crate::pki::parse_pin(h)
+                .map_err(|e| bad(format!("--discovery-token-ca-cert-hash: {}", pin_error(e))))?;
         }
     }
     if let Some(f) = &d.file {
@@ -457,8 +469,11 @@ pub fn validate_join(cfg: &JoinConfiguration) -> Result<(), JoinInputError> {
         }
     }
     if !d.tls_bootstrap_token.is_empty() {
-        BootstrapTokenString::parse(&d.tls_bootstrap_token)
-            .map_err(|e| bad(format!("--tls-bootstrap-token / discovery.tlsBootstrapToken: {e}")))?;
+        BootstrapTokenString::parse(&d.tls_bootstrap_token).map_err(|e| {
+            bad(format!(
+                "--tls-bootstrap-token / discovery.tlsBootstrapToken: {e}"
+            ))
+        })?;
     }
     if !cfg.ca_cert_path.starts_with('/') || !cfg.ca_cert_path.ends_with(".crt") {
         return Err(bad(format!(
@@ -486,7 +501,9 @@ pub fn pin_error(e: String) -> String {
     if e.contains("sha256:<64 hex characters>") {
         e
     } else {
-        format!("{e}; expected the format \"sha256:<64 hex characters>\", as kubestrap init prints it")
+        format!(
+            "{e}; expected the format \"sha256:<64 hex characters>\", as kubestrap init prints it"
+        )
     }
 }
 

@@ -152,7 +152,12 @@ pub struct TokenDiscovery {
 
 impl TokenDiscovery {
     /// Settings with kubeadm's interval and request timeout.
-    pub fn new(endpoint: &str, token: BootstrapTokenString, pins: Vec<String>, timeout: Duration) -> Self {
+    pub fn new(
+        endpoint: &str,
+        token: BootstrapTokenString,
+        pins: Vec<String>,
+        timeout: Duration,
+    ) -> Self {
         TokenDiscovery {
             endpoint: endpoint.to_string(),
             token,
@@ -263,11 +268,17 @@ fn insecure_client() -> Result<reqwest::Client, DiscoveryError> {
 /// An HTTP client that trusts only the CA certificates in `ca_pem`.
 pub fn client_trusting(ca_pem: &[u8]) -> Result<reqwest::Client, DiscoveryError> {
     let mut roots = rustls::RootCertStore::empty();
-    for block in pem::parse_many(ca_pem).map_err(|e| DiscoveryError::BadKubeconfig(format!("CA is not PEM: {e}")))? {
+    for block in pem::parse_many(ca_pem)
+        .map_err(|e| DiscoveryError::BadKubeconfig(format!("CA is not PEM: {e}")))?
+    {
         if block.tag() == "CERTIFICATE" {
             roots
-                .add(rustls::pki_types::CertificateDer::from(block.contents().to_vec()))
-                .map_err(|e| DiscoveryError::BadKubeconfig(format!("CA certificate rejected: {e}")))?;
+                .add(rustls::pki_types::CertificateDer::from(
+                    block.contents().to_vec(),
+                ))
+                .map_err(|e| {
+                    DiscoveryError::BadKubeconfig(format!("CA certificate rejected: {e}"))
+                })?;
         }
     }
     let cfg = rustls::ClientConfig::builder_with_provider(provider())
@@ -336,15 +347,22 @@ async fn fetch_cluster_info(
             reason: transport_reason(&e, request_timeout),
         })?;
     let status = resp.status().as_u16();
-    let body = resp.bytes().await.map_err(|e| DiscoveryError::Unreachable {
-        endpoint: endpoint.to_string(),
-        reason: transport_reason(&e, request_timeout),
-    })?;
+    let body = resp
+        .bytes()
+        .await
+        .map_err(|e| DiscoveryError::Unreachable {
+            endpoint: endpoint.to_string(),
+            reason: transport_reason(&e, request_timeout),
+        })?;
     if status != 200 {
         let text = String::from_utf8_lossy(&body);
         let msg = serde_json::from_slice::<serde_json::Value>(&body)
             .ok()
-            .and_then(|v| v.get("message").and_then(|m| m.as_str()).map(str::to_string))
+            .and_then(|v| {
+                v.get("message")
+                    .and_then(|m| m.as_str())
+                    .map(str::to_string)
+            })
             .unwrap_or_else(|| text.chars().take(200).collect());
         return Err(DiscoveryError::Http {
             endpoint: endpoint.to_string(),
@@ -444,11 +462,23 @@ where
 pub fn cluster_of(kc: &Kubeconfig) -> Result<(String, Vec<u8>), String> {
     let named = kc.clusters.iter().find(|c| c.name.is_empty()).or_else(|| {
         let ctx = kc.current_context.as_deref()?;
-        let cluster = &kc.contexts.iter().find(|c| c.name == ctx)?.context.as_ref()?.cluster;
+        let cluster = &kc
+            .contexts
+            .iter()
+            .find(|c| c.name == ctx)?
+            .context
+            .as_ref()?
+            .cluster;
         kc.clusters.iter().find(|c| &c.name == cluster)
     });
     let named = named
-        .or_else(|| if kc.clusters.len() == 1 { kc.clusters.first() } else { None })
+        .or_else(|| {
+            if kc.clusters.len() == 1 {
+                kc.clusters.first()
+            } else {
+                None
+            }
+        })
         .ok_or("it has no unnamed cluster and no current context naming a cluster")?;
     let c = named.cluster.as_ref().ok_or("its cluster entry is empty")?;
     let server = c.server.clone().ok_or("its cluster has no server")?;
@@ -478,14 +508,36 @@ fn subject_of(ca_pem: &[u8]) -> String {
         .unwrap_or_default()
 }
 
+/// A parsed discovery kubeconfig with its cluster's server and CA.
+#[derive(Debug, Clone)]
+pub struct Inspected {
+    pub kubeconfig: Kubeconfig,
+    /// Server URL of the cluster.
+    pub server: String,
+    /// CA bundle (PEM).
+    pub ca_pem: Vec<u8>,
+    /// `sha256:` pin per CA certificate.
+    pub ca_pins: Vec<String>,
+    /// Subject of the first CA certificate.
+    pub ca_subject: String,
+}
+
 /// Parses a cluster-info/discovery kubeconfig and computes its CA pins and subject.
-pub fn inspect_kubeconfig(yaml: &str) -> Result<(Kubeconfig, String, Vec<u8>, Vec<String>, String), DiscoveryError> {
-    let kc = Kubeconfig::from_yaml(yaml).map_err(|e| DiscoveryError::BadKubeconfig(e.to_string()))?;
+/// Errors: [`DiscoveryError::BadKubeconfig`] naming what is missing or malformed.
+pub fn inspect_kubeconfig(yaml: &str) -> Result<Inspected, DiscoveryError> {
+    let kc =
+        Kubeconfig::from_yaml(yaml).map_err(|e| DiscoveryError::BadKubeconfig(e.to_string()))?;
     let (server, ca) = cluster_of(&kc).map_err(DiscoveryError::BadKubeconfig)?;
     let pins = crate::pki::ca_pins_from_pem(&ca)
         .map_err(|e| DiscoveryError::BadKubeconfig(format!("its CA: {e}")))?;
     let subject = subject_of(&ca);
-    Ok((kc, server, ca, pins, subject))
+    Ok(Inspected {
+        kubeconfig: kc,
+        server,
+        ca_pem: ca,
+        ca_pins: pins,
+        ca_subject: subject,
+    })
 }
 
 /// Runs token discovery as kubeadm does (module docs). Reports progress on `events`
@@ -494,7 +546,10 @@ pub fn inspect_kubeconfig(yaml: &str) -> Result<(Kubeconfig, String, Vec<u8>, Ve
 ///
 /// Errors: see [`DiscoveryError`]; attempts that fail to connect or lack the signature are
 /// retried until `opts.timeout` and end in [`DiscoveryError::Timeout`] with the last error.
-pub async fn discover_token(opts: &TokenDiscovery, events: &EventSink) -> Result<Discovered, DiscoveryError> {
+pub async fn discover_token(
+    opts: &TokenDiscovery,
+    events: &EventSink,
+) -> Result<Discovered, DiscoveryError> {
     let pins = opts
         .ca_cert_hashes
         .iter()
@@ -526,7 +581,9 @@ pub async fn discover_token(opts: &TokenDiscovery, events: &EventSink) -> Result
             let client = &insecure;
             let sig_key = &sig_key;
             async move {
-                let data = fetch_cluster_info(client, endpoint, rt).await.map_err(|e| (e, true))?;
+                let data = fetch_cluster_info(client, endpoint, rt)
+                    .await
+                    .map_err(|e| (e, true))?;
                 let Some(sig) = data.get(sig_key).filter(|s| !s.is_empty()) else {
                     return Err((
                         DiscoveryError::NoSignature {
@@ -544,16 +601,34 @@ pub async fn discover_token(opts: &TokenDiscovery, events: &EventSink) -> Result
         },
     )
     .await?;
-    events.log(PHASE, format!("Reached {endpoint}; cluster-info carries a signature for token {}", opts.token.id));
+    events.log(
+        PHASE,
+        format!(
+            "Reached {endpoint}; cluster-info carries a signature for token {}",
+            opts.token.id
+        ),
+    );
 
     if !crate::jws::verify_detached_signature(&yaml, &sig, &opts.token.id, &opts.token.secret) {
         return Err(DiscoveryError::BadSignature {
             token_id: opts.token.id.clone(),
         });
     }
-    events.log(PHASE, format!("Signature of cluster-info checked with token {}", opts.token.id));
+    events.log(
+        PHASE,
+        format!(
+            "Signature of cluster-info checked with token {}",
+            opts.token.id
+        ),
+    );
 
-    let (kc, server, ca_pem, ca_pins, subject) = inspect_kubeconfig(&yaml)?;
+    let Inspected {
+        kubeconfig: kc,
+        server,
+        ca_pem,
+        ca_pins,
+        ca_subject: subject,
+    } = inspect_kubeconfig(&yaml)?;
     if pins.is_empty() {
         events.warn(
             PHASE,
@@ -573,9 +648,10 @@ pub async fn discover_token(opts: &TokenDiscovery, events: &EventSink) -> Result
             requests,
         });
     }
-    let matched = ca_pins
-        .iter()
-        .any(|p| pins.iter().any(|want| p.strip_prefix("sha256:") == Some(want.as_str())));
+    let matched = ca_pins.iter().any(|p| {
+        pins.iter()
+            .any(|want| p.strip_prefix("sha256:") == Some(want.as_str()))
+    });
     if !matched {
         return Err(DiscoveryError::PinMismatch {
             expected: pins.iter().map(|p| format!("sha256:{p}")).collect(),
@@ -584,7 +660,10 @@ pub async fn discover_token(opts: &TokenDiscovery, events: &EventSink) -> Result
     }
     events.log(
         PHASE,
-        format!("Cluster CA {subject} matches the pinned hash {}", ca_pins.join(", ")),
+        format!(
+            "Cluster CA {subject} matches the pinned hash {}",
+            ca_pins.join(", ")
+        ),
     );
 
     let secure = client_trusting(&ca_pem)?;
@@ -599,15 +678,16 @@ pub async fn discover_token(opts: &TokenDiscovery, events: &EventSink) -> Result
             requests += 1;
             let client = &secure;
             async move {
-                let data = fetch_cluster_info(client, endpoint, rt).await.map_err(|e| {
-                    let e = match e {
-                        DiscoveryError::Unreachable { endpoint, reason } if reason.starts_with("TLS") => {
+                let data = fetch_cluster_info(client, endpoint, rt)
+                    .await
+                    .map_err(|e| match e {
+                        DiscoveryError::Unreachable { endpoint, reason }
+                            if reason.starts_with("TLS") =>
+                        {
                             (DiscoveryError::SecureFetch { endpoint, reason }, false)
                         }
                         other => (other, true),
-                    };
-                    e
-                })?;
+                    })?;
                 Ok(data.get("kubeconfig").cloned().unwrap_or_default())
             }
         },
@@ -616,7 +696,10 @@ pub async fn discover_token(opts: &TokenDiscovery, events: &EventSink) -> Result
     if second != yaml {
         return Err(DiscoveryError::Changed);
     }
-    events.log(PHASE, format!("Fetched cluster-info again trusting only CA {subject}: unchanged"));
+    events.log(
+        PHASE,
+        format!("Fetched cluster-info again trusting only CA {subject}: unchanged"),
+    );
     Ok(Discovered {
         kubeconfig_yaml: yaml,
         kubeconfig: kc,
@@ -649,7 +732,10 @@ pub struct FileDiscoveryOpts {
 ///
 /// Errors: unreadable file/URL, a kubeconfig without a usable cluster, and the last polling
 /// error after the timeout.
-pub async fn discover_file(opts: &FileDiscoveryOpts, events: &EventSink) -> Result<Discovered, DiscoveryError> {
+pub async fn discover_file(
+    opts: &FileDiscoveryOpts,
+    events: &EventSink,
+) -> Result<Discovered, DiscoveryError> {
     let mut requests = 0;
     let text = if opts.location.starts_with("https://") {
         requests += 1;
@@ -662,25 +748,48 @@ pub async fn discover_file(opts: &FileDiscoveryOpts, events: &EventSink) -> Resu
             .timeout(opts.request_timeout)
             .send()
             .await
-            .map_err(|e| DiscoveryError::File(format!("cannot fetch {}: {}", opts.location, transport_reason(&e, opts.request_timeout))))?;
+            .map_err(|e| {
+                DiscoveryError::File(format!(
+                    "cannot fetch {}: {}",
+                    opts.location,
+                    transport_reason(&e, opts.request_timeout)
+                ))
+            })?;
         if resp.status().as_u16() != 200 {
-            return Err(DiscoveryError::File(format!("{} answered {}", opts.location, resp.status())));
+            return Err(DiscoveryError::File(format!(
+                "{} answered {}",
+                opts.location,
+                resp.status()
+            )));
         }
         resp.text()
             .await
             .map_err(|e| DiscoveryError::File(format!("cannot read {}: {e}", opts.location)))?
     } else {
-        std::fs::read_to_string(&opts.location)
-            .map_err(|e| DiscoveryError::File(format!("cannot read --discovery-file {}: {e}", opts.location)))?
+        std::fs::read_to_string(&opts.location).map_err(|e| {
+            DiscoveryError::File(format!(
+                "cannot read --discovery-file {}: {e}",
+                opts.location
+            ))
+        })?
     };
     let kc = Kubeconfig::from_yaml(&text)
         .map_err(|e| DiscoveryError::File(format!("{} is not a kubeconfig: {e}", opts.location)))?;
-    let (server, ca_pem) = cluster_of(&kc)
-        .map_err(|e| DiscoveryError::File(format!("{}: {e}", opts.location)))?;
-    let endpoint = server.trim_start_matches("https://").trim_end_matches('/').to_string();
+    let (server, ca_pem) =
+        cluster_of(&kc).map_err(|e| DiscoveryError::File(format!("{}: {e}", opts.location)))?;
+    let endpoint = server
+        .trim_start_matches("https://")
+        .trim_end_matches('/')
+        .to_string();
     let url = format!("{server}{CLUSTER_INFO_PATH}");
     let client = client_trusting(&ca_pem)?;
-    events.log(PHASE, format!("Using the kubeconfig from {} to reach {server}", opts.location));
+    events.log(
+        PHASE,
+        format!(
+            "Using the kubeconfig from {} to reach {server}",
+            opts.location
+        ),
+    );
     let data = poll(
         events,
         "discovery",
@@ -706,7 +815,9 @@ pub async fn discover_file(opts: &FileDiscoveryOpts, events: &EventSink) -> Resu
         events.log(PHASE, "cluster-info is not readable, but the API server's TLS certificate is valid; proceeding");
     }
     if let Some(ci) = data.as_ref().and_then(|d| d.get("kubeconfig"))
-        && let Ok((_, ci_server, _, _, _)) = inspect_kubeconfig(ci)
+        && let Ok(Inspected {
+            server: ci_server, ..
+        }) = inspect_kubeconfig(ci)
         && ci_server != server
     {
         events.warn(

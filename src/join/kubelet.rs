@@ -53,8 +53,12 @@ async fn get_cm(client: &Client, name: &str, timeout: Duration) -> Result<Config
                 let transient = code.is_none_or(|c| c == 429 || c >= 500);
                 if !transient || Instant::now() + Duration::from_millis(500) >= deadline {
                     let hint = match code {
-                        Some(403) | Some(401) => "the bootstrap token may lack the RBAC kubeadm init creates (roles kubeadm:nodes-kubeadm-config and kubeadm:kubelet-config), or it expired",
-                        Some(404) => "the control plane was not set up by kubeadm/kubestrap init (upload-config phase)",
+                        Some(403) | Some(401) => {
+                            "the bootstrap token may lack the RBAC kubeadm init creates (roles kubeadm:nodes-kubeadm-config and kubeadm:kubelet-config), or it expired"
+                        }
+                        Some(404) => {
+                            "the control plane was not set up by kubeadm/kubestrap init (upload-config phase)"
+                        }
                         _ => "check that the API server is reachable from this node",
                     };
                     return Err(PhaseError::new(format!(
@@ -72,15 +76,21 @@ async fn get_cm(client: &Client, name: &str, timeout: Duration) -> Result<Config
 /// Reads `kubeadm-config` (ClusterConfiguration) and `kubelet-config` (KubeletConfiguration)
 /// from kube-system with `client` (the bootstrap-token client), as kubeadm's join preflight does.
 /// Errors: a ConfigMap that cannot be read (with a hint) or lacks its key.
-pub async fn read_cluster_settings(client: &Client, timeout: Duration) -> Result<ClusterSettings, PhaseError> {
+pub async fn read_cluster_settings(
+    client: &Client,
+    timeout: Duration,
+) -> Result<ClusterSettings, PhaseError> {
     let kc = get_cm(client, "kubeadm-config", timeout).await?;
     let cc = kc
         .data
         .as_ref()
         .and_then(|d| d.get("ClusterConfiguration"))
-        .ok_or_else(|| PhaseError::new("kube-system/kubeadm-config has no ClusterConfiguration key"))?;
+        .ok_or_else(|| {
+            PhaseError::new("kube-system/kubeadm-config has no ClusterConfiguration key")
+        })?;
     let v: serde_yaml::Value = serde_yaml::from_str(cc).map_err(|e| {
-        PhaseError::new("the ClusterConfiguration in kube-system/kubeadm-config is not YAML").caused_by(e)
+        PhaseError::new("the ClusterConfiguration in kube-system/kubeadm-config is not YAML")
+            .caused_by(e)
     })?;
     let s = |k: &str, d: &str| {
         v.get(k)
@@ -107,9 +117,15 @@ pub async fn read_cluster_settings(client: &Client, timeout: Duration) -> Result
 /// The TLS bootstrap kubeconfig (reference §2.7/§3.1): cluster `cluster_name` with `server`
 /// and the CA, user `tls-bootstrap-token-user` with the bootstrap token, context
 /// `tls-bootstrap-token-user@kubernetes` as current context. Returns YAML.
-pub fn bootstrap_kubeconfig(cluster_name: &str, server: &str, ca_pem: &[u8], token: &str) -> Result<String, PhaseError> {
+pub fn bootstrap_kubeconfig(
+    cluster_name: &str,
+    server: &str,
+    ca_pem: &[u8],
+    token: &str,
+) -> Result<String, PhaseError> {
     let ca = String::from_utf8_lossy(ca_pem);
-    let mut kc = crate::pki::kubeconfig::with_token("kubernetes", server, &ca, TLS_BOOTSTRAP_USER, token);
+    let mut kc =
+        crate::pki::kubeconfig::with_token("kubernetes", server, &ca, TLS_BOOTSTRAP_USER, token);
     if cluster_name != "kubernetes" {
         for c in &mut kc.clusters {
             c.name = cluster_name.to_string();
@@ -131,7 +147,11 @@ pub async fn client_for(yaml: &str, what: &str) -> Result<Client, PhaseError> {
 /// `--container-runtime-endpoint`, `--pod-infra-container-image`, `--hostname-override` (when
 /// the node name differs from `hostname`), `--register-with-taints` (when taints are set);
 /// any `kubeletExtraArgs` name replaces the base args of that name; sorted by name, then value.
-pub fn kubeadm_flags_env(cfg: &JoinConfiguration, settings: &ClusterSettings, hostname: &str) -> String {
+pub fn kubeadm_flags_env(
+    cfg: &JoinConfiguration,
+    settings: &ClusterSettings,
+    hostname: &str,
+) -> String {
     let nr = &cfg.node_registration;
     let pause = crate::config::versions::KubeVersion::parse(&settings.kubernetes_version)
         .ok()
@@ -172,7 +192,13 @@ pub fn kubeadm_flags_env(cfg: &JoinConfiguration, settings: &ClusterSettings, ho
     format!("KUBELET_KUBEADM_ARGS=\"{}\"\n", line.join(" "))
 }
 
-fn write(host: &dyn Host, events: &EventSink, path: &str, data: &[u8], mode: u32) -> Result<(), PhaseError> {
+fn write(
+    host: &dyn Host,
+    events: &EventSink,
+    path: &str,
+    data: &[u8],
+    mode: u32,
+) -> Result<(), PhaseError> {
     host.write_atomic(Path::new(path), data, mode)
         .map_err(|e| PhaseError::new(format!("cannot write {path}")).caused_by(e))?;
     events.send(Event::FileWritten {
@@ -216,22 +242,49 @@ pub fn kubelet_start(
     ca_pem: &[u8],
 ) -> Result<(), PhaseError> {
     const PHASE: &str = "kubelet-start";
-    write(host, events, BOOTSTRAP_KUBELET_CONF, bootstrap_conf.as_bytes(), 0o600)?;
+    write(
+        host,
+        events,
+        BOOTSTRAP_KUBELET_CONF,
+        bootstrap_conf.as_bytes(),
+        0o600,
+    )?;
     if !host.exists(Path::new(&cfg.ca_cert_path)) {
         write(host, events, &cfg.ca_cert_path, ca_pem, 0o644)?;
     }
     let systemd = host.which("systemctl").is_some();
     if host.dry_run() {
-        events.log(PHASE, "[dry-run] Would stop the kubelet (systemctl stop kubelet)");
+        events.log(
+            PHASE,
+            "[dry-run] Would stop the kubelet (systemctl stop kubelet)",
+        );
     } else if systemd {
         events.log(PHASE, "Stopping the kubelet");
         let _ = host.run("systemctl", &["stop", "kubelet"]);
     }
-    events.log(PHASE, format!("Writing kubelet configuration to file \"{KUBELET_CONFIG_YAML}\""));
-    write(host, events, KUBELET_CONFIG_YAML, settings.kubelet_config.as_bytes(), 0o644)?;
+    events.log(
+        PHASE,
+        format!("Writing kubelet configuration to file \"{KUBELET_CONFIG_YAML}\""),
+    );
+    write(
+        host,
+        events,
+        KUBELET_CONFIG_YAML,
+        settings.kubelet_config.as_bytes(),
+        0o644,
+    )?;
     let hostname = host.facts().hostname;
-    events.log(PHASE, format!("Writing kubelet environment file with flags to file \"{KUBEADM_FLAGS_ENV}\""));
-    write(host, events, KUBEADM_FLAGS_ENV, kubeadm_flags_env(cfg, settings, &hostname).as_bytes(), 0o644)?;
+    events.log(
+        PHASE,
+        format!("Writing kubelet environment file with flags to file \"{KUBEADM_FLAGS_ENV}\""),
+    );
+    write(
+        host,
+        events,
+        KUBEADM_FLAGS_ENV,
+        kubeadm_flags_env(cfg, settings, &hostname).as_bytes(),
+        0o644,
+    )?;
     if host.dry_run() {
         events.log(PHASE, "[dry-run] Would restart the kubelet (systemctl daemon-reload && systemctl restart kubelet)");
         return Ok(());
@@ -258,7 +311,9 @@ pub fn kubelet_start(
 /// Loads a kubeconfig from the host, embedding referenced certificate/key/CA files (read
 /// through the host, so under its root) as data. Errors name the file.
 pub fn load_kubeconfig_embedded(host: &dyn Host, path: &Path) -> Result<Kubeconfig, String> {
-    let data = host.read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let data = host
+        .read(path)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
     let text = String::from_utf8(data).map_err(|_| format!("{}: not UTF-8", path.display()))?;
     let mut kc = Kubeconfig::from_yaml(&text).map_err(|e| format!("{}: {e}", path.display()))?;
     let read_b64 = |p: &str| -> Result<String, String> {
@@ -271,7 +326,11 @@ pub fn load_kubeconfig_embedded(host: &dyn Host, path: &Path) -> Result<Kubeconf
             c.certificate_authority_data = Some(read_b64(&p)?);
         }
     }
-    for a in kc.auth_infos.iter_mut().filter_map(|a| a.auth_info.as_mut()) {
+    for a in kc
+        .auth_infos
+        .iter_mut()
+        .filter_map(|a| a.auth_info.as_mut())
+    {
         if let Some(p) = a.client_certificate.take() {
             a.client_certificate_data = Some(read_b64(&p)?);
         }
@@ -306,19 +365,38 @@ pub struct BootstrapWait {
 /// removes bootstrap-kubelet.conf afterwards, as kubeadm does.
 ///
 /// Errors: a timeout, with the last problem seen and a hint to look at the kubelet's logs.
-pub async fn wait_bootstrap(host: &dyn Host, events: &EventSink, node_name: &str, w: &BootstrapWait) -> Result<(), PhaseError> {
+pub async fn wait_bootstrap(
+    host: &dyn Host,
+    events: &EventSink,
+    node_name: &str,
+    w: &BootstrapWait,
+) -> Result<(), PhaseError> {
     let r = wait_inner(host, events, node_name, w).await;
     let _ = host.remove_file(Path::new(BOOTSTRAP_KUBELET_CONF));
     if r.is_ok() {
-        events.log("kubelet-wait-bootstrap", format!("Removed {BOOTSTRAP_KUBELET_CONF}"));
+        events.log(
+            "kubelet-wait-bootstrap",
+            format!("Removed {BOOTSTRAP_KUBELET_CONF}"),
+        );
     }
     r
 }
 
-async fn wait_inner(host: &dyn Host, events: &EventSink, node_name: &str, w: &BootstrapWait) -> Result<(), PhaseError> {
+async fn wait_inner(
+    host: &dyn Host,
+    events: &EventSink,
+    node_name: &str,
+    w: &BootstrapWait,
+) -> Result<(), PhaseError> {
     const PHASE: &str = "kubelet-wait-bootstrap";
     let hint = "the kubelet may be unhealthy or misconfigured; check: systemctl status kubelet; journalctl -xeu kubelet";
-    events.log(PHASE, format!("Waiting for the kubelet to perform the TLS Bootstrap (up to {})", GoDuration(w.tls_bootstrap_timeout)));
+    events.log(
+        PHASE,
+        format!(
+            "Waiting for the kubelet to perform the TLS Bootstrap (up to {})",
+            GoDuration(w.tls_bootstrap_timeout)
+        ),
+    );
     let start = Instant::now();
     let mut attempt = 0;
     let client = loop {
@@ -338,7 +416,9 @@ async fn wait_inner(host: &dyn Host, events: &EventSink, node_name: &str, w: &Bo
             component: "kubelet-tls-bootstrap".into(),
             url: KUBELET_CONF.into(),
             attempt,
-            outcome: ProbeOutcome::Error { message: err.clone() },
+            outcome: ProbeOutcome::Error {
+                message: err.clone(),
+            },
             elapsed_ms: start.elapsed().as_millis() as u64,
             timeout_ms: w.tls_bootstrap_timeout.as_millis() as u64,
         });
@@ -359,7 +439,10 @@ async fn wait_inner(host: &dyn Host, events: &EventSink, node_name: &str, w: &Bo
         elapsed_ms: start.elapsed().as_millis() as u64,
         timeout_ms: w.tls_bootstrap_timeout.as_millis() as u64,
     });
-    events.log(PHASE, format!("The kubelet wrote {KUBELET_CONF}; waiting for Node {node_name:?} to register"));
+    events.log(
+        PHASE,
+        format!("The kubelet wrote {KUBELET_CONF}; waiting for Node {node_name:?} to register"),
+    );
     let api: Api<Node> = Api::all(client);
     let start = Instant::now();
     let mut attempt = 0;
@@ -384,7 +467,9 @@ async fn wait_inner(host: &dyn Host, events: &EventSink, node_name: &str, w: &Bo
             component: "node-registration".into(),
             url: format!("/api/v1/nodes/{node_name}"),
             attempt,
-            outcome: ProbeOutcome::Error { message: err.clone() },
+            outcome: ProbeOutcome::Error {
+                message: err.clone(),
+            },
             elapsed_ms: start.elapsed().as_millis() as u64,
             timeout_ms: w.node_timeout.as_millis() as u64,
         });
@@ -440,10 +525,19 @@ mod tests {
 
     #[test]
     fn bootstrap_kubeconfig_shape() {
-        let y = bootstrap_kubeconfig("prod", "https://10.0.0.1:6443", b"PEM", "abcdef.0123456789abcdef").unwrap();
+        let y = bootstrap_kubeconfig(
+            "prod",
+            "https://10.0.0.1:6443",
+            b"PEM",
+            "abcdef.0123456789abcdef",
+        )
+        .unwrap();
         let kc = Kubeconfig::from_yaml(&y).unwrap();
         assert_eq!(kc.clusters[0].name, "prod");
-        assert_eq!(kc.current_context.as_deref(), Some("tls-bootstrap-token-user@kubernetes"));
+        assert_eq!(
+            kc.current_context.as_deref(),
+            Some("tls-bootstrap-token-user@kubernetes")
+        );
         assert_eq!(kc.contexts[0].context.as_ref().unwrap().cluster, "prod");
         assert_eq!(kc.auth_infos[0].name, TLS_BOOTSTRAP_USER);
     }

@@ -24,7 +24,12 @@ use crate::host::Host;
 pub use discovery::{Discovered, DiscoveryError};
 
 /// Phases of a worker join, in order.
-pub const PHASES: &[&str] = &["preflight", "discovery", "kubelet-start", "kubelet-wait-bootstrap"];
+pub const PHASES: &[&str] = &[
+    "preflight",
+    "discovery",
+    "kubelet-start",
+    "kubelet-wait-bootstrap",
+];
 
 /// Intervals that tests shorten; the defaults are kubeadm's.
 #[derive(Debug, Clone)]
@@ -109,11 +114,18 @@ async fn discover(job: &JoinJob) -> Result<Discovered, PhaseError> {
                 "WARNING: --discovery-token-unsafe-skip-ca-verification: the cluster CA will NOT be verified; anyone who can answer on the endpoint with a signed cluster-info can impersonate the control plane",
             );
         }
-        let mut opts = discovery::TokenDiscovery::new(&bt.api_server_endpoint, token, bt.ca_cert_hashes.clone(), timeout);
+        let mut opts = discovery::TokenDiscovery::new(
+            &bt.api_server_endpoint,
+            token,
+            bt.ca_cert_hashes.clone(),
+            timeout,
+        );
         opts.unsafe_skip_ca_verification = bt.unsafe_skip_ca_verification;
         opts.retry_interval = job.tuning.discovery_retry_interval;
         opts.request_timeout = job.tuning.request_timeout;
-        let d = discovery::discover_token(&opts, &job.events).await.map_err(discovery_error)?;
+        let d = discovery::discover_token(&opts, &job.events)
+            .await
+            .map_err(discovery_error)?;
         let typed = format!("https://{}", bt.api_server_endpoint);
         if d.server.trim_end_matches('/') != typed {
             job.events.warn(
@@ -132,22 +144,43 @@ async fn discover(job: &JoinJob) -> Result<Discovered, PhaseError> {
             retry_interval: job.tuning.discovery_retry_interval,
             request_timeout: job.tuning.request_timeout,
         };
-        discovery::discover_file(&opts, &job.events).await.map_err(discovery_error)
+        discovery::discover_file(&opts, &job.events)
+            .await
+            .map_err(discovery_error)
     } else {
-        Err(PhaseError::new("discovery: neither bootstrapToken nor file is set"))
+        Err(PhaseError::new(
+            "discovery: neither bootstrapToken nor file is set",
+        ))
     }
 }
 
 /// The bootstrap kubeconfig for the discovered cluster: token credentials when
 /// `tlsBootstrapToken` is set, else the discovered kubeconfig itself, which must then carry
 /// credentials. Errors: no token and no credentials.
-fn bootstrap_conf(cfg: &JoinConfiguration, d: &Discovered, cluster_name: &str) -> Result<String, PhaseError> {
+fn bootstrap_conf(
+    cfg: &JoinConfiguration,
+    d: &Discovered,
+    cluster_name: &str,
+) -> Result<String, PhaseError> {
     if !cfg.discovery.tls_bootstrap_token.is_empty() {
-        return kubelet::bootstrap_kubeconfig(cluster_name, &d.server, &d.ca_pem, &cfg.discovery.tls_bootstrap_token);
+        return kubelet::bootstrap_kubeconfig(
+            cluster_name,
+            &d.server,
+            &d.ca_pem,
+            &cfg.discovery.tls_bootstrap_token,
+        );
     }
-    let has_creds = d.kubeconfig.auth_infos.iter().filter_map(|a| a.auth_info.as_ref()).any(|a| {
-        a.token.is_some() || a.client_certificate_data.is_some() || a.client_certificate.is_some() || a.exec.is_some()
-    });
+    let has_creds = d
+        .kubeconfig
+        .auth_infos
+        .iter()
+        .filter_map(|a| a.auth_info.as_ref())
+        .any(|a| {
+            a.token.is_some()
+                || a.client_certificate_data.is_some()
+                || a.client_certificate.is_some()
+                || a.exec.is_some()
+        });
     if !has_creds {
         return Err(PhaseError::new(
             "the discovered kubeconfig has no credentials and no TLS bootstrap token was given",
@@ -180,7 +213,9 @@ impl Runner<'_> {
             });
             return Ok(None);
         }
-        ev.send(Event::PhaseStarted { phase: phase.into() });
+        ev.send(Event::PhaseStarted {
+            phase: phase.into(),
+        });
         let start = Instant::now();
         match f().await {
             Ok(v) => {
@@ -198,7 +233,9 @@ impl Runner<'_> {
                     hint: error.hint.clone(),
                 });
                 ev.send(Event::Finished {
-                    outcome: RunOutcome::Failed { phase: phase.into() },
+                    outcome: RunOutcome::Failed {
+                        phase: phase.into(),
+                    },
                 });
                 Err(JoinFailure {
                     phase: phase.into(),
@@ -223,8 +260,10 @@ pub async fn run(job: &JoinJob) -> Result<JoinResult, JoinFailure> {
         skip: cfg.skip_phases.clone(),
     };
     let node = cfg.node_registration.name.clone();
-    r.phase("preflight", || async { preflight::run(host, cfg, &job.events) })
-        .await?;
+    r.phase("preflight", || async {
+        preflight::run(host, cfg, &job.events)
+    })
+    .await?;
     let found = r
         .phase("discovery", || async {
             let d = discover(job).await?;
@@ -254,7 +293,8 @@ pub async fn run(job: &JoinJob) -> Result<JoinResult, JoinFailure> {
     let joined = if host.dry_run() {
         job.events.send(Event::PhaseSkipped {
             phase: "kubelet-wait-bootstrap".into(),
-            reason: "dry run: the kubelet is not started, so there is no TLS bootstrap to wait for".into(),
+            reason: "dry run: the kubelet is not started, so there is no TLS bootstrap to wait for"
+                .into(),
         });
         false
     } else {
@@ -263,9 +303,11 @@ pub async fn run(job: &JoinJob) -> Result<JoinResult, JoinFailure> {
             node_timeout: cmdline::api_call_timeout(cfg),
             interval: job.tuning.bootstrap_poll_interval,
         };
-        r.phase("kubelet-wait-bootstrap", || kubelet::wait_bootstrap(host, &job.events, &node, &w))
-            .await?
-            .is_some()
+        r.phase("kubelet-wait-bootstrap", || {
+            kubelet::wait_bootstrap(host, &job.events, &node, &w)
+        })
+        .await?
+        .is_some()
     };
     job.events.send(Event::Finished {
         outcome: RunOutcome::Succeeded,

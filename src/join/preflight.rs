@@ -27,22 +27,40 @@ fn file_check_name(kind: &str, path: &str) -> String {
 pub fn checks(host: &dyn Host, cfg: &JoinConfiguration) -> Vec<CheckResult> {
     let mut out = Vec::new();
     let mut push = |name: String, severity: Severity, message: String| {
-        out.push(CheckResult { name, severity, message })
+        out.push(CheckResult {
+            name,
+            severity,
+            message,
+        })
     };
     let facts = host.facts();
     if facts.euid == 0 {
-        push("IsPrivilegedUser".into(), Severity::Pass, "running as root".into());
+        push(
+            "IsPrivilegedUser".into(),
+            Severity::Pass,
+            "running as root".into(),
+        );
     } else {
-        push("IsPrivilegedUser".into(), Severity::Error, "user is not running as root; run kubestrap join with sudo".into());
+        push(
+            "IsPrivilegedUser".into(),
+            Severity::Error,
+            "user is not running as root; run kubestrap join with sudo".into(),
+        );
     }
     let manifests = "/etc/kubernetes/manifests";
     match host.read_dir(Path::new(manifests)) {
         Ok(v) if !v.is_empty() => push(
             file_check_name("DirAvailable", manifests),
             Severity::Error,
-            format!("{manifests} is not empty: this machine looks like a control-plane node already (run kubeadm reset first)"),
+            format!(
+                "{manifests} is not empty: this machine looks like a control-plane node already (run kubeadm reset first)"
+            ),
         ),
-        _ => push(file_check_name("DirAvailable", manifests), Severity::Pass, format!("{manifests} is empty or absent")),
+        _ => push(
+            file_check_name("DirAvailable", manifests),
+            Severity::Pass,
+            format!("{manifests} is empty or absent"),
+        ),
     }
     for p in [
         "/etc/kubernetes/kubelet.conf",
@@ -53,25 +71,52 @@ pub fn checks(host: &dyn Host, cfg: &JoinConfiguration) -> Vec<CheckResult> {
             push(
                 file_check_name("FileAvailable", p),
                 Severity::Error,
-                format!("{p} already exists: this machine has joined a cluster before (run kubeadm reset first)"),
+                format!(
+                    "{p} already exists: this machine has joined a cluster before (run kubeadm reset first)"
+                ),
             );
         } else {
-            push(file_check_name("FileAvailable", p), Severity::Pass, format!("{p} does not exist"));
+            push(
+                file_check_name("FileAvailable", p),
+                Severity::Pass,
+                format!("{p} does not exist"),
+            );
         }
     }
     if host.port_free(10250) {
-        push("Port-10250".into(), Severity::Pass, "port 10250 is free".into());
+        push(
+            "Port-10250".into(),
+            Severity::Pass,
+            "port 10250 is free".into(),
+        );
     } else {
-        push("Port-10250".into(), Severity::Error, "port 10250 is in use (is a kubelet already running?)".into());
+        push(
+            "Port-10250".into(),
+            Severity::Error,
+            "port 10250 is in use (is a kubelet already running?)".into(),
+        );
     }
     if host.which("kubelet").is_some() {
-        push("FileExisting-kubelet".into(), Severity::Pass, "kubelet found in PATH".into());
+        push(
+            "FileExisting-kubelet".into(),
+            Severity::Pass,
+            "kubelet found in PATH".into(),
+        );
     } else {
-        push("FileExisting-kubelet".into(), Severity::Error, "kubelet not found in PATH: install the kubelet package first".into());
+        push(
+            "FileExisting-kubelet".into(),
+            Severity::Error,
+            "kubelet not found in PATH: install the kubelet package first".into(),
+        );
     }
     let swaps = host.read(Path::new("/proc/swaps")).unwrap_or_default();
     if String::from_utf8_lossy(&swaps).lines().count() > 1 {
-        push("Swap".into(), Severity::Warning, "swap is on; the kubelet refuses to start unless failSwapOn is false (swapoff -a)".into());
+        push(
+            "Swap".into(),
+            Severity::Warning,
+            "swap is on; the kubelet refuses to start unless failSwapOn is false (swapoff -a)"
+                .into(),
+        );
     } else {
         push("Swap".into(), Severity::Pass, "swap is off".into());
     }
@@ -90,7 +135,8 @@ pub fn run(host: &dyn Host, cfg: &JoinConfiguration, events: &EventSink) -> Resu
     let all = ignore.iter().any(|s| s == "all");
     let mut fatal = Vec::new();
     for c in checks(host, cfg) {
-        let ignored = c.severity == Severity::Error && (all || ignore.contains(&c.name.to_lowercase()));
+        let ignored =
+            c.severity == Severity::Error && (all || ignore.contains(&c.name.to_lowercase()));
         if c.severity == Severity::Error && !ignored {
             fatal.push(format!("[ERROR {}]: {}", c.name, c.message));
         }
