@@ -49,7 +49,8 @@ pub fn verify_detached_signature(
     token_secret: &str,
 ) -> bool {
     let mut parts = signature.split('.');
-    let (Some(h), Some(mid), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+    let (Some(h), Some(mid), Some(s), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
     else {
         return false;
     };
@@ -73,8 +74,16 @@ mod tests {
     fn cluster_bootstrap_vectors() {
         let h = "eyJhbGciOiJIUzI1NiIsImtpZCI6Impvc2h1YSJ9";
         let cases = [
-            (CONTENT, "my voice is my passcode", "VShe2taLd-YTrmWuRkcL_8QTNDHYxQIEBsAYYiIj1_8"),
-            ("", "my voice is my passcode", "7Ui1ALizW4jXphVUB7xUqC9vLYLL9RZeOFfVLoB7Tgk"),
+            (
+                CONTENT,
+                "my voice is my passcode",
+                "VShe2taLd-YTrmWuRkcL_8QTNDHYxQIEBsAYYiIj1_8",
+            ),
+            (
+                "",
+                "my voice is my passcode",
+                "7Ui1ALizW4jXphVUB7xUqC9vLYLL9RZeOFfVLoB7Tgk",
+            ),
             (CONTENT, "", "UfkqvDGiIFxrMnFseDj9LYJOLNrvjW8aHhF71mvvAs8"),
         ];
         for (content, secret, sig) in cases {
@@ -88,14 +97,28 @@ mod tests {
     fn verify_rejects_tampering() {
         let good = compute_detached_signature(CONTENT, "joshua", "my voice is my passcode");
         let secret = "my voice is my passcode";
-        assert!(!verify_detached_signature(CONTENT, &format!("{good}foo"), "joshua", secret));
+        assert!(!verify_detached_signature(
+            CONTENT,
+            &format!("{good}foo"),
+            "joshua",
+            secret
+        ));
         assert!(!verify_detached_signature("other", &good, "joshua", secret));
         assert!(!verify_detached_signature(CONTENT, &good, "abcdef", secret));
-        assert!(!verify_detached_signature(CONTENT, &good, "joshua", "wrong"));
+        assert!(!verify_detached_signature(
+            CONTENT, &good, "joshua", "wrong"
+        ));
         assert!(!verify_detached_signature(CONTENT, "", "joshua", secret));
-        assert!(!verify_detached_signature(CONTENT, "a.b.c", "joshua", secret));
+        assert!(!verify_detached_signature(
+            CONTENT, "a.b.c", "joshua", secret
+        ));
         // A signature with a non-empty payload part is not a detached JWS.
         let (h, s) = good.split_once("..").unwrap();
-        assert!(!verify_detached_signature(CONTENT, &format!("{h}.x.{s}"), "joshua", secret));
+        assert!(!verify_detached_signature(
+            CONTENT,
+            &format!("{h}.x.{s}"),
+            "joshua",
+            secret
+        ));
     }
 }

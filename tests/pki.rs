@@ -420,6 +420,38 @@ fn rsa_and_p384_keys_are_written_as_kubeadm_does() {
 }
 
 #[test]
+fn larger_rsa_sizes_follow_encryption_algorithm() {
+    for (alg, bits) in [("RSA-3072", "3072"), ("RSA-4096", "4096")] {
+        let mut env = Env::new(cfg(alg));
+        certs::run(&env.ctx, "ca").unwrap();
+        let key = env.pki("ca.key");
+        assert!(
+            std::fs::read_to_string(&key)
+                .unwrap()
+                .starts_with("-----BEGIN RSA PRIVATE KEY-----\n")
+        );
+        openssl(&["rsa", "-check", "-noout", "-in", key.to_str().unwrap()]);
+        let text = openssl(&[
+            "x509",
+            "-in",
+            env.pki("ca.crt").to_str().unwrap(),
+            "-noout",
+            "-text",
+        ]);
+        assert!(text.contains(&format!("Public-Key: ({bits} bit)")), "{alg}");
+        let algs: Vec<String> = env
+            .events()
+            .into_iter()
+            .filter_map(|e| match e {
+                Event::Cert { key_algorithm, .. } => Some(key_algorithm),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(algs, vec![alg.to_string()]);
+    }
+}
+
+#[test]
 fn ca_pin_matches_kubeadm_vector_and_openssl() {
     let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/pubkeypin-test.crt");
     let pem = std::fs::read(&fixture).unwrap();
@@ -547,7 +579,8 @@ fn base64_decode(s: &str) -> Vec<u8> {
 fn ipv6_advertise_address_is_bracketed_in_kubeconfig_and_san() {
     let mut c = cfg("ECDSA-P256");
     c.init.local_api_endpoint.advertise_address = "2001:db8::10".into();
-    let env = Env::new(c);
+    c.cluster.api_server.cert_sans = vec!["Extra.Example".into(), "bad_name!".into()];
+    let mut env = Env::new(c);
     env.run_all();
     let admin = std::fs::read_to_string(env.conf("admin.conf")).unwrap();
     assert!(
@@ -556,6 +589,15 @@ fn ipv6_advertise_address_is_bracketed_in_kubeconfig_and_san() {
     );
     let san = x509_field(&env.pki("apiserver.crt"), "subjectAltName");
     assert!(san.contains("IP Address:2001:DB8:0:0:0:0:0:10"), "{san}");
+    assert!(
+        san.contains("DNS:extra.example") && !san.contains("bad_name"),
+        "{san}"
+    );
+    let warned = env.events().into_iter().any(|e| {
+        matches!(e, Event::Log { level: kubestrap::engine::LogLevel::Warn, message, .. }
+            if message.contains("\"bad_name!\" is neither an IP address nor a DNS name"))
+    });
+    assert!(warned, "an invalid certSAN is dropped with a warning");
 }
 
 #[test]
@@ -644,7 +686,7 @@ fn external_ca_mode_validates_instead_of_generating() {
         })
         .collect();
     assert!(
-        logs.iter().any(|l| l.contains("External CA mode")),
+        logs.contains(&"Using existing ca keyless certificate authority".to_string()),
         "{logs:?}"
     );
     // A missing leaf of the keyless CA stops the phase, naming it.

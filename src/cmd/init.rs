@@ -1,8 +1,344 @@
-//! `kubestrap init`.
+//! `kubestrap init` and `kubestrap init phase NAME [SUB]`.
+//!
+//! Non-interactive runs pick the plain-text or JSON face (`--output`); the engine runs on a
+//! tokio task and Ctrl-C cancels it at the next safe point. `--dry-run` writes everything
+//! under a new temporary directory (or `$KUBESTRAP_INIT_DRYRUN_DIR`, like kubeadm's
+//! `KUBEADM_INIT_DRYRUN_DIR`), reading the machine through it, and starts nothing.
 
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::cli::{InitArgs, InitFlags, InitSub, OutputFormat};
+use crate::config::InitConfig;
+use crate::engine::{Event, LogLevel, PhaseCtx, Plan, RunOutcome, Severity, Workflow};
+use crate::host::{Host, HostFacts, RealHost};
+
+/// Environment variable naming the dry-run directory (instead of a new temporary one).
+pub const DRYRUN_DIR_ENV: &str = "KUBESTRAP_INIT_DRYRUN_DIR";
+
+/// Builds the InitConfig from the flags, host facts and kubeadm's defaults.
+///
+/// TEMPORARY: to be replaced by `config::resolve_init(flags, facts)` once branch `config` is
+/// merged. `--config` files are refused here. Warnings (e.g. a CRI socket without a scheme)
+/// are returned as events. Errors name the flag, the value and the rule.
+pub fn build_config_from_flags(
+    flags: &InitFlags,
+    facts: &HostFacts,
+) -> Result<(InitConfig, Vec<Event>), String> {
+    use crate::config::{GoDuration, defaults, net, token::BootstrapTokenString, versions};
+    let mut warnings = Vec::new();
+    if let Some(c) = &flags.config {
+        return Err(format!(
+            "--config {}: reading configuration files needs the config loader, which is not in this build yet; pass the settings as flags",
+            c.display()
+        ));
+    }
+    let mut cfg = InitConfig::default();
+    let c = &mut cfg.cluster;
+    if let Some(v) = &flags.kubernetes_version {
+        let kv =
+            versions::KubeVersion::parse(v).map_err(|e| format!("--kubernetes-version: {e}"))?;
+        if kv.info().is_none() {
+            return Err(format!(
+                "--kubernetes-version {v:?}: kubestrap supports {}",
+                versions::supported_range()
+            ));
+        }
+        c.kubernetes_version = kv.to_string();
+    }
+    if let Some(s) = &flags.pod_network_cidr {
+        net::parse_subnets(s).map_err(|e| format!("--pod-network-cidr {s:?}: {e}"))?;
+        c.networking.pod_subnet = s.clone();
+    }
+    if let Some(s) = &flags.service_cidr {
+        net::parse_subnets(s).map_err(|e| format!("--service-cidr {s:?}: {e}"))?;
+        c.networking.service_subnet = s.clone();
+    }
+    if let Some(d) = &flags.service_dns_domain {
+        c.networking.dns_domain = d.clone();
+    }
+    if let Some(e) = &flags.control_plane_endpoint {
+        net::split_host_port(e).map_err(|err| format!("--control-plane-endpoint {e:?}: {err}"))?;
+        c.control_plane_endpoint = e.clone();
+    }
+    c.api_server.cert_sans = flags
+        .apiserver_cert_extra_sans
+        .iter()
+        .map(|s| s.to_lowercase())
+        .collect();
+    if let Some(r) = &flags.image_repository {
+        c.image_repository = r.clone();
+    }
+    let i = &mut cfg.init;
+    let adv = match &flags.apiserver_advertise_address {
+        Some(a) => {
+            a.parse::<std::net::IpAddr>()
+                .map_err(|_| format!("--apiserver-advertise-address {a:?}: not a valid IP address"))?;
+            a.clone()
+        }
+        None => facts
+            .default_route_addr
+            .map(|a| a.to_string())
+            .ok_or("no default route found to choose the advertise address from; pass --apiserver-advertise-address")?,
+    };
+    i.local_api_endpoint.advertise_address = adv;
+    if let Some(p) = flags.apiserver_bind_port {
+        if !(1..=65535).contains(&p) {
+            return Err(format!(
+                "--apiserver-bind-port {p}: must be between 1 and 65535"
+            ));
+        }
+        i.local_api_endpoint.bind_port = p;
+    }
+    if let Some(s) = &flags.cri_socket {
+        if s.contains("://") {
+            i.node_registration.cri_socket = s.clone();
+        } else {
+            let fixed = format!("unix://{s}");
+            warnings.push(Event::Log {
+                level: LogLevel::Warn,
+                phase: Some("init".into()),
+                message: format!(
+                    "Usage of CRI endpoints without URL scheme is deprecated and can cause kubelet errors in the future. Automatically prepending scheme \"unix\" to the \"criSocket\" with value {s:?}. Please update your configuration!"
+                ),
+            });
+            i.node_registration.cri_socket = fixed;
+        }
+    }
+    i.node_registration.name = flags
+        .node_name
+        .clone()
+        .unwrap_or_else(|| facts.hostname.to_lowercase());
+    let mut token = crate::config::BootstrapToken::default();
+    if let Some(t) = &flags.token {
+        BootstrapTokenString::parse(t).map_err(|e| format!("--token: {e}"))?;
+        token.token = t.clone();
+    }
+    if let Some(ttl) = &flags.token_ttl {
+        token.ttl = Some(GoDuration::parse(ttl).map_err(|e| format!("--token-ttl {ttl:?}: {e}"))?);
+    }
+    i.bootstrap_tokens = vec![token];
+    i.node_registration.ignore_preflight_errors = flags.ignore_preflight_errors.clone();
+    i.skip_phases = flags.skip_phases.clone();
+    if let Some(k) = &flags.certificate_key {
+        if k.len() != 64 || !k.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(
+                "--certificate-key: must be 64 hexadecimal characters (a 32-byte AES key)".into(),
+            );
+        }
+        i.certificate_key = k.to_lowercase();
+    }
+    defaults::apply_static_init_defaults(&mut cfg);
+    Ok((cfg, warnings))
+}
 
 /// Runs `kubestrap init`; returns the exit code.
-pub fn run(_root: Option<PathBuf>, _args: crate::cli::InitArgs) -> i32 {
-    super::fail("kubestrap init is not implemented yet")
+pub fn run(root: Option<PathBuf>, args: InitArgs) -> i32 {
+    let is_phase = args.phase.is_some();
+    if !args.non_interactive && !is_phase {
+        if std::io::stdin().is_terminal() {
+            return crate::tui::run_init(root, args);
+        }
+        return super::fail(
+            "standard input is not a terminal, so the wizard cannot run: pass --non-interactive (with --output text or json)",
+        );
+    }
+    let base = root.unwrap_or_else(|| PathBuf::from("/"));
+    let host: Arc<dyn Host> = if args.dry_run {
+        let dir = match std::env::var_os(DRYRUN_DIR_ENV) {
+            Some(d) => PathBuf::from(d),
+            None => match tempfile::Builder::new()
+                .prefix("kubestrap-init-dryrun")
+                .tempdir()
+            {
+                Ok(t) => t.keep(),
+                Err(e) => return super::fail(format!("creating the dry-run directory: {e}")),
+            },
+        };
+        match RealHost::dry_run_overlay(&base, &dir) {
+            Ok(h) => Arc::new(h),
+            Err(e) => return super::fail(format!("--root {}: {e}", base.display())),
+        }
+    } else {
+        match RealHost::new(&base, false) {
+            Ok(h) => Arc::new(h),
+            Err(e) => return super::fail(format!("--root {}: {e}", base.display())),
+        }
+    };
+    // A run killed mid-write may have left temporary files; remove them first.
+    for dir in ["/etc/kubernetes", "/var/lib/kubelet"] {
+        crate::host::fs::sweep_stale_temps(&host.resolve(std::path::Path::new(dir)));
+    }
+    let facts = host.facts();
+    let (cfg, warnings) = match build_config_from_flags(&args.flags, &facts) {
+        Ok(c) => c,
+        Err(e) => return super::fail(e),
+    };
+    let workflow = Workflow::init();
+    let mut skip = cfg.init.skip_phases.clone();
+    skip.extend(args.flags.skip_phases.iter().cloned());
+    skip.sort();
+    skip.dedup();
+    if let Err(e) = workflow.validate_phase_ids(&skip) {
+        return super::fail(e);
+    }
+    let only = match &args.phase {
+        Some(InitSub::Phase { name, sub }) => match workflow.select(name, sub.as_deref()) {
+            Ok(ids) => Some(ids),
+            Err(e) => return super::fail(format!("init phase: {e}")),
+        },
+        None => None,
+    };
+    let mut ctx = PhaseCtx::new(
+        Arc::new(cfg),
+        host.clone(),
+        crate::engine::EventSink::discard(),
+    );
+    ctx.options.fix = args.fix;
+    ctx.options.upload_certs = args.flags.upload_certs;
+    if let Ok(mut st) = ctx.state.lock() {
+        st.upload_certs = args.flags.upload_certs;
+    }
+    if let Err(e) = crate::phases::preflight::parse_ignore_list(
+        &ctx,
+        &ctx.cfg.init.node_registration.ignore_preflight_errors,
+    ) {
+        return super::fail(e);
+    }
+    let plan = Plan {
+        skip,
+        resume: only.is_none(),
+        only,
+    };
+    let format = args.output;
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => return super::fail(format!("starting the tokio runtime: {e}")),
+    };
+    let dry_dir = args.dry_run.then(|| host.root().display().to_string());
+    rt.block_on(async move {
+        let (sink, rx) = crate::engine::EventSink::channel();
+        ctx.events = sink.clone();
+        if let Some(d) = &dry_dir {
+            sink.send(Event::Log {
+                level: LogLevel::Info,
+                phase: Some("dryrun".into()),
+                message: format!("Writing every file under {d}; nothing is started"),
+            });
+        }
+        sink.send(Event::Log {
+            level: LogLevel::Info,
+            phase: Some("init".into()),
+            message: format!(
+                "Using Kubernetes version: {}",
+                ctx.cfg.cluster.kubernetes_version
+            ),
+        });
+        for w in warnings {
+            sink.send(w);
+        }
+        drop(sink);
+        let cancel = ctx.cancel.clone();
+        let handle = crate::engine::spawn_workflow(workflow, ctx, plan);
+        let ctrl_c = tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                cancel.cancel();
+            }
+        });
+        let events = consume(format, rx).await;
+        ctrl_c.abort();
+        let outcome = handle.await.unwrap_or(RunOutcome::Failed {
+            phase: "engine".into(),
+        });
+        summary(format, &outcome, &events, dry_dir.as_deref())
+    })
+}
+
+/// Prints events as they arrive (text face: failures to standard error) and returns them.
+async fn consume(
+    format: OutputFormat,
+    mut rx: tokio::sync::mpsc::UnboundedReceiver<Event>,
+) -> Vec<Event> {
+    let mut seen = Vec::new();
+    let stdout = std::io::stdout();
+    let stderr = std::io::stderr();
+    while let Some(ev) = rx.recv().await {
+        if let Some(line) = crate::output::format_event(format, &ev) {
+            let to_err = format == OutputFormat::Text && matches!(ev, Event::PhaseFailed { .. });
+            if to_err {
+                let _ = writeln!(stderr.lock(), "{line}");
+            } else {
+                let mut o = stdout.lock();
+                let _ = writeln!(o, "{line}");
+                let _ = o.flush();
+            }
+        }
+        seen.push(ev);
+    }
+    seen
+}
+
+/// The preflight errors that were not ignored, by check name (the last result per check
+/// counts, so a check fixed by `--fix` and passed on the re-check is not listed).
+pub fn unresolved_preflight_errors(events: &[Event]) -> Vec<(String, String)> {
+    let mut last: std::collections::BTreeMap<String, (Severity, bool, String)> = Default::default();
+    for ev in events {
+        if let Event::Check {
+            name,
+            severity,
+            message,
+            ignored,
+            ..
+        } = ev
+        {
+            last.insert(name.clone(), (*severity, *ignored, message.clone()));
+        }
+    }
+    last.into_iter()
+        .filter(|(_, (s, ig, _))| *s == Severity::Error && !ig)
+        .map(|(n, (_, _, m))| (n, m))
+        .collect()
+}
+
+fn summary(
+    format: OutputFormat,
+    outcome: &RunOutcome,
+    events: &[Event],
+    dry_dir: Option<&str>,
+) -> i32 {
+    let errors = unresolved_preflight_errors(events);
+    if format == OutputFormat::Text {
+        if let Some(d) = dry_dir {
+            if !errors.is_empty() {
+                let names: Vec<&str> = errors.iter().map(|(n, _)| n.as_str()).collect();
+                println!(
+                    "[dryrun] A real init would stop in preflight on {} error(s): {}",
+                    names.len(),
+                    names.join(", ")
+                );
+            }
+            if *outcome == RunOutcome::Succeeded {
+                println!("[dryrun] Finished dry-running successfully. The files are in {d}");
+            } else {
+                println!("[dryrun] The files written so far are in {d}");
+            }
+        } else if let RunOutcome::Failed { phase } = outcome
+            && phase == "preflight"
+            && !errors.is_empty()
+        {
+            eprintln!("\nTo fix before running init again:");
+            for (n, m) in &errors {
+                eprintln!("  - {n}: {m}");
+            }
+        }
+    }
+    match outcome {
+        RunOutcome::Succeeded => 0,
+        _ => 1,
+    }
 }

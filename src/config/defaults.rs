@@ -40,6 +40,16 @@ pub fn default_timeouts() -> Timeouts {
     }
 }
 
+/// Default `certificateValidityPeriod`: 8760h (one year).
+pub fn default_cert_validity() -> GoDuration {
+    GoDuration::from_secs(8760 * 3600)
+}
+
+/// Default `caCertificateValidityPeriod`: 87600h (ten years).
+pub fn default_ca_validity() -> GoDuration {
+    GoDuration::from_secs(87600 * 3600)
+}
+
 fn fill(s: &mut String, v: &str) {
     if s.is_empty() {
         *s = v.to_string();
@@ -118,4 +128,44 @@ pub fn example_init_config(kubernetes_version: &str) -> InitConfig {
     cfg.init.local_api_endpoint.advertise_address = "192.168.1.10".into();
     apply_static_init_defaults(&mut cfg);
     cfg
+}
+
+/// Fills the static defaults of a JoinConfiguration (`SetDefaults_JoinConfiguration`):
+/// caCertPath, CRI socket, image pull policy/serial, timeouts, `tlsBootstrapToken` = the
+/// discovery token when empty, and a control-plane bind port of 6443.
+pub fn apply_static_join_defaults(j: &mut JoinConfiguration) {
+    fill(&mut j.ca_cert_path, "/etc/kubernetes/pki/ca.crt");
+    fill(&mut j.node_registration.cri_socket, DEFAULT_CRI_SOCKET);
+    fill(&mut j.node_registration.image_pull_policy, "IfNotPresent");
+    j.node_registration.image_pull_serial.get_or_insert(true);
+    if j.discovery.tls_bootstrap_token.is_empty() {
+        if let Some(bt) = &j.discovery.bootstrap_token {
+            j.discovery.tls_bootstrap_token = bt.token.clone();
+        }
+    }
+    if let Some(cp) = j.control_plane.as_mut() {
+        if cp.local_api_endpoint.bind_port == 0 {
+            cp.local_api_endpoint.bind_port = DEFAULT_BIND_PORT;
+        }
+    }
+    let d = default_timeouts();
+    let t = j.timeouts.get_or_insert_with(Timeouts::default);
+    macro_rules! fill_t {
+        ($($f:ident),*) => { $( if t.$f.is_none() { t.$f = d.$f; } )* };
+    }
+    fill_t!(
+        control_plane_component_health_check,
+        kubelet_health_check,
+        kubernetes_api_call,
+        etcd_api_call,
+        tls_bootstrap,
+        discovery,
+        upgrade_manifests
+    );
+}
+
+/// Fills the static defaults of a ResetConfiguration (certificatesDir, CRI socket).
+pub fn apply_static_reset_defaults(r: &mut ResetConfiguration) {
+    fill(&mut r.certificates_dir, DEFAULT_CERTIFICATES_DIR);
+    fill(&mut r.cri_socket, DEFAULT_CRI_SOCKET);
 }

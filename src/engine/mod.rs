@@ -2,8 +2,12 @@
 //! through typed [`Event`]s. It never prints and never touches the terminal.
 
 pub mod event;
+pub mod runner;
+pub mod workflow;
 
-pub use event::{Event, JoinInfo, LogLevel, ProbeOutcome, RunOutcome, Severity};
+pub use event::{Event, Fix, JoinInfo, LogLevel, ProbeOutcome, RunOutcome, Severity};
+pub use runner::{Plan, run_workflow, spawn_workflow};
+pub use workflow::{Phase, Workflow};
 
 /// Where phases send their events. Cloneable; sending never blocks and never fails
 /// (events to a closed receiver are dropped).
@@ -154,9 +158,23 @@ pub struct PhaseCtx {
     pub started_at: std::time::SystemTime,
     /// Values later phases need from earlier ones (tokens, certificate key, CA pins).
     pub state: Arc<std::sync::Mutex<RunState>>,
+    /// Run options that are not part of the kubeadm configuration (`--fix`, `--upload-certs`).
+    pub options: RunOptions,
+    /// Cancelled by Ctrl-C or the UI; long waits inside phases should watch it. The runner
+    /// checks it between phases (the safe points).
+    pub cancel: tokio_util::sync::CancellationToken,
     /// Key pairs generated ahead of time (the wizard starts the pool while the user types);
     /// the certs and kubeconfig phases take keys from it when its algorithm matches.
     pub key_pool: Option<Arc<crate::pki::KeyPool>>,
+}
+
+/// Options of one run that the kubeadm configuration does not carry.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RunOptions {
+    /// Apply the fixes preflight offers (`--fix`, or confirmed in the wizard).
+    pub fix: bool,
+    /// `--upload-certs`: run the upload-certs phase.
+    pub upload_certs: bool,
 }
 
 /// Values one phase produces for later ones within a run.
@@ -183,6 +201,8 @@ impl PhaseCtx {
             events,
             started_at: std::time::SystemTime::now(),
             state: Arc::default(),
+            options: RunOptions::default(),
+            cancel: tokio_util::sync::CancellationToken::new(),
             key_pool: None,
         }
     }

@@ -12,6 +12,8 @@ use super::{CmdOutput, Host, HostFacts};
 pub struct RealHost {
     root: PathBuf,
     dry_run: bool,
+    /// Dry-run only: the real root reads fall back to when a path is absent under `root`.
+    base: Option<PathBuf>,
 }
 
 impl RealHost {
@@ -24,7 +26,49 @@ impl RealHost {
                 format!("root {} is not a directory", root.display()),
             ));
         }
-        Ok(RealHost { root, dry_run })
+        Ok(RealHost {
+            root,
+            dry_run,
+            base: None,
+        })
+    }
+
+    /// A dry-run host: every write lands under `overlay` (created when missing, mode 0700),
+    /// reads look under `overlay` first and then under `base` (`/` or `--root`), and mutating
+    /// commands are not run. Errors when `base` is not a directory or `overlay` cannot be made.
+    pub fn dry_run_overlay(
+        base: impl Into<PathBuf>,
+        overlay: impl Into<PathBuf>,
+    ) -> io::Result<Self> {
+        let base = base.into();
+        let overlay = overlay.into();
+        if !base.is_dir() {
+            return Err(io::Error::new(
+                io::ErrorKind::NotFound,
+                format!("root {} is not a directory", base.display()),
+            ));
+        }
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&overlay)?;
+        Ok(RealHost {
+            root: overlay,
+            dry_run: true,
+            base: Some(base),
+        })
+    }
+
+    /// The path a read of `path` uses: under the root, or (dry-run) under the base root
+    /// when the overlay does not have it.
+    fn read_path(&self, path: &Path) -> PathBuf {
+        let p = self.resolve(path);
+        match &self.base {
+            Some(base) if fs::symlink_metadata(&p).is_err() => {
+                base.join(path.strip_prefix("/").unwrap_or(path))
+            }
+            _ => p,
+        }
     }
 }
 
@@ -64,6 +108,7 @@ pub fn write_atomic(target: &Path, data: &[u8], mode: u32) -> io::Result<()> {
         if let Ok(d) = fs::File::open(dir) {
             let _ = d.sync_all();
         }
+        remove_stale_temps(dir, &name.to_string_lossy());
         Ok(())
     })();
     if result.is_err() {
@@ -72,13 +117,57 @@ pub fn write_atomic(target: &Path, data: &[u8], mode: u32) -> io::Result<()> {
     result
 }
 
+/// Removes temporary files of `name` left in `dir` by a process killed mid-write
+/// (`.<name>.tmp-<pid>-<rand>` whose pid is no longer running).
+fn remove_stale_temps(dir: &Path, name: &str) {
+    let prefix = format!(".{name}.tmp-");
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.filter_map(|e| e.ok()) {
+        let fname = e.file_name().to_string_lossy().into_owned();
+        let Some(rest) = fname.strip_prefix(&prefix) else {
+            continue;
+        };
+        let pid = rest.split('-').next().and_then(|p| p.parse::<i32>().ok());
+        let alive = pid.is_some_and(|p| {
+            p as u32 == std::process::id()
+                || nix::sys::signal::kill(nix::unistd::Pid::from_raw(p), None).is_ok()
+        });
+        if !alive {
+            let _ = fs::remove_file(e.path());
+        }
+    }
+}
+
+/// Removes, recursively under `dir` (a path on this machine, already mapped under the
+/// root), every temporary file of [`write_atomic`] whose writer process is gone, so a run
+/// after a SIGKILL leaves no partial file behind. Errors are ignored (best effort).
+pub fn sweep_stale_temps(dir: &Path) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.filter_map(|e| e.ok()) {
+        let path = e.path();
+        let Ok(ft) = e.file_type() else { continue };
+        if ft.is_dir() {
+            sweep_stale_temps(&path);
+            continue;
+        }
+        let fname = e.file_name().to_string_lossy().into_owned();
+        if let Some((name, _)) = fname.strip_prefix('.').and_then(|n| n.split_once(".tmp-")) {
+            remove_stale_temps(dir, name);
+        }
+    }
+}
+
 impl Host for RealHost {
     fn root(&self) -> &Path {
         &self.root
     }
 
     fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
-        fs::read(self.resolve(path))
+        fs::read(self.read_path(path))
     }
 
     fn write_atomic(&self, path: &Path, data: &[u8], mode: u32) -> io::Result<()> {
@@ -95,19 +184,27 @@ impl Host for RealHost {
     }
 
     fn exists(&self, path: &Path) -> bool {
-        self.resolve(path).exists()
+        self.read_path(path).exists()
     }
 
     fn read_dir(&self, path: &Path) -> io::Result<Vec<String>> {
-        let p = self.resolve(path);
-        if !p.exists() {
-            return Ok(Vec::new());
+        let mut names: Vec<String> = Vec::new();
+        let mut dirs = vec![self.resolve(path)];
+        if let Some(base) = &self.base {
+            dirs.push(base.join(path.strip_prefix("/").unwrap_or(path)));
         }
-        let mut names: Vec<String> = fs::read_dir(p)?
-            .filter_map(|e| e.ok())
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .collect();
+        for p in dirs {
+            if !p.is_dir() {
+                continue;
+            }
+            names.extend(
+                fs::read_dir(p)?
+                    .filter_map(|e| e.ok())
+                    .map(|e| e.file_name().to_string_lossy().into_owned()),
+            );
+        }
         names.sort();
+        names.dedup();
         Ok(names)
     }
 
@@ -119,10 +216,17 @@ impl Host for RealHost {
     }
 
     fn mode(&self, path: &Path) -> io::Result<u32> {
-        Ok(fs::metadata(self.resolve(path))?.permissions().mode() & 0o7777)
+        Ok(fs::metadata(self.read_path(path))?.permissions().mode() & 0o7777)
     }
 
     fn run(&self, program: &str, args: &[&str]) -> io::Result<CmdOutput> {
+        if self.dry_run && !super::is_read_only_command(program, args) {
+            return Ok(CmdOutput {
+                status: Some(0),
+                stdout: String::new(),
+                stderr: format!("[dryrun] would run: {program} {}", args.join(" ")),
+            });
+        }
         let out = std::process::Command::new(program).args(args).output()?;
         Ok(CmdOutput {
             status: out.status.code(),
@@ -143,17 +247,15 @@ impl Host for RealHost {
     }
 
     fn facts(&self) -> HostFacts {
-        // Filled in by the host module's fact collection (issue: engine/host).
-        HostFacts {
-            hostname: nix::unistd::gethostname()
-                .map(|h| h.to_string_lossy().into_owned())
-                .unwrap_or_default(),
-            cpus: std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(1),
-            euid: nix::unistd::geteuid().as_raw(),
-            ..HostFacts::default()
-        }
+        let v4 = self
+            .read(Path::new("/proc/net/route"))
+            .ok()
+            .map(|b| String::from_utf8_lossy(&b).into_owned());
+        let v6 = self
+            .read(Path::new("/proc/net/ipv6_route"))
+            .ok()
+            .map(|b| String::from_utf8_lossy(&b).into_owned());
+        super::facts::collect(v4.as_deref(), v6.as_deref())
     }
 
     fn port_free(&self, port: u16) -> bool {

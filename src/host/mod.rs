@@ -5,12 +5,15 @@
 //! maps them under its root (`--root DIR`, or the temporary root of `--dry-run`), so the
 //! paths written *inside* files stay the real ones.
 
+pub mod facts;
+pub mod fake;
 pub mod fs;
 
 use std::io;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
+pub use fake::FakeHost;
 pub use fs::RealHost;
 
 /// One network interface address, as found on the host.
@@ -92,5 +95,38 @@ pub trait Host: Send + Sync + std::fmt::Debug {
     /// True when this host must not change the machine (dry-run).
     fn dry_run(&self) -> bool {
         false
+    }
+    /// An environment variable of the process (proxy settings for the `HTTPProxy` checks).
+    fn env(&self, key: &str) -> Option<String> {
+        std::env::var(key).ok()
+    }
+    /// True when systemd is the init system (`/run/systemd/system` exists under the root),
+    /// as kubeadm's `initsystem.GetInitSystem` decides.
+    fn has_systemd(&self) -> bool {
+        self.exists(Path::new("/run/systemd/system"))
+    }
+}
+
+/// True when `program args` only reads state, so a dry-run host may run it. Everything
+/// else (`systemctl restart`, `modprobe`, `swapoff`, `sysctl -w`, package installs, image
+/// pulls) is not run in dry-run.
+pub fn is_read_only_command(program: &str, args: &[&str]) -> bool {
+    let first = args.first().copied().unwrap_or("");
+    match program {
+        "systemctl" => matches!(
+            first,
+            "is-active" | "is-enabled" | "show" | "status" | "cat" | "list-unit-files"
+        ),
+        "kubelet" | "containerd" | "kubeadm" => {
+            args.contains(&"--version") || (first == "config" && args.get(1) == Some(&"dump"))
+        }
+        "crictl" => args
+            .iter()
+            .any(|a| matches!(*a, "info" | "version" | "images" | "ps" | "pods")),
+        "sysctl" => !args
+            .iter()
+            .any(|a| a.contains('=') || *a == "-w" || *a == "-p" || *a == "--system"),
+        "getent" | "uname" | "id" | "hostname" => true,
+        _ => false,
     }
 }

@@ -228,7 +228,9 @@ impl ApiWriter {
                 "cannot create ClusterRoleBinding kubeadm:cluster-admins with super-admin.conf",
             )
             .caused_by(e)
-            .hint("check that /etc/kubernetes/super-admin.conf holds a system:masters certificate")),
+            .hint(
+                "check that /etc/kubernetes/super-admin.conf holds a system:masters certificate",
+            )),
         }
     }
 
@@ -279,7 +281,11 @@ impl ApiWriter {
             + DeserializeOwned
             + Debug,
     {
-        let ns = obj.meta().namespace.clone().unwrap_or_else(|| "default".into());
+        let ns = obj
+            .meta()
+            .namespace
+            .clone()
+            .unwrap_or_else(|| "default".into());
         match &self.target {
             Target::DryRun => {
                 self.would_apply("CREATE", &obj)?;
@@ -346,7 +352,10 @@ impl ApiWriter {
             let mut desired = obj.clone();
             keep(&current, &mut desired);
             desired.meta_mut().resource_version = current.meta().resource_version.clone();
-            match self.retry("replace", || api.replace(&name, &pp, &desired)).await {
+            match self
+                .retry("replace", || api.replace(&name, &pp, &desired))
+                .await
+            {
                 Ok(o) => return Ok(o),
                 Err(e) if api_code(&e) == Some(409) && Instant::now() < deadline => {
                     tokio::time::sleep(API_RETRY_INTERVAL).await;
@@ -370,9 +379,36 @@ impl ApiWriter {
             return Ok(None);
         };
         let api: Api<K> = Api::all(c.clone());
-        self.retry("get", || api.get_opt(name))
-            .await
-            .map_err(|e| PhaseError::new(format!("cannot read {}", describe::<K>(None, name))).caused_by(e))
+        self.retry("get", || api.get_opt(name)).await.map_err(|e| {
+            PhaseError::new(format!("cannot read {}", describe::<K>(None, name))).caused_by(e)
+        })
+    }
+
+    /// Waits for Node `name` (registered by the kubelet), polling every 200 ms for up to
+    /// `call_timeout`. Returns `Ok(None)` at once in dry-run. Errors: it never appeared (with a
+    /// hint at the kubelet's journal), or a non-transient API error.
+    pub async fn wait_for_node(
+        &self,
+        name: &str,
+    ) -> Result<Option<k8s_openapi::api::core::v1::Node>, PhaseError> {
+        use k8s_openapi::api::core::v1::Node;
+        if self.is_dry_run() {
+            return Ok(None);
+        }
+        let deadline = Instant::now() + self.call_timeout.max(Duration::from_secs(1));
+        loop {
+            if let Some(node) = self.get_cluster::<Node>(name).await? {
+                return Ok(Some(node));
+            }
+            if Instant::now() >= deadline {
+                return Err(PhaseError::new(format!(
+                    "Node {name:?} did not appear within {:?}",
+                    self.call_timeout
+                ))
+                .hint("the kubelet registers the Node: look at 'journalctl -xeu kubelet'"));
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
     }
 
     /// Sends a JSON merge patch to a cluster-scoped object (in dry-run: reports it, with the
@@ -469,7 +505,11 @@ pub mod rbac {
             api_groups: Some(v(groups)),
             resources: Some(v(resources)),
             verbs: v(verbs),
-            resource_names: if names.is_empty() { None } else { Some(v(names)) },
+            resource_names: if names.is_empty() {
+                None
+            } else {
+                Some(v(names))
+            },
             non_resource_urls: None,
         }
     }
@@ -483,7 +523,12 @@ pub mod rbac {
     }
 
     /// A RoleBinding to Role `role`.
-    pub fn role_binding(namespace: &str, name: &str, role: &str, subjects: Vec<Subject>) -> RoleBinding {
+    pub fn role_binding(
+        namespace: &str,
+        name: &str,
+        role: &str,
+        subjects: Vec<Subject>,
+    ) -> RoleBinding {
         RoleBinding {
             metadata: meta(name, Some(namespace), &[]),
             role_ref: RoleRef {
@@ -505,7 +550,11 @@ pub mod rbac {
     }
 
     /// A ClusterRoleBinding to ClusterRole `role`.
-    pub fn cluster_role_binding(name: &str, role: &str, subjects: Vec<Subject>) -> ClusterRoleBinding {
+    pub fn cluster_role_binding(
+        name: &str,
+        role: &str,
+        subjects: Vec<Subject>,
+    ) -> ClusterRoleBinding {
         ClusterRoleBinding {
             metadata: meta(name, None, &[]),
             role_ref: RoleRef {
@@ -532,7 +581,10 @@ pub mod endpoint {
             .filter(|p| *p != 0)
             .unwrap_or(6443);
         if cfg.cluster.control_plane_endpoint.is_empty() {
-            Ok(https_url(&cfg.init.local_api_endpoint.advertise_address, bind))
+            Ok(https_url(
+                &cfg.init.local_api_endpoint.advertise_address,
+                bind,
+            ))
         } else {
             let (h, p) = split_host_port(&cfg.cluster.control_plane_endpoint)
                 .map_err(|e| format!("controlPlaneEndpoint: {e}"))?;

@@ -29,12 +29,21 @@ use super::upload_config::{HASH_ANNOTATION, config_map_hash};
 
 /// Sub-phases in kubeadm's order.
 pub const SUBPHASES: &[(&str, &str)] = &[
-    ("coredns", "Install the CoreDNS addon to a Kubernetes cluster"),
-    ("kube-proxy", "Install the kube-proxy addon to a Kubernetes cluster"),
+    (
+        "coredns",
+        "Install the CoreDNS addon to a Kubernetes cluster",
+    ),
+    (
+        "kube-proxy",
+        "Install the kube-proxy addon to a Kubernetes cluster",
+    ),
 ];
 
 fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
 }
 
 fn version(ctx: &PhaseCtx) -> Result<KubeVersion, PhaseError> {
@@ -57,9 +66,12 @@ pub fn coredns_image(ctx: &PhaseCtx) -> Result<String, PhaseError> {
     };
     let tag = if c.dns.image_tag.is_empty() {
         let v = version(ctx)?;
-        v.info()
-            .map(|i| i.coredns.to_string())
-            .ok_or_else(|| PhaseError::new(format!("kubernetesVersion {}: no known CoreDNS version", c.kubernetes_version)))?
+        v.info().map(|i| i.coredns.to_string()).ok_or_else(|| {
+            PhaseError::new(format!(
+                "kubernetesVersion {}: no known CoreDNS version",
+                c.kubernetes_version
+            ))
+        })?
     } else {
         c.dns.image_tag.clone()
     };
@@ -69,7 +81,9 @@ pub fn coredns_image(ctx: &PhaseCtx) -> Result<String, PhaseError> {
 /// The Corefile for `dns_domain`; from Kubernetes 1.32 the cache skips the cluster zone.
 pub fn corefile(dns_domain: &str, minor: u32) -> String {
     let cache = if minor >= 32 {
-        format!("cache 30 {{\n       disable success {dns_domain}\n       disable denial {dns_domain}\n    }}")
+        format!(
+            "cache 30 {{\n       disable success {dns_domain}\n       disable denial {dns_domain}\n    }}"
+        )
     } else {
         "cache 30".to_string()
     };
@@ -90,7 +104,11 @@ fn port(name: &str, p: i32, proto: &str) -> ContainerPort {
 fn http_probe(path: &str, p: &str, port_num: i32, named: bool) -> HTTPGetAction {
     HTTPGetAction {
         path: Some(path.into()),
-        port: if named { IntOrString::String(p.into()) } else { IntOrString::Int(port_num) },
+        port: if named {
+            IntOrString::String(p.into())
+        } else {
+            IntOrString::Int(port_num)
+        },
         scheme: Some("HTTP".into()),
         ..Default::default()
     }
@@ -119,14 +137,27 @@ pub fn coredns_objects(
     let ns = Some("kube-system");
     let cm = ConfigMap {
         metadata: meta("coredns", ns, &[]),
-        data: Some(labels(&[("Corefile", &corefile(&c.networking.dns_domain, minor))])),
+        data: Some(labels(&[(
+            "Corefile",
+            &corefile(&c.networking.dns_domain, minor),
+        )])),
         ..Default::default()
     };
     let cr = rbac::cluster_role(
         "system:coredns",
         vec![
-            rbac::rule(&[""], &["endpoints", "services", "pods", "namespaces"], &["list", "watch"], &[]),
-            rbac::rule(&["discovery.k8s.io"], &["endpointslices"], &["list", "watch"], &[]),
+            rbac::rule(
+                &[""],
+                &["endpoints", "services", "pods", "namespaces"],
+                &["list", "watch"],
+                &[],
+            ),
+            rbac::rule(
+                &["discovery.k8s.io"],
+                &["endpointslices"],
+                &["list", "watch"],
+                &[],
+            ),
         ],
     );
     let crb = rbac::cluster_role_binding(
@@ -154,7 +185,10 @@ pub fn coredns_objects(
         image_pull_policy: Some("IfNotPresent".into()),
         args: Some(vec!["-conf".into(), "/etc/coredns/Corefile".into()]),
         resources: Some(ResourceRequirements {
-            limits: Some(BTreeMap::from([("memory".into(), Quantity("170Mi".into()))])),
+            limits: Some(BTreeMap::from([(
+                "memory".into(),
+                Quantity("170Mi".into()),
+            )])),
             requests: Some(BTreeMap::from([
                 ("cpu".into(), Quantity("100m".into())),
                 ("memory".into(), Quantity("70Mi".into())),
@@ -221,11 +255,13 @@ pub fn coredns_objects(
                                     weight: 100,
                                     pod_affinity_term: PodAffinityTerm {
                                         label_selector: Some(LabelSelector {
-                                            match_expressions: Some(vec![LabelSelectorRequirement {
-                                                key: "k8s-app".into(),
-                                                operator: "In".into(),
-                                                values: Some(vec!["kube-dns".into()]),
-                                            }]),
+                                            match_expressions: Some(vec![
+                                                LabelSelectorRequirement {
+                                                    key: "k8s-app".into(),
+                                                    operator: "In".into(),
+                                                    values: Some(vec!["kube-dns".into()]),
+                                                },
+                                            ]),
                                             ..Default::default()
                                         }),
                                         topology_key: "kubernetes.io/hostname".into(),
@@ -281,7 +317,10 @@ pub fn coredns_objects(
             ("kubernetes.io/name", "CoreDNS"),
         ],
     );
-    svc_meta.annotations = Some(labels(&[("prometheus.io/port", "9153"), ("prometheus.io/scrape", "true")]));
+    svc_meta.annotations = Some(labels(&[
+        ("prometheus.io/port", "9153"),
+        ("prometheus.io/scrape", "true"),
+    ]));
     let sport = |name: &str, p: i32, proto: &str| ServicePort {
         name: Some(name.into()),
         port: p,
@@ -310,13 +349,27 @@ pub fn coredns_objects(
 /// with kubeadm's settings (bindAddress, clientConnection.kubeconfig, clusterCIDR), overlaid
 /// with the user's document when given.
 pub fn kube_proxy_config(ctx: &PhaseCtx) -> Result<String, PhaseError> {
-    let ipv6 = ctx.cfg.init.local_api_endpoint.advertise_address.contains(':');
+    let ipv6 = ctx
+        .cfg
+        .init
+        .local_api_endpoint
+        .advertise_address
+        .contains(':');
     let mut m = serde_yaml::Mapping::new();
-    m.insert("apiVersion".into(), "kubeproxy.config.k8s.io/v1alpha1".into());
+    m.insert(
+        "apiVersion".into(),
+        "kubeproxy.config.k8s.io/v1alpha1".into(),
+    );
     m.insert("kind".into(), "KubeProxyConfiguration".into());
-    m.insert("bindAddress".into(), (if ipv6 { "::" } else { "0.0.0.0" }).into());
+    m.insert(
+        "bindAddress".into(),
+        (if ipv6 { "::" } else { "0.0.0.0" }).into(),
+    );
     let mut cc = serde_yaml::Mapping::new();
-    cc.insert("kubeconfig".into(), "/var/lib/kube-proxy/kubeconfig.conf".into());
+    cc.insert(
+        "kubeconfig".into(),
+        "/var/lib/kube-proxy/kubeconfig.conf".into(),
+    );
     m.insert("clientConnection".into(), serde_yaml::Value::Mapping(cc));
     let pod = &ctx.cfg.cluster.networking.pod_subnet;
     if !pod.is_empty() {
@@ -327,7 +380,8 @@ pub fn kube_proxy_config(ctx: &PhaseCtx) -> Result<String, PhaseError> {
             m.insert(k.clone(), v.clone());
         }
     }
-    serde_yaml::to_string(&m).map_err(|e| PhaseError::new("cannot serialise KubeProxyConfiguration").caused_by(e))
+    serde_yaml::to_string(&m)
+        .map_err(|e| PhaseError::new("cannot serialise KubeProxyConfiguration").caused_by(e))
 }
 
 /// kube-proxy's `kubeconfig.conf`: in-cluster service-account credentials against the
@@ -368,7 +422,11 @@ pub fn kube_proxy_objects(ctx: &PhaseCtx) -> Result<(ConfigMap, DaemonSet), Phas
         ..Default::default()
     };
     let v = version(ctx)?;
-    let image = format!("{}/kube-proxy:{}", ctx.cfg.cluster.image_repository, v.image_tag());
+    let image = format!(
+        "{}/kube-proxy:{}",
+        ctx.cfg.cluster.image_repository,
+        v.image_tag()
+    );
     let sel = labels(&[("k8s-app", "kube-proxy")]);
     let container = Container {
         name: "kube-proxy".into(),
@@ -482,7 +540,10 @@ pub async fn run(ctx: &PhaseCtx, sub: &str) -> Result<(), PhaseError> {
     for s in subs {
         if s == "coredns" {
             if ctx.cfg.cluster.dns.disabled {
-                ctx.events.log("addon/coredns", "[addons] CoreDNS is disabled (dns.disabled); skipped");
+                ctx.events.log(
+                    "addon/coredns",
+                    "[addons] CoreDNS is disabled (dns.disabled); skipped",
+                );
                 continue;
             }
             let (cm, cr, crb, sa, deploy, svc) = coredns_objects(ctx)?;
@@ -500,10 +561,14 @@ pub async fn run(ctx: &PhaseCtx, sub: &str) -> Result<(), PhaseError> {
             })
             .await?;
             api.apply_ns(svc, |_, _| {}).await?;
-            ctx.events.log("addon/coredns", "[addons] Applied essential addon: CoreDNS");
+            ctx.events
+                .log("addon/coredns", "[addons] Applied essential addon: CoreDNS");
         } else {
             if ctx.cfg.cluster.proxy.disabled {
-                ctx.events.log("addon/kube-proxy", "[addons] kube-proxy is disabled (proxy.disabled); skipped");
+                ctx.events.log(
+                    "addon/kube-proxy",
+                    "[addons] kube-proxy is disabled (proxy.disabled); skipped",
+                );
                 continue;
             }
             let (cm, ds) = kube_proxy_objects(ctx)?;
@@ -527,7 +592,12 @@ pub async fn run(ctx: &PhaseCtx, sub: &str) -> Result<(), PhaseError> {
                 rbac::role(
                     "kube-system",
                     "kube-proxy",
-                    vec![rbac::rule(&[""], &["configmaps"], &["get"], &["kube-proxy"])],
+                    vec![rbac::rule(
+                        &[""],
+                        &["configmaps"],
+                        &["get"],
+                        &["kube-proxy"],
+                    )],
                 ),
                 |_, _| {},
             )
@@ -542,7 +612,10 @@ pub async fn run(ctx: &PhaseCtx, sub: &str) -> Result<(), PhaseError> {
                 |_, _| {},
             )
             .await?;
-            ctx.events.log("addon/kube-proxy", "[addons] Applied essential addon: kube-proxy");
+            ctx.events.log(
+                "addon/kube-proxy",
+                "[addons] Applied essential addon: kube-proxy",
+            );
         }
     }
     Ok(())

@@ -28,7 +28,9 @@ pub const TOKEN_SECRET_TYPE: &str = "bootstrap.kubernetes.io/token";
 /// taken from `ctx.state.tokens` (same position) or generated from the OS CSPRNG and stored
 /// there, so a re-run in the same process reuses it. Errors: a malformed configured token
 /// (the message names `bootstrapTokens[i].token` and the rule, never the secret).
-pub fn resolve_tokens(ctx: &PhaseCtx) -> Result<Vec<(BootstrapTokenString, BootstrapToken)>, PhaseError> {
+pub fn resolve_tokens(
+    ctx: &PhaseCtx,
+) -> Result<Vec<(BootstrapTokenString, BootstrapToken)>, PhaseError> {
     let mut state = ctx
         .state
         .lock()
@@ -116,7 +118,10 @@ pub fn current_cluster(kubeconfig: &str) -> Option<(String, String)> {
         .get("cluster")?;
     Some((
         cluster.get("server")?.as_str()?.to_string(),
-        cluster.get("certificate-authority-data")?.as_str()?.to_string(),
+        cluster
+            .get("certificate-authority-data")?
+            .as_str()?
+            .to_string(),
     ))
 }
 
@@ -131,8 +136,11 @@ pub fn cluster_server_and_ca(ctx: &PhaseCtx) -> Result<(String, String), PhaseEr
     }
     let ca_path = ctx.paths.pki_dir.join("ca.crt");
     let ca = ctx.host.read(&ca_path).map_err(|e| {
-        PhaseError::new(format!("cannot read {} (nor a cluster from admin.conf)", ca_path.display()))
-            .caused_by(e)
+        PhaseError::new(format!(
+            "cannot read {} (nor a cluster from admin.conf)",
+            ca_path.display()
+        ))
+        .caused_by(e)
     })?;
     let server = control_plane_url(&ctx.cfg).map_err(PhaseError::new)?;
     Ok((server, STANDARD.encode(ca)))
@@ -157,17 +165,24 @@ pub fn cluster_info_kubeconfig(server: &str, ca_data: &str) -> String {
 /// read access. Errors: a malformed token, unreadable CA, or a failing API call.
 pub async fn run(ctx: &PhaseCtx, sub: &str) -> Result<(), PhaseError> {
     if !(sub.is_empty() || sub == "all") {
-        return Err(PhaseError::new(format!("bootstrap-token has no sub-phase {sub:?}")));
+        return Err(PhaseError::new(format!(
+            "bootstrap-token has no sub-phase {sub:?}"
+        )));
     }
     let phase = "bootstrap-token";
     let tokens = resolve_tokens(ctx)?;
     let api = ApiWriter::connect(ctx, phase).await?;
     for (value, _) in &tokens {
-        ctx.events.log(phase, format!("[bootstrap-token] Using token: {value}"));
+        ctx.events
+            .log(phase, format!("[bootstrap-token] Using token: {value}"));
     }
-    ctx.events.log(phase, "[bootstrap-token] Configuring bootstrap tokens, cluster-info ConfigMap, RBAC Roles");
+    ctx.events.log(
+        phase,
+        "[bootstrap-token] Configuring bootstrap tokens, cluster-info ConfigMap, RBAC Roles",
+    );
     for (value, t) in &tokens {
-        api.apply_ns(token_secret(value, t, ctx.started_at), |_, _| {}).await?;
+        api.apply_ns(token_secret(value, t, ctx.started_at), |_, _| {})
+            .await?;
     }
     let nodes_group = || vec![rbac::group(DEFAULT_TOKEN_GROUP)];
     api.apply_cluster(rbac::cluster_role(
@@ -175,8 +190,12 @@ pub async fn run(ctx: &PhaseCtx, sub: &str) -> Result<(), PhaseError> {
         vec![rbac::rule(&[""], &["nodes"], &["get"], &[])],
     ))
     .await?;
-    api.apply_cluster(rbac::cluster_role_binding("kubeadm:get-nodes", "kubeadm:get-nodes", nodes_group()))
-        .await?;
+    api.apply_cluster(rbac::cluster_role_binding(
+        "kubeadm:get-nodes",
+        "kubeadm:get-nodes",
+        nodes_group(),
+    ))
+    .await?;
     api.apply_cluster(rbac::cluster_role_binding(
         "kubeadm:kubelet-bootstrap",
         "system:node-bootstrapper",
@@ -212,13 +231,23 @@ pub async fn run(ctx: &PhaseCtx, sub: &str) -> Result<(), PhaseError> {
         rbac::role(
             "kube-public",
             name,
-            vec![rbac::rule(&[""], &["configmaps"], &["get"], &["cluster-info"])],
+            vec![rbac::rule(
+                &[""],
+                &["configmaps"],
+                &["get"],
+                &["cluster-info"],
+            )],
         ),
         |_, _| {},
     )
     .await?;
     api.apply_ns(
-        rbac::role_binding("kube-public", name, name, vec![rbac::user("system:anonymous")]),
+        rbac::role_binding(
+            "kube-public",
+            name,
+            name,
+            vec![rbac::user("system:anonymous")],
+        ),
         |_, _| {},
     )
     .await?;

@@ -13,6 +13,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use rayon::prelude::*;
 use rcgen::KeyPair;
 
 use crate::engine::{Event, PhaseCtx, PhaseError};
@@ -95,7 +96,10 @@ pub fn run(ctx: &PhaseCtx, sub: &str) -> Result<(), PhaseError> {
         if !list.contains(&s) {
             ctx.events.log(
                 &format!("certs/{sub}"),
-                "Skipping: etcd certificates are not needed with external etcd",
+                format!(
+                    "External etcd mode: Skipping {} certificate authority generation",
+                    s.name
+                ),
             );
             return Ok(());
         }
@@ -109,7 +113,8 @@ pub fn run(ctx: &PhaseCtx, sub: &str) -> Result<(), PhaseError> {
     };
     let plan = plan(ctx, &certs, sa).map_err(to_phase_error)?;
     let mut written = Vec::new();
-    let result = execute(ctx, alg, plan, &mut written);
+    let mut batch = Batch::default();
+    let result = execute(ctx, alg, plan, &mut batch).and_then(|()| batch.flush(ctx, &mut written));
     if result.is_err() {
         for p in written.iter().rev() {
             let _ = ctx.host.remove_file(p);
@@ -130,7 +135,7 @@ enum Step {
 
 /// A CA as the plan sees it: loaded from disk, or generated in this run.
 enum CaSrc {
-    Loaded(Ca),
+    Loaded(Box<Ca>),
     Planned,
 }
 
@@ -159,7 +164,7 @@ fn plan(ctx: &PhaseCtx, certs: &[&'static CertSpec], sa: bool) -> Result<Plan, P
                 if has_crt {
                     let ca = Ca::load(host, pki, s.name)?;
                     steps.push(Step::UseCa(s, ca.key.is_some()));
-                    cas.insert(s.name, CaSrc::Loaded(ca));
+                    cas.insert(s.name, CaSrc::Loaded(Box::new(ca)));
                 } else if has_key {
                     return Err(PkiError::HalfPair {
                         present: disp(&key),
@@ -173,7 +178,7 @@ fn plan(ctx: &PhaseCtx, certs: &[&'static CertSpec], sa: bool) -> Result<Plan, P
             Some(ca_name) => {
                 if !cas.contains_key(ca_name) {
                     let ca = Ca::load(host, pki, ca_name)?;
-                    cas.insert(ca_name, CaSrc::Loaded(ca));
+                    cas.insert(ca_name, CaSrc::Loaded(Box::new(ca)));
                 }
                 let (ca_crt, _) = paths(pki, ca_name);
                 match (has_crt, has_key) {
@@ -254,39 +259,85 @@ pub fn take_keys(ctx: &PhaseCtx, alg: KeyAlgorithm, n: usize) -> Result<Vec<KeyP
     }
 }
 
-/// Writes one file through the host, recording it for rollback and sending `FileWritten`.
-pub(crate) fn write_file(
-    ctx: &PhaseCtx,
-    path: &Path,
-    data: &[u8],
-    mode: u32,
-    written: &mut Vec<PathBuf>,
-) -> Result<(), PkiError> {
-    ctx.host
-        .write_atomic(path, data, mode)
-        .map_err(|e| PkiError::Io {
-            path: disp(path),
-            source: e,
-        })?;
-    written.push(path.to_path_buf());
-    ctx.events.send(Event::FileWritten {
-        path: disp(path),
-        mode,
-    });
-    Ok(())
+/// The files and events of one phase run. Files are queued while certificates are signed
+/// and written together by [`Batch::flush`]; events follow once the files are on disk.
+#[derive(Default)]
+pub(crate) struct Batch {
+    files: Vec<(PathBuf, Vec<u8>, u32)>,
+    events: Vec<Event>,
 }
 
-fn send_cert(ctx: &PhaseCtx, name: &str, path: &Path, der: &[u8], reused: bool) {
-    if let Ok(info) = cert_info(der, path) {
-        ctx.events.send(Event::Cert {
-            name: name.to_string(),
-            path: disp(path),
-            subject: info.subject,
-            sans: info.sans,
-            not_after: info.not_after,
-            key_algorithm: info.key_algorithm,
-            reused,
+impl Batch {
+    /// Queues a file.
+    pub(crate) fn file(&mut self, path: &Path, data: impl AsRef<[u8]>, mode: u32) {
+        self.files
+            .push((path.to_path_buf(), data.as_ref().to_vec(), mode));
+    }
+
+    /// Queues an `Event::Cert` for the certificate `der` stored at `path` (`name` as kubeadm
+    /// prints it).
+    pub(crate) fn cert(&mut self, name: &str, path: &Path, der: &[u8], reused: bool) {
+        if let Ok(info) = cert_info(der, path) {
+            self.events.push(Event::Cert {
+                name: name.to_string(),
+                path: disp(path),
+                subject: info.subject,
+                sans: info.sans,
+                not_after: info.not_after,
+                key_algorithm: info.key_algorithm,
+                reused,
+            });
+        }
+    }
+
+    /// Writes every queued file through `Host::write_atomic` (temp file, fsync, rename),
+    /// all at once on scoped threads so that their fsyncs overlap, then sends
+    /// `FileWritten` per file in queue order and the queued events. Paths written are
+    /// appended to `written` (for rollback); the first failure in queue order is returned.
+    pub(crate) fn flush(self, ctx: &PhaseCtx, written: &mut Vec<PathBuf>) -> Result<(), PkiError> {
+        let host = ctx.host.as_ref();
+        let results: Vec<std::io::Result<()>> = std::thread::scope(|s| {
+            let handles: Vec<_> = self
+                .files
+                .iter()
+                .map(|(p, d, m)| s.spawn(move || host.write_atomic(p, d, *m)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join()
+                        .unwrap_or_else(|_| Err(std::io::Error::other("writer thread panicked")))
+                })
+                .collect()
         });
+        let mut first_err = None;
+        for ((path, _, mode), r) in self.files.iter().zip(results) {
+            match r {
+                Ok(()) => {
+                    written.push(path.clone());
+                    if first_err.is_none() {
+                        ctx.events.send(Event::FileWritten {
+                            path: disp(path),
+                            mode: *mode,
+                        });
+                    }
+                }
+                Err(e) if first_err.is_none() => {
+                    first_err = Some(PkiError::Io {
+                        path: disp(path),
+                        source: e,
+                    })
+                }
+                Err(_) => {}
+            }
+        }
+        if let Some(e) = first_err {
+            return Err(e);
+        }
+        for ev in self.events {
+            ctx.events.send(ev);
+        }
+        Ok(())
     }
 }
 
@@ -301,24 +352,110 @@ fn validity(ctx: &PhaseCtx, ca: bool) -> Duration {
         .unwrap_or(Duration::from_secs(default))
 }
 
+/// A certificate signed in this run: its key PEM and certificate DER.
+struct Signed {
+    key_pem: String,
+    der: Vec<u8>,
+}
+
+fn sign_one(
+    ctx: &PhaseCtx,
+    s: &CertSpec,
+    key: &KeyPair,
+    ca: Option<&Ca>,
+) -> Result<Signed, PkiError> {
+    let der = issue_cert(
+        &s.cn(&ctx.cfg),
+        s.organizations,
+        s.usage,
+        &s.expected_sans(&ctx.cfg)?,
+        key,
+        ca,
+        ctx.started_at,
+        validity(ctx, ca.is_none()),
+    )?;
+    Ok(Signed {
+        key_pem: private_key_pem(key)?,
+        der,
+    })
+}
+
 fn execute(
     ctx: &PhaseCtx,
     alg: KeyAlgorithm,
     plan: Plan,
-    written: &mut Vec<PathBuf>,
+    batch: &mut Batch,
 ) -> Result<(), PkiError> {
     let Plan { steps, mut cas } = plan;
     let pki = ctx.paths.pki_dir.clone();
-    let n = steps
+    let gen_cas: Vec<&'static CertSpec> = steps
         .iter()
-        .filter(|s| matches!(s, Step::GenCa(_) | Step::GenLeaf(_) | Step::GenSa))
-        .count();
-    let mut keys = take_keys(ctx, alg, n)?;
-    let mut next_key = || {
-        keys.pop().ok_or_else(|| PkiError::Crypto {
-            what: "key generation".into(),
-            reason: "fewer keys than planned".into(),
+        .filter_map(|s| match s {
+            Step::GenCa(c) => Some(*c),
+            _ => None,
         })
+        .collect();
+    let gen_leaves: Vec<&'static CertSpec> = steps
+        .iter()
+        .filter_map(|s| match s {
+            Step::GenLeaf(c) => Some(*c),
+            _ => None,
+        })
+        .collect();
+    let gen_sa = steps.iter().any(|s| matches!(s, Step::GenSa));
+    let n = gen_cas.len() + gen_leaves.len() + usize::from(gen_sa);
+    let mut keys = take_keys(ctx, alg, n)?;
+    if keys.len() != n {
+        return Err(PkiError::Crypto {
+            what: "key generation".into(),
+            reason: format!("{} keys for {n} items", keys.len()),
+        });
+    }
+    let sa_key = if gen_sa { keys.pop() } else { None };
+    let leaf_keys = keys.split_off(gen_cas.len());
+    // Sign the new CAs, then every new leaf, in parallel (independent signatures); the
+    // files, logs and events below still follow kubeadm's sub-phase order.
+    let signed_cas: Vec<(KeyPair, Vec<u8>)> = gen_cas
+        .par_iter()
+        .zip(keys.into_par_iter())
+        .map(|(s, key)| sign_one(ctx, s, &key, None).map(|signed| (key, signed.der)))
+        .collect::<Result<_, _>>()?;
+    let mut new_ca_files: HashMap<&'static str, Signed> = HashMap::new();
+    for (s, (key, der)) in gen_cas.iter().zip(signed_cas) {
+        new_ca_files.insert(
+            s.name,
+            Signed {
+                key_pem: private_key_pem(&key)?,
+                der: der.clone(),
+            },
+        );
+        let crt = paths(&pki, s.name).0;
+        cas.insert(
+            s.name,
+            CaSrc::Loaded(Box::new(Ca::new(s.name, crt, der, Some(key)))),
+        );
+    }
+    let signed_leaves: Vec<Signed> = gen_leaves
+        .par_iter()
+        .zip(leaf_keys.into_par_iter())
+        .map(|(s, key)| {
+            let ca_name = s.ca.unwrap_or("ca");
+            match cas.get(ca_name) {
+                Some(CaSrc::Loaded(ca)) => sign_one(ctx, s, &key, Some(ca)),
+                _ => Err(PkiError::Missing {
+                    path: disp(&paths(&pki, ca_name).0),
+                }),
+            }
+        })
+        .collect::<Result<_, _>>()?;
+    let mut new_leaf_files: HashMap<&'static str, Signed> = gen_leaves
+        .iter()
+        .map(|s| s.name)
+        .zip(signed_leaves)
+        .collect();
+    let missing = |name: &str| PkiError::Crypto {
+        what: format!("signing {name}"),
+        reason: "no result".into(),
     };
     for step in steps {
         match step {
@@ -328,35 +465,15 @@ fn execute(
                     &phase,
                     format!("Generating {:?} certificate and key", s.name),
                 );
-                let key = next_key()?;
-                let sans = s.expected_sans(&ctx.cfg)?;
-                let der = issue_cert(
-                    &s.cn(&ctx.cfg),
-                    s.organizations,
-                    Usage::Ca,
-                    &sans,
-                    &key,
-                    None,
-                    ctx.started_at,
-                    validity(ctx, true),
-                )?;
+                let signed = new_ca_files.remove(s.name).ok_or_else(|| missing(s.name))?;
                 let (crt, kp) = paths(&pki, s.name);
-                write_file(
-                    ctx,
-                    &kp,
-                    private_key_pem(&key)?.as_bytes(),
-                    KEY_MODE,
-                    written,
-                )?;
-                write_file(
-                    ctx,
+                batch.file(&kp, signed.key_pem.as_bytes(), KEY_MODE);
+                batch.file(
                     &crt,
-                    pem_encode("CERTIFICATE", &der).as_bytes(),
+                    pem_encode("CERTIFICATE", &signed.der).as_bytes(),
                     CERT_MODE,
-                    written,
-                )?;
-                send_cert(ctx, s.name, &crt, &der, false);
-                cas.insert(s.name, CaSrc::Loaded(Ca::new(s.name, crt, der, Some(key))));
+                );
+                batch.cert(s.name, &crt, &signed.der, false);
                 record_pin(ctx, s.name, &cas);
             }
             Step::UseCa(s, with_key) => {
@@ -370,13 +487,10 @@ fn execute(
                     } else {
                         ctx.events.log(
                             &phase,
-                            format!(
-                                "External CA mode: Using existing {} keyless certificate authority",
-                                s.name
-                            ),
+                            format!("Using existing {} keyless certificate authority", s.name),
                         );
                     }
-                    send_cert(ctx, s.name, &ca.cert_path, &ca.cert_der, true);
+                    batch.cert(s.name, &ca.cert_path, &ca.cert_der, true);
                 }
                 record_pin(ctx, s.name, &cas);
             }
@@ -386,25 +500,18 @@ fn execute(
                     &phase,
                     format!("Generating {:?} certificate and key", s.name),
                 );
-                let key = next_key()?;
-                let sans = s.expected_sans(&ctx.cfg)?;
-                let ca_name = s.ca.unwrap_or("ca");
-                let Some(CaSrc::Loaded(ca)) = cas.get(ca_name) else {
-                    return Err(PkiError::Missing {
-                        path: disp(&paths(&pki, ca_name).0),
-                    });
-                };
-                let der = issue_cert(
-                    &s.cn(&ctx.cfg),
-                    s.organizations,
-                    s.usage,
-                    &sans,
-                    &key,
-                    Some(ca),
-                    ctx.started_at,
-                    validity(ctx, false),
-                )?;
+                if s.name == "apiserver" {
+                    for bad in spec::invalid_cert_sans(&ctx.cfg) {
+                        ctx.events.warn(
+                            &phase,
+                            format!(
+                                "apiServer.certSANs: {bad:?} is neither an IP address nor a DNS name; skipping it"
+                            ),
+                        );
+                    }
+                }
                 if matches!(s.usage, Usage::Server | Usage::ServerClient) {
+                    let sans = s.expected_sans(&ctx.cfg)?;
                     ctx.events.log(
                         &phase,
                         format!(
@@ -419,22 +526,17 @@ fn execute(
                         ),
                     );
                 }
+                let signed = new_leaf_files
+                    .remove(s.name)
+                    .ok_or_else(|| missing(s.name))?;
                 let (crt, kp) = paths(&pki, s.name);
-                write_file(
-                    ctx,
-                    &kp,
-                    private_key_pem(&key)?.as_bytes(),
-                    KEY_MODE,
-                    written,
-                )?;
-                write_file(
-                    ctx,
+                batch.file(&kp, signed.key_pem.as_bytes(), KEY_MODE);
+                batch.file(
                     &crt,
-                    pem_encode("CERTIFICATE", &der).as_bytes(),
+                    pem_encode("CERTIFICATE", &signed.der).as_bytes(),
                     CERT_MODE,
-                    written,
-                )?;
-                send_cert(ctx, s.name, &crt, &der, false);
+                );
+                batch.cert(s.name, &crt, &signed.der, false);
             }
             Step::UseLeaf(s, der) => {
                 let phase = format!("certs/{}", s.subphase);
@@ -442,37 +544,31 @@ fn execute(
                     &phase,
                     format!("Using existing {} certificate and key on disk", s.name),
                 );
-                send_cert(ctx, s.name, &paths(&pki, s.name).0, &der, true);
+                batch.cert(s.name, &paths(&pki, s.name).0, &der, true);
             }
             Step::GenSa => {
                 ctx.events
                     .log("certs/sa", "Generating \"sa\" key and public key");
-                let key = next_key()?;
-                write_file(
-                    ctx,
+                let key = sa_key.as_ref().ok_or_else(|| missing("sa"))?;
+                batch.file(
                     &pki.join("sa.key"),
-                    private_key_pem(&key)?.as_bytes(),
+                    private_key_pem(key)?.as_bytes(),
                     KEY_MODE,
-                    written,
-                )?;
-                write_file(
-                    ctx,
+                );
+                batch.file(
                     &pki.join("sa.pub"),
-                    public_key_pem(&key).as_bytes(),
+                    public_key_pem(key).as_bytes(),
                     KEY_MODE,
-                    written,
-                )?;
+                );
             }
             Step::UseSa(key, write_pub) => {
                 ctx.events.log("certs/sa", "Using the existing \"sa\" key");
                 if write_pub {
-                    write_file(
-                        ctx,
+                    batch.file(
                         &pki.join("sa.pub"),
                         public_key_pem(&key).as_bytes(),
                         KEY_MODE,
-                        written,
-                    )?;
+                    );
                 }
             }
         }

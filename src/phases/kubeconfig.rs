@@ -12,8 +12,10 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::engine::{Event, PhaseCtx, PhaseError};
-use crate::pki::issue::{Ca, cert_info, check_leaf, disp, read};
+use rayon::prelude::*;
+
+use crate::engine::{PhaseCtx, PhaseError};
+use crate::pki::issue::{Ca, check_leaf, disp, read};
 use crate::pki::keys::private_key_pem;
 use crate::pki::kubeconfig::{
     current_client, current_cluster, from_yaml, to_yaml, with_client_cert,
@@ -21,7 +23,7 @@ use crate::pki::kubeconfig::{
 use crate::pki::spec::{KUBECONFIGS, KubeconfigSpec, Sans};
 use crate::pki::{KeyAlgorithm, PkiError, client_cert, load_cert_pem, pem_encode};
 
-use super::certs::{take_keys, to_phase_error, write_file};
+use super::certs::{Batch, take_keys, to_phase_error};
 
 /// Sub-phases of `kubeconfig` in kubeadm's order, with one-line descriptions.
 pub const SUBPHASES: &[(&str, &str)] = &[
@@ -87,6 +89,7 @@ pub fn run(ctx: &PhaseCtx, sub: &str) -> Result<(), PhaseError> {
     };
     let ca = Ca::load(ctx.host.as_ref(), &ctx.paths.pki_dir, "ca").map_err(to_phase_error)?;
     let mut todo = Vec::new();
+    let mut batch = Batch::default();
     for spec in specs {
         let path = kubeconfig_path(ctx, spec);
         let server = spec.server_url(cfg).map_err(to_phase_error)?;
@@ -98,7 +101,7 @@ pub fn run(ctx: &PhaseCtx, sub: &str) -> Result<(), PhaseError> {
                     format!("Using existing kubeconfig file: {:?}", disp(&path)),
                 );
                 if let Some(der) = der {
-                    send_cert(ctx, spec, &path, &der, true);
+                    batch.cert(spec.file, &path, &der, true);
                 }
             }
             None => {
@@ -113,27 +116,14 @@ pub fn run(ctx: &PhaseCtx, sub: &str) -> Result<(), PhaseError> {
         }
     }
     let mut written = Vec::new();
-    let result = write_all(ctx, alg, &ca, todo, &mut written);
+    let result =
+        write_all(ctx, alg, &ca, todo, &mut batch).and_then(|()| batch.flush(ctx, &mut written));
     if result.is_err() {
         for p in written.iter().rev() {
             let _ = ctx.host.remove_file(p);
         }
     }
     result.map_err(to_phase_error)
-}
-
-fn send_cert(ctx: &PhaseCtx, spec: &KubeconfigSpec, path: &Path, der: &[u8], reused: bool) {
-    if let Ok(info) = cert_info(der, path) {
-        ctx.events.send(Event::Cert {
-            name: spec.file.to_string(),
-            path: disp(path),
-            subject: info.subject,
-            sans: info.sans,
-            not_after: info.not_after,
-            key_algorithm: info.key_algorithm,
-            reused,
-        });
-    }
 }
 
 /// Checks an existing kubeconfig against the CA and the expected server; returns the
@@ -178,49 +168,53 @@ fn write_all(
     alg: KeyAlgorithm,
     ca: &Ca,
     todo: Vec<(&KubeconfigSpec, PathBuf, String)>,
-    written: &mut Vec<PathBuf>,
+    batch: &mut Batch,
 ) -> Result<(), PkiError> {
-    let mut keys = take_keys(ctx, alg, todo.len())?;
+    let keys = take_keys(ctx, alg, todo.len())?;
+    if keys.len() != todo.len() {
+        return Err(PkiError::Crypto {
+            what: "key generation".into(),
+            reason: format!("{} keys for {} files", keys.len(), todo.len()),
+        });
+    }
     let validity = ctx
         .cfg
         .cluster
         .certificate_validity_period
         .map(|d| d.as_std())
         .unwrap_or(Duration::from_secs(8760 * 3600));
-    for (spec, path, server) in todo {
+    // Sign the client certificates and build the files in parallel; write them in order.
+    let built: Vec<(Vec<u8>, String)> = todo
+        .par_iter()
+        .zip(keys.into_par_iter())
+        .map(|((spec, _, server), key)| {
+            let user = spec.user(&ctx.cfg);
+            let der = client_cert(
+                ca,
+                &user,
+                spec.organizations,
+                &key,
+                ctx.started_at,
+                validity,
+            )?;
+            let kc = with_client_cert(
+                &ctx.cfg.cluster.cluster_name,
+                server,
+                &ca.cert_pem,
+                &user,
+                &pem_encode("CERTIFICATE", &der),
+                &private_key_pem(&key)?,
+            );
+            Ok((der, to_yaml(&kc)?))
+        })
+        .collect::<Result<_, PkiError>>()?;
+    for ((spec, path, _), (der, yaml)) in todo.iter().zip(built) {
         ctx.events.log(
             &format!("kubeconfig/{}", spec.subphase),
             format!("Writing {:?} kubeconfig file", spec.file),
         );
-        let key = keys.pop().ok_or_else(|| PkiError::Crypto {
-            what: "key generation".into(),
-            reason: "fewer keys than planned".into(),
-        })?;
-        let user = spec.user(&ctx.cfg);
-        let der = client_cert(
-            ca,
-            &user,
-            spec.organizations,
-            &key,
-            ctx.started_at,
-            validity,
-        )?;
-        let kc = with_client_cert(
-            &ctx.cfg.cluster.cluster_name,
-            &server,
-            &ca.cert_pem,
-            &user,
-            &pem_encode("CERTIFICATE", &der),
-            &private_key_pem(&key)?,
-        );
-        write_file(
-            ctx,
-            &path,
-            to_yaml(&kc)?.as_bytes(),
-            KUBECONFIG_MODE,
-            written,
-        )?;
-        send_cert(ctx, spec, &path, &der, false);
+        batch.file(path, yaml.as_bytes(), KUBECONFIG_MODE);
+        batch.cert(spec.file, path, &der, false);
     }
     Ok(())
 }

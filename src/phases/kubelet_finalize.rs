@@ -40,7 +40,10 @@ pub fn repoint(kubeconfig: &str, pem: &str) -> Result<String, String> {
     let user = v
         .get("contexts")
         .and_then(|c| c.as_sequence())
-        .and_then(|s| s.iter().find(|c| c.get("name").and_then(|n| n.as_str()) == Some(&current)))
+        .and_then(|s| {
+            s.iter()
+                .find(|c| c.get("name").and_then(|n| n.as_str()) == Some(&current))
+        })
         .and_then(|c| c.get("context")?.get("user")?.as_str().map(str::to_string))
         .ok_or("kubelet.conf's current context has no user")?;
     let users = v
@@ -64,22 +67,31 @@ pub fn repoint(kubeconfig: &str, pem: &str) -> Result<String, String> {
 /// atomically (0600) and restarts the kubelet (not in dry-run); otherwise changes nothing.
 /// Errors: unreadable or malformed kubelet.conf, write failure.
 pub async fn run(ctx: &PhaseCtx, sub: &str) -> Result<(), PhaseError> {
-    if !matches!(sub, "" | "all" | "enable-client-cert-rotation" | "experimental-cert-rotation") {
-        return Err(PhaseError::new(format!("kubelet-finalize has no sub-phase {sub:?}")));
+    if !matches!(
+        sub,
+        "" | "all" | "enable-client-cert-rotation" | "experimental-cert-rotation"
+    ) {
+        return Err(PhaseError::new(format!(
+            "kubelet-finalize has no sub-phase {sub:?}"
+        )));
     }
     let phase = "kubelet-finalize";
     let pem = rotating_cert_path(ctx);
     if !ctx.host.exists(&pem) {
         ctx.events.log(
             phase,
-            format!("[kubelet-finalize] {} does not exist; kubelet.conf is left as it is", pem.display()),
+            format!(
+                "[kubelet-finalize] {} does not exist; kubelet.conf is left as it is",
+                pem.display()
+            ),
         );
         return Ok(());
     }
     let conf = ctx.paths.kubernetes_dir.join("kubelet.conf");
-    let text = ctx.host.read(&conf).map_err(|e| {
-        PhaseError::new(format!("cannot read {}", conf.display())).caused_by(e)
-    })?;
+    let text = ctx
+        .host
+        .read(&conf)
+        .map_err(|e| PhaseError::new(format!("cannot read {}", conf.display())).caused_by(e))?;
     let new = repoint(&String::from_utf8_lossy(&text), &pem.display().to_string())
         .map_err(|e| PhaseError::new(format!("{}: {e}", conf.display())))?;
     ctx.events.log(
@@ -89,17 +101,18 @@ pub async fn run(ctx: &PhaseCtx, sub: &str) -> Result<(), PhaseError> {
             conf.display()
         ),
     );
-    ctx.host.write_atomic(&conf, new.as_bytes(), 0o600).map_err(|e| {
-        PhaseError::new(format!("cannot write {}", conf.display())).caused_by(e)
-    })?;
+    ctx.host
+        .write_atomic(&conf, new.as_bytes(), 0o600)
+        .map_err(|e| PhaseError::new(format!("cannot write {}", conf.display())).caused_by(e))?;
     ctx.events.send(crate::engine::Event::FileWritten {
         path: conf.display().to_string(),
         mode: 0o600,
     });
     if !ctx.dry_run() {
-        let out = ctx.host.run("systemctl", &["restart", "kubelet"]).map_err(|e| {
-            PhaseError::new("cannot restart the kubelet").caused_by(e)
-        })?;
+        let out = ctx
+            .host
+            .run("systemctl", &["restart", "kubelet"])
+            .map_err(|e| PhaseError::new("cannot restart the kubelet").caused_by(e))?;
         if !out.success() {
             return Err(PhaseError::new(format!(
                 "systemctl restart kubelet failed: {}",
@@ -121,8 +134,14 @@ mod tests {
         let v: serde_yaml::Value = serde_yaml::from_str(&out).unwrap();
         let u = &v["users"][0]["user"];
         assert!(u.get("client-certificate-data").is_none());
-        assert_eq!(u["client-key"].as_str(), Some("/var/lib/kubelet/pki/kubelet-client-current.pem"));
-        assert_eq!(u["client-certificate"].as_str(), Some("/var/lib/kubelet/pki/kubelet-client-current.pem"));
+        assert_eq!(
+            u["client-key"].as_str(),
+            Some("/var/lib/kubelet/pki/kubelet-client-current.pem")
+        );
+        assert_eq!(
+            u["client-certificate"].as_str(),
+            Some("/var/lib/kubelet/pki/kubelet-client-current.pem")
+        );
         assert!(repoint("kind: Config\n", "x").is_err());
     }
 }

@@ -1,8 +1,6 @@
 //! `mark-control-plane`: wait for this node's Node object, then add the control-plane labels
 //! and taints (kubeadm `app/phases/markcontrolplane/markcontrolplane.go`).
 
-use std::time::{Duration, Instant};
-
 use k8s_openapi::api::core::v1::{Node, Taint};
 
 use crate::engine::{PhaseCtx, PhaseError};
@@ -16,9 +14,6 @@ pub const LABEL_CONTROL_PLANE: &str = "node-role.kubernetes.io/control-plane";
 /// Label `node.kubernetes.io/exclude-from-external-load-balancers`.
 pub const LABEL_EXCLUDE_LB: &str = "node.kubernetes.io/exclude-from-external-load-balancers";
 
-/// How often the Node object is looked for.
-pub const NODE_POLL_INTERVAL: Duration = Duration::from_millis(200);
-
 /// The taints to add: `nodeRegistration.taints`, or the control-plane NoSchedule taint when unset.
 pub fn taints(ctx: &PhaseCtx) -> Vec<Taint> {
     match &ctx.cfg.init.node_registration.taints {
@@ -31,12 +26,14 @@ pub fn taints(ctx: &PhaseCtx) -> Vec<Taint> {
     }
 }
 
-/// Runs the phase: waits (up to `timeouts.kubernetesAPICall`... at least 1 minute... see code)
-/// for Node `nodeRegistration.name`, then merge-patches its labels and taints, keeping the taints
-/// it already has. Errors: the Node never appeared, or the patch failed.
+/// Runs the phase: waits (up to `timeouts.kubernetesAPICall`) for Node
+/// `nodeRegistration.name`, then merge-patches its labels and taints, keeping the taints it
+/// already has. Errors: the Node never appeared, or the patch failed.
 pub async fn run(ctx: &PhaseCtx, sub: &str) -> Result<(), PhaseError> {
     if !(sub.is_empty() || sub == "all") {
-        return Err(PhaseError::new(format!("mark-control-plane has no sub-phase {sub:?}")));
+        return Err(PhaseError::new(format!(
+            "mark-control-plane has no sub-phase {sub:?}"
+        )));
     }
     let phase = "mark-control-plane";
     let name = ctx.cfg.init.node_registration.name.clone();
@@ -48,27 +45,18 @@ pub async fn run(ctx: &PhaseCtx, sub: &str) -> Result<(), PhaseError> {
         ),
     );
     let wanted = taints(ctx);
-    let mut current_taints: Vec<Taint> = Vec::new();
-    if !api.is_dry_run() {
-        let deadline = Instant::now() + api.call_timeout.max(Duration::from_secs(1));
-        loop {
-            if let Some(node) = api.get_cluster::<Node>(&name).await? {
-                current_taints = node.spec.and_then(|s| s.taints).unwrap_or_default();
-                break;
-            }
-            if Instant::now() >= deadline {
-                return Err(PhaseError::new(format!(
-                    "Node {name:?} did not appear within {:?}",
-                    api.call_timeout
-                ))
-                .hint("the kubelet registers the Node: look at 'journalctl -xeu kubelet'"));
-            }
-            tokio::time::sleep(NODE_POLL_INTERVAL).await;
-        }
-    }
+    let current_taints: Vec<Taint> = api
+        .wait_for_node(&name)
+        .await?
+        .and_then(|n| n.spec)
+        .and_then(|s| s.taints)
+        .unwrap_or_default();
     let mut merged = current_taints.clone();
     for t in wanted {
-        if !merged.iter().any(|m| m.key == t.key && m.effect == t.effect) {
+        if !merged
+            .iter()
+            .any(|m| m.key == t.key && m.effect == t.effect)
+        {
             merged.push(t);
         }
     }

@@ -4,10 +4,15 @@
 pub mod addons;
 pub mod bootstrap_token;
 pub mod certs;
+pub mod control_plane;
+pub mod etcd;
 pub mod kubeconfig;
+pub mod kubelet;
 pub mod kubelet_finalize;
 pub mod mark_control_plane;
+pub mod preflight;
 pub mod show_join;
+pub mod staticpod;
 pub mod upload_certs;
 pub mod upload_config;
 pub mod wait_control_plane;

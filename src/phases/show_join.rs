@@ -1,8 +1,6 @@
 //! `show-join-command`: the success text and the join commands (kubeadm
 //! `app/cmd/phases/init/showjoincommand.go`, `app/cmd/util/join.go`).
 
-use sha2::{Digest, Sha256};
-
 use crate::engine::{Event, JoinInfo, PhaseCtx, PhaseError};
 
 use super::bootstrap_token::{cluster_server_and_ca, resolve_tokens};
@@ -11,21 +9,14 @@ use super::bootstrap_token::{cluster_server_and_ca, resolve_tokens};
 pub const SUBPHASES: &[(&str, &str)] = &[];
 
 /// `sha256:<hex>` of every certificate's DER SubjectPublicKeyInfo in `pem` (kubeadm
-/// `pubkeypin.Hash`). Errors: no certificate or one that does not parse.
+/// `pubkeypin.Hash`), through [`crate::pki::ca_pins_from_pem`]. Errors: no certificate or one
+/// that does not parse.
 pub fn ca_cert_hashes(pem: &[u8]) -> Result<Vec<String>, String> {
-    let mut out = Vec::new();
-    for p in x509_parser::pem::Pem::iter_from_buffer(pem) {
-        let p = p.map_err(|e| format!("invalid PEM: {e}"))?;
-        if p.label != "CERTIFICATE" {
-            continue;
-        }
-        let cert = p.parse_x509().map_err(|e| format!("invalid certificate: {e}"))?;
-        out.push(format!("sha256:{}", hex::encode(Sha256::digest(cert.public_key().raw))));
-    }
-    if out.is_empty() {
+    let pins = crate::pki::ca_pins_from_pem(pem).map_err(|e| e.to_string())?;
+    if pins.is_empty() {
         return Err("no CERTIFICATE block found".into());
     }
-    Ok(out)
+    Ok(pins)
 }
 
 /// The join information of this run: endpoint = admin.conf server without `https://`, first
@@ -37,9 +28,15 @@ pub fn join_info(ctx: &PhaseCtx) -> Result<JoinInfo, PhaseError> {
         .first()
         .ok_or_else(|| PhaseError::new("no bootstrap token is configured; nothing to join with"))?;
     let (server, ca_b64) = cluster_server_and_ca(ctx)?;
-    let endpoint = server.trim_start_matches("https://").trim_end_matches('/').to_string();
+    let endpoint = server
+        .trim_start_matches("https://")
+        .trim_end_matches('/')
+        .to_string();
     let (mut hashes, key) = {
-        let s = ctx.state.lock().map_err(|_| PhaseError::new("run state is poisoned"))?;
+        let s = ctx
+            .state
+            .lock()
+            .map_err(|_| PhaseError::new("run state is poisoned"))?;
         (s.ca_cert_hashes.clone(), s.certificate_key.clone())
     };
     if hashes.is_empty() {
@@ -100,9 +97,62 @@ pub fn success_text(info: &JoinInfo, program: &str) -> String {
 /// Errors: see [`join_info`].
 pub async fn run(ctx: &PhaseCtx, sub: &str) -> Result<(), PhaseError> {
     if !(sub.is_empty() || sub == "all") {
-        return Err(PhaseError::new(format!("show-join-command has no sub-phase {sub:?}")));
+        return Err(PhaseError::new(format!(
+            "show-join-command has no sub-phase {sub:?}"
+        )));
     }
     let info = join_info(ctx)?;
     ctx.events.send(Event::JoinReady(info));
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn success_text_has_admin_steps_and_both_commands() {
+        let info = JoinInfo {
+            endpoint: "lb.example:8443".into(),
+            token: "abcdef.0123456789abcdef".into(),
+            ca_cert_hashes: vec![format!("sha256:{}", "a".repeat(64))],
+            certificate_key: Some("b".repeat(64)),
+            control_plane: true,
+            token_ttl_secs: Some(86400),
+            root: None,
+        };
+        let t = success_text(&info, "kubeadm");
+        let admin = t
+            .find("sudo cp -i /etc/kubernetes/admin.conf $HOME/.kube/config")
+            .unwrap();
+        let cp = t
+            .find(&format!(
+                "kubeadm join lb.example:8443 --token abcdef.0123456789abcdef --discovery-token-ca-cert-hash sha256:{} --control-plane --certificate-key {}",
+                "a".repeat(64),
+                "b".repeat(64)
+            ))
+            .unwrap();
+        let worker = t.rfind("  kubeadm join lb.example:8443 --token").unwrap();
+        assert!(admin < cp && cp < worker);
+        assert!(t.contains("export KUBECONFIG=/etc/kubernetes/admin.conf"));
+        let no_cp = JoinInfo {
+            control_plane: false,
+            ..info
+        };
+        assert!(!success_text(&no_cp, "kubestrap").contains("--control-plane"));
+    }
+
+    #[test]
+    fn pins_every_certificate_and_rejects_garbage() {
+        let ca = rcgen::KeyPair::generate().unwrap();
+        let cert = rcgen::CertificateParams::new(vec!["kubernetes".into()])
+            .unwrap()
+            .self_signed(&ca)
+            .unwrap();
+        let pem = format!("{}{}", cert.pem(), cert.pem());
+        let pins = ca_cert_hashes(pem.as_bytes()).unwrap();
+        assert_eq!(pins.len(), 2);
+        assert!(pins[0].starts_with("sha256:") && pins[0].len() == 7 + 64);
+        assert!(ca_cert_hashes(b"not a pem").is_err());
+    }
 }

@@ -39,10 +39,14 @@ pub fn generate_certificate_key() -> Result<String, PhaseError> {
 /// Decodes a certificate key. Errors name the rule (64 hex characters = 32 bytes).
 pub fn parse_certificate_key(key: &str) -> Result<[u8; 32], PhaseError> {
     let bytes = hex::decode(key).map_err(|_| {
-        PhaseError::new("certificate key: must be 64 hexadecimal characters (a 32-byte AES-256 key)")
+        PhaseError::new(
+            "certificate key: must be 64 hexadecimal characters (a 32-byte AES-256 key)",
+        )
     })?;
     bytes.try_into().map_err(|_| {
-        PhaseError::new("certificate key: must be 64 hexadecimal characters (a 32-byte AES-256 key)")
+        PhaseError::new(
+            "certificate key: must be 64 hexadecimal characters (a 32-byte AES-256 key)",
+        )
     })
 }
 
@@ -111,15 +115,23 @@ pub fn shared_files(ctx: &PhaseCtx) -> Vec<(String, std::path::PathBuf)> {
 /// Role/RoleBinding `kubeadm:kubeadm-certs`. Errors: unreadable files, bad key, API failures.
 pub async fn run(ctx: &PhaseCtx, sub: &str) -> Result<(), PhaseError> {
     if !(sub.is_empty() || sub == "all") {
-        return Err(PhaseError::new(format!("upload-certs has no sub-phase {sub:?}")));
+        return Err(PhaseError::new(format!(
+            "upload-certs has no sub-phase {sub:?}"
+        )));
     }
     let phase = "upload-certs";
     let (upload, known) = {
-        let s = ctx.state.lock().map_err(|_| PhaseError::new("run state is poisoned"))?;
+        let s = ctx
+            .state
+            .lock()
+            .map_err(|_| PhaseError::new("run state is poisoned"))?;
         (s.upload_certs, s.certificate_key.clone())
     };
     if !upload {
-        ctx.events.log(phase, "[upload-certs] Skipping phase. Please see --upload-certs");
+        ctx.events.log(
+            phase,
+            "[upload-certs] Skipping phase. Please see --upload-certs",
+        );
         return Ok(());
     }
     let key_hex = match known {
@@ -146,7 +158,9 @@ pub async fn run(ctx: &PhaseCtx, sub: &str) -> Result<(), PhaseError> {
         ttl: Some(GoDuration::from_secs(2 * 3600)),
         ..Default::default()
     };
-    let owner = api.apply_ns(token_secret(&tok, &spec, SystemTime::now()), |_, _| {}).await?;
+    let owner = api
+        .apply_ns(token_secret(&tok, &spec, SystemTime::now()), |_, _| {})
+        .await?;
     let mut metadata = meta(SECRET_NAME, Some("kube-system"), &[]);
     metadata.owner_references = Some(vec![OwnerReference {
         api_version: "v1".into(),
@@ -174,7 +188,12 @@ pub async fn run(ctx: &PhaseCtx, sub: &str) -> Result<(), PhaseError> {
     )
     .await?;
     api.apply_ns(
-        rbac::role_binding("kube-system", role, role, vec![rbac::group(DEFAULT_TOKEN_GROUP)]),
+        rbac::role_binding(
+            "kube-system",
+            role,
+            role,
+            vec![rbac::group(DEFAULT_TOKEN_GROUP)],
+        ),
         |_, _| {},
     )
     .await?;
@@ -182,7 +201,10 @@ pub async fn run(ctx: &PhaseCtx, sub: &str) -> Result<(), PhaseError> {
         phase,
         format!("[upload-certs] Storing the certificates in Secret \"{SECRET_NAME}\" in the \"kube-system\" Namespace"),
     );
-    ctx.events.log(phase, format!("[upload-certs] Using certificate key:\n{key_hex}"));
+    ctx.events.log(
+        phase,
+        format!("[upload-certs] Using certificate key:\n{key_hex}"),
+    );
     Ok(())
 }
 

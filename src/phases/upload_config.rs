@@ -14,8 +14,14 @@ use crate::kubeapi::{ApiWriter, meta, rbac};
 
 /// Sub-phases in kubeadm's order.
 pub const SUBPHASES: &[(&str, &str)] = &[
-    ("kubeadm", "Upload the kubeadm ClusterConfiguration to a ConfigMap"),
-    ("kubelet", "Upload the kubelet component config to a ConfigMap"),
+    (
+        "kubeadm",
+        "Upload the kubeadm ClusterConfiguration to a ConfigMap",
+    ),
+    (
+        "kubelet",
+        "Upload the kubelet component config to a ConfigMap",
+    ),
 ];
 
 /// ConfigMap holding the ClusterConfiguration.
@@ -25,12 +31,30 @@ pub const KUBELET_CONFIG_MAP: &str = "kubelet-config";
 /// Annotation with the component-config hash.
 pub const HASH_ANNOTATION: &str = "kubeadm.kubernetes.io/component-config.hash";
 
+/// Node annotation holding the CRI socket while the NodeLocalCRISocket gate is off.
+pub const CRI_SOCKET_ANNOTATION: &str = "kubeadm.alpha.kubernetes.io/cri-socket";
+
+/// Whether kubeadm's `NodeLocalCRISocket` feature gate is on: the `featureGates` value when
+/// set, else on from Kubernetes 1.34 (beta) and off before.
+pub fn node_local_cri_socket(ctx: &PhaseCtx) -> bool {
+    if let Some(v) = ctx.cfg.cluster.feature_gates.get("NodeLocalCRISocket") {
+        return *v;
+    }
+    crate::config::versions::KubeVersion::parse(&ctx.cfg.cluster.kubernetes_version)
+        .map(|v| v.minor >= 34)
+        .unwrap_or(true)
+}
+
 /// Runs `upload-config/<sub>` (`all` or empty runs both). Errors: the API call that failed.
 pub async fn run(ctx: &PhaseCtx, sub: &str) -> Result<(), PhaseError> {
     let subs: Vec<&str> = match sub {
         "" | "all" => vec!["kubeadm", "kubelet"],
         "kubeadm" | "kubelet" => vec![sub],
-        other => return Err(PhaseError::new(format!("upload-config has no sub-phase {other:?}"))),
+        other => {
+            return Err(PhaseError::new(format!(
+                "upload-config has no sub-phase {other:?}"
+            )));
+        }
     };
     let api = ApiWriter::connect(ctx, "upload-config").await?;
     for s in subs {
@@ -126,7 +150,10 @@ async fn upload_kubeadm(ctx: &PhaseCtx, api: &ApiWriter) -> Result<(), PhaseErro
         "upload-config",
         "[upload-config] Storing the configuration used in ConfigMap \"kubeadm-config\" in the \"kube-system\" Namespace",
     );
-    let data = BTreeMap::from([("ClusterConfiguration".to_string(), cluster_configuration_yaml(ctx)?)]);
+    let data = BTreeMap::from([(
+        "ClusterConfiguration".to_string(),
+        cluster_configuration_yaml(ctx)?,
+    )]);
     let cm = ConfigMap {
         metadata: meta(KUBEADM_CONFIG_MAP, Some("kube-system"), &[]),
         data: Some(data),
@@ -134,13 +161,17 @@ async fn upload_kubeadm(ctx: &PhaseCtx, api: &ApiWriter) -> Result<(), PhaseErro
     };
     api.apply_ns(cm, |_, _| {}).await?;
     let role = "kubeadm:nodes-kubeadm-config";
-    api.apply_ns(get_configmap_role(KUBEADM_CONFIG_MAP, role), |_, _| {}).await?;
+    api.apply_ns(get_configmap_role(KUBEADM_CONFIG_MAP, role), |_, _| {})
+        .await?;
     api.apply_ns(
         rbac::role_binding(
             "kube-system",
             role,
             role,
-            vec![rbac::group(DEFAULT_TOKEN_GROUP), rbac::group("system:nodes")],
+            vec![
+                rbac::group(DEFAULT_TOKEN_GROUP),
+                rbac::group("system:nodes"),
+            ],
         ),
         |_, _| {},
     )
@@ -158,7 +189,10 @@ async fn upload_kubelet(ctx: &PhaseCtx, api: &ApiWriter) -> Result<(), PhaseErro
     let data = BTreeMap::from([("kubelet".to_string(), kc)]);
     let mut metadata = meta(KUBELET_CONFIG_MAP, Some("kube-system"), &[]);
     if ctx.cfg.kubelet.is_none() {
-        metadata.annotations = Some(BTreeMap::from([(HASH_ANNOTATION.to_string(), config_map_hash(&data))]));
+        metadata.annotations = Some(BTreeMap::from([(
+            HASH_ANNOTATION.to_string(),
+            config_map_hash(&data),
+        )]));
     }
     let cm = ConfigMap {
         metadata,
@@ -166,14 +200,29 @@ async fn upload_kubelet(ctx: &PhaseCtx, api: &ApiWriter) -> Result<(), PhaseErro
         ..Default::default()
     };
     api.apply_ns(cm, |_, _| {}).await?;
+    if !node_local_cri_socket(ctx) {
+        // Without NodeLocalCRISocket the CRI socket lives in a Node annotation
+        // (kubeadm `patchnode.AnnotateCRISocket`).
+        let name = ctx.cfg.init.node_registration.name.clone();
+        api.wait_for_node(&name).await?;
+        let patch = serde_json::json!({"metadata": {"annotations": {
+            CRI_SOCKET_ANNOTATION: ctx.cfg.init.node_registration.cri_socket
+        }}});
+        api.merge_patch_cluster::<k8s_openapi::api::core::v1::Node>(&name, &patch)
+            .await?;
+    }
     let role = "kubeadm:kubelet-config";
-    api.apply_ns(get_configmap_role(KUBELET_CONFIG_MAP, role), |_, _| {}).await?;
+    api.apply_ns(get_configmap_role(KUBELET_CONFIG_MAP, role), |_, _| {})
+        .await?;
     api.apply_ns(
         rbac::role_binding(
             "kube-system",
             role,
             role,
-            vec![rbac::group("system:nodes"), rbac::group(DEFAULT_TOKEN_GROUP)],
+            vec![
+                rbac::group("system:nodes"),
+                rbac::group(DEFAULT_TOKEN_GROUP),
+            ],
         ),
         |_, _| {},
     )

@@ -56,26 +56,43 @@ pub struct ProbeTarget {
 /// with its last answer and where to look.
 pub async fn run(ctx: &PhaseCtx, sub: &str) -> Result<(), PhaseError> {
     if !(sub.is_empty() || sub == "all") {
-        return Err(PhaseError::new(format!("wait-control-plane has no sub-phase {sub:?}")));
+        return Err(PhaseError::new(format!(
+            "wait-control-plane has no sub-phase {sub:?}"
+        )));
     }
     let phase = "wait-control-plane";
     if ctx.dry_run() {
-        ctx.events.log(phase, "[dryrun] Would wait for the kubelet and the control plane to become healthy");
+        ctx.events.log(
+            phase,
+            "[dryrun] Would wait for the kubelet and the control plane to become healthy",
+        );
         return Ok(());
     }
     let t = ctx.cfg.init.timeouts.clone().unwrap_or_default();
-    let kubelet_timeout = t.kubelet_health_check.map(|d| d.as_std()).unwrap_or(Duration::from_secs(240));
+    let kubelet_timeout = t
+        .kubelet_health_check
+        .map(|d| d.as_std())
+        .unwrap_or(Duration::from_secs(240));
     let cp_timeout = t
         .control_plane_component_health_check
         .map(|d| d.as_std())
         .unwrap_or(Duration::from_secs(240));
     if let Some(k) = kubelet_target(ctx) {
-        ctx.events.log(phase, format!("[kubelet-check] Waiting for a healthy kubelet at {}", k.url));
+        ctx.events.log(
+            phase,
+            format!("[kubelet-check] Waiting for a healthy kubelet at {}", k.url),
+        );
         wait_healthy(ctx, &[k], kubelet_timeout, POLL_INTERVAL).await?;
     }
     let targets = control_plane_targets(ctx)?;
     for tg in &targets {
-        ctx.events.log(phase, format!("[control-plane-check] Checking {} at {}", tg.component, tg.url));
+        ctx.events.log(
+            phase,
+            format!(
+                "[control-plane-check] Checking {} at {}",
+                tg.component, tg.url
+            ),
+        );
     }
     wait_healthy(ctx, &targets, cp_timeout, POLL_INTERVAL).await
 }
@@ -96,13 +113,33 @@ pub fn kubelet_target(ctx: &PhaseCtx) -> Option<ProbeTarget> {
         .and_then(|v| v.as_str())
         .unwrap_or("127.0.0.1")
         .to_string();
-    let host = if addr.contains(':') { format!("[{addr}]") } else { addr };
+    let host = if addr.contains(':') {
+        format!("[{addr}]")
+    } else {
+        addr
+    };
     Some(ProbeTarget {
         component: "kubelet".into(),
         url: format!("http://{host}:{port}/healthz"),
         tls: ProbeTls::Plain,
         readyz: false,
     })
+}
+
+/// Whether kubeadm's `WaitForAllControlPlaneComponents` gate is on: the `featureGates` value
+/// when set, else on from Kubernetes 1.33 (beta, default on) and off before.
+pub fn wait_for_all_components(ctx: &PhaseCtx) -> bool {
+    if let Some(v) = ctx
+        .cfg
+        .cluster
+        .feature_gates
+        .get("WaitForAllControlPlaneComponents")
+    {
+        return *v;
+    }
+    crate::config::versions::KubeVersion::parse(&ctx.cfg.cluster.kubernetes_version)
+        .map(|v| v.minor >= 33)
+        .unwrap_or(true)
 }
 
 /// Reads `--<flag>=value` from the command of the static pod manifest at `path`.
@@ -116,7 +153,12 @@ fn manifest_flags(host: &dyn Host, path: &Path) -> BTreeMap<String, String> {
     };
     let containers = pod.spec.map(|s| s.containers).unwrap_or_default();
     for c in containers {
-        for a in c.command.unwrap_or_default().into_iter().chain(c.args.unwrap_or_default()) {
+        for a in c
+            .command
+            .unwrap_or_default()
+            .into_iter()
+            .chain(c.args.unwrap_or_default())
+        {
             if let Some((k, v)) = a.strip_prefix("--").and_then(|a| a.split_once('=')) {
                 out.insert(k.to_string(), v.to_string());
             }
@@ -125,11 +167,27 @@ fn manifest_flags(host: &dyn Host, path: &Path) -> BTreeMap<String, String> {
     out
 }
 
-/// The three control-plane endpoints, addresses and ports read back from the manifests in
+/// The control-plane endpoints to wait for. With `WaitForAllControlPlaneComponents` on: the
+/// three components, addresses and ports read back from the manifests in
 /// `/etc/kubernetes/manifests` as kubeadm does (defaults: advertise address:bindPort,
-/// 127.0.0.1:10257, 127.0.0.1:10259). The apiserver is verified against `<pki>/ca.crt`.
-/// Errors: ca.crt cannot be read.
+/// 127.0.0.1:10257, 127.0.0.1:10259), the apiserver verified against `<pki>/ca.crt`. With the
+/// gate off: only `<admin.conf server>/healthz`, verified against admin.conf's CA.
+/// Errors: the CA cannot be read.
 pub fn control_plane_targets(ctx: &PhaseCtx) -> Result<Vec<ProbeTarget>, PhaseError> {
+    if !wait_for_all_components(ctx) {
+        // Gate off (default before 1.33): only the API server's /healthz at admin.conf's server.
+        let (server, ca_b64) = super::bootstrap_token::cluster_server_and_ca(ctx)?;
+        use base64::Engine;
+        let ca = base64::engine::general_purpose::STANDARD
+            .decode(ca_b64.trim())
+            .map_err(|e| PhaseError::new("the cluster CA data is not base64").caused_by(e))?;
+        return Ok(vec![ProbeTarget {
+            component: "kube-apiserver".into(),
+            url: format!("{}/healthz", server.trim_end_matches('/')),
+            tls: ProbeTls::Ca(ca),
+            readyz: true,
+        }]);
+    }
     let m = &ctx.paths.manifests_dir;
     let host = ctx.host.as_ref();
     let api = manifest_flags(host, &m.join("kube-apiserver.yaml"));
@@ -144,10 +202,16 @@ pub fn control_plane_targets(ctx: &PhaseCtx) -> Result<Vec<ProbeTarget>, PhaseEr
         .cloned()
         .unwrap_or_else(|| ctx.cfg.init.local_api_endpoint.advertise_address.clone());
     let port = |flags: &BTreeMap<String, String>, d: u16| -> u16 {
-        flags.get("secure-port").and_then(|p| p.parse().ok()).unwrap_or(d)
+        flags
+            .get("secure-port")
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(d)
     };
     let bind = |flags: &BTreeMap<String, String>| -> String {
-        flags.get("bind-address").cloned().unwrap_or_else(|| "127.0.0.1".into())
+        flags
+            .get("bind-address")
+            .cloned()
+            .unwrap_or_else(|| "127.0.0.1".into())
     };
     let bind_port = u16::try_from(ctx.cfg.init.local_api_endpoint.bind_port).unwrap_or(6443);
     Ok(vec![
@@ -234,10 +298,21 @@ async fn attempt(client: &reqwest::Client, url: &str) -> (ProbeOutcome, String) 
                 (ProbeOutcome::Healthy, body)
             } else {
                 let short = short_body(&body);
-                (ProbeOutcome::Http { status, body: short }, body)
+                (
+                    ProbeOutcome::Http {
+                        status,
+                        body: short,
+                    },
+                    body,
+                )
             }
         }
-        Err(e) => (ProbeOutcome::Error { message: describe_error(&e) }, String::new()),
+        Err(e) => (
+            ProbeOutcome::Error {
+                message: describe_error(&e),
+            },
+            String::new(),
+        ),
     }
 }
 
@@ -279,7 +354,12 @@ async fn wait_one(
     let client = probe_client(&target.tls).map_err(|e| (target.url.clone(), e.chain()))?;
     let readyz_url = target
         .readyz
-        .then(|| target.url.rsplit_once('/').map(|(b, _)| format!("{b}/readyz?verbose")))
+        .then(|| {
+            target
+                .url
+                .rsplit_once('/')
+                .map(|(b, _)| format!("{b}/readyz?verbose"))
+        })
         .flatten();
     let deadline = start + timeout;
     let mut attempt_no = 0u32;
@@ -344,7 +424,11 @@ pub async fn wait_healthy(
             Ok(took) => {
                 ctx.events.log(
                     "wait-control-plane",
-                    format!("{} is healthy after {:.3}s", t.component, took.as_secs_f64()),
+                    format!(
+                        "{} is healthy after {:.3}s",
+                        t.component,
+                        took.as_secs_f64()
+                    ),
                 );
                 Ok(())
             }
@@ -353,12 +437,20 @@ pub async fn wait_healthy(
     });
     match futures::future::try_join_all(futs).await {
         Ok(_) => Ok(()),
-        Err((component, url, answer)) => Err(timeout_error(ctx, &component, &url, &answer, timeout)),
+        Err((component, url, answer)) => {
+            Err(timeout_error(ctx, &component, &url, &answer, timeout))
+        }
     }
 }
 
 /// The timeout error: which component, its last answer, and what to look at.
-fn timeout_error(ctx: &PhaseCtx, component: &str, url: &str, answer: &str, timeout: Duration) -> PhaseError {
+fn timeout_error(
+    ctx: &PhaseCtx,
+    component: &str,
+    url: &str,
+    answer: &str,
+    timeout: Duration,
+) -> PhaseError {
     let mut msg = format!(
         "{component} did not become healthy within {}: the last answer from {url} was: {answer}",
         crate::config::GoDuration::from_secs(timeout.as_secs())
@@ -380,8 +472,15 @@ fn timeout_error(ctx: &PhaseCtx, component: &str, url: &str, answer: &str, timeo
 /// `component` (`crictl ps -a --name <c> -q`, `crictl logs --tail 20 <id>`).
 fn container_logs(host: &dyn Host, component: &str) -> Option<String> {
     host.which("crictl")?;
-    let ps = host.run("crictl", &["ps", "-a", "--name", component, "-q"]).ok()?;
-    let id = ps.stdout.lines().map(str::trim).find(|l| !l.is_empty())?.to_string();
+    let ps = host
+        .run("crictl", &["ps", "-a", "--name", component, "-q"])
+        .ok()?;
+    let id = ps
+        .stdout
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())?
+        .to_string();
     let logs = host.run("crictl", &["logs", "--tail", "20", &id]).ok()?;
     let text = format!("{}{}", logs.stdout, logs.stderr);
     let lines: Vec<&str> = text.lines().collect();
@@ -401,7 +500,11 @@ mod tests {
         let body = "[+]ping ok\n[+]log ok\n[-]etcd failed: reason withheld\nreadyz check failed\n";
         assert_eq!(
             parse_readyz(body),
-            vec![("ping".into(), true), ("log".into(), true), ("etcd".into(), false)]
+            vec![
+                ("ping".into(), true),
+                ("log".into(), true),
+                ("etcd".into(), false)
+            ]
         );
         assert_eq!(short_body(body), "[-]etcd failed: reason withheld");
         assert_eq!(short_body(" ok \n"), "ok");

@@ -200,14 +200,14 @@ struct PoolShared {
     state: Mutex<PoolState>,
     changed: Condvar,
     stop: AtomicBool,
-    /// Keys ready plus keys being generated.
+    /// Keys generated or being generated so far (never more than the target).
     planned: AtomicUsize,
     /// Keys handed out from the ready stock so far.
     served: AtomicUsize,
 }
 
-/// Pre-generates key pairs of one algorithm in background threads, so that issuing the PKI
-/// only signs. The wizard starts one while the user is typing; the certs and kubeconfig
+/// Pre-generates `target` key pairs of one algorithm in background threads, so that issuing
+/// the PKI only signs. The wizard starts one while the user is typing; the certs and kubeconfig
 /// phases take keys from it (through `PhaseCtx::key_pool`) when its algorithm matches
 /// `encryptionAlgorithm`. Dropping the pool stops its threads after their current key.
 #[derive(Debug)]
@@ -222,8 +222,8 @@ impl KeyPool {
     /// for the kubeconfig phase.
     pub const INIT_KEYS: usize = 16;
 
-    /// Starts a pool that keeps `target` keys of `algorithm` ready, generating them on
-    /// `min(cores, target)` background threads.
+    /// Starts a pool that generates `target` keys of `algorithm` on `min(cores, target)`
+    /// background threads (which end when done or when the pool is dropped).
     pub fn start(algorithm: KeyAlgorithm, target: usize) -> Arc<KeyPool> {
         let shared = Arc::new(PoolShared {
             state: Mutex::new(PoolState::default()),
@@ -284,7 +284,7 @@ impl KeyPool {
     }
 
     /// Takes `n` keys: the ready ones first, the rest generated now in parallel (rayon).
-    /// The background threads refill the pool afterwards.
+    /// The pool generates `target` keys in all and does not refill.
     pub fn take(&self, n: usize) -> Result<Vec<KeyPair>, PkiError> {
         let mut keys = {
             let mut st = self.shared.state.lock().map_err(|_| PkiError::Crypto {
@@ -294,7 +294,6 @@ impl KeyPool {
             let k = st.ready.len().min(n);
             let at = st.ready.len() - k;
             let taken = st.ready.split_off(at);
-            self.shared.planned.fetch_sub(k, Ordering::SeqCst);
             self.shared.served.fetch_add(k, Ordering::SeqCst);
             self.shared.changed.notify_all();
             taken
@@ -314,35 +313,24 @@ impl Drop for KeyPool {
 }
 
 fn pool_worker(shared: Arc<PoolShared>, algorithm: KeyAlgorithm, target: usize) {
-    loop {
-        if shared.stop.load(Ordering::SeqCst) {
-            return;
-        }
-        // Reserve a slot; when the pool is full, sleep until a key is taken.
-        let reserved = shared
+    // Each worker reserves a slot, generates one key, and stops once `target` keys were
+    // generated in all (the pool does not refill: a new algorithm means a new pool).
+    while !shared.stop.load(Ordering::SeqCst)
+        && shared
             .planned
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |p| {
                 (p < target).then_some(p + 1)
             })
-            .is_ok();
-        if !reserved {
-            let Ok(st) = shared.state.lock() else { return };
-            let _ = shared.changed.wait_timeout(st, Duration::from_millis(200));
-            continue;
-        }
-        match algorithm.generate() {
-            Ok(key) => {
-                let Ok(mut st) = shared.state.lock() else {
-                    return;
-                };
-                st.ready.push(key);
-                shared.changed.notify_all();
-            }
-            Err(_) => {
-                shared.planned.fetch_sub(1, Ordering::SeqCst);
-                return;
-            }
-        }
+            .is_ok()
+    {
+        let Ok(key) = algorithm.generate() else {
+            return;
+        };
+        let Ok(mut st) = shared.state.lock() else {
+            return;
+        };
+        st.ready.push(key);
+        shared.changed.notify_all();
     }
 }
 
@@ -384,6 +372,7 @@ mod tests {
         pubs.sort();
         pubs.dedup();
         assert_eq!(pubs.len(), 5, "keys must be distinct");
-        assert!(pool.wait_ready(3, Duration::from_secs(10)), "pool refills");
+        assert_eq!(pool.ready(), 0, "the pool does not refill");
+        assert_eq!(pool.served(), 3);
     }
 }

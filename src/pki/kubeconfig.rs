@@ -164,3 +164,32 @@ pub fn current_client(k: &Kubeconfig) -> Option<(Vec<u8>, Vec<u8>)> {
     let key = B64.decode(json.get("client-key-data")?.as_str()?).ok()?;
     Some((cert, key))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_kubeconfig_round_trips() {
+        let k = with_token(
+            "kubernetes",
+            "https://10.0.0.1:6443",
+            "-----BEGIN CERTIFICATE-----\nAA==\n-----END CERTIFICATE-----\n",
+            "tls-bootstrap-token-user",
+            "abcdef.0123456789abcdef",
+        );
+        let y = to_yaml(&k).unwrap();
+        assert!(y.starts_with("apiVersion: v1\n"), "{y}");
+        assert!(y.contains("    token: abcdef.0123456789abcdef\n"), "{y}");
+        assert!(y.contains("current-context: tls-bootstrap-token-user@kubernetes\n"));
+        let back = from_yaml(y.as_bytes(), "x").unwrap();
+        let (server, ca) = current_cluster(&back, "x").unwrap();
+        assert_eq!(server, "https://10.0.0.1:6443");
+        assert!(ca.starts_with(b"-----BEGIN CERTIFICATE-----"));
+        assert!(current_client(&back).is_none());
+        let bad = from_yaml(b"clusters: 7", "bad.conf")
+            .unwrap_err()
+            .to_string();
+        assert!(bad.starts_with("bad.conf: not a kubeconfig file"), "{bad}");
+    }
+}

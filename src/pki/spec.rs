@@ -322,6 +322,21 @@ pub fn apiserver_sans(cfg: &InitConfig) -> Result<Sans, PkiError> {
     Ok(sans)
 }
 
+/// The `apiServer.certSANs` entries that are neither an IP nor a DNS-1123 name (kubeadm
+/// drops them with a warning).
+pub fn invalid_cert_sans(cfg: &InitConfig) -> Vec<String> {
+    cfg.cluster
+        .api_server
+        .cert_sans
+        .iter()
+        .filter(|s| {
+            let s = s.trim();
+            s.parse::<IpAddr>().is_err() && !is_dns_name(&s.to_ascii_lowercase())
+        })
+        .cloned()
+        .collect()
+}
+
 /// etcd server/peer SANs: DNS node name, `localhost`; IP advertise address, 127.0.0.1, ::1;
 /// plus the given extra SANs. Mirrors `GetEtcdAltNames` / `GetEtcdPeerAltNames`.
 pub fn etcd_sans(cfg: &InitConfig, extra: &[String]) -> Result<Sans, PkiError> {

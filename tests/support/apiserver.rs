@@ -75,7 +75,9 @@ enum NameRule {
     PathSegment,
 }
 
-fn roundtrip<K: serde::de::DeserializeOwned + serde::Serialize>(v: &Value) -> Result<Value, String> {
+fn roundtrip<K: serde::de::DeserializeOwned + serde::Serialize>(
+    v: &Value,
+) -> Result<Value, String> {
     let k: K = serde_json::from_value(v.clone()).map_err(|e| e.to_string())?;
     serde_json::to_value(&k).map_err(|e| e.to_string())
 }
@@ -101,18 +103,126 @@ fn kinds() -> Vec<Kind> {
     use k8s_openapi::api::core::v1 as core;
     use k8s_openapi::api::rbac::v1 as rbac;
     vec![
-        kind!("", "v1", "configmaps", "ConfigMap", "configmap", true, core::ConfigMap, Subdomain),
-        kind!("", "v1", "secrets", "Secret", "secret", true, core::Secret, Subdomain),
-        kind!("", "v1", "serviceaccounts", "ServiceAccount", "serviceaccount", true, core::ServiceAccount, Subdomain),
-        kind!("", "v1", "services", "Service", "service", true, core::Service, Label1035),
-        kind!("", "v1", "nodes", "Node", "node", false, core::Node, Subdomain),
-        kind!("", "v1", "namespaces", "Namespace", "namespace", false, core::Namespace, Subdomain),
-        kind!("apps", "v1", "deployments", "Deployment", "deployment", true, apps::Deployment, Subdomain),
-        kind!("apps", "v1", "daemonsets", "DaemonSet", "daemonset", true, apps::DaemonSet, Subdomain),
-        kind!("rbac.authorization.k8s.io", "v1", "roles", "Role", "role", true, rbac::Role, PathSegment),
-        kind!("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding", "rolebinding", true, rbac::RoleBinding, PathSegment),
-        kind!("rbac.authorization.k8s.io", "v1", "clusterroles", "ClusterRole", "clusterrole", false, rbac::ClusterRole, PathSegment),
-        kind!("rbac.authorization.k8s.io", "v1", "clusterrolebindings", "ClusterRoleBinding", "clusterrolebinding", false, rbac::ClusterRoleBinding, PathSegment),
+        kind!(
+            "",
+            "v1",
+            "configmaps",
+            "ConfigMap",
+            "configmap",
+            true,
+            core::ConfigMap,
+            Subdomain
+        ),
+        kind!(
+            "",
+            "v1",
+            "secrets",
+            "Secret",
+            "secret",
+            true,
+            core::Secret,
+            Subdomain
+        ),
+        kind!(
+            "",
+            "v1",
+            "serviceaccounts",
+            "ServiceAccount",
+            "serviceaccount",
+            true,
+            core::ServiceAccount,
+            Subdomain
+        ),
+        kind!(
+            "",
+            "v1",
+            "services",
+            "Service",
+            "service",
+            true,
+            core::Service,
+            Label1035
+        ),
+        kind!(
+            "",
+            "v1",
+            "nodes",
+            "Node",
+            "node",
+            false,
+            core::Node,
+            Subdomain
+        ),
+        kind!(
+            "",
+            "v1",
+            "namespaces",
+            "Namespace",
+            "namespace",
+            false,
+            core::Namespace,
+            Subdomain
+        ),
+        kind!(
+            "apps",
+            "v1",
+            "deployments",
+            "Deployment",
+            "deployment",
+            true,
+            apps::Deployment,
+            Subdomain
+        ),
+        kind!(
+            "apps",
+            "v1",
+            "daemonsets",
+            "DaemonSet",
+            "daemonset",
+            true,
+            apps::DaemonSet,
+            Subdomain
+        ),
+        kind!(
+            "rbac.authorization.k8s.io",
+            "v1",
+            "roles",
+            "Role",
+            "role",
+            true,
+            rbac::Role,
+            PathSegment
+        ),
+        kind!(
+            "rbac.authorization.k8s.io",
+            "v1",
+            "rolebindings",
+            "RoleBinding",
+            "rolebinding",
+            true,
+            rbac::RoleBinding,
+            PathSegment
+        ),
+        kind!(
+            "rbac.authorization.k8s.io",
+            "v1",
+            "clusterroles",
+            "ClusterRole",
+            "clusterrole",
+            false,
+            rbac::ClusterRole,
+            PathSegment
+        ),
+        kind!(
+            "rbac.authorization.k8s.io",
+            "v1",
+            "clusterrolebindings",
+            "ClusterRoleBinding",
+            "clusterrolebinding",
+            false,
+            rbac::ClusterRoleBinding,
+            PathSegment
+        ),
     ]
 }
 
@@ -121,7 +231,8 @@ fn check_name(rule: NameRule, name: &str) -> Result<(), String> {
     let label_ok = |l: &str, first_alpha: bool| {
         !l.is_empty()
             && l.len() <= 63
-            && l.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && l.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
             && l.as_bytes()[0] != b'-'
             && l.as_bytes()[l.len() - 1] != b'-'
             && (!first_alpha || l.as_bytes()[0].is_ascii_lowercase())
@@ -130,16 +241,26 @@ fn check_name(rule: NameRule, name: &str) -> Result<(), String> {
         NameRule::Subdomain => name.len() <= 253 && name.split('.').all(|l| label_ok(l, false)),
         NameRule::Label1035 => label_ok(name, true),
         NameRule::PathSegment => {
-            !name.is_empty() && name != "." && name != ".." && !name.contains('/') && !name.contains('%')
+            !name.is_empty()
+                && name != "."
+                && name != ".."
+                && !name.contains('/')
+                && !name.contains('%')
         }
     };
     if ok {
         Ok(())
     } else {
         Err(match rule {
-            NameRule::Subdomain => format!("metadata.name: Invalid value: {name:?}: a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.'"),
-            NameRule::Label1035 => format!("metadata.name: Invalid value: {name:?}: a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character"),
-            NameRule::PathSegment => format!("metadata.name: Invalid value: {name:?}: may not be '.' or '..' and may not contain '/' or '%'"),
+            NameRule::Subdomain => format!(
+                "metadata.name: Invalid value: {name:?}: a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.'"
+            ),
+            NameRule::Label1035 => format!(
+                "metadata.name: Invalid value: {name:?}: a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character"
+            ),
+            NameRule::PathSegment => format!(
+                "metadata.name: Invalid value: {name:?}: may not be '.' or '..' and may not contain '/' or '%'"
+            ),
         })
     }
 }
@@ -153,7 +274,11 @@ fn unknown_field(input: &Value, rt: &Value, path: &str) -> Option<String> {
                 if v.is_null() {
                     continue;
                 }
-                let p = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
+                let p = if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}.{k}")
+                };
                 match b.get(k) {
                     None => return Some(p),
                     Some(bv) => {
@@ -231,17 +356,29 @@ impl TestApiServer {
     /// Starts on `127.0.0.1:<free port>` with the apiserver pair of `pki`, trusting its CA for
     /// client certificates. Healthy at once.
     pub fn start(pki: &TestPki) -> Self {
+        Self::start_with(
+            &pki.ca.pair.cert_der,
+            &pki.apiserver.cert_der,
+            &pki.apiserver.key_pem,
+            0,
+        )
+    }
+
+    /// Starts on `127.0.0.1:<port>` (0 = any free port) serving `cert_der` with `key_pem`
+    /// and verifying client certificates against the CA `ca_der` (e.g. the files the certs
+    /// phase wrote).
+    pub fn start_with(ca_der: &[u8], cert_der: &[u8], key_pem: &str, port: u16) -> Self {
         let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
         let mut roots = rustls::RootCertStore::empty();
         roots
-            .add(rustls::pki_types::CertificateDer::from(pki.ca.pair.cert_der.clone()))
+            .add(rustls::pki_types::CertificateDer::from(ca_der.to_vec()))
             .expect("CA");
         let verifier = rustls::server::WebPkiClientVerifier::builder(Arc::new(roots))
             .allow_unauthenticated()
             .build()
             .expect("verifier");
-        let chain = vec![rustls::pki_types::CertificateDer::from(pki.apiserver.cert_der.clone())];
-        let key = <rustls::pki_types::PrivateKeyDer as rustls::pki_types::pem::PemObject>::from_pem_slice(pki.apiserver.key_pem.as_bytes())
+        let chain = vec![rustls::pki_types::CertificateDer::from(cert_der.to_vec())];
+        let key = <rustls::pki_types::PrivateKeyDer as rustls::pki_types::pem::PemObject>::from_pem_slice(key_pem.as_bytes())
             .expect("key");
         let mut cfg = rustls::ServerConfig::builder()
             .with_client_cert_verifier(verifier)
@@ -250,7 +387,7 @@ impl TestApiServer {
         cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
         let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(cfg));
 
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let listener = std::net::TcpListener::bind(("127.0.0.1", port)).expect("bind");
         listener.set_nonblocking(true).expect("nonblocking");
         let addr = listener.local_addr().expect("addr");
         let shared = Arc::new(Shared {
@@ -267,12 +404,13 @@ impl TestApiServer {
         });
         // Namespaces that exist in every cluster.
         for ns in ["default", "kube-system", "kube-public", "kube-node-lease"] {
-            shared.insert(
-                "namespaces",
-                "",
-                json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}),
-            )
-            .expect("namespace");
+            shared
+                .insert(
+                    "namespaces",
+                    "",
+                    json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}),
+                )
+                .expect("namespace");
         }
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let sh = shared.clone();
@@ -339,12 +477,16 @@ impl TestApiServer {
 
     /// These `/readyz` checks fail.
     pub fn fail_readyz(&self, checks: &[&str]) {
-        *self.shared.knobs.failing_readyz.lock().unwrap() = checks.iter().map(|s| s.to_string()).collect();
+        *self.shared.knobs.failing_readyz.lock().unwrap() =
+            checks.iter().map(|s| s.to_string()).collect();
     }
 
     /// Closes the next `n` connections right after accept.
     pub fn drop_next_connections(&self, n: u32) {
-        self.shared.knobs.drop_connections.store(n, Ordering::SeqCst);
+        self.shared
+            .knobs
+            .drop_connections
+            .store(n, Ordering::SeqCst);
     }
 
     /// A stored object.
@@ -415,8 +557,20 @@ fn parse_res_path(path: &str) -> Option<ResPath> {
         other => (None, other.to_vec()),
     };
     match rest.as_slice() {
-        [r] => Some(ResPath { group, version, ns, resource: r.to_string(), name: None }),
-        [r, n] => Some(ResPath { group, version, ns, resource: r.to_string(), name: Some(n.to_string()) }),
+        [r] => Some(ResPath {
+            group,
+            version,
+            ns,
+            resource: r.to_string(),
+            name: None,
+        }),
+        [r, n] => Some(ResPath {
+            group,
+            version,
+            ns,
+            resource: r.to_string(),
+            name: Some(n.to_string()),
+        }),
         _ => None,
     }
 }
@@ -503,13 +657,30 @@ impl Shared {
         if obj.get("apiVersion").and_then(|v| v.as_str()) != Some(api_version.as_str())
             || obj.get("kind").and_then(|v| v.as_str()) != Some(kind.kind)
         {
-            return Err(status(400, "BadRequest", &format!("expected apiVersion {api_version} kind {}", kind.kind)));
+            return Err(status(
+                400,
+                "BadRequest",
+                &format!("expected apiVersion {api_version} kind {}", kind.kind),
+            ));
         }
-        let name = obj.pointer("/metadata/name").and_then(|v| v.as_str()).unwrap_or("");
+        let name = obj
+            .pointer("/metadata/name")
+            .and_then(|v| v.as_str())
+            .unwrap_or("");
         check_name(kind.name_rule, name).map_err(|m| status(422, "Invalid", &m))?;
-        let rt = (kind.check)(obj).map_err(|e| status(400, "BadRequest", &format!("cannot decode {}: {e}", kind.kind)))?;
+        let rt = (kind.check)(obj).map_err(|e| {
+            status(
+                400,
+                "BadRequest",
+                &format!("cannot decode {}: {e}", kind.kind),
+            )
+        })?;
         if let Some(f) = unknown_field(obj, &rt, "") {
-            return Err(status(400, "BadRequest", &format!("strict decoding error: unknown field \"{f}\"")));
+            return Err(status(
+                400,
+                "BadRequest",
+                &format!("strict decoding error: unknown field \"{f}\""),
+            ));
         }
         Ok(())
     }
@@ -522,14 +693,22 @@ impl Shared {
             .find(|k| k.resource == resource)
             .ok_or_else(|| format!("unknown resource {resource}"))?;
         let (code, v) = self.create(kind, ns, obj);
-        if code == 201 { Ok(v) } else { Err(v.to_string()) }
+        if code == 201 {
+            Ok(v)
+        } else {
+            Err(v.to_string())
+        }
     }
 
     fn create(&self, kind: &Kind, ns: &str, mut obj: Value) -> (u16, Value) {
         if kind.namespaced {
             match obj.pointer("/metadata/namespace").and_then(|v| v.as_str()) {
                 Some(n) if n != ns => {
-                    return status(400, "BadRequest", "the namespace of the object does not match the namespace of the request");
+                    return status(
+                        400,
+                        "BadRequest",
+                        "the namespace of the object does not match the namespace of the request",
+                    );
                 }
                 _ => obj["metadata"]["namespace"] = json!(ns),
             }
@@ -540,15 +719,24 @@ impl Shared {
         let name = obj["metadata"]["name"].as_str().unwrap_or("").to_string();
         let key = (kind.resource.to_string(), ns.to_string(), name.clone());
         let mut store = self.store.lock().unwrap();
-        if kind.namespaced && !store.contains_key(&("namespaces".into(), String::new(), ns.to_string())) {
+        if kind.namespaced
+            && !store.contains_key(&("namespaces".into(), String::new(), ns.to_string()))
+        {
             return status(404, "NotFound", &format!("namespaces \"{ns}\" not found"));
         }
         if store.contains_key(&key) {
-            return status(409, "AlreadyExists", &format!("{} \"{name}\" already exists", kind.resource));
+            return status(
+                409,
+                "AlreadyExists",
+                &format!("{} \"{name}\" already exists", kind.resource),
+            );
         }
         let m = obj["metadata"].as_object_mut().unwrap();
         m.insert("resourceVersion".into(), json!(self.next_rv()));
-        m.insert("uid".into(), json!(format!("{:032x}", rand::random::<u128>())));
+        m.insert(
+            "uid".into(),
+            json!(format!("{:032x}", rand::random::<u128>())),
+        );
         m.insert("creationTimestamp".into(), json!("2026-01-01T00:00:00Z"));
         store.insert(key, obj.clone());
         self.sign_cluster_info(&mut store);
@@ -582,14 +770,27 @@ impl Shared {
     /// The bootstrap signer: `jws-kubeconfig-<id>` in kube-public/cluster-info for every
     /// unexpired token Secret with `usage-bootstrap-signing: "true"`, stale keys removed.
     fn sign_cluster_info(&self, store: &mut BTreeMap<(String, String, String), Value>) {
-        let key = ("configmaps".to_string(), "kube-public".to_string(), "cluster-info".to_string());
-        let Some(mut ci) = store.get(&key).cloned() else { return };
-        let Some(kubeconfig) = ci.pointer("/data/kubeconfig").and_then(|v| v.as_str()).map(str::to_string) else {
+        let key = (
+            "configmaps".to_string(),
+            "kube-public".to_string(),
+            "cluster-info".to_string(),
+        );
+        let Some(mut ci) = store.get(&key).cloned() else {
+            return;
+        };
+        let Some(kubeconfig) = ci
+            .pointer("/data/kubeconfig")
+            .and_then(|v| v.as_str())
+            .map(str::to_string)
+        else {
             return;
         };
         let mut sigs = BTreeMap::new();
         for ((res, ns, _), s) in store.iter() {
-            if res != "secrets" || ns != "kube-system" || s["type"] != "bootstrap.kubernetes.io/token" {
+            if res != "secrets"
+                || ns != "kube-system"
+                || s["type"] != "bootstrap.kubernetes.io/token"
+            {
                 continue;
             }
             let d = |k: &str| {
@@ -602,12 +803,19 @@ impl Shared {
                 continue;
             }
             if let Some(exp) = d("expiration") {
-                let Ok(t) = time::OffsetDateTime::parse(&exp, &time::format_description::well_known::Rfc3339) else { continue };
+                let Ok(t) = time::OffsetDateTime::parse(
+                    &exp,
+                    &time::format_description::well_known::Rfc3339,
+                ) else {
+                    continue;
+                };
                 if t < time::OffsetDateTime::now_utc() {
                     continue;
                 }
             }
-            let (Some(id), Some(secret)) = (d("token-id"), d("token-secret")) else { continue };
+            let (Some(id), Some(secret)) = (d("token-id"), d("token-secret")) else {
+                continue;
+            };
             sigs.insert(
                 format!("jws-kubeconfig-{id}"),
                 kubestrap::jws::compute_detached_signature(&kubeconfig, &id, &secret),
@@ -622,7 +830,15 @@ impl Shared {
     }
 
     /// RBAC: may `who` do `verb` on `resource` (group) `name` in `ns`?
-    fn authorized(&self, who: &Identity, verb: &str, group: &str, resource: &str, ns: Option<&str>, name: Option<&str>) -> bool {
+    fn authorized(
+        &self,
+        who: &Identity,
+        verb: &str,
+        group: &str,
+        resource: &str,
+        ns: Option<&str>,
+        name: Option<&str>,
+    ) -> bool {
         if who.groups.iter().any(|g| g == "system:masters") {
             return true;
         }
@@ -644,13 +860,20 @@ impl Shared {
             role["rules"].as_array().is_some_and(|rules| {
                 rules.iter().any(|r| {
                     let has = |field: &str, v: &str| {
-                        r[field].as_array().is_some_and(|a| a.iter().any(|x| x == v || x == "*"))
+                        r[field]
+                            .as_array()
+                            .is_some_and(|a| a.iter().any(|x| x == v || x == "*"))
                     };
                     let names_ok = match r["resourceNames"].as_array() {
-                        Some(n) if !n.is_empty() => name.is_some_and(|nm| n.iter().any(|x| x == nm)),
+                        Some(n) if !n.is_empty() => {
+                            name.is_some_and(|nm| n.iter().any(|x| x == nm))
+                        }
                         _ => true,
                     };
-                    has("verbs", verb) && has("apiGroups", group) && has("resources", resource) && names_ok
+                    has("verbs", verb)
+                        && has("apiGroups", group)
+                        && has("resources", resource)
+                        && names_ok
                 })
             })
         };
@@ -708,28 +931,43 @@ impl Shared {
             return Err(());
         }
         if let Some(exp) = d("expiration") {
-            let t = time::OffsetDateTime::parse(&exp, &time::format_description::well_known::Rfc3339).map_err(|_| ())?;
+            let t =
+                time::OffsetDateTime::parse(&exp, &time::format_description::well_known::Rfc3339)
+                    .map_err(|_| ())?;
             if t < time::OffsetDateTime::now_utc() {
                 return Err(());
             }
         }
         let mut groups = vec!["system:bootstrappers".to_string()];
         if let Some(extra) = d("auth-extra-groups") {
-            groups.extend(extra.split(',').map(|g| g.trim().to_string()).filter(|g| !g.is_empty()));
+            groups.extend(
+                extra
+                    .split(',')
+                    .map(|g| g.trim().to_string())
+                    .filter(|g| !g.is_empty()),
+            );
         }
         groups.push("system:authenticated".into());
-        Ok(Identity { user: format!("system:bootstrap:{}", t.id), groups })
+        Ok(Identity {
+            user: format!("system:bootstrap:{}", t.id),
+            groups,
+        })
     }
 
     fn health(&self, path: &str, query: &str) -> (u16, String) {
         self.health_requests.fetch_add(1, Ordering::Relaxed);
         let healthy = Instant::now() >= *self.knobs.healthy_at.lock().unwrap();
         let failing = self.knobs.failing_readyz.lock().unwrap().clone();
-        let checks: &[&str] = if path == "/readyz" { READYZ_CHECKS } else { &READYZ_CHECKS[..3] };
+        let checks: &[&str] = if path == "/readyz" {
+            READYZ_CHECKS
+        } else {
+            &READYZ_CHECKS[..3]
+        };
         let mut ok = true;
         let mut body = String::new();
         for c in checks {
-            let fail = (!healthy && *c == "etcd") || (path == "/readyz" && failing.iter().any(|f| f == c));
+            let fail =
+                (!healthy && *c == "etcd") || (path == "/readyz" && failing.iter().any(|f| f == c));
             ok &= !fail;
             if fail {
                 body.push_str(&format!("[-]{c} failed: reason withheld\n"));
@@ -738,7 +976,9 @@ impl Shared {
             }
         }
         let what = path.trim_start_matches('/');
-        let verbose = query.split('&').any(|q| q == "verbose" || q.starts_with("verbose="));
+        let verbose = query
+            .split('&')
+            .any(|q| q == "verbose" || q.starts_with("verbose="));
         if ok {
             if verbose {
                 body.push_str(&format!("{what} check passed\n"));
@@ -755,7 +995,11 @@ impl Shared {
     fn discovery(&self, path: &str) -> Option<Value> {
         let groups: Vec<(&str, &str)> = vec![("apps", "v1"), ("rbac.authorization.k8s.io", "v1")];
         let list = |group: &str, version: &str| {
-            let gv = if group.is_empty() { version.to_string() } else { format!("{group}/{version}") };
+            let gv = if group.is_empty() {
+                version.to_string()
+            } else {
+                format!("{group}/{version}")
+            };
             let resources: Vec<Value> = self
                 .kinds
                 .iter()
@@ -769,9 +1013,11 @@ impl Shared {
             "/api" => Some(json!({"kind": "APIVersions", "versions": ["v1"],
                 "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1"}]})),
             "/api/v1" => Some(list("", "v1")),
-            "/apis" => Some(json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups.iter().map(|(g, v)| json!({
+            "/apis" => Some(
+                json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups.iter().map(|(g, v)| json!({
                 "name": g, "versions": [{"groupVersion": format!("{g}/{v}"), "version": v}],
-                "preferredVersion": {"groupVersion": format!("{g}/{v}"), "version": v}})).collect::<Vec<_>>()})),
+                "preferredVersion": {"groupVersion": format!("{g}/{v}"), "version": v}})).collect::<Vec<_>>()}),
+            ),
             p => {
                 let segs: Vec<&str> = p.trim_matches('/').split('/').collect();
                 match segs.as_slice() {
@@ -782,7 +1028,11 @@ impl Shared {
         }
     }
 
-    async fn handle(self: Arc<Self>, cert_ident: Option<Identity>, req: Request<Incoming>) -> Response<Full<Bytes>> {
+    async fn handle(
+        self: Arc<Self>,
+        cert_ident: Option<Identity>,
+        req: Request<Incoming>,
+    ) -> Response<Full<Bytes>> {
         let method = req.method().clone();
         let path = req.uri().path().to_string();
         let query = req.uri().query().unwrap_or("").to_string();
@@ -798,12 +1048,22 @@ impl Shared {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
             .map(str::to_string);
-        let body = req.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+        let body = req
+            .into_body()
+            .collect()
+            .await
+            .map(|b| b.to_bytes())
+            .unwrap_or_default();
         let ident = match (bearer, cert_ident) {
             (Some(tok), _) => match self.token_identity(&tok) {
                 Ok(i) => i,
                 Err(()) => {
-                    return self.reply(&method, &path, "?", status(401, "Unauthorized", "Unauthorized"));
+                    return self.reply(
+                        &method,
+                        &path,
+                        "?",
+                        status(401, "Unauthorized", "Unauthorized"),
+                    );
                 }
             },
             (None, Some(i)) => i,
@@ -824,18 +1084,56 @@ impl Shared {
         }
         if let Some(doc) = self.discovery(&path) {
             if !ident.authenticated() {
-                return self.reply(&method, &path, &ident.user, status(403, "Forbidden", &format!("forbidden: User \"system:anonymous\" cannot get path \"{path}\"")));
+                return self.reply(
+                    &method,
+                    &path,
+                    &ident.user,
+                    status(
+                        403,
+                        "Forbidden",
+                        &format!("forbidden: User \"system:anonymous\" cannot get path \"{path}\""),
+                    ),
+                );
             }
             return self.reply(&method, &path, &ident.user, (200, doc));
         }
         let Some(rp) = parse_res_path(&path) else {
-            return self.reply(&method, &path, &ident.user, status(404, "NotFound", "the server could not find the requested resource"));
+            return self.reply(
+                &method,
+                &path,
+                &ident.user,
+                status(
+                    404,
+                    "NotFound",
+                    "the server could not find the requested resource",
+                ),
+            );
         };
         let Some(kind) = self.kind(&rp.group, &rp.version, &rp.resource) else {
-            return self.reply(&method, &path, &ident.user, status(404, "NotFound", "the server could not find the requested resource"));
+            return self.reply(
+                &method,
+                &path,
+                &ident.user,
+                status(
+                    404,
+                    "NotFound",
+                    "the server could not find the requested resource",
+                ),
+            );
         };
-        if kind.namespaced != rp.ns.is_some() && !(rp.ns.is_none() && rp.name.is_none() && method == Method::GET) {
-            return self.reply(&method, &path, &ident.user, status(404, "NotFound", "the server could not find the requested resource"));
+        if kind.namespaced != rp.ns.is_some()
+            && !(rp.ns.is_none() && rp.name.is_none() && method == Method::GET)
+        {
+            return self.reply(
+                &method,
+                &path,
+                &ident.user,
+                status(
+                    404,
+                    "NotFound",
+                    "the server could not find the requested resource",
+                ),
+            );
         }
         let verb = match (&method, rp.name.is_some()) {
             (&Method::GET, true) => "get",
@@ -844,9 +1142,23 @@ impl Shared {
             (&Method::PUT, true) => "update",
             (&Method::PATCH, true) => "patch",
             (&Method::DELETE, true) => "delete",
-            _ => return self.reply(&method, &path, &ident.user, status(405, "MethodNotAllowed", "method not allowed")),
+            _ => {
+                return self.reply(
+                    &method,
+                    &path,
+                    &ident.user,
+                    status(405, "MethodNotAllowed", "method not allowed"),
+                );
+            }
         };
-        if !self.authorized(&ident, verb, &rp.group, &rp.resource, rp.ns.as_deref(), rp.name.as_deref()) {
+        if !self.authorized(
+            &ident,
+            verb,
+            &rp.group,
+            &rp.resource,
+            rp.ns.as_deref(),
+            rp.name.as_deref(),
+        ) {
             let msg = format!(
                 "{} \"{}\" is forbidden: User \"{}\" cannot {verb} resource \"{}\" in API group \"{}\"{}",
                 rp.resource,
@@ -854,17 +1166,28 @@ impl Shared {
                 ident.user,
                 rp.resource,
                 rp.group,
-                rp.ns.as_ref().map(|n| format!(" in the namespace \"{n}\"")).unwrap_or_default()
+                rp.ns
+                    .as_ref()
+                    .map(|n| format!(" in the namespace \"{n}\""))
+                    .unwrap_or_default()
             );
             return self.reply(&method, &path, &ident.user, status(403, "Forbidden", &msg));
         }
         let ns = rp.ns.clone().unwrap_or_default();
         let res = match verb {
             "get" => {
-                let key = (rp.resource.clone(), ns.clone(), rp.name.clone().unwrap_or_default());
+                let key = (
+                    rp.resource.clone(),
+                    ns.clone(),
+                    rp.name.clone().unwrap_or_default(),
+                );
                 match self.store.lock().unwrap().get(&key) {
                     Some(o) => (200, o.clone()),
-                    None => status(404, "NotFound", &format!("{} \"{}\" not found", rp.resource, key.2)),
+                    None => status(
+                        404,
+                        "NotFound",
+                        &format!("{} \"{}\" not found", rp.resource, key.2),
+                    ),
                 }
             }
             "list" => {
@@ -875,13 +1198,25 @@ impl Shared {
                     .filter(|((r, n, _), o)| {
                         r == &rp.resource
                             && (rp.ns.is_none() || n == &ns)
-                            && selector_matches(&sel, o.pointer("/metadata/labels").and_then(|l| l.as_object()).unwrap_or(&serde_json::Map::new()))
+                            && selector_matches(
+                                &sel,
+                                o.pointer("/metadata/labels")
+                                    .and_then(|l| l.as_object())
+                                    .unwrap_or(&serde_json::Map::new()),
+                            )
                     })
                     .map(|(_, o)| o.clone())
                     .collect();
-                let api_version = if kind.group.is_empty() { kind.version.to_string() } else { format!("{}/{}", kind.group, kind.version) };
-                (200, json!({"kind": format!("{}List", kind.kind), "apiVersion": api_version,
-                             "metadata": {"resourceVersion": self.rv.load(Ordering::SeqCst).to_string()}, "items": items}))
+                let api_version = if kind.group.is_empty() {
+                    kind.version.to_string()
+                } else {
+                    format!("{}/{}", kind.group, kind.version)
+                };
+                (
+                    200,
+                    json!({"kind": format!("{}List", kind.kind), "apiVersion": api_version,
+                             "metadata": {"resourceVersion": self.rv.load(Ordering::SeqCst).to_string()}, "items": items}),
+                )
             }
             "create" => match serde_json::from_slice::<Value>(&body) {
                 Ok(obj) => self.create(kind, &ns, obj),
@@ -893,14 +1228,25 @@ impl Shared {
             },
             "patch" => self.patch(kind, &ns, rp.name.as_deref().unwrap_or(""), &ctype, &body),
             _ => {
-                let key = (rp.resource.clone(), ns.clone(), rp.name.clone().unwrap_or_default());
+                let key = (
+                    rp.resource.clone(),
+                    ns.clone(),
+                    rp.name.clone().unwrap_or_default(),
+                );
                 let mut store = self.store.lock().unwrap();
                 match store.remove(&key) {
                     Some(_) => {
                         self.sign_cluster_info(&mut store);
-                        (200, json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 200}))
+                        (
+                            200,
+                            json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 200}),
+                        )
                     }
-                    None => status(404, "NotFound", &format!("{} \"{}\" not found", rp.resource, key.2)),
+                    None => status(
+                        404,
+                        "NotFound",
+                        &format!("{} \"{}\" not found", rp.resource, key.2),
+                    ),
                 }
             }
         };
@@ -912,7 +1258,11 @@ impl Shared {
             obj["metadata"]["namespace"] = json!(ns);
         }
         if obj.pointer("/metadata/name").and_then(|v| v.as_str()) != Some(name) {
-            return status(400, "BadRequest", "the name of the object does not match the name on the URL");
+            return status(
+                400,
+                "BadRequest",
+                "the name of the object does not match the name on the URL",
+            );
         }
         if let Err(e) = self.validate(kind, &obj) {
             return e;
@@ -920,14 +1270,36 @@ impl Shared {
         let key = (kind.resource.to_string(), ns.to_string(), name.to_string());
         let mut store = self.store.lock().unwrap();
         let Some(cur) = store.get(&key) else {
-            return status(404, "NotFound", &format!("{} \"{name}\" not found", kind.resource));
+            return status(
+                404,
+                "NotFound",
+                &format!("{} \"{name}\" not found", kind.resource),
+            );
         };
-        let want_rv = obj.pointer("/metadata/resourceVersion").and_then(|v| v.as_str()).unwrap_or("");
+        let want_rv = obj
+            .pointer("/metadata/resourceVersion")
+            .and_then(|v| v.as_str())
+            .unwrap_or("");
         if want_rv.is_empty() {
-            return status(422, "Invalid", "metadata.resourceVersion: Invalid value: 0x0: must be specified for an update");
+            return status(
+                422,
+                "Invalid",
+                "metadata.resourceVersion: Invalid value: 0x0: must be specified for an update",
+            );
         }
-        if Some(want_rv) != cur.pointer("/metadata/resourceVersion").and_then(|v| v.as_str()) {
-            return status(409, "Conflict", &format!("Operation cannot be fulfilled on {} \"{name}\": the object has been modified; please apply your changes to the latest version and try again", kind.resource));
+        if Some(want_rv)
+            != cur
+                .pointer("/metadata/resourceVersion")
+                .and_then(|v| v.as_str())
+        {
+            return status(
+                409,
+                "Conflict",
+                &format!(
+                    "Operation cannot be fulfilled on {} \"{name}\": the object has been modified; please apply your changes to the latest version and try again",
+                    kind.resource
+                ),
+            );
         }
         (200, self.store_update(&mut store, key, obj))
     }
@@ -938,13 +1310,19 @@ impl Shared {
                 Ok(v) => v,
                 Err(e) => return status(400, "BadRequest", &format!("invalid YAML: {e}")),
             }
-        } else if ctype.starts_with("application/merge-patch+json") || ctype.starts_with("application/strategic-merge-patch+json") {
+        } else if ctype.starts_with("application/merge-patch+json")
+            || ctype.starts_with("application/strategic-merge-patch+json")
+        {
             match serde_json::from_slice(body) {
                 Ok(v) => v,
                 Err(e) => return status(400, "BadRequest", &format!("invalid JSON: {e}")),
             }
         } else {
-            return status(415, "UnsupportedMediaType", &format!("the body of the request was in an unknown format: {ctype}"));
+            return status(
+                415,
+                "UnsupportedMediaType",
+                &format!("the body of the request was in an unknown format: {ctype}"),
+            );
         };
         let key = (kind.resource.to_string(), ns.to_string(), name.to_string());
         let cur = self.store.lock().unwrap().get(&key).cloned();
@@ -952,7 +1330,11 @@ impl Shared {
             if ctype.starts_with("application/apply-patch+yaml") {
                 return self.create(kind, ns, patch);
             }
-            return status(404, "NotFound", &format!("{} \"{name}\" not found", kind.resource));
+            return status(
+                404,
+                "NotFound",
+                &format!("{} \"{name}\" not found", kind.resource),
+            );
         };
         merge_patch(&mut obj, &patch);
         if let Err(e) = self.validate(kind, &obj) {
@@ -971,12 +1353,20 @@ impl Shared {
         });
     }
 
-    fn reply(&self, method: &Method, path: &str, user: &str, (code, v): (u16, Value)) -> Response<Full<Bytes>> {
+    fn reply(
+        &self,
+        method: &Method,
+        path: &str,
+        user: &str,
+        (code, v): (u16, Value),
+    ) -> Response<Full<Bytes>> {
         self.log_req(method, path, user, code);
         Response::builder()
             .status(StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
             .header("content-type", "application/json")
-            .body(Full::new(Bytes::from(serde_json::to_vec(&v).unwrap_or_default())))
+            .body(Full::new(Bytes::from(
+                serde_json::to_vec(&v).unwrap_or_default(),
+            )))
             .unwrap()
     }
 }

@@ -127,14 +127,44 @@ impl TestPki {
         write(root, "/etc/kubernetes/pki/ca.crt", &ca.pair.cert_pem, 0o644);
         write(root, "/etc/kubernetes/pki/ca.key", &ca.pair.key_pem, 0o600);
         let fp = TestCa::new("front-proxy-ca");
-        write(root, "/etc/kubernetes/pki/front-proxy-ca.crt", &fp.pair.cert_pem, 0o644);
-        write(root, "/etc/kubernetes/pki/front-proxy-ca.key", &fp.pair.key_pem, 0o600);
+        write(
+            root,
+            "/etc/kubernetes/pki/front-proxy-ca.crt",
+            &fp.pair.cert_pem,
+            0o644,
+        );
+        write(
+            root,
+            "/etc/kubernetes/pki/front-proxy-ca.key",
+            &fp.pair.key_pem,
+            0o600,
+        );
         let etcd = TestCa::new("etcd-ca");
-        write(root, "/etc/kubernetes/pki/etcd/ca.crt", &etcd.pair.cert_pem, 0o644);
-        write(root, "/etc/kubernetes/pki/etcd/ca.key", &etcd.pair.key_pem, 0o600);
+        write(
+            root,
+            "/etc/kubernetes/pki/etcd/ca.crt",
+            &etcd.pair.cert_pem,
+            0o644,
+        );
+        write(
+            root,
+            "/etc/kubernetes/pki/etcd/ca.key",
+            &etcd.pair.key_pem,
+            0o600,
+        );
         let sa = KeyPair::generate().unwrap();
-        write(root, "/etc/kubernetes/pki/sa.key", &sa.serialize_pem(), 0o600);
-        write(root, "/etc/kubernetes/pki/sa.pub", &sa.public_key_pem(), 0o644);
+        write(
+            root,
+            "/etc/kubernetes/pki/sa.key",
+            &sa.serialize_pem(),
+            0o600,
+        );
+        write(
+            root,
+            "/etc/kubernetes/pki/sa.pub",
+            &sa.public_key_pem(),
+            0o644,
+        );
         TestPki {
             ca,
             apiserver,
@@ -145,8 +175,12 @@ impl TestPki {
     /// Writes admin.conf (O=kubeadm:cluster-admins) and super-admin.conf (O=system:masters)
     /// pointing at `server`.
     pub fn write_kubeconfigs(&self, server: &str) {
-        let admin = self.ca.client("kubernetes-admin", &["kubeadm:cluster-admins"]);
-        let sup = self.ca.client("kubernetes-super-admin", &["system:masters"]);
+        let admin = self
+            .ca
+            .client("kubernetes-admin", &["kubeadm:cluster-admins"]);
+        let sup = self
+            .ca
+            .client("kubernetes-super-admin", &["system:masters"]);
         let ca = &self.ca.pair.cert_pem;
         write(
             &self.root,

@@ -1,0 +1,461 @@
+//! Loading kubeadm configuration files: one or more `---` documents of InitConfiguration,
+//! ClusterConfiguration, JoinConfiguration, ResetConfiguration (`kubeadm.k8s.io/v1beta4`,
+//! `v1beta3`, `v1beta2`), plus KubeletConfiguration / KubeProxyConfiguration kept verbatim.
+//!
+//! Mirrors `cmd/kubeadm/app/util/config/common.go` (`SplitConfigDocuments`,
+//! `validateKnownGVKs`) but is stricter: unknown fields, duplicate keys, YAML 1.1 booleans in
+//! string fields and extraArgs in the wrong shape are errors naming the field path and line.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use super::GoDuration;
+use super::de::{DeState, from_node};
+use super::types::*;
+use super::validate::FieldError;
+use super::yaml11::{self, Node, NodeKind};
+use super::{v1beta2, v1beta3};
+
+/// The kubeadm config API versions kubestrap reads (and, for v1beta3/v1beta4, writes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ApiVersion {
+    V1beta2,
+    V1beta3,
+    V1beta4,
+}
+
+impl ApiVersion {
+    /// `kubeadm.k8s.io/v1beta4` etc.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApiVersion::V1beta2 => "kubeadm.k8s.io/v1beta2",
+            ApiVersion::V1beta3 => "kubeadm.k8s.io/v1beta3",
+            ApiVersion::V1beta4 => "kubeadm.k8s.io/v1beta4",
+        }
+    }
+}
+
+impl From<crate::cli::ApiVersionArg> for ApiVersion {
+    fn from(a: crate::cli::ApiVersionArg) -> Self {
+        match a {
+            crate::cli::ApiVersionArg::V1beta3 => ApiVersion::V1beta3,
+            crate::cli::ApiVersionArg::V1beta4 => ApiVersion::V1beta4,
+        }
+    }
+}
+
+/// KubeletConfiguration's apiVersion.
+pub const KUBELET_API: &str = "kubelet.config.k8s.io/v1beta1";
+/// KubeProxyConfiguration's apiVersion.
+pub const KUBE_PROXY_API: &str = "kubeproxy.config.k8s.io/v1alpha1";
+
+/// The documents of one file, converted to the internal (v1beta4) types, not yet defaulted.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Loaded {
+    pub init: Option<InitConfiguration>,
+    pub cluster: Option<ClusterConfiguration>,
+    pub join: Option<JoinConfiguration>,
+    pub reset: Option<ResetConfiguration>,
+    /// KubeletConfiguration document, verbatim (YAML 1.1 scalar meaning).
+    pub kubelet: Option<serde_yaml::Value>,
+    /// KubeProxyConfiguration document, verbatim.
+    pub kube_proxy: Option<serde_yaml::Value>,
+    /// Kind → the apiVersion it was written in.
+    pub api_versions: BTreeMap<String, String>,
+    /// Kind → line of its document's `kind:` key.
+    pub kind_lines: BTreeMap<String, usize>,
+    /// Field path (relative to its kind, e.g. `networking.podSubnet`) → 1-based line.
+    pub lines: BTreeMap<String, usize>,
+    /// Deprecations, conversions and skipped documents, one message each.
+    pub warnings: Vec<String>,
+}
+
+/// Every problem found in a configuration (errors and, where useful, warnings), with the
+/// name of the file they come from. Display prints one problem per line.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ConfigErrors {
+    /// File name (or `<flags>`), prefixed to each line when not empty.
+    pub source: String,
+    pub errors: Vec<FieldError>,
+}
+
+impl ConfigErrors {
+    /// Wraps a list of problems from `source`.
+    pub fn new(source: &str, errors: Vec<FieldError>) -> Self {
+        ConfigErrors {
+            source: source.to_string(),
+            errors,
+        }
+    }
+
+    /// Number of problems that are errors (not warnings).
+    pub fn error_count(&self) -> usize {
+        self.errors.iter().filter(|e| !e.warning).count()
+    }
+}
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.errors.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            if !self.source.is_empty() {
+                write!(f, "{}: ", self.source)?;
+            }
+            if e.warning {
+                write!(f, "warning: ")?;
+            }
+            write!(f, "{e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigErrors {}
+
+fn doc_err(path: &str, value: &str, rule: impl Into<String>, line: usize) -> FieldError {
+    FieldError {
+        path: path.to_string(),
+        value: value.to_string(),
+        rule: rule.into(),
+        line: Some(line),
+        warning: false,
+    }
+}
+
+const ACCEPTED: &str = "kubeadm.k8s.io/v1beta4 (or v1beta3, v1beta2) InitConfiguration, ClusterConfiguration, JoinConfiguration, ResetConfiguration (v1beta4); kubelet.config.k8s.io/v1beta1 KubeletConfiguration; kubeproxy.config.k8s.io/v1alpha1 KubeProxyConfiguration";
+
+/// Loads every document of `text` (named `source_name` in messages). Collects all problems
+/// of all documents; returns them together as [`ConfigErrors`]. Never panics on any input.
+pub fn load_documents(text: &str, source_name: &str) -> Result<Loaded, ConfigErrors> {
+    let fail = |errs: Vec<FieldError>| ConfigErrors::new(source_name, errs);
+    let docs = yaml11::split_documents(text)
+        .map_err(|e| fail(vec![doc_err("(yaml)", "", e.message, e.line)]))?;
+    let mut out = Loaded::default();
+    let mut errors: Vec<FieldError> = Vec::new();
+    let mut cp_timeout: Option<(Node, usize)> = None;
+    for d in docs {
+        let mut root = match yaml11::parse_document(&d.text, d.first_line) {
+            Ok(Some(n)) => n,
+            Ok(None) => continue,
+            Err(e) => {
+                errors.push(doc_err("(yaml)", "", e.message, e.line));
+                continue;
+            }
+        };
+        if root.is_null() {
+            continue;
+        }
+        if root.as_map().is_none() {
+            errors.push(doc_err(
+                "(document)",
+                &root.display_value(),
+                "a document must be a mapping with apiVersion and kind",
+                root.line,
+            ));
+            continue;
+        }
+        let api = root.remove("apiVersion");
+        let kind = root.remove("kind");
+        let (api, kind) = match (api, kind) {
+            (Some(a), Some(k)) => (a, k),
+            (a, k) => {
+                let missing = match (a.is_some(), k.is_some()) {
+                    (false, false) => "apiVersion and kind",
+                    (false, true) => "apiVersion",
+                    _ => "kind",
+                };
+                errors.push(doc_err(
+                    if a.is_none() { "apiVersion" } else { "kind" },
+                    "",
+                    format!("the document starting at line {} has no {missing}; every document needs both", d.first_line),
+                    root.line,
+                ));
+                continue;
+            }
+        };
+        let (Some(api_s), Some(kind_s)) = (api.value.scalar(), kind.value.scalar()) else {
+            errors.push(doc_err(
+                "kind",
+                "",
+                "apiVersion and kind must be strings",
+                kind.line,
+            ));
+            continue;
+        };
+        let (api_s, kind_s, kind_line) = (api_s.to_string(), kind_s.to_string(), kind.line);
+        // Component configs are kept verbatim.
+        match (api_s.as_str(), kind_s.as_str()) {
+            (KUBELET_API, "KubeletConfiguration") | (KUBE_PROXY_API, "KubeProxyConfiguration") => {
+                if let Some(prev) = out.kind_lines.get(&kind_s) {
+                    errors.push(doc_err(
+                        "kind",
+                        &kind_s,
+                        format!(
+                            "{kind_s} appears twice (first at line {prev}); give each kind once"
+                        ),
+                        kind_line,
+                    ));
+                    continue;
+                }
+                let mut v = root.to_value();
+                if let serde_yaml::Value::Mapping(m) = &mut v {
+                    m.insert("apiVersion".into(), api_s.clone().into());
+                    m.insert("kind".into(), kind_s.clone().into());
+                }
+                if kind_s == "KubeletConfiguration" {
+                    out.kubelet = Some(v);
+                } else {
+                    out.kube_proxy = Some(v);
+                }
+                out.kind_lines.insert(kind_s.clone(), kind_line);
+                out.api_versions.insert(kind_s, api_s);
+                continue;
+            }
+            (_, "KubeletConfiguration") | (_, "KubeProxyConfiguration") => {
+                let want = if kind_s == "KubeletConfiguration" {
+                    KUBELET_API
+                } else {
+                    KUBE_PROXY_API
+                };
+                errors.push(doc_err(
+                    "apiVersion",
+                    &api_s,
+                    format!("{kind_s} must use apiVersion {want}"),
+                    api.line,
+                ));
+                continue;
+            }
+            _ => {}
+        }
+        let version = match api_s.as_str() {
+            "kubeadm.k8s.io/v1beta4" => ApiVersion::V1beta4,
+            "kubeadm.k8s.io/v1beta3" => ApiVersion::V1beta3,
+            "kubeadm.k8s.io/v1beta2" => ApiVersion::V1beta2,
+            old @ ("kubeadm.k8s.io/v1beta1"
+            | "kubeadm.k8s.io/v1alpha3"
+            | "kubeadm.k8s.io/v1alpha2"
+            | "kubeadm.k8s.io/v1alpha1") => {
+                let release = match old {
+                    "kubeadm.k8s.io/v1beta1" => "v1.15 to v1.16",
+                    "kubeadm.k8s.io/v1alpha3" => "v1.13 to v1.14",
+                    "kubeadm.k8s.io/v1alpha2" => "v1.12",
+                    _ => "v1.11",
+                };
+                errors.push(doc_err("apiVersion", old, format!(
+                    "{kind_s} in {old} is no longer supported; convert it with kubeadm {release} (`kubeadm config migrate --old-config old.yaml --new-config new.yaml`), then with `kubestrap config migrate`"
+                ), api.line));
+                continue;
+            }
+            other => {
+                errors.push(doc_err(
+                    "apiVersion",
+                    other,
+                    format!("unknown apiVersion/kind {other} {kind_s}; accepted: {ACCEPTED}"),
+                    api.line,
+                ));
+                continue;
+            }
+        };
+        let known_kinds: &[&str] = match version {
+            ApiVersion::V1beta4 => &[
+                "InitConfiguration",
+                "ClusterConfiguration",
+                "JoinConfiguration",
+                "ResetConfiguration",
+            ],
+            _ => &[
+                "InitConfiguration",
+                "ClusterConfiguration",
+                "JoinConfiguration",
+            ],
+        };
+        if !known_kinds.contains(&kind_s.as_str()) {
+            if (version == ApiVersion::V1beta4 && kind_s == "UpgradeConfiguration")
+                || (version == ApiVersion::V1beta2 && kind_s == "ClusterStatus")
+            {
+                out.warnings.push(format!(
+                    "line {kind_line}: {kind_s} is not used by kubestrap; the document is skipped"
+                ));
+                continue;
+            }
+            errors.push(doc_err(
+                "kind",
+                &kind_s,
+                format!(
+                    "unknown kind for {api_s}; accepted kinds: {}",
+                    known_kinds.join(", ")
+                ),
+                kind_line,
+            ));
+            continue;
+        }
+        if let Some(prev) = out.kind_lines.get(&kind_s) {
+            errors.push(doc_err(
+                "kind",
+                &kind_s,
+                format!("{kind_s} appears twice (first at line {prev}); give each kind once"),
+                kind_line,
+            ));
+            continue;
+        }
+        out.kind_lines.insert(kind_s.clone(), kind_line);
+        out.api_versions.insert(kind_s.clone(), api_s.clone());
+
+        // Version conversions on the tree.
+        let mut doc_errors = Vec::new();
+        if version == ApiVersion::V1beta2 {
+            let (w, e) = v1beta2::to_v1beta3(&mut root, &kind_s);
+            out.warnings.extend(w);
+            doc_errors.extend(e);
+            doc_errors.extend(
+                v1beta3::reject_newer_fields(
+                    &root,
+                    &kind_s,
+                    &api_s,
+                    v1beta2::v1beta3_only(&kind_s),
+                )
+                .into_iter()
+                .map(|mut e| {
+                    e.rule = e
+                        .rule
+                        .replace("kubeadm.k8s.io/v1beta4", "kubeadm.k8s.io/v1beta3");
+                    e
+                }),
+            );
+        }
+        if version != ApiVersion::V1beta4 {
+            out.warnings.push(format!(
+                "line {}: {api_s} is deprecated; `kubestrap config migrate --old-config FILE` writes kubeadm.k8s.io/v1beta4",
+                api.line
+            ));
+            doc_errors.extend(v1beta3::reject_newer_fields(
+                &root,
+                &kind_s,
+                &api_s,
+                v1beta3::v1beta4_only(&kind_s),
+            ));
+        }
+        let arg_paths: Vec<&str> = if kind_s == "ClusterConfiguration" {
+            v1beta3::CLUSTER_EXTRA_ARGS.to_vec()
+        } else {
+            vec![v1beta3::NODE_EXTRA_ARGS]
+        };
+        for p in arg_paths {
+            match v1beta3::convert_extra_args(&mut root, p, &api_s, version == ApiVersion::V1beta4)
+            {
+                Ok(true) if version == ApiVersion::V1beta2 => out.warnings.push(format!(
+                    "{p}: converted from a {} map to a v1beta4 list (sorted by name)",
+                    api_s
+                )),
+                Ok(_) => {}
+                Err(e) => doc_errors.push(e),
+            }
+        }
+        if version != ApiVersion::V1beta4 {
+            if kind_s == "JoinConfiguration"
+                && v1beta3::move_discovery_timeout(&mut root)
+                && version == ApiVersion::V1beta2
+            {
+                out.warnings
+                    .push("discovery.timeout: moved to timeouts.discovery (v1beta4)".into());
+            }
+            if kind_s == "ClusterConfiguration" {
+                if let Some(e) = v1beta3::take_control_plane_timeout(&mut root) {
+                    if version == ApiVersion::V1beta2 {
+                        out.warnings.push("apiServer.timeoutForControlPlane: moved to timeouts.controlPlaneComponentHealthCheck (v1beta4)".into());
+                    }
+                    cp_timeout = Some((e.value, e.line));
+                }
+            }
+        }
+        if !doc_errors.is_empty() {
+            errors.extend(doc_errors);
+            continue;
+        }
+        let state = DeState::default();
+        let res: Result<(), super::de::DeError> = (|| {
+            match kind_s.as_str() {
+                "InitConfiguration" => out.init = Some(from_node(&root, "", &state)?),
+                "ClusterConfiguration" => out.cluster = Some(from_node(&root, "", &state)?),
+                "JoinConfiguration" => out.join = Some(from_node(&root, "", &state)?),
+                _ => out.reset = Some(from_node(&root, "", &state)?),
+            }
+            Ok(())
+        })();
+        errors.extend(state.unknown.into_inner());
+        if let Err(e) = res {
+            errors.push(e.0);
+        }
+        for (k, v) in state.lines.into_inner() {
+            out.lines.entry(k).or_insert(v);
+        }
+    }
+    if let Some((node, line)) = cp_timeout {
+        let state = DeState::default();
+        match from_node::<Option<GoDuration>>(&node, "apiServer.timeoutForControlPlane", &state) {
+            Ok(Some(d)) => {
+                out.lines
+                    .insert("timeouts.controlPlaneComponentHealthCheck".into(), line);
+                for t in [
+                    out.init.as_mut().map(|i| &mut i.timeouts),
+                    out.join.as_mut().map(|j| &mut j.timeouts),
+                ]
+                .into_iter()
+                .flatten()
+                {
+                    t.get_or_insert_with(Timeouts::default)
+                        .control_plane_component_health_check = Some(d);
+                }
+                if out.init.is_none() && out.join.is_none() {
+                    out.init = Some(InitConfiguration {
+                        timeouts: Some(Timeouts {
+                            control_plane_component_health_check: Some(d),
+                            ..Default::default()
+                        }),
+                        ..Default::default()
+                    });
+                }
+            }
+            Ok(None) => {}
+            Err(e) => errors.push(e.0),
+        }
+    }
+    if let Some(c) = out.cluster.as_mut() {
+        for s in c
+            .api_server
+            .cert_sans
+            .iter_mut()
+            .chain(c.etcd.local.iter_mut().flat_map(|l| {
+                l.server_cert_sans
+                    .iter_mut()
+                    .chain(l.peer_cert_sans.iter_mut())
+            }))
+        {
+            *s = s.to_lowercase();
+        }
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(fail(errors))
+    }
+}
+
+/// Loads `text` and returns the single node tree of its first document (used by tests and
+/// the fuzz target to reach the YAML layer alone).
+pub fn parse_tree(text: &str) -> Result<Option<Node>, String> {
+    let docs =
+        yaml11::split_documents(text).map_err(|e| format!("line {}: {}", e.line, e.message))?;
+    for d in docs {
+        if let Some(n) = yaml11::parse_document(&d.text, d.first_line)
+            .map_err(|e| format!("line {}: {}", e.line, e.message))?
+        {
+            if !matches!(n.kind, NodeKind::Scalar { .. }) || !n.is_null() {
+                return Ok(Some(n));
+            }
+        }
+    }
+    Ok(None)
+}

@@ -1,0 +1,146 @@
+//! The plain-text face: kubeadm-like lines (`[preflight] Running pre-flight checks`,
+//! `[certs] Generating "apiserver" certificate and key`, `\t[WARNING Swap]: ...`).
+
+use crate::engine::{Event, LogLevel, ProbeOutcome, RunOutcome, Severity};
+
+fn top(phase: &str) -> &str {
+    phase.split('/').next().unwrap_or(phase)
+}
+
+/// The text for one event (may span several lines), or `None` for events the plain face
+/// does not print (phase starts, passed checks, file-written records).
+pub fn format(ev: &Event) -> Option<String> {
+    match ev {
+        Event::PhaseStarted { .. } | Event::PhaseFinished { .. } | Event::FileWritten { .. } => {
+            None
+        }
+        // kubeadm is silent about phases the user skipped; other skips say why.
+        Event::PhaseSkipped { reason, .. } if reason == "--skip-phases" => None,
+        Event::PhaseSkipped { phase, reason } if reason.starts_with("Skipping phase") => {
+            Some(format!("[{}] {reason}", top(phase)))
+        }
+        Event::PhaseSkipped { phase, reason } => {
+            Some(format!("[{}] Skipping phase {phase}: {reason}", top(phase)))
+        }
+        Event::PhaseFailed { error, hint, .. } => {
+            let mut s = error.clone();
+            if let Some(h) = hint {
+                s.push_str(&format!("\nhint: {h}"));
+            }
+            Some(s)
+        }
+        Event::Check {
+            name,
+            severity,
+            message,
+            fix,
+            ignored,
+        } => {
+            let label = match (severity, ignored) {
+                (Severity::Pass, _) => return None,
+                (Severity::Warning, _) | (Severity::Error, true) => "WARNING",
+                (Severity::Error, false) => "ERROR",
+            };
+            let mut s = format!("\t[{label} {name}]: {message}");
+            if let Some(f) = fix {
+                s.push_str(&format!("\n\t  fix (--fix): {}", f.summary));
+                for step in &f.steps {
+                    s.push_str(&format!("\n\t    will {step}"));
+                }
+            }
+            Some(s)
+        }
+        // The certs and kubeconfig phases log kubeadm's own lines for each certificate.
+        Event::Cert { .. } => None,
+        Event::Probe {
+            component,
+            url,
+            attempt,
+            outcome,
+            elapsed_ms,
+            ..
+        } => Some(match outcome {
+            ProbeOutcome::Healthy => format!(
+                "[wait-control-plane] The {component} is healthy after {:.6}s",
+                *elapsed_ms as f64 / 1000.0
+            ),
+            ProbeOutcome::Http { status, .. } => format!(
+                "[wait-control-plane] {component} at {url}: HTTP {status} (attempt {attempt})"
+            ),
+            ProbeOutcome::Error { message } => {
+                format!("[wait-control-plane] {component} at {url}: {message} (attempt {attempt})")
+            }
+        }),
+        Event::ReadyzCheck { name, ok } => Some(format!(
+            "[wait-control-plane] [{}]{name} {}",
+            if *ok { "+" } else { "-" },
+            if *ok { "ok" } else { "failed" }
+        )),
+        Event::WouldApply {
+            verb,
+            resource,
+            namespace,
+            name,
+            yaml,
+        } => {
+            let ns = namespace
+                .as_deref()
+                .map(|n| format!(" in namespace \"{n}\""))
+                .unwrap_or_default();
+            let mut s = format!(
+                "[dryrun] Would perform action {verb} on resource \"{resource}\" named \"{name}\"{ns}\n[dryrun] Attached object:"
+            );
+            for l in yaml.lines() {
+                s.push_str("\n\t");
+                s.push_str(l);
+            }
+            Some(s)
+        }
+        Event::Log {
+            level,
+            phase,
+            message,
+        } => {
+            let tag = phase.as_deref().map(top).unwrap_or("init");
+            // Some phases log kubeadm's tag themselves (`[dryrun] Would write ...`).
+            let tagged = message.starts_with('[')
+                && message
+                    .find("] ")
+                    .is_some_and(|i| !message[1..i].contains(' '));
+            if tagged && *level == LogLevel::Info {
+                return Some(message.clone());
+            }
+            Some(match level {
+                LogLevel::Info => format!("[{tag}] {message}"),
+                LogLevel::Warn => format!("[{tag}] WARNING: {message}"),
+                LogLevel::Error => format!("[{tag}] ERROR: {message}"),
+            })
+        }
+        Event::JoinReady(info) => {
+            let mut s = String::from(
+                "\nYour Kubernetes control-plane has initialized successfully!\n\nTo start using your cluster, you need to run the following as a regular user:\n\n  mkdir -p $HOME/.kube\n  sudo cp -i /etc/kubernetes/admin.conf $HOME/.kube/config\n  sudo chown $(id -u):$(id -g) $HOME/.kube/config\n\nAlternatively, if you are the root user, you can run:\n\n  export KUBECONFIG=/etc/kubernetes/admin.conf\n\nYou should now deploy a pod network to the cluster.\nRun \"kubectl apply -f [podnetwork].yaml\" with one of the options listed at:\n  https://kubernetes.io/docs/concepts/cluster-administration/addons/\n",
+            );
+            if let Some(cp) = info.control_plane_command("kubestrap") {
+                s.push_str(&format!(
+                    "\nYou can now join any number of control-plane nodes by running the following command on each as root:\n\n  {cp}\n"
+                ));
+            }
+            s.push_str(&format!(
+                "\nThen you can join any number of worker nodes by running the following on each as root:\n\n{}\n",
+                info.worker_command("kubestrap")
+            ));
+            Some(s)
+        }
+        Event::Finished { outcome } => match outcome {
+            RunOutcome::Succeeded => None,
+            RunOutcome::Failed { phase } => Some(format!("[init] Failed in phase {phase}")),
+            RunOutcome::Cancelled { after_phase } => Some(format!(
+                "[init] Cancelled{}",
+                after_phase
+                    .as_deref()
+                    .map(|p| format!(" after phase {p}; run again to continue"))
+                    .unwrap_or_default()
+            )),
+        },
+    }
+}

@@ -1,0 +1,331 @@
+//! The `kubelet-start` phase of init (`cmd/kubeadm/app/cmd/phases/init/kubelet.go`,
+//! `app/phases/kubelet/{flags,config,kubelet}.go`, `app/componentconfigs/kubelet.go`):
+//! stop the kubelet, write `/var/lib/kubelet/kubeadm-flags.env`, `instance-config.yaml`
+//! (NodeLocalCRISocket on) and `config.yaml`, then `systemctl daemon-reload` and
+//! `systemctl restart kubelet` when systemd is the init system.
+//!
+//! Beyond kubeadm: when the advertise address is not the host's default-route address, the
+//! kubelet gets `--node-ip=<advertise address>`, so a multi-NIC host registers the address
+//! the control plane advertises.
+
+use std::net::IpAddr;
+use std::path::Path;
+
+use serde_yaml::{Mapping, Value};
+
+use crate::config::versions::{KubeVersion, SUPPORTED};
+use crate::engine::{Event, PhaseCtx, PhaseError};
+
+/// `kubelet-start` has no sub-phases.
+pub const SUBPHASES: &[(&str, &str)] = &[];
+
+const PHASE: &str = "kubelet-start";
+
+/// `/var/lib/kubelet/kubeadm-flags.env`
+pub const FLAGS_ENV: &str = "/var/lib/kubelet/kubeadm-flags.env";
+/// `/var/lib/kubelet/config.yaml`
+pub const CONFIG_YAML: &str = "/var/lib/kubelet/config.yaml";
+/// `/var/lib/kubelet/instance-config.yaml` (NodeLocalCRISocket)
+pub const INSTANCE_CONFIG: &str = "/var/lib/kubelet/instance-config.yaml";
+
+fn minor(ctx: &PhaseCtx) -> u32 {
+    KubeVersion::parse(&ctx.cfg.cluster.kubernetes_version)
+        .map(|v| v.minor)
+        .unwrap_or_else(|_| SUPPORTED.last().map(|v| v.minor).unwrap_or(34))
+}
+
+/// True when the `NodeLocalCRISocket` feature gate is on: the gate's value from
+/// `featureGates`, else on by default from v1.34 (beta).
+pub fn node_local_cri_socket(ctx: &PhaseCtx) -> bool {
+    ctx.cfg
+        .cluster
+        .feature_gates
+        .get("NodeLocalCRISocket")
+        .copied()
+        .unwrap_or(minor(ctx) >= 34)
+}
+
+fn cri_socket(ctx: &PhaseCtx) -> String {
+    let s = &ctx.cfg.init.node_registration.cri_socket;
+    if s.is_empty() {
+        crate::config::defaults::DEFAULT_CRI_SOCKET.to_string()
+    } else if s.contains("://") {
+        s.clone()
+    } else {
+        format!("unix://{s}")
+    }
+}
+
+/// The `--node-ip` kubestrap sets: the advertise address when it is an IP that differs from
+/// the default-route address (`None` otherwise, or when unset).
+pub fn node_ip(ctx: &PhaseCtx) -> Option<IpAddr> {
+    let adv: IpAddr = ctx
+        .cfg
+        .init
+        .local_api_endpoint
+        .advertise_address
+        .parse()
+        .ok()?;
+    if adv.is_unspecified() {
+        return None;
+    }
+    let facts = ctx.host.facts();
+    (facts.default_route_addr != Some(adv)).then_some(adv)
+}
+
+/// The kubelet flags of `kubeadm-flags.env` as `(name, value)` sorted by name: defaults
+/// (`container-runtime-endpoint` unless NodeLocalCRISocket, `hostname-override` when the node
+/// name differs from the hostname, `node-ip`, `pod-infra-container-image` up to v1.33),
+/// then `nodeRegistration.kubeletExtraArgs` replace defaults of the same name.
+pub fn kubelet_flags(ctx: &PhaseCtx) -> Vec<(String, String)> {
+    let mut flags: Vec<(String, String)> = Vec::new();
+    if !node_local_cri_socket(ctx) {
+        flags.push(("container-runtime-endpoint".into(), cri_socket(ctx)));
+    }
+    let hostname = ctx.host.facts().hostname.to_lowercase();
+    let name = &ctx.cfg.init.node_registration.name;
+    if !name.is_empty() && *name != hostname {
+        flags.push(("hostname-override".into(), name.clone()));
+    }
+    if let Some(ip) = node_ip(ctx) {
+        flags.push(("node-ip".into(), ip.to_string()));
+    }
+    let m = minor(ctx);
+    if m <= 33 {
+        let repo = if ctx.cfg.cluster.image_repository.is_empty() {
+            crate::config::defaults::DEFAULT_IMAGE_REPOSITORY
+        } else {
+            ctx.cfg.cluster.image_repository.as_str()
+        };
+        let pause = SUPPORTED
+            .iter()
+            .find(|v| v.minor == m)
+            .or(SUPPORTED.last())
+            .map(|v| v.pause)
+            .unwrap_or("3.10");
+        flags.push((
+            "pod-infra-container-image".into(),
+            format!("{repo}/pause:{pause}"),
+        ));
+    }
+    let extra = &ctx.cfg.init.node_registration.kubelet_extra_args;
+    flags.retain(|(n, _)| !extra.iter().any(|a| &a.name == n));
+    flags.extend(extra.iter().map(|a| (a.name.clone(), a.value.clone())));
+    flags.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
+    flags
+}
+
+/// The content of `kubeadm-flags.env`: one line `KUBELET_KUBEADM_ARGS="--a=b --c=d"`.
+pub fn flags_env(ctx: &PhaseCtx) -> String {
+    let args: Vec<String> = kubelet_flags(ctx)
+        .into_iter()
+        .map(|(n, v)| format!("--{n}={v}"))
+        .collect();
+    format!("KUBELET_KUBEADM_ARGS=\"{}\"\n", args.join(" "))
+}
+
+fn map(pairs: Vec<(&str, Value)>) -> Value {
+    let mut m = Mapping::new();
+    for (k, v) in pairs {
+        m.insert(Value::String(k.into()), v);
+    }
+    Value::Mapping(m)
+}
+
+fn s(v: &str) -> Value {
+    Value::String(v.into())
+}
+
+/// Fills `base` with every key of `defaults` it lacks, recursing into nested mappings
+/// (values the user gave win).
+fn fill_defaults(base: &mut Value, defaults: &Value) {
+    if let (Value::Mapping(b), Value::Mapping(d)) = (base, defaults) {
+        for (k, dv) in d {
+            match b.get_mut(k) {
+                Some(bv) => fill_defaults(bv, dv),
+                None => {
+                    b.insert(k.clone(), dv.clone());
+                }
+            }
+        }
+    }
+}
+
+/// The KubeletConfiguration (`kubelet.config.k8s.io/v1beta1`) kubeadm writes: the user's
+/// document when given, with kubeadm's defaults filling the gaps (static pod path, cluster
+/// DNS = 10th IP of the first service subnet, cluster domain, client CA, webhook authn/authz,
+/// healthz 127.0.0.1:10248, certificate rotation, cgroupDriver systemd, resolvConf of
+/// systemd-resolved when active, containerRuntimeEndpoint with NodeLocalCRISocket).
+/// Errors when the service subnet cannot give a DNS IP.
+pub fn kubelet_config(ctx: &PhaseCtx, resolved_active: bool) -> Result<Value, PhaseError> {
+    let c = &ctx.cfg.cluster;
+    let svc = if c.networking.service_subnet.is_empty() {
+        crate::config::defaults::DEFAULT_SERVICE_SUBNET
+    } else {
+        c.networking.service_subnet.as_str()
+    };
+    let dns_ip = crate::config::net::dns_service_ip(svc).map_err(|e| {
+        PhaseError::new(format!(
+            "networking.serviceSubnet {svc:?}: cannot compute the cluster DNS address: {e}"
+        ))
+    })?;
+    let domain = if c.networking.dns_domain.is_empty() {
+        "cluster.local"
+    } else {
+        c.networking.dns_domain.as_str()
+    };
+    let pki = ctx.paths.pki_dir.join("ca.crt");
+    let mut pairs = vec![
+        ("apiVersion", s("kubelet.config.k8s.io/v1beta1")),
+        ("kind", s("KubeletConfiguration")),
+        (
+            "authentication",
+            map(vec![
+                ("anonymous", map(vec![("enabled", Value::Bool(false))])),
+                (
+                    "webhook",
+                    map(vec![("cacheTTL", s("0s")), ("enabled", Value::Bool(true))]),
+                ),
+                (
+                    "x509",
+                    map(vec![("clientCAFile", s(&pki.to_string_lossy()))]),
+                ),
+            ]),
+        ),
+        (
+            "authorization",
+            map(vec![
+                ("mode", s("Webhook")),
+                (
+                    "webhook",
+                    map(vec![
+                        ("cacheAuthorizedTTL", s("0s")),
+                        ("cacheUnauthorizedTTL", s("0s")),
+                    ]),
+                ),
+            ]),
+        ),
+        ("cgroupDriver", s("systemd")),
+        ("clusterDNS", Value::Sequence(vec![s(&dns_ip.to_string())])),
+        ("clusterDomain", s(domain)),
+    ];
+    if node_local_cri_socket(ctx) {
+        pairs.push(("containerRuntimeEndpoint", s(&cri_socket(ctx))));
+    }
+    pairs.extend([
+        ("healthzBindAddress", s("127.0.0.1")),
+        ("healthzPort", Value::Number(10248.into())),
+    ]);
+    if resolved_active {
+        pairs.push(("resolvConf", s("/run/systemd/resolve/resolv.conf")));
+    }
+    pairs.extend([
+        ("rotateCertificates", Value::Bool(true)),
+        (
+            "staticPodPath",
+            s(&ctx.paths.manifests_dir.to_string_lossy()),
+        ),
+    ]);
+    let defaults = map(pairs);
+    let mut cfg = match &ctx.cfg.kubelet {
+        Some(user @ Value::Mapping(_)) => user.clone(),
+        _ => Value::Mapping(Mapping::new()),
+    };
+    fill_defaults(&mut cfg, &defaults);
+    Ok(cfg)
+}
+
+fn write(ctx: &PhaseCtx, path: &str, data: &[u8]) -> Result<(), PhaseError> {
+    ctx.host
+        .write_atomic(Path::new(path), data, 0o644)
+        .map_err(|e| PhaseError::new(format!("writing {path}")).caused_by(e))?;
+    ctx.events.send(Event::FileWritten {
+        path: path.into(),
+        mode: 0o644,
+    });
+    Ok(())
+}
+
+fn systemctl(ctx: &PhaseCtx, args: &[&str]) -> Result<(), PhaseError> {
+    let o = ctx.host.run("systemctl", args).map_err(|e| {
+        PhaseError::new(format!("running systemctl {}", args.join(" "))).caused_by(e)
+    })?;
+    if o.success() {
+        Ok(())
+    } else {
+        Err(PhaseError::new(format!(
+            "systemctl {} failed (exit status {}): {}",
+            args.join(" "),
+            o.status.unwrap_or(-1),
+            o.stderr.trim()
+        )))
+    }
+}
+
+/// The `kubelet-start` phase. Errors: a file that cannot be written, or systemctl failing to
+/// restart the kubelet (with a hint to read the kubelet's journal).
+pub fn run(ctx: &PhaseCtx, _sub: &str) -> Result<(), PhaseError> {
+    let systemd = ctx.host.has_systemd();
+    if systemd {
+        // Stopping is best-effort: the unit may not be running yet.
+        let _ = ctx.host.run("systemctl", &["stop", "kubelet"]);
+    }
+    let dir = &ctx.paths.kubelet_dir;
+    if !ctx.host.exists(dir) {
+        ctx.host
+            .create_dir_all(dir, 0o700)
+            .map_err(|e| PhaseError::new(format!("creating {}", dir.display())).caused_by(e))?;
+    }
+    if let Some(ip) = node_ip(ctx) {
+        ctx.events.log(
+            PHASE,
+            format!(
+                "The advertise address {ip} is not this host's default-route address; setting the kubelet's --node-ip={ip}"
+            ),
+        );
+    }
+    ctx.events.log(
+        PHASE,
+        format!("Writing kubelet environment file with flags to file \"{FLAGS_ENV}\""),
+    );
+    write(ctx, FLAGS_ENV, flags_env(ctx).as_bytes())?;
+    if node_local_cri_socket(ctx) {
+        ctx.events.log(
+            PHASE,
+            format!("Writing kubelet instance configuration to file \"{INSTANCE_CONFIG}\""),
+        );
+        let body = format!(
+            "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\ncontainerRuntimeEndpoint: \"{}\"\n",
+            cri_socket(ctx)
+        );
+        write(ctx, INSTANCE_CONFIG, body.as_bytes())?;
+    }
+    let resolved_active = systemd
+        && ctx
+            .host
+            .run("systemctl", &["is-active", "systemd-resolved"])
+            .is_ok_and(|o| o.success());
+    let cfg = kubelet_config(ctx, resolved_active)?;
+    let yaml = serde_yaml::to_string(&cfg)
+        .map_err(|e| PhaseError::new("encoding the KubeletConfiguration").caused_by(e))?;
+    ctx.events.log(
+        PHASE,
+        format!("Writing kubelet configuration to file \"{CONFIG_YAML}\""),
+    );
+    write(ctx, CONFIG_YAML, yaml.as_bytes())?;
+    if !systemd {
+        ctx.events.warn(
+            PHASE,
+            "no supported init system detected (systemd is not running); the kubelet was not started. Please ensure the kubelet is reloaded and running manually",
+        );
+        return Ok(());
+    }
+    if ctx.dry_run() {
+        ctx.events.log(PHASE, "Would start the kubelet");
+        return Ok(());
+    }
+    ctx.events.log(PHASE, "Starting the kubelet");
+    systemctl(ctx, &["daemon-reload"])?;
+    systemctl(ctx, &["restart", "kubelet"])
+        .map_err(|e| e.hint("check 'systemctl status kubelet' and 'journalctl -xeu kubelet'"))
+}
