@@ -51,6 +51,17 @@ async fn init_api(root: &Path, server_url: &str) {
         .expect("bootstrap-token");
 }
 
+/// The control-plane Node init's kubelet would have registered (upload-config annotates it).
+fn control_plane_node(server: &TestApiServer) {
+    server
+        .insert(
+            "nodes",
+            "",
+            json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "cp1", "labels": {"kubernetes.io/hostname": "cp1"}}}),
+        )
+        .unwrap();
+}
+
 /// Stands in for the Node authorizer (which lets a kubelet read its own Node): group
 /// system:nodes may get nodes.
 fn node_authorizer(server: &TestApiServer) {
@@ -79,6 +90,7 @@ async fn cluster() -> Cluster {
     let pki = TestPki::new(&root);
     let server = TestApiServer::start(&pki);
     pki.write_kubeconfigs(&server.url());
+    control_plane_node(&server);
     init_api(&root, &server.url()).await;
     node_authorizer(&server);
     let pin = kubestrap::pki::ca_pin(&pki.ca.pair.cert_der).unwrap();
@@ -970,6 +982,7 @@ fn two_hosts_join_across_a_veth_pair() {
         let stop3 = stop2.clone();
         let fwd = std::thread::spawn(move || forward(listener, target, stop3));
         pki.write_kubeconfigs(&format!("https://{public}"));
+        control_plane_node(&server);
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()

@@ -187,9 +187,7 @@ pub fn run(root: Option<PathBuf>, mut args: JoinArgs) -> i32 {
                 match output {
                     OutputFormat::Text => print_text(&ev),
                     OutputFormat::Json => {
-                        if let Ok(s) = serde_json::to_string(&ev) {
-                            println!("{s}");
-                        }
+                        println!("{}", crate::output::json::format(&ev));
                     }
                 }
             }

@@ -162,87 +162,18 @@ fn flags_mixed_with_config(a: &JoinArgs) -> Vec<&'static str> {
     v
 }
 
-/// Reads a JoinConfiguration from a kubeadm config file (multi-document YAML): the
-/// `JoinConfiguration` document of `kubeadm.k8s.io/v1beta4` or `v1beta3` (v1beta3's
-/// `discovery.timeout` moves to `timeouts.discovery`, its `kubeletExtraArgs` map becomes a list).
-/// Other documents are ignored. Errors name the file and, from serde, the line.
-///
-/// Used until `config::load` (branch `config`) provides the shared loader.
+/// Reads the JoinConfiguration of a kubeadm config file with the shared loader
+/// ([`crate::config::load::load_documents`]: v1beta2/3/4, YAML 1.1 scalars, line numbers,
+/// unknown fields). Other documents are ignored. Errors: every problem with file and line,
+/// or a file without a JoinConfiguration.
 pub fn load_join_configuration(
     text: &str,
     file: &str,
 ) -> Result<JoinConfiguration, JoinInputError> {
-    use serde::Deserialize;
-    for doc in serde_yaml::Deserializer::from_str(text) {
-        let mut v = serde_yaml::Value::deserialize(doc)
-            .map_err(|e| bad(format!("{file}: not YAML: {e}")))?;
-        let kind = v.get("kind").and_then(|k| k.as_str()).unwrap_or("");
-        if kind != "JoinConfiguration" {
-            continue;
-        }
-        let api = v
-            .get("apiVersion")
-            .and_then(|k| k.as_str())
-            .unwrap_or("")
-            .to_string();
-        let Some(m) = v.as_mapping_mut() else {
-            continue;
-        };
-        m.remove("kind");
-        m.remove("apiVersion");
-        match api.as_str() {
-            "kubeadm.k8s.io/v1beta4" => {}
-            "kubeadm.k8s.io/v1beta3" => {
-                let timeout = m
-                    .get_mut("discovery")
-                    .and_then(|d| d.as_mapping_mut())
-                    .and_then(|d| d.remove("timeout"));
-                if let Some(t) = timeout {
-                    let mut tm = serde_yaml::Mapping::new();
-                    tm.insert("discovery".into(), t);
-                    m.insert("timeouts".into(), serde_yaml::Value::Mapping(tm));
-                }
-                if let Some(nr) = m
-                    .get_mut("nodeRegistration")
-                    .and_then(|n| n.as_mapping_mut())
-                    && let Some(serde_yaml::Value::Mapping(args)) = nr.remove("kubeletExtraArgs")
-                {
-                    let mut list: Vec<(String, String)> = args
-                        .into_iter()
-                        .map(|(k, v)| {
-                            let s = |x: serde_yaml::Value| match x {
-                                serde_yaml::Value::String(s) => s,
-                                other => serde_yaml::to_string(&other)
-                                    .unwrap_or_default()
-                                    .trim()
-                                    .to_string(),
-                            };
-                            (s(k), s(v))
-                        })
-                        .collect();
-                    list.sort();
-                    let seq = list
-                        .into_iter()
-                        .map(|(n, v)| {
-                            let mut e = serde_yaml::Mapping::new();
-                            e.insert("name".into(), n.into());
-                            e.insert("value".into(), v.into());
-                            serde_yaml::Value::Mapping(e)
-                        })
-                        .collect();
-                    nr.insert("kubeletExtraArgs".into(), serde_yaml::Value::Sequence(seq));
-                }
-            }
-            other => {
-                return Err(bad(format!(
-                    "{file}: JoinConfiguration apiVersion {other:?} is not supported (use kubeadm.k8s.io/v1beta4 or v1beta3)"
-                )));
-            }
-        }
-        return serde_yaml::from_value(v)
-            .map_err(|e| bad(format!("{file}: JoinConfiguration: {e}")));
-    }
-    Err(bad(format!("{file}: no JoinConfiguration document found")))
+    let loaded = crate::config::load::load_documents(text, file).map_err(|e| bad(e.to_string()))?;
+    loaded
+        .join
+        .ok_or_else(|| bad(format!("{file}: no JoinConfiguration document found")))
 }
 
 /// Builds the JoinConfiguration of a `kubestrap join` command line: from `--config` (then only
@@ -295,6 +226,18 @@ pub fn join_config_from_args(
     }
     apply_join_defaults(&mut cfg, hostname);
     validate_join(&cfg)?;
+    let facts = crate::host::HostFacts {
+        hostname: hostname.to_string(),
+        ..Default::default()
+    };
+    let errors: Vec<String> = crate::config::validate::validate_join(&cfg, &facts)
+        .into_iter()
+        .filter(|e| !e.warning)
+        .map(|e| e.to_string())
+        .collect();
+    if !errors.is_empty() {
+        return Err(bad(errors.join("\n")));
+    }
     Ok(cfg)
 }
 
