@@ -1158,3 +1158,44 @@ async fn pasted_command_in_a_terminal() {
             .exists()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn file_discovery_with_tls_bootstrap_token() {
+    let c = cluster().await;
+    // The kubeconfig of cluster-info (cluster and CA only), saved to a file as a user would.
+    let ci = c
+        .server
+        .get("configmaps", "kube-public", "cluster-info")
+        .unwrap();
+    let files = tempfile::tempdir().unwrap();
+    let file = files.path().join("discovery.conf");
+    std::fs::write(&file, ci["data"]["kubeconfig"].as_str().unwrap()).unwrap();
+    let (dir, host) = node_host(&c, "worker-1");
+    let cmd = format!(
+        "kubeadm join --discovery-file {} --tls-bootstrap-token {TOKEN}",
+        file.display()
+    );
+    let (r, _) = run_join(config(&cmd, Duration::from_secs(10)), host).await;
+    let r = r.unwrap_or_else(|f| panic!("{f}"));
+    assert!(r.joined);
+    assert_eq!(r.discovered.server, c.server.url());
+    assert_eq!(r.discovered.ca_pins, vec![c.pin.clone()]);
+    assert!(c.server.get("nodes", "", "worker-1").is_some());
+    assert!(
+        !dir.path()
+            .join("etc/kubernetes/bootstrap-kubelet.conf")
+            .exists()
+    );
+
+    // A file without credentials and no TLS bootstrap token: a clear error.
+    let (_dir2, host2) = node_host(&c, "worker-1");
+    let cmd = format!("kubeadm join --discovery-file {}", file.display());
+    let (r, _) = run_join(config(&cmd, Duration::from_secs(10)), host2).await;
+    let f = r.expect_err("no credentials");
+    assert!(
+        f.error
+            .message
+            .contains("has no credentials and no TLS bootstrap token"),
+        "{f}"
+    );
+}
