@@ -1199,3 +1199,72 @@ async fn file_discovery_with_tls_bootstrap_token() {
         "{f}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn discovery_retries_until_the_server_answers_and_bootstrap_wait_is_bounded() {
+    let c = cluster().await;
+    // The first two connections are dropped: discovery retries (reported) and then succeeds.
+    c.server.drop_next_connections(2);
+    let (events, mut rx) = EventSink::channel();
+    let mut opts = join::discovery::TokenDiscovery::new(
+        &c.server.addr.to_string(),
+        kubestrap::config::token::BootstrapTokenString::parse(TOKEN).unwrap(),
+        vec![c.pin.clone()],
+        Duration::from_secs(10),
+    );
+    opts.retry_interval = Duration::from_millis(100);
+    let d = join::discovery::discover_token(&opts, &events)
+        .await
+        .unwrap();
+    assert_eq!(d.requests, 4, "two dropped, then two fetches");
+    let evs = drain(&mut rx);
+    let retries = warnings(&evs);
+    assert_eq!(retries.len(), 2, "{retries:?}");
+    assert!(retries[0].contains("retrying in 100ms"), "{retries:?}");
+
+    // A kubelet that never finishes the TLS bootstrap: the wait ends with a hint, in bounded
+    // time, and bootstrap-kubelet.conf is removed as kubeadm does.
+    let dir = tempfile::tempdir().unwrap();
+    let host = Arc::new(NodeHost {
+        inner: RealHost::new(dir.path(), false).unwrap(),
+        sim: None,
+        calls: Mutex::new(Vec::new()),
+        threads: Mutex::new(Vec::new()),
+    });
+    let cmd = format!(
+        "kubeadm join {} --token {TOKEN} --discovery-token-ca-cert-hash {}",
+        c.server.addr, c.pin
+    );
+    let mut cfg = config(&cmd, Duration::from_secs(10));
+    cfg.timeouts.as_mut().unwrap().tls_bootstrap = Some(GoDuration(Duration::from_millis(800)));
+    let start = Instant::now();
+    let (r, events) = run_join(cfg, host).await;
+    let f = r.expect_err("no kubelet");
+    assert_eq!(f.phase, "kubelet-wait-bootstrap");
+    assert!(
+        f.error
+            .message
+            .contains("the TLS bootstrap did not finish within 800ms")
+            && f.error
+                .message
+                .contains("/etc/kubernetes/kubelet.conf does not exist yet"),
+        "{}",
+        f.error.message
+    );
+    assert!(
+        f.error
+            .hint
+            .as_deref()
+            .unwrap_or("")
+            .contains("journalctl -xeu kubelet")
+    );
+    assert!(start.elapsed() < Duration::from_secs(10));
+    assert!(events.iter().any(
+        |e| matches!(e, Event::Probe { component, .. } if component == "kubelet-tls-bootstrap")
+    ));
+    assert!(
+        !dir.path()
+            .join("etc/kubernetes/bootstrap-kubelet.conf")
+            .exists()
+    );
+}
