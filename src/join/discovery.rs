@@ -431,7 +431,7 @@ where
             return Err(err);
         }
         let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() || left <= interval.min(left) && left < Duration::from_millis(1) {
+        if left < Duration::from_millis(1) {
             return Err(DiscoveryError::Timeout {
                 last: Box::new(err),
                 timeout: GoDuration(timeout).to_string(),
