@@ -10,6 +10,7 @@ pub mod cmd;
 pub mod config;
 pub mod engine;
 pub mod host;
+pub mod join;
 pub mod jws;
 pub mod kubeapi;
 pub mod output;

@@ -1,8 +1,229 @@
-//! `kubestrap join`.
+//! `kubestrap join`: builds the JoinConfiguration from flags / `--config` / a pasted command,
+//! runs [`crate::join::run`] on a tokio runtime and prints its events as kubeadm-like text or
+//! JSON lines.
 
+use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
+use std::sync::Arc;
 
-/// Runs `kubestrap join`; returns the exit code.
-pub fn run(_root: Option<PathBuf>, _args: crate::cli::JoinArgs) -> i32 {
-    super::fail("kubestrap join is not implemented yet")
+use crate::cli::{JoinArgs, OutputFormat};
+use crate::engine::{Event, EventSink, LogLevel, ProbeOutcome, Severity};
+use crate::host::{Host, RealHost};
+use crate::join::{self, JoinJob, Tuning, cmdline};
+
+/// Prints one event in the plain-text face (kubeadm-like `[phase] message` lines).
+pub fn print_text(ev: &Event) {
+    match ev {
+        Event::PhaseStarted { phase } => println!("[{phase}] Running phase {phase}"),
+        Event::PhaseSkipped { phase, reason } => println!("[{phase}] Skipped: {reason}"),
+        Event::Check {
+            name,
+            severity,
+            message,
+            ignored,
+            ..
+        } => match (severity, ignored) {
+            (Severity::Pass, _) => {}
+            (Severity::Warning, _) => println!("[preflight] [WARNING {name}]: {message}"),
+            (Severity::Error, true) => {
+                println!("[preflight] [WARNING {name}] (ignored): {message}")
+            }
+            (Severity::Error, false) => println!("[preflight] [ERROR {name}]: {message}"),
+        },
+        Event::Log {
+            level,
+            phase,
+            message,
+        } => {
+            let p = phase.as_deref().unwrap_or("join");
+            match level {
+                LogLevel::Info => println!("[{p}] {message}"),
+                LogLevel::Warn => println!("[{p}] WARNING: {message}"),
+                LogLevel::Error => println!("[{p}] ERROR: {message}"),
+            }
+        }
+        Event::FileWritten { path, mode } => println!("[files] Wrote {path} ({mode:04o})"),
+        Event::Probe {
+            component,
+            attempt,
+            outcome,
+            elapsed_ms,
+            timeout_ms,
+            ..
+        } if component != "discovery" => {
+            let what = match outcome {
+                ProbeOutcome::Healthy => "done".to_string(),
+                ProbeOutcome::Http { status, body } => format!("HTTP {status}: {body}"),
+                ProbeOutcome::Error { message } => message.clone(),
+            };
+            println!(
+                "[{component}] attempt {attempt}: {what} ({}s of {}s)",
+                elapsed_ms / 1000,
+                timeout_ms / 1000
+            );
+        }
+        Event::WouldApply {
+            verb,
+            resource,
+            name,
+            ..
+        } => {
+            println!("[dryrun] Would {verb} {resource} {name}")
+        }
+        _ => {}
+    }
+    let _ = std::io::stdout().flush();
+}
+
+/// Reads a pasted join command from standard input: lines are collected while they end in
+/// `\` (a continuation), the first complete line ends the command.
+fn read_pasted(stdin: &mut dyn BufRead) -> std::io::Result<String> {
+    let mut text = String::new();
+    loop {
+        let mut line = String::new();
+        if stdin.read_line(&mut line)? == 0 {
+            break;
+        }
+        let cont = line.trim_end().ends_with('\\');
+        text.push_str(&line);
+        if !cont && !text.trim().is_empty() {
+            break;
+        }
+    }
+    Ok(text)
+}
+
+/// Runs `kubestrap join`; returns the exit code. With a terminal and no endpoint, config or
+/// discovery file, asks for the join command to be pasted (the full-screen join wizard is not
+/// part of this command yet).
+pub fn run(root: Option<PathBuf>, mut args: JoinArgs) -> i32 {
+    let interactive = !args.non_interactive && std::io::stdin().is_terminal();
+    if args.endpoint.is_none() && args.config.is_none() && args.discovery_file.is_none() {
+        if !interactive {
+            return super::fail(
+                "no API server endpoint: run kubestrap join <host:port> --token <token> --discovery-token-ca-cert-hash sha256:<hex> (the command init printed), or --config / --discovery-file",
+            );
+        }
+        println!(
+            "Paste the join command printed by kubestrap init (or kubeadm init), then press Enter:"
+        );
+        let text = match read_pasted(&mut std::io::stdin().lock()) {
+            Ok(t) => t,
+            Err(e) => return super::fail(format!("cannot read the pasted command: {e}")),
+        };
+        let pasted = match cmdline::parse_pasted(&text) {
+            Ok(a) => a,
+            Err(e) => return super::fail(e),
+        };
+        let keep = (
+            args.dry_run,
+            args.output,
+            args.ignore_preflight_errors.clone(),
+            args.skip_phases.clone(),
+            args.node_name.clone(),
+        );
+        args = pasted;
+        args.dry_run |= keep.0;
+        args.output = keep.1;
+        args.ignore_preflight_errors.extend(keep.2);
+        args.skip_phases.extend(keep.3);
+        if args.node_name.is_none() {
+            args.node_name = keep.4;
+        }
+    }
+    let probe = match RealHost::new("/", false) {
+        Ok(h) => h,
+        Err(e) => return super::fail(e),
+    };
+    let hostname = probe.facts().hostname;
+    let cfg = match cmdline::join_config_from_args(&args, &hostname) {
+        Ok(c) => c,
+        Err(e) => return super::fail(e),
+    };
+    let dry_run = cfg.dry_run;
+    let root_dir = match (root, dry_run) {
+        (Some(r), _) => r,
+        (None, true) => match tempfile::Builder::new()
+            .prefix("kubestrap-join-dryrun-")
+            .tempdir()
+        {
+            Ok(d) => d.keep(),
+            Err(e) => return super::fail(format!("cannot create the dry-run root: {e}")),
+        },
+        (None, false) => PathBuf::from("/"),
+    };
+    if let Err(e) = std::fs::create_dir_all(&root_dir) {
+        return super::fail(format!("cannot create root {}: {e}", root_dir.display()));
+    }
+    let host: Arc<dyn Host> = match RealHost::new(&root_dir, dry_run) {
+        Ok(h) => Arc::new(h),
+        Err(e) => return super::fail(e),
+    };
+    let output = args.output;
+    if dry_run && output == OutputFormat::Text {
+        println!(
+            "[dryrun] Writing files under {} ; nothing is started",
+            root_dir.display()
+        );
+    }
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => return super::fail(format!("cannot start the runtime: {e}")),
+    };
+    let (events, mut rx) = EventSink::channel();
+    let job = JoinJob {
+        cfg,
+        host,
+        events,
+        tuning: Tuning::default(),
+    };
+    let result = rt.block_on(async move {
+        let printer = tokio::spawn(async move {
+            while let Some(ev) = rx.recv().await {
+                match output {
+                    OutputFormat::Text => print_text(&ev),
+                    OutputFormat::Json => {
+                        println!("{}", crate::output::json::format(&ev));
+                    }
+                }
+            }
+        });
+        let r = join::run(&job).await;
+        drop(job);
+        let _ = printer.await;
+        r
+    });
+    match result {
+        Ok(r) => {
+            if output == OutputFormat::Text {
+                if r.joined {
+                    println!("\n{}", join::success_message(&r.node_name));
+                } else {
+                    println!(
+                        "\n[dryrun] Discovery succeeded against {} (CA {} pin {}); the files are under {}. Nothing was started.",
+                        r.discovered.server,
+                        r.discovered.ca_subject,
+                        r.discovered.ca_pins.join(", "),
+                        root_dir.display()
+                    );
+                }
+            }
+            0
+        }
+        Err(f) => {
+            if output == OutputFormat::Text {
+                eprintln!("error execution phase {}: {}", f.phase, f.error.chain());
+                if let Some(h) = &f.error.hint {
+                    eprintln!("hint: {h}");
+                }
+            } else {
+                eprintln!("error: {f}");
+            }
+            1
+        }
+    }
 }

@@ -1,0 +1,320 @@
+//! `kubestrap join`: discovery, TLS bootstrap and kubelet start of a worker node, as
+//! `kubeadm join` does (reference: kubeadm-join-and-config.md §1–§3).
+//!
+//! The API a face (command line, plain text, JSON, the wizard) drives:
+//! - [`cmdline::parse_pasted`] turns a pasted `kubeadm join ...` command into [`crate::cli::JoinArgs`];
+//!   [`cmdline::join_config_from_args`] turns those into a checked [`JoinConfiguration`];
+//! - [`JoinJob`] + [`run`] run the phases `preflight`, `discovery`, `kubelet-start`,
+//!   `kubelet-wait-bootstrap` in kubeadm's order, sending [`Event`]s; [`discovery::discover_token`]
+//!   alone serves a wizard that wants to show the CA's subject and pin before going on.
+
+pub mod cmdline;
+pub mod discovery;
+pub mod kubelet;
+pub mod preflight;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::config::JoinConfiguration;
+use crate::config::token::BootstrapTokenString;
+use crate::engine::{Event, EventSink, PhaseError, RunOutcome};
+use crate::host::Host;
+
+pub use discovery::{Discovered, DiscoveryError};
+
+/// Phases of a worker join, in order.
+pub const PHASES: &[&str] = &[
+    "preflight",
+    "discovery",
+    "kubelet-start",
+    "kubelet-wait-bootstrap",
+];
+
+/// Intervals that tests shorten; the defaults are kubeadm's.
+#[derive(Debug, Clone)]
+pub struct Tuning {
+    /// Between discovery attempts (5 s).
+    pub discovery_retry_interval: Duration,
+    /// One discovery request (10 s).
+    pub request_timeout: Duration,
+    /// Between TLS bootstrap / Node polls (1 s).
+    pub bootstrap_poll_interval: Duration,
+}
+
+impl Default for Tuning {
+    fn default() -> Self {
+        Tuning {
+            discovery_retry_interval: discovery::DEFAULT_RETRY_INTERVAL,
+            request_timeout: discovery::DEFAULT_REQUEST_TIMEOUT,
+            bootstrap_poll_interval: Duration::from_secs(1),
+        }
+    }
+}
+
+/// One join run: a defaulted, validated configuration, the host (root = `/`, `--root` or the
+/// dry-run root; `host.dry_run()` selects dry-run behaviour) and the event sink.
+#[derive(Debug, Clone)]
+pub struct JoinJob {
+    pub cfg: JoinConfiguration,
+    pub host: Arc<dyn Host>,
+    pub events: EventSink,
+    pub tuning: Tuning,
+}
+
+/// What a successful run did.
+#[derive(Debug, Clone)]
+pub struct JoinResult {
+    /// The discovery result (server, CA subject and pins, requests made).
+    pub discovered: Discovered,
+    /// This node's name.
+    pub node_name: String,
+    /// False in dry-run (nothing started, no bootstrap wait).
+    pub joined: bool,
+}
+
+/// A failed run: the phase and the error.
+#[derive(Debug)]
+pub struct JoinFailure {
+    pub phase: String,
+    pub error: PhaseError,
+}
+
+impl std::fmt::Display for JoinFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "[{}] {}", self.phase, self.error.chain())
+    }
+}
+
+/// The closing message of a successful join, with the next step.
+pub fn success_message(node_name: &str) -> String {
+    format!(
+        "This node has joined the cluster:\n* Certificate signing request was sent to apiserver and a response was received.\n* The Kubelet was informed of the new secure connection details.\n\nRun 'kubectl get nodes' on the control plane to see this node ({node_name}) join the cluster."
+    )
+}
+
+fn discovery_error(e: DiscoveryError) -> PhaseError {
+    let hint = e.hint();
+    let mut p = PhaseError::new(format!(
+        "could not validate the identity of the API server: {e}"
+    ));
+    p.hint = hint;
+    p
+}
+
+async fn discover(job: &JoinJob) -> Result<Discovered, PhaseError> {
+    let cfg = &job.cfg;
+    let timeout = cmdline::discovery_timeout(cfg);
+    if let Some(bt) = &cfg.discovery.bootstrap_token {
+        let token = BootstrapTokenString::parse(&bt.token)
+            .map_err(|e| PhaseError::new(format!("discovery.bootstrapToken.token: {e}")))?;
+        if bt.unsafe_skip_ca_verification && bt.ca_cert_hashes.is_empty() {
+            job.events.warn(
+                discovery::PHASE,
+                "WARNING: --discovery-token-unsafe-skip-ca-verification: the cluster CA will NOT be verified; anyone who can answer on the endpoint with a signed cluster-info can impersonate the control plane",
+            );
+        }
+        let mut opts = discovery::TokenDiscovery::new(
+            &bt.api_server_endpoint,
+            token,
+            bt.ca_cert_hashes.clone(),
+            timeout,
+        );
+        opts.unsafe_skip_ca_verification = bt.unsafe_skip_ca_verification;
+        opts.retry_interval = job.tuning.discovery_retry_interval;
+        opts.request_timeout = job.tuning.request_timeout;
+        let d = discovery::discover_token(&opts, &job.events)
+            .await
+            .map_err(discovery_error)?;
+        let typed = format!("https://{}", bt.api_server_endpoint);
+        if d.server.trim_end_matches('/') != typed {
+            job.events.warn(
+                discovery::PHASE,
+                format!(
+                    "the API server address in cluster-info ({}) differs from the endpoint you gave ({}); from now on kubestrap uses the one in cluster-info, as kubeadm does",
+                    d.server, bt.api_server_endpoint
+                ),
+            );
+        }
+        Ok(d)
+    } else if let Some(f) = &cfg.discovery.file {
+        let opts = discovery::FileDiscoveryOpts {
+            location: f.kube_config_path.clone(),
+            timeout,
+            retry_interval: job.tuning.discovery_retry_interval,
+            request_timeout: job.tuning.request_timeout,
+        };
+        discovery::discover_file(&opts, &job.events)
+            .await
+            .map_err(discovery_error)
+    } else {
+        Err(PhaseError::new(
+            "discovery: neither bootstrapToken nor file is set",
+        ))
+    }
+}
+
+/// The bootstrap kubeconfig for the discovered cluster: token credentials when
+/// `tlsBootstrapToken` is set, else the discovered kubeconfig itself, which must then carry
+/// credentials. Errors: no token and no credentials.
+fn bootstrap_conf(
+    cfg: &JoinConfiguration,
+    d: &Discovered,
+    cluster_name: &str,
+) -> Result<String, PhaseError> {
+    if !cfg.discovery.tls_bootstrap_token.is_empty() {
+        return kubelet::bootstrap_kubeconfig(
+            cluster_name,
+            &d.server,
+            &d.ca_pem,
+            &cfg.discovery.tls_bootstrap_token,
+        );
+    }
+    let has_creds = d
+        .kubeconfig
+        .auth_infos
+        .iter()
+        .filter_map(|a| a.auth_info.as_ref())
+        .any(|a| {
+            a.token.is_some()
+                || a.client_certificate_data.is_some()
+                || a.client_certificate.is_some()
+                || a.exec.is_some()
+        });
+    if !has_creds {
+        return Err(PhaseError::new(
+            "the discovered kubeconfig has no credentials and no TLS bootstrap token was given",
+        )
+        .hint("use token discovery, a --discovery-file with embedded credentials, or add --tls-bootstrap-token"));
+    }
+    Ok(d.kubeconfig_yaml.clone())
+}
+
+struct Runner<'a> {
+    job: &'a JoinJob,
+    skip: Vec<String>,
+}
+
+impl Runner<'_> {
+    fn skipped(&self, phase: &str) -> bool {
+        self.skip.iter().any(|s| s == phase || s == "all")
+    }
+
+    async fn phase<T, F, Fut>(&self, phase: &str, f: F) -> Result<Option<T>, JoinFailure>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<T, PhaseError>>,
+    {
+        let ev = &self.job.events;
+        if self.skipped(phase) {
+            ev.send(Event::PhaseSkipped {
+                phase: phase.into(),
+                reason: "--skip-phases".into(),
+            });
+            return Ok(None);
+        }
+        ev.send(Event::PhaseStarted {
+            phase: phase.into(),
+        });
+        let start = Instant::now();
+        match f().await {
+            Ok(v) => {
+                ev.send(Event::PhaseFinished {
+                    phase: phase.into(),
+                    elapsed_ms: start.elapsed().as_millis() as u64,
+                });
+                Ok(Some(v))
+            }
+            Err(error) => {
+                ev.send(Event::PhaseFailed {
+                    phase: phase.into(),
+                    elapsed_ms: start.elapsed().as_millis() as u64,
+                    error: error.chain(),
+                    hint: error.hint.clone(),
+                });
+                ev.send(Event::Finished {
+                    outcome: RunOutcome::Failed {
+                        phase: phase.into(),
+                    },
+                });
+                Err(JoinFailure {
+                    phase: phase.into(),
+                    error,
+                })
+            }
+        }
+    }
+}
+
+/// Runs the join phases (module docs). In dry-run (`job.host.dry_run()`) discovery and the
+/// cluster reads are real, files land under the host's root, nothing is started and the
+/// TLS bootstrap is not awaited. Sends `PhaseStarted`/`PhaseFinished`/`PhaseFailed` per
+/// phase and one final `Finished`.
+///
+/// Errors: the first failing phase with its [`PhaseError`] (message, hint).
+pub async fn run(job: &JoinJob) -> Result<JoinResult, JoinFailure> {
+    let cfg = &job.cfg;
+    let host = job.host.as_ref();
+    let r = Runner {
+        job,
+        skip: cfg.skip_phases.clone(),
+    };
+    let node = cfg.node_registration.name.clone();
+    r.phase("preflight", || async {
+        preflight::run(host, cfg, &job.events)
+    })
+    .await?;
+    let found = r
+        .phase("discovery", || async {
+            let d = discover(job).await?;
+            job.events.log(
+                discovery::PHASE,
+                "Reading the cluster configuration (kube-system/kubeadm-config, kube-system/kubelet-config) with the bootstrap token",
+            );
+            let api_timeout = cmdline::api_call_timeout(cfg);
+            let first = bootstrap_conf(cfg, &d, "kubernetes")?;
+            let client = kubelet::client_for(&first, "the bootstrap kubeconfig").await?;
+            let settings = kubelet::read_cluster_settings(&client, api_timeout).await?;
+            Ok((d, settings, client))
+        })
+        .await?;
+    let Some((discovered, settings, client)) = found else {
+        return Err(JoinFailure {
+            phase: "discovery".into(),
+            error: PhaseError::new("discovery cannot be skipped: the later phases need its result"),
+        });
+    };
+    r.phase("kubelet-start", || async {
+        kubelet::check_no_ready_node(&client, &node).await?;
+        let conf = bootstrap_conf(cfg, &discovered, &settings.cluster_name)?;
+        kubelet::kubelet_start(host, &job.events, cfg, &settings, &conf, &discovered.ca_pem)
+    })
+    .await?;
+    let joined = if host.dry_run() {
+        job.events.send(Event::PhaseSkipped {
+            phase: "kubelet-wait-bootstrap".into(),
+            reason: "dry run: the kubelet is not started, so there is no TLS bootstrap to wait for"
+                .into(),
+        });
+        false
+    } else {
+        let w = kubelet::BootstrapWait {
+            tls_bootstrap_timeout: cmdline::tls_bootstrap_timeout(cfg),
+            node_timeout: cmdline::api_call_timeout(cfg),
+            interval: job.tuning.bootstrap_poll_interval,
+        };
+        r.phase("kubelet-wait-bootstrap", || {
+            kubelet::wait_bootstrap(host, &job.events, &node, &w)
+        })
+        .await?
+        .is_some()
+    };
+    job.events.send(Event::Finished {
+        outcome: RunOutcome::Succeeded,
+    });
+    Ok(JoinResult {
+        discovered,
+        node_name: node,
+        joined,
+    })
+}

@@ -1,0 +1,1270 @@
+//! `kubestrap join` and `kubestrap token` against the strict test apiserver (tests/support),
+//! set up by the real init API phases (upload-config, bootstrap-token with the signer on):
+//! a full worker join with a simulated kubelet, every discovery failure with its message in
+//! bounded time, the unsafe skip, token create/list/delete and `--print-join-command` parsed
+//! back by join, a dry run through the binary (text and JSON faces), and a two-host join
+//! across a veth pair between two network namespaces.
+
+mod support;
+
+use std::net::{IpAddr, Ipv4Addr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use kubestrap::config::defaults::example_init_config;
+use kubestrap::config::{GoDuration, JoinConfiguration};
+use kubestrap::engine::{Event, EventSink, LogLevel, PhaseCtx};
+use kubestrap::host::{CmdOutput, Host, HostFacts, RealHost};
+use kubestrap::join::{self, JoinJob, Tuning, cmdline};
+use kubestrap::phases::{bootstrap_token, upload_config};
+use serde_json::json;
+use support::apiserver::{Shared, TestApiServer};
+use support::pki::TestPki;
+
+const TOKEN: &str = "abcdef.0123456789abcdef";
+const BIN: &str = env!("CARGO_BIN_EXE_kubestrap");
+
+/// A control plane: PKI + test apiserver + the init API phases that joining needs.
+struct Cluster {
+    _dir: tempfile::TempDir,
+    root: PathBuf,
+    pki: TestPki,
+    server: TestApiServer,
+    pin: String,
+}
+
+async fn init_api(root: &Path, server_url: &str) {
+    let mut cfg = example_init_config("v1.33.1");
+    cfg.init.bootstrap_tokens[0].token = TOKEN.into();
+    let _ = server_url;
+    let host = Arc::new(RealHost::new(root, false).unwrap());
+    let ctx = PhaseCtx::new(Arc::new(cfg), host, EventSink::discard());
+    upload_config::run(&ctx, "all")
+        .await
+        .expect("upload-config");
+    bootstrap_token::run(&ctx, "")
+        .await
+        .expect("bootstrap-token");
+}
+
+/// The control-plane Node init's kubelet would have registered (upload-config annotates it).
+fn control_plane_node(server: &TestApiServer) {
+    server
+        .insert(
+            "nodes",
+            "",
+            json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "cp1", "labels": {"kubernetes.io/hostname": "cp1"}}}),
+        )
+        .unwrap();
+}
+
+/// Stands in for the Node authorizer (which lets a kubelet read its own Node): group
+/// system:nodes may get nodes.
+fn node_authorizer(server: &TestApiServer) {
+    server
+        .insert(
+            "clusterroles",
+            "",
+            json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": "test:node-authorizer"},
+                   "rules": [{"apiGroups": [""], "resources": ["nodes"], "verbs": ["get"]}]}),
+        )
+        .unwrap();
+    server
+        .insert(
+            "clusterrolebindings",
+            "",
+            json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding", "metadata": {"name": "test:node-authorizer"},
+                   "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "test:node-authorizer"},
+                   "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "system:nodes"}]}),
+        )
+        .unwrap();
+}
+
+async fn cluster() -> Cluster {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().to_path_buf();
+    let pki = TestPki::new(&root);
+    let server = TestApiServer::start(&pki);
+    pki.write_kubeconfigs(&server.url());
+    control_plane_node(&server);
+    init_api(&root, &server.url()).await;
+    node_authorizer(&server);
+    let pin = kubestrap::pki::ca_pin(&pki.ca.pair.cert_der).unwrap();
+    Cluster {
+        _dir: dir,
+        root,
+        pki,
+        server,
+        pin,
+    }
+}
+
+/// What the simulated kubelet does when `systemctl restart kubelet` runs: after a short delay,
+/// writes its client certificate and kubelet.conf (pointing at the certificate file, as the
+/// real kubelet does) and registers its Node.
+#[derive(Clone)]
+struct KubeletSim {
+    server_url: String,
+    ca_pem: String,
+    cert_key_pem: String,
+    node: String,
+    shared: Arc<Shared>,
+}
+
+/// The joining machine: a real host under a temp root whose `systemctl` is simulated.
+struct NodeHost {
+    inner: RealHost,
+    sim: Option<KubeletSim>,
+    calls: Mutex<Vec<String>>,
+    threads: Mutex<Vec<std::thread::JoinHandle<()>>>,
+}
+
+impl std::fmt::Debug for NodeHost {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NodeHost")
+            .field("root", &self.inner.root())
+            .finish()
+    }
+}
+
+impl Drop for NodeHost {
+    fn drop(&mut self) {
+        for t in self.threads.lock().unwrap().drain(..) {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Host for NodeHost {
+    fn root(&self) -> &Path {
+        self.inner.root()
+    }
+    fn read(&self, path: &Path) -> std::io::Result<Vec<u8>> {
+        self.inner.read(path)
+    }
+    fn write_atomic(&self, path: &Path, data: &[u8], mode: u32) -> std::io::Result<()> {
+        self.inner.write_atomic(path, data, mode)
+    }
+    fn create_dir_all(&self, path: &Path, mode: u32) -> std::io::Result<()> {
+        self.inner.create_dir_all(path, mode)
+    }
+    fn exists(&self, path: &Path) -> bool {
+        self.inner.exists(path)
+    }
+    fn read_dir(&self, path: &Path) -> std::io::Result<Vec<String>> {
+        self.inner.read_dir(path)
+    }
+    fn remove_file(&self, path: &Path) -> std::io::Result<()> {
+        self.inner.remove_file(path)
+    }
+    fn mode(&self, path: &Path) -> std::io::Result<u32> {
+        self.inner.mode(path)
+    }
+    fn run(&self, program: &str, args: &[&str]) -> std::io::Result<CmdOutput> {
+        self.calls
+            .lock()
+            .unwrap()
+            .push(format!("{program} {}", args.join(" ")));
+        if program == "systemctl"
+            && args == ["restart", "kubelet"]
+            && let Some(sim) = self.sim.clone()
+        {
+            let root = self.inner.root().to_path_buf();
+            self.threads.lock().unwrap().push(std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(300));
+                let w = |real: &str, data: &str| {
+                    let p = root.join(real.trim_start_matches('/'));
+                    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+                    std::fs::write(p, data).unwrap();
+                };
+                let pem = "/var/lib/kubelet/pki/kubelet-client-current.pem";
+                w(pem, &sim.cert_key_pem);
+                w(
+                    "/etc/kubernetes/kubelet.conf",
+                    &format!(
+                        "apiVersion: v1\nkind: Config\nclusters:\n- name: kubernetes\n  cluster:\n    server: {}\n    certificate-authority-data: {}\ncontexts:\n- name: system:node:{n}@kubernetes\n  context:\n    cluster: kubernetes\n    user: system:node:{n}\ncurrent-context: system:node:{n}@kubernetes\nusers:\n- name: system:node:{n}\n  user:\n    client-certificate: {pem}\n    client-key: {pem}\n",
+                        sim.server_url,
+                        STANDARD.encode(&sim.ca_pem),
+                        n = sim.node
+                    ),
+                );
+                std::thread::sleep(Duration::from_millis(200));
+                sim.shared
+                    .insert(
+                        "nodes",
+                        "",
+                        json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": sim.node, "labels": {"kubernetes.io/hostname": sim.node}}}),
+                    )
+                    .unwrap();
+            }));
+        }
+        Ok(CmdOutput {
+            status: Some(0),
+            ..Default::default()
+        })
+    }
+    fn which(&self, program: &str) -> Option<PathBuf> {
+        matches!(program, "kubelet" | "systemctl")
+            .then(|| PathBuf::from(format!("/usr/bin/{program}")))
+    }
+    fn facts(&self) -> HostFacts {
+        HostFacts {
+            hostname: "worker-1".into(),
+            euid: 0,
+            ..HostFacts::default()
+        }
+    }
+    fn port_free(&self, _port: u16) -> bool {
+        true
+    }
+    fn dry_run(&self) -> bool {
+        self.inner.dry_run()
+    }
+}
+
+fn node_host(c: &Cluster, node: &str) -> (tempfile::TempDir, Arc<NodeHost>) {
+    let dir = tempfile::tempdir().unwrap();
+    let pair = c
+        .pki
+        .ca
+        .client(&format!("system:node:{node}"), &["system:nodes"]);
+    let sim = KubeletSim {
+        server_url: c.server.url(),
+        ca_pem: c.pki.ca.pair.cert_pem.clone(),
+        cert_key_pem: format!("{}{}", pair.cert_pem, pair.key_pem),
+        node: node.into(),
+        shared: c.server.shared.clone(),
+    };
+    let host = Arc::new(NodeHost {
+        inner: RealHost::new(dir.path(), false).unwrap(),
+        sim: Some(sim),
+        calls: Mutex::new(Vec::new()),
+        threads: Mutex::new(Vec::new()),
+    });
+    (dir, host)
+}
+
+fn fast() -> Tuning {
+    Tuning {
+        discovery_retry_interval: Duration::from_millis(200),
+        request_timeout: Duration::from_secs(1),
+        bootstrap_poll_interval: Duration::from_millis(100),
+    }
+}
+
+/// A JoinConfiguration from a pasted command line, with a short discovery timeout.
+fn config(cmd: &str, discovery_timeout: Duration) -> JoinConfiguration {
+    let args = cmdline::parse_pasted(cmd).unwrap();
+    let mut cfg = cmdline::join_config_from_args(&args, "worker-1").unwrap();
+    let t = cfg.timeouts.as_mut().unwrap();
+    t.discovery = Some(GoDuration(discovery_timeout));
+    t.tls_bootstrap = Some(GoDuration(Duration::from_secs(10)));
+    t.kubernetes_api_call = Some(GoDuration(Duration::from_secs(10)));
+    cfg
+}
+
+fn drain(rx: &mut tokio::sync::mpsc::UnboundedReceiver<Event>) -> Vec<Event> {
+    let mut v = Vec::new();
+    while let Ok(e) = rx.try_recv() {
+        v.push(e);
+    }
+    v
+}
+
+async fn run_join(
+    cfg: JoinConfiguration,
+    host: Arc<dyn Host>,
+) -> (Result<join::JoinResult, join::JoinFailure>, Vec<Event>) {
+    let (events, mut rx) = EventSink::channel();
+    let job = JoinJob {
+        cfg,
+        host,
+        events,
+        tuning: fast(),
+    };
+    let r = tokio::time::timeout(Duration::from_secs(60), join::run(&job))
+        .await
+        .expect("join::run is bounded");
+    (r, drain(&mut rx))
+}
+
+fn warnings(events: &[Event]) -> Vec<String> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Log {
+                level: LogLevel::Warn,
+                message,
+                ..
+            } => Some(message.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn read(root: &Path, real: &str) -> String {
+    std::fs::read_to_string(root.join(real.trim_start_matches('/')))
+        .unwrap_or_else(|e| panic!("{real}: {e}"))
+}
+
+fn mode(root: &Path, real: &str) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(root.join(real.trim_start_matches('/')))
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o7777
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn worker_join_succeeds_with_pin_and_tls_bootstrap() {
+    let c = cluster().await;
+    let (dir, host) = node_host(&c, "worker-1");
+    let cmd = format!(
+        "kubeadm join {} --token {TOKEN} \\\n    --discovery-token-ca-cert-hash sha256:{} \\\n    --discovery-token-ca-cert-hash {}",
+        c.server.addr,
+        "0".repeat(64),
+        c.pin
+    );
+    let (r, events) = run_join(config(&cmd, Duration::from_secs(10)), host.clone()).await;
+    let r = r.unwrap_or_else(|f| panic!("{f}"));
+    assert!(r.joined);
+    assert_eq!(r.node_name, "worker-1");
+    assert!(r.discovered.pinned);
+    assert_eq!(
+        r.discovered.requests, 2,
+        "one insecure and one CA-verified fetch"
+    );
+    assert_eq!(r.discovered.ca_subject, "CN=kubernetes");
+    assert_eq!(r.discovered.ca_pins, vec![c.pin.clone()]);
+
+    // Phases in kubeadm's order, each finished.
+    let finished: Vec<&str> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::PhaseFinished { phase, .. } => Some(phase.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(finished, join::PHASES);
+    // Files: CA, kubelet config from the cluster, flags; bootstrap kubeconfig written 0600 then removed.
+    let root = dir.path();
+    assert_eq!(
+        read(root, "/etc/kubernetes/pki/ca.crt"),
+        c.pki.ca.pair.cert_pem
+    );
+    assert_eq!(mode(root, "/etc/kubernetes/pki/ca.crt"), 0o644);
+    let kubelet_cm = c
+        .server
+        .get("configmaps", "kube-system", "kubelet-config")
+        .unwrap();
+    assert_eq!(
+        read(root, "/var/lib/kubelet/config.yaml"),
+        kubelet_cm["data"]["kubelet"].as_str().unwrap()
+    );
+    assert_eq!(
+        read(root, "/var/lib/kubelet/kubeadm-flags.env"),
+        "KUBELET_KUBEADM_ARGS=\"--container-runtime-endpoint=unix:///var/run/containerd/containerd.sock --pod-infra-container-image=registry.k8s.io/pause:3.10\"\n"
+    );
+    assert!(events.iter().any(|e| matches!(e, Event::FileWritten { path, mode: 0o600 } if path == "/etc/kubernetes/bootstrap-kubelet.conf")));
+    assert!(
+        !root.join("etc/kubernetes/bootstrap-kubelet.conf").exists(),
+        "removed after the bootstrap"
+    );
+    assert!(root.join("etc/kubernetes/kubelet.conf").exists());
+    let calls = host.calls.lock().unwrap().clone();
+    assert_eq!(
+        calls,
+        [
+            "systemctl stop kubelet",
+            "systemctl daemon-reload",
+            "systemctl restart kubelet"
+        ]
+    );
+    assert!(c.server.get("nodes", "", "worker-1").is_some());
+
+    // Discovery was anonymous; the cluster reads used the bootstrap token; the Node wait used kubelet.conf.
+    let log = c.server.shared.log.lock().unwrap().clone();
+    let ci: Vec<_> = log
+        .iter()
+        .filter(|l| l.path.ends_with("/configmaps/cluster-info"))
+        .collect();
+    assert_eq!(ci.len(), 2);
+    assert!(
+        ci.iter()
+            .all(|l| l.user == "system:anonymous" && l.status == 200)
+    );
+    assert!(
+        log.iter()
+            .any(|l| l.path.ends_with("/configmaps/kubelet-config")
+                && l.user == "system:bootstrap:abcdef"
+                && l.status == 200)
+    );
+    assert!(log.iter().any(|l| l.path == "/api/v1/nodes/worker-1"
+        && l.user == "system:node:worker-1"
+        && l.status == 200));
+
+    // A second join of the same machine is stopped by preflight (kubelet.conf and ca.crt exist).
+    let (r2, events2) = run_join(config(&cmd, Duration::from_secs(5)), host.clone()).await;
+    let f = r2.unwrap_err();
+    assert_eq!(f.phase, "preflight");
+    assert!(
+        f.error
+            .message
+            .contains("FileAvailable--etc-kubernetes-kubelet.conf"),
+        "{}",
+        f.error.message
+    );
+    assert!(events2.iter().any(|e| matches!(e, Event::Check { name, .. } if name == "FileAvailable--etc-kubernetes-pki-ca.crt")));
+}
+
+/// Runs a join expected to fail in discovery; returns the message and the elapsed time.
+async fn failing(c: &Cluster, cmd: &str, timeout: Duration) -> (String, Duration, Vec<Event>) {
+    let (_dir, host) = node_host(c, "worker-1");
+    let start = Instant::now();
+    let (r, events) = run_join(config(cmd, timeout), host).await;
+    let f = r.expect_err("join must fail");
+    assert_eq!(f.phase, "discovery", "{f}");
+    (f.error.message.clone(), start.elapsed(), events)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn discovery_failures_have_clear_messages_in_bounded_time() {
+    let c = cluster().await;
+    let ep = c.server.addr.to_string();
+    let t = Duration::from_millis(1500);
+
+    // Wrong pin: fails at once, names both hashes.
+    let wrong = format!("sha256:{}", "ab".repeat(32));
+    let (m, took, _) = failing(
+        &c,
+        &format!("kubeadm join {ep} --token {TOKEN} --discovery-token-ca-cert-hash {wrong}"),
+        t,
+    )
+    .await;
+    assert!(
+        m.contains(&format!(
+            "the cluster CA does not match the pinned hash: expected {wrong}, got {}",
+            c.pin
+        )),
+        "{m}"
+    );
+    assert!(took < Duration::from_secs(5), "{took:?}");
+
+    // Unknown token: no signature; retried until the discovery timeout, each retry reported.
+    let (m, took, events) = failing(
+        &c,
+        &format!(
+            "kubeadm join {ep} --token zzzzzz.0123456789abcdef --discovery-token-ca-cert-hash {}",
+            c.pin
+        ),
+        t,
+    )
+    .await;
+    assert!(m.contains("no signature for token zzzzzz in cluster-info: the token does not exist or has expired; create a new one on the control plane with kubestrap token create --print-join-command"), "{m}");
+    assert!(took >= t && took < Duration::from_secs(8), "{took:?}");
+    let w = warnings(&events);
+    assert!(
+        w.len() >= 2
+            && w.iter()
+                .all(|m| m.contains("left before the discovery timeout of 1.5s")),
+        "{w:?}"
+    );
+    assert!(
+        events
+            .iter()
+            .filter(|e| matches!(e, Event::Probe { component, .. } if component == "discovery"))
+            .count()
+            >= 3
+    );
+
+    // Expired token: the signer does not sign it; the same message, naming the token.
+    let past = "2020-01-01T00:00:00Z";
+    let b = |s: &str| STANDARD.encode(s);
+    c.server
+        .insert(
+            "secrets",
+            "kube-system",
+            json!({"apiVersion": "v1", "kind": "Secret", "type": "bootstrap.kubernetes.io/token",
+                   "metadata": {"name": "bootstrap-token-xpired", "namespace": "kube-system"},
+                   "data": {"token-id": b("xpired"), "token-secret": b("0123456789abcdef"), "expiration": b(past),
+                            "usage-bootstrap-signing": b("true"), "usage-bootstrap-authentication": b("true")}}),
+        )
+        .unwrap();
+    let (m, took, _) = failing(
+        &c,
+        &format!(
+            "kubeadm join {ep} --token xpired.0123456789abcdef --discovery-token-ca-cert-hash {}",
+            c.pin
+        ),
+        t,
+    )
+    .await;
+    assert!(
+        m.contains(
+            "no signature for token xpired in cluster-info: the token does not exist or has expired"
+        ),
+        "{m}"
+    );
+    assert!(took < Duration::from_secs(8), "{took:?}");
+
+    // Refused connections.
+    let port = {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let (m, took, events) = failing(
+        &c,
+        &format!(
+            "kubeadm join 127.0.0.1:{port} --token {TOKEN} --discovery-token-ca-cert-hash {}",
+            c.pin
+        ),
+        t,
+    )
+    .await;
+    assert!(m.contains(&format!("cannot reach 127.0.0.1:{port}: connection refused (gave up after the discovery timeout of 1.5s)")), "{m}");
+    assert!(took < Duration::from_secs(8), "{took:?}");
+    assert!(
+        warnings(&events)
+            .iter()
+            .any(|w| w.contains("connection refused; retrying in"))
+    );
+
+    // An endpoint that accepts TCP but never answers.
+    let silent = TcpListener::bind("127.0.0.1:0").unwrap();
+    let sport = silent.local_addr().unwrap().port();
+    let (m, took, _) = failing(
+        &c,
+        &format!(
+            "kubeadm join 127.0.0.1:{sport} --token {TOKEN} --discovery-token-ca-cert-hash {}",
+            c.pin
+        ),
+        t,
+    )
+    .await;
+    assert!(
+        m.contains(&format!("cannot reach 127.0.0.1:{sport}: no answer within")),
+        "{m}"
+    );
+    assert!(took < Duration::from_secs(8), "{took:?}");
+    drop(silent);
+
+    // Tampered cluster-info (changed after signing): the signature no longer matches.
+    {
+        let mut store = c.server.shared.store.lock().unwrap();
+        let ci = store
+            .get_mut(&(
+                "configmaps".into(),
+                "kube-public".into(),
+                "cluster-info".into(),
+            ))
+            .unwrap();
+        let kc = ci["data"]["kubeconfig"]
+            .as_str()
+            .unwrap()
+            .replace("server: https://127.0.0.1", "server: https://127.0.0.2");
+        ci["data"]["kubeconfig"] = json!(kc);
+    }
+    let (m, took, _) = failing(
+        &c,
+        &format!(
+            "kubeadm join {ep} --token {TOKEN} --discovery-token-ca-cert-hash {}",
+            c.pin
+        ),
+        t,
+    )
+    .await;
+    assert!(
+        m.contains("the signature of cluster-info does not match token abcdef"),
+        "{m}"
+    );
+    assert!(took < Duration::from_secs(5), "{took:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unsafe_skip_joins_without_pin_and_says_so() {
+    let c = cluster().await;
+    let (_dir, host) = node_host(&c, "worker-1");
+    // `localhost` instead of the 127.0.0.1 inside cluster-info: join says it uses cluster-info's.
+    let cmd = format!(
+        "kubestrap join localhost:{} --token {TOKEN} --discovery-token-unsafe-skip-ca-verification",
+        c.server.addr.port()
+    );
+    let (r, events) = run_join(config(&cmd, Duration::from_secs(10)), host).await;
+    let r = r.unwrap_or_else(|f| panic!("{f}"));
+    assert!(r.joined && !r.discovered.pinned);
+    assert_eq!(r.discovered.requests, 1, "no second fetch without pins");
+    let w = warnings(&events);
+    assert!(
+        w.iter().any(
+            |m| m.contains("--discovery-token-unsafe-skip-ca-verification")
+                && m.contains("NOT be verified")
+        ),
+        "{w:?}"
+    );
+    assert!(
+        w.iter().any(
+            |m| m.starts_with("INSECURE: the cluster CA was NOT verified") && m.contains(&c.pin)
+        ),
+        "{w:?}"
+    );
+    assert!(
+        w.iter().any(|m| m.contains(&format!(
+            "differs from the endpoint you gave (localhost:{})",
+            c.server.addr.port()
+        ))),
+        "{w:?}"
+    );
+}
+
+fn kubestrap(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(BIN).args(args).output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn token_commands_and_print_join_command_round_trip() {
+    let c = cluster().await;
+    let root = c.root.to_str().unwrap().to_string();
+
+    let (code, out, err) = kubestrap(&[
+        "--root",
+        &root,
+        "token",
+        "create",
+        "--print-join-command",
+        "--description",
+        "for worker-2",
+        "--ttl",
+        "2h",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let line = out.trim();
+    assert!(
+        line.starts_with(&format!("kubestrap join {} --token ", c.server.addr)),
+        "{line}"
+    );
+    assert!(
+        line.ends_with(&format!("--discovery-token-ca-cert-hash {}", c.pin)),
+        "{line}"
+    );
+    let args = cmdline::parse_pasted(line).unwrap();
+    let new_token = args.token.clone().unwrap();
+    let id = new_token[..6].to_string();
+
+    // list: kubeadm's columns; the new token with its description, TTL and usages.
+    let (code, out, err) = kubestrap(&["--root", &root, "token", "list"]);
+    assert_eq!(code, 0, "{err}");
+    let mut lines = out.lines();
+    let header: Vec<&str> = lines
+        .next()
+        .unwrap()
+        .split("   ")
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect();
+    assert_eq!(
+        header,
+        [
+            "TOKEN",
+            "TTL",
+            "EXPIRES",
+            "USAGES",
+            "DESCRIPTION",
+            "EXTRA GROUPS"
+        ]
+    );
+    let row = out
+        .lines()
+        .find(|l| l.starts_with(&new_token))
+        .unwrap_or_else(|| panic!("{out}"));
+    let cols: Vec<&str> = row.split_whitespace().collect();
+    assert!(cols[1] == "1h" || cols[1] == "2h", "{row}");
+    assert_eq!(cols[3], "authentication,signing");
+    assert!(
+        row.contains("for worker-2")
+            && row.ends_with("system:bootstrappers:kubeadm:default-node-token"),
+        "{row}"
+    );
+    assert!(out.contains(TOKEN), "the init token is listed too: {out}");
+
+    // The printed command joins (the signer signed the new token).
+    let (_dir, host) = node_host(&c, "worker-2");
+    let mut cfg = cmdline::join_config_from_args(&args, "worker-2").unwrap();
+    cfg.timeouts.as_mut().unwrap().discovery = Some(GoDuration(Duration::from_secs(10)));
+    let (r, _) = run_join(cfg, host).await;
+    assert!(r.unwrap_or_else(|f| panic!("{f}")).joined);
+
+    // Duplicate id, bad usages: clear errors.
+    let (code, _, err) = kubestrap(&["--root", &root, "token", "create", &new_token]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains(&format!("a token with id \"{id}\" already exists")),
+        "{err}"
+    );
+    let (code, _, err) = kubestrap(&[
+        "--root",
+        &root,
+        "token",
+        "create",
+        "--usages",
+        "signing,foo",
+    ]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("valid values are signing, authentication"),
+        "{err}"
+    );
+
+    // delete by id; it is gone from the list and from cluster-info's signatures.
+    let (code, out, err) = kubestrap(&["--root", &root, "token", "delete", &id]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.trim(), format!("bootstrap token \"{id}\" deleted"));
+    let (_, out, _) = kubestrap(&["--root", &root, "token", "list"]);
+    assert!(!out.contains(&new_token), "{out}");
+    let ci = c
+        .server
+        .get("configmaps", "kube-public", "cluster-info")
+        .unwrap();
+    assert!(ci["data"].get(format!("jws-kubeconfig-{id}")).is_none());
+    let (code, _, err) = kubestrap(&["--root", &root, "token", "delete", "not-a-token"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("[a-z0-9]{6}"), "{err}");
+
+    // generate: a valid token, no cluster access.
+    let (code, out, _) = kubestrap(&["token", "generate"]);
+    assert_eq!(code, 0);
+    assert!(
+        kubestrap::config::token::BootstrapTokenString::parse(out.trim()).is_ok(),
+        "{out}"
+    );
+}
+
+/// Checks a dry-run join through the binary: discovery for real, files under the root,
+/// nothing started, the bootstrap wait skipped.
+fn check_dry_run(endpoint: &str, pin: &str, expect_server: &str) {
+    let node = tempfile::tempdir().unwrap();
+    let root = node.path().to_str().unwrap();
+    let (code, out, err) = kubestrap(&[
+        "--root",
+        root,
+        "join",
+        endpoint,
+        "--token",
+        TOKEN,
+        "--discovery-token-ca-cert-hash",
+        pin,
+        "--dry-run",
+        "--non-interactive",
+        "--ignore-preflight-errors",
+        "all",
+        "--node-name",
+        "worker-9",
+    ]);
+    assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
+    assert!(
+        out.contains("[discovery] Cluster CA CN=kubernetes matches the pinned hash"),
+        "{out}"
+    );
+    assert!(out.contains("Skipped: dry run"), "{out}");
+    assert!(
+        out.contains("[dryrun] Discovery succeeded against"),
+        "{out}"
+    );
+    let p = node.path();
+    let boot = read(p, "/etc/kubernetes/bootstrap-kubelet.conf");
+    assert_eq!(mode(p, "/etc/kubernetes/bootstrap-kubelet.conf"), 0o600);
+    assert!(
+        boot.contains(&format!("server: {expect_server}"))
+            && boot.contains(&format!("token: {TOKEN}")),
+        "{boot}"
+    );
+    assert!(read(p, "/var/lib/kubelet/config.yaml").contains("kind: KubeletConfiguration"));
+    assert!(read(p, "/var/lib/kubelet/kubeadm-flags.env").contains("--hostname-override=worker-9"));
+    assert!(read(p, "/etc/kubernetes/pki/ca.crt").starts_with("-----BEGIN CERTIFICATE-----"));
+    // kubectl reads the bootstrap kubeconfig we wrote.
+    let kc = p.join("etc/kubernetes/bootstrap-kubelet.conf");
+    let view = Command::new("kubectl")
+        .args([
+            "config",
+            "view",
+            "--raw",
+            "-o",
+            "jsonpath={.users[0].name} {.clusters[0].cluster.server}",
+            "--kubeconfig",
+        ])
+        .arg(&kc)
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&view.stdout),
+        format!("tls-bootstrap-token-user {expect_server}")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dry_run_through_the_binary_text_and_json() {
+    let c = cluster().await;
+    let ep = c.server.addr.to_string();
+    let server = c.server.url();
+    let pin = c.pin.clone();
+    tokio::task::spawn_blocking(move || check_dry_run(&ep, &pin, &server))
+        .await
+        .unwrap();
+
+    // JSON lines face: every line is an event object; the run ends with Finished/succeeded.
+    let node = tempfile::tempdir().unwrap();
+    let root = node.path().to_str().unwrap().to_string();
+    let ep = c.server.addr.to_string();
+    let pin = c.pin.clone();
+    let (code, out, err) = tokio::task::spawn_blocking(move || {
+        kubestrap(&[
+            "--root",
+            &root,
+            "join",
+            &ep,
+            "--token",
+            TOKEN,
+            "--discovery-token-ca-cert-hash",
+            &pin,
+            "--dry-run",
+            "--non-interactive",
+            "--output",
+            "json",
+            "--ignore-preflight-errors",
+            "all",
+        ])
+    })
+    .await
+    .unwrap();
+    assert_eq!(code, 0, "{err}");
+    let evs: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
+        .collect();
+    assert!(evs.iter().all(|e| e["event"].is_string()));
+    assert_eq!(evs.last().unwrap()["outcome"]["status"], "succeeded");
+
+    // Without a pin and without the unsafe flag, join refuses to start (before any traffic).
+    let before = c.server.shared.log.lock().unwrap().len();
+    let ep = c.server.addr.to_string();
+    let (code, _, err) = tokio::task::spawn_blocking(move || {
+        kubestrap(&[
+            "join",
+            &ep,
+            "--token",
+            TOKEN,
+            "--non-interactive",
+            "--dry-run",
+        ])
+    })
+    .await
+    .unwrap();
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("without --discovery-token-ca-cert-hash is unsafe"),
+        "{err}"
+    );
+    assert_eq!(c.server.shared.log.lock().unwrap().len(), before);
+}
+
+/// Network namespaces and a veth pair; deleted on drop, even when the test fails.
+struct NetnsGuard {
+    names: Vec<String>,
+}
+
+impl Drop for NetnsGuard {
+    fn drop(&mut self) {
+        for n in &self.names {
+            let _ = Command::new("ip").args(["netns", "del", n]).status();
+        }
+    }
+}
+
+fn ip(args: &[&str]) {
+    let out = Command::new("ip").args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "ip {}: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Moves the calling thread into network namespace `name`.
+fn enter_netns(name: &str) {
+    use std::os::fd::AsRawFd;
+    let f = std::fs::File::open(format!("/var/run/netns/{name}")).unwrap();
+    // SAFETY: setns on a valid namespace fd affects only the calling thread.
+    let rc = unsafe { libc::setns(f.as_raw_fd(), libc::CLONE_NEWNET) };
+    assert_eq!(rc, 0, "setns {name}: {}", std::io::Error::last_os_error());
+}
+
+/// Copies bytes both ways between `listen` (in the server namespace) and `target`.
+fn forward(
+    listen: std::net::TcpListener,
+    target: std::net::SocketAddr,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+) {
+    listen.set_nonblocking(true).unwrap();
+    while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+        match listen.accept() {
+            Ok((a, _)) => {
+                a.set_nonblocking(false).unwrap();
+                let Ok(b) = std::net::TcpStream::connect(target) else {
+                    continue;
+                };
+                for (mut r, mut w) in [(a.try_clone().unwrap(), b.try_clone().unwrap()), (b, a)] {
+                    std::thread::spawn(move || {
+                        let _ = std::io::copy(&mut r, &mut w);
+                        let _ = w.shutdown(std::net::Shutdown::Write);
+                    });
+                }
+            }
+            Err(_) => std::thread::sleep(Duration::from_millis(20)),
+        }
+    }
+}
+
+#[test]
+fn two_hosts_join_across_a_veth_pair() {
+    if !nix_is_root() || Command::new("ip").arg("-V").output().is_err() {
+        panic!("this test needs root and iproute2 (ip netns)");
+    }
+    let tag = format!("{}", std::process::id() % 100000);
+    let (srv, cli) = (format!("ks-srv-{tag}"), format!("ks-cli-{tag}"));
+    let guard = NetnsGuard {
+        names: vec![srv.clone(), cli.clone()],
+    };
+    ip(&["netns", "add", &srv]);
+    ip(&["netns", "add", &cli]);
+    let (va, vb) = (format!("ksa{tag}"), format!("ksb{tag}"));
+    ip(&["link", "add", &va, "type", "veth", "peer", "name", &vb]);
+    ip(&["link", "set", &va, "netns", &srv]);
+    ip(&["link", "set", &vb, "netns", &cli]);
+    let octet = 1 + (std::process::id() % 250);
+    let (a_ip, b_ip) = (format!("10.251.{octet}.1"), format!("10.251.{octet}.2"));
+    for (ns, dev, addr) in [(&srv, &va, &a_ip), (&cli, &vb, &b_ip)] {
+        ip(&["-n", ns, "addr", "add", &format!("{addr}/30"), "dev", dev]);
+        ip(&["-n", ns, "link", "set", dev, "up"]);
+        ip(&["-n", ns, "link", "set", "lo", "up"]);
+    }
+    let server_ip: Ipv4Addr = a_ip.parse().unwrap();
+
+    // The control plane lives in the server namespace: its apiserver listens on loopback
+    // there and a forwarder exposes it on the veth address; its certificate names that address.
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().to_path_buf();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stop2 = stop.clone();
+    let srv_ns = srv.clone();
+    let srv_thread = std::thread::spawn(move || {
+        enter_netns(&srv_ns);
+        let mut pki = TestPki::new(&root);
+        pki.apiserver = pki.ca.server(
+            "kube-apiserver",
+            &["localhost", "kubernetes"],
+            &[IpAddr::V4(Ipv4Addr::LOCALHOST), IpAddr::V4(server_ip)],
+        );
+        let server = TestApiServer::start(&pki);
+        let public = std::net::SocketAddr::from((server_ip, 6443));
+        let listener = TcpListener::bind(public).unwrap();
+        let target = server.addr;
+        let stop3 = stop2.clone();
+        let fwd = std::thread::spawn(move || forward(listener, target, stop3));
+        pki.write_kubeconfigs(&format!("https://{public}"));
+        control_plane_node(&server);
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(init_api(&root, ""));
+        let pin = kubestrap::pki::ca_pin(&pki.ca.pair.cert_der).unwrap();
+        tx.send((public.to_string(), pin)).unwrap();
+        while !stop2.load(std::sync::atomic::Ordering::SeqCst) {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = fwd.join();
+        drop(server);
+    });
+    // Stops the server thread even when an assertion below fails.
+    struct StopOnDrop(Arc<std::sync::atomic::AtomicBool>);
+    impl Drop for StopOnDrop {
+        fn drop(&mut self) {
+            self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+    let _stop_guard = StopOnDrop(stop.clone());
+    let (endpoint, pin) = rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("control plane up");
+
+    // The joining machine: the kubestrap binary run inside the client namespace.
+    let node = tempfile::tempdir().unwrap();
+    let out = Command::new("ip")
+        .args(["netns", "exec", &cli, BIN, "--root"])
+        .arg(node.path())
+        .args([
+            "join",
+            &endpoint,
+            "--token",
+            TOKEN,
+            "--discovery-token-ca-cert-hash",
+            &pin,
+            "--dry-run",
+            "--non-interactive",
+            "--ignore-preflight-errors",
+            "all",
+            "--node-name",
+            "worker-b",
+        ])
+        .output()
+        .unwrap();
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let _ = srv_thread.join();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "stdout:\n{stdout}\nstderr:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains(&format!("Trying to reach the API server at {endpoint}")),
+        "{stdout}"
+    );
+    assert!(stdout.contains("matches the pinned hash"), "{stdout}");
+    let boot = read(node.path(), "/etc/kubernetes/bootstrap-kubelet.conf");
+    assert!(
+        boot.contains(&format!("server: https://{endpoint}")),
+        "{boot}"
+    );
+    // The traffic crossed the veth: the client end counted it.
+    let stats = Command::new("ip")
+        .args(["-n", &cli, "-s", "-j", "link", "show", "dev", &vb])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&stats.stdout).unwrap();
+    let rx = v[0]["stats64"]["rx"]["bytes"].as_u64().unwrap();
+    let tx = v[0]["stats64"]["tx"]["bytes"].as_u64().unwrap();
+    assert!(rx > 2000 && tx > 1000, "veth counters rx={rx} tx={tx}");
+    drop(guard);
+    assert!(!Path::new(&format!("/var/run/netns/{srv}")).exists());
+}
+
+fn nix_is_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// Kills the child on drop (also when an assertion fails).
+struct ChildGuard(Box<dyn portable_pty::Child + Send + Sync>);
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pasted_command_in_a_terminal() {
+    use portable_pty::{CommandBuilder, PtySize, native_pty_system};
+    use std::io::{Read, Write};
+
+    let c = cluster().await;
+    let node = tempfile::tempdir().unwrap();
+    let root = node.path().to_path_buf();
+    let ep = c.server.addr.to_string();
+    let pin = c.pin.clone();
+    tokio::task::spawn_blocking(move || {
+        let pair = native_pty_system()
+            .openpty(PtySize {
+                rows: 50,
+                cols: 220,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .unwrap();
+        let mut cmd = CommandBuilder::new(BIN);
+        cmd.arg("--root");
+        cmd.arg(&root);
+        cmd.args(["join", "--dry-run", "--ignore-preflight-errors", "all"]);
+        let child = ChildGuard(pair.slave.spawn_command(cmd).unwrap());
+        drop(pair.slave);
+        let mut reader = pair.master.try_clone_reader().unwrap();
+        let mut writer = pair.master.take_writer().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel::<Vec<u8>>();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = reader.read(&mut buf) {
+                if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut parser = vt100::Parser::new(50, 220, 2000);
+        let mut all = String::new();
+        let wait_for = |needle: &str, parser: &mut vt100::Parser, all: &mut String| {
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while !all.contains(needle) {
+                let left = deadline.saturating_duration_since(Instant::now());
+                assert!(
+                    !left.is_zero(),
+                    "timed out waiting for {needle:?}; screen:\n{}",
+                    parser.screen().contents()
+                );
+                if let Ok(b) = rx.recv_timeout(left.min(Duration::from_millis(200))) {
+                    parser.process(&b);
+                    all.push_str(&String::from_utf8_lossy(&b));
+                }
+            }
+        };
+        wait_for("Paste the join command", &mut parser, &mut all);
+        // The command as init prints it, with a line continuation.
+        write!(
+            writer,
+            "kubeadm join {ep} --token {TOKEN} \\\n    --discovery-token-ca-cert-hash {pin}\n"
+        )
+        .unwrap();
+        writer.flush().unwrap();
+        wait_for("[dryrun] Discovery succeeded", &mut parser, &mut all);
+        let screen = parser.screen().contents();
+        assert!(
+            screen.contains("[dryrun] Discovery succeeded against"),
+            "{screen}"
+        );
+        assert!(
+            all.contains(&format!(
+                "Cluster CA CN=kubernetes matches the pinned hash {pin}"
+            )),
+            "{all}"
+        );
+        drop(child);
+    })
+    .await
+    .unwrap();
+    assert!(
+        node.path()
+            .join("etc/kubernetes/bootstrap-kubelet.conf")
+            .exists()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn file_discovery_with_tls_bootstrap_token() {
+    let c = cluster().await;
+    // The kubeconfig of cluster-info (cluster and CA only), saved to a file as a user would.
+    let ci = c
+        .server
+        .get("configmaps", "kube-public", "cluster-info")
+        .unwrap();
+    let files = tempfile::tempdir().unwrap();
+    let file = files.path().join("discovery.conf");
+    std::fs::write(&file, ci["data"]["kubeconfig"].as_str().unwrap()).unwrap();
+    let (dir, host) = node_host(&c, "worker-1");
+    let cmd = format!(
+        "kubeadm join --discovery-file {} --tls-bootstrap-token {TOKEN}",
+        file.display()
+    );
+    let (r, _) = run_join(config(&cmd, Duration::from_secs(10)), host).await;
+    let r = r.unwrap_or_else(|f| panic!("{f}"));
+    assert!(r.joined);
+    assert_eq!(r.discovered.server, c.server.url());
+    assert_eq!(r.discovered.ca_pins, vec![c.pin.clone()]);
+    assert!(c.server.get("nodes", "", "worker-1").is_some());
+    assert!(
+        !dir.path()
+            .join("etc/kubernetes/bootstrap-kubelet.conf")
+            .exists()
+    );
+
+    // A file without credentials and no TLS bootstrap token: a clear error.
+    let (_dir2, host2) = node_host(&c, "worker-1");
+    let cmd = format!("kubeadm join --discovery-file {}", file.display());
+    let (r, _) = run_join(config(&cmd, Duration::from_secs(10)), host2).await;
+    let f = r.expect_err("no credentials");
+    assert!(
+        f.error
+            .message
+            .contains("has no credentials and no TLS bootstrap token"),
+        "{f}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn discovery_retries_until_the_server_answers_and_bootstrap_wait_is_bounded() {
+    let c = cluster().await;
+    // The first two connections are dropped: discovery retries (reported) and then succeeds.
+    c.server.drop_next_connections(2);
+    let (events, mut rx) = EventSink::channel();
+    let mut opts = join::discovery::TokenDiscovery::new(
+        &c.server.addr.to_string(),
+        kubestrap::config::token::BootstrapTokenString::parse(TOKEN).unwrap(),
+        vec![c.pin.clone()],
+        Duration::from_secs(10),
+    );
+    opts.retry_interval = Duration::from_millis(100);
+    let d = join::discovery::discover_token(&opts, &events)
+        .await
+        .unwrap();
+    assert_eq!(d.requests, 4, "two dropped, then two fetches");
+    let evs = drain(&mut rx);
+    let retries = warnings(&evs);
+    assert_eq!(retries.len(), 2, "{retries:?}");
+    assert!(retries[0].contains("retrying in 100ms"), "{retries:?}");
+
+    // A kubelet that never finishes the TLS bootstrap: the wait ends with a hint, in bounded
+    // time, and bootstrap-kubelet.conf is removed as kubeadm does.
+    let dir = tempfile::tempdir().unwrap();
+    let host = Arc::new(NodeHost {
+        inner: RealHost::new(dir.path(), false).unwrap(),
+        sim: None,
+        calls: Mutex::new(Vec::new()),
+        threads: Mutex::new(Vec::new()),
+    });
+    let cmd = format!(
+        "kubeadm join {} --token {TOKEN} --discovery-token-ca-cert-hash {}",
+        c.server.addr, c.pin
+    );
+    let mut cfg = config(&cmd, Duration::from_secs(10));
+    cfg.timeouts.as_mut().unwrap().tls_bootstrap = Some(GoDuration(Duration::from_millis(800)));
+    let start = Instant::now();
+    let (r, events) = run_join(cfg, host).await;
+    let f = r.expect_err("no kubelet");
+    assert_eq!(f.phase, "kubelet-wait-bootstrap");
+    assert!(
+        f.error
+            .message
+            .contains("the TLS bootstrap did not finish within 800ms")
+            && f.error
+                .message
+                .contains("/etc/kubernetes/kubelet.conf does not exist yet"),
+        "{}",
+        f.error.message
+    );
+    assert!(
+        f.error
+            .hint
+            .as_deref()
+            .unwrap_or("")
+            .contains("journalctl -xeu kubelet")
+    );
+    assert!(start.elapsed() < Duration::from_secs(10));
+    assert!(events.iter().any(
+        |e| matches!(e, Event::Probe { component, .. } if component == "kubelet-tls-bootstrap")
+    ));
+    assert!(
+        !dir.path()
+            .join("etc/kubernetes/bootstrap-kubelet.conf")
+            .exists()
+    );
+}
