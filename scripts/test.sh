@@ -24,4 +24,4 @@ fi
 
 export CARGO_TERM_COLOR=never
 cargo build --all-targets --locked
-cargo test --all-targets --locked -- --test-threads=2
+cargo test --all-targets --locked

@@ -1434,8 +1434,14 @@ fn sigkill_at_several_points_then_a_rerun_completes() {
         let out = dry_run_cmd(&root, &dry, "json").output().unwrap();
         assert!(
             out.status.success(),
-            "rerun after kill at {delay_ms} ms failed: {}",
-            String::from_utf8_lossy(&out.stderr)
+            "rerun after kill at {delay_ms} ms failed: {}\n{}",
+            String::from_utf8_lossy(&out.stderr),
+            String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .rev()
+                .take(5)
+                .collect::<Vec<_>>()
+                .join("\n")
         );
         assert_complete(&dry, false);
         assert_tree(&dry);
