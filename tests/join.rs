@@ -169,6 +169,13 @@ impl Host for NodeHost {
             .lock()
             .unwrap()
             .push(format!("{program} {}", args.join(" ")));
+        if program == "kubelet" && args == ["--version"] {
+            return Ok(CmdOutput {
+                status: Some(0),
+                stdout: "Kubernetes v1.33.1\n".into(),
+                ..Default::default()
+            });
+        }
         if program == "systemctl"
             && args == ["restart", "kubelet"]
             && let Some(sim) = self.sim.clone()
@@ -208,8 +215,22 @@ impl Host for NodeHost {
         })
     }
     fn which(&self, program: &str) -> Option<PathBuf> {
-        matches!(program, "kubelet" | "systemctl")
-            .then(|| PathBuf::from(format!("/usr/bin/{program}")))
+        matches!(
+            program,
+            "kubelet"
+                | "systemctl"
+                | "getent"
+                | "ip"
+                | "iptables"
+                | "mount"
+                | "nsenter"
+                | "ebtables"
+                | "ethtool"
+                | "socat"
+                | "tc"
+                | "touch"
+        )
+        .then(|| PathBuf::from(format!("/usr/bin/{program}")))
     }
     fn facts(&self) -> HostFacts {
         HostFacts {
@@ -226,8 +247,30 @@ impl Host for NodeHost {
     }
 }
 
+/// A machine ready for join preflight under `root`: the containerd socket, the cgroup v2
+/// controllers, IPv4 forwarding on, swap off, overlay and br_netfilter loaded.
+fn ready_node_root(root: &Path) {
+    for (real, data) in [
+        ("/var/run/containerd/containerd.sock", ""),
+        (
+            "/sys/fs/cgroup/cgroup.controllers",
+            "cpuset cpu io memory pids\n",
+        ),
+        ("/proc/sys/net/ipv4/ip_forward", "1\n"),
+        ("/proc/swaps", "Filename\tType\tSize\tUsed\tPriority\n"),
+    ] {
+        let p = root.join(real.trim_start_matches('/'));
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, data).unwrap();
+    }
+    for m in ["overlay", "br_netfilter"] {
+        std::fs::create_dir_all(root.join("sys/module").join(m)).unwrap();
+    }
+}
+
 fn node_host(c: &Cluster, node: &str) -> (tempfile::TempDir, Arc<NodeHost>) {
     let dir = tempfile::tempdir().unwrap();
+    ready_node_root(dir.path());
     let pair = c
         .pki
         .ca
@@ -1225,6 +1268,7 @@ async fn discovery_retries_until_the_server_answers_and_bootstrap_wait_is_bounde
     // A kubelet that never finishes the TLS bootstrap: the wait ends with a hint, in bounded
     // time, and bootstrap-kubelet.conf is removed as kubeadm does.
     let dir = tempfile::tempdir().unwrap();
+    ready_node_root(dir.path());
     let host = Arc::new(NodeHost {
         inner: RealHost::new(dir.path(), false).unwrap(),
         sim: None,
