@@ -1657,6 +1657,23 @@ mod tests {
     }
 
     #[test]
+    fn etcd_versions_and_no_proxy() {
+        assert_eq!(parse_etcd_version("3.4.23"), Some((3, 4, 23)));
+        assert_eq!(parse_etcd_version("v3.5.24-0"), Some((3, 5, 24)));
+        assert_eq!(parse_etcd_version("3.6"), Some((3, 6, 0)));
+        assert_eq!(parse_etcd_version("three"), None);
+        assert!(parse_etcd_version("3.4.23").unwrap() < min_external_etcd_version(33));
+        assert!(parse_etcd_version("3.5.24").unwrap() >= min_external_etcd_version(34));
+        assert!(no_proxy_exempts("10.0.0.0/8", "10.1.2.3"));
+        assert!(!no_proxy_exempts("10.0.0.0/8", "192.168.1.2"));
+        assert!(no_proxy_exempts(".example.com", "cp.example.com"));
+        assert!(no_proxy_exempts("example.com", "cp.example.com"));
+        assert!(!no_proxy_exempts("example.com", "cpexample.com"));
+        assert!(no_proxy_exempts("*", "anything"));
+        assert!(no_proxy_exempts("fd00::/64", "fd00::2"));
+    }
+
+    #[test]
     fn kernel_versions() {
         assert_eq!(kernel_major_minor("6.1.0-18-amd64"), Some((6, 1)));
         assert_eq!(kernel_major_minor("4.19.2"), Some((4, 19)));
