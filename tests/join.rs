@@ -169,6 +169,13 @@ impl Host for NodeHost {
             .lock()
             .unwrap()
             .push(format!("{program} {}", args.join(" ")));
+        if program == "kubelet" && args == ["--version"] {
+            return Ok(CmdOutput {
+                status: Some(0),
+                stdout: "Kubernetes v1.33.1\n".into(),
+                ..Default::default()
+            });
+        }
         if program == "systemctl"
             && args == ["restart", "kubelet"]
             && let Some(sim) = self.sim.clone()
@@ -208,8 +215,22 @@ impl Host for NodeHost {
         })
     }
     fn which(&self, program: &str) -> Option<PathBuf> {
-        matches!(program, "kubelet" | "systemctl")
-            .then(|| PathBuf::from(format!("/usr/bin/{program}")))
+        matches!(
+            program,
+            "kubelet"
+                | "systemctl"
+                | "getent"
+                | "ip"
+                | "iptables"
+                | "mount"
+                | "nsenter"
+                | "ebtables"
+                | "ethtool"
+                | "socat"
+                | "tc"
+                | "touch"
+        )
+        .then(|| PathBuf::from(format!("/usr/bin/{program}")))
     }
     fn facts(&self) -> HostFacts {
         HostFacts {
@@ -226,8 +247,30 @@ impl Host for NodeHost {
     }
 }
 
+/// A machine ready for join preflight under `root`: the containerd socket, the cgroup v2
+/// controllers, IPv4 forwarding on, swap off, overlay and br_netfilter loaded.
+fn ready_node_root(root: &Path) {
+    for (real, data) in [
+        ("/var/run/containerd/containerd.sock", ""),
+        (
+            "/sys/fs/cgroup/cgroup.controllers",
+            "cpuset cpu io memory pids\n",
+        ),
+        ("/proc/sys/net/ipv4/ip_forward", "1\n"),
+        ("/proc/swaps", "Filename\tType\tSize\tUsed\tPriority\n"),
+    ] {
+        let p = root.join(real.trim_start_matches('/'));
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, data).unwrap();
+    }
+    for m in ["overlay", "br_netfilter"] {
+        std::fs::create_dir_all(root.join("sys/module").join(m)).unwrap();
+    }
+}
+
 fn node_host(c: &Cluster, node: &str) -> (tempfile::TempDir, Arc<NodeHost>) {
     let dir = tempfile::tempdir().unwrap();
+    ready_node_root(dir.path());
     let pair = c
         .pki
         .ca
@@ -377,9 +420,12 @@ async fn worker_join_succeeds_with_pin_and_tls_bootstrap() {
     );
     assert!(root.join("etc/kubernetes/kubelet.conf").exists());
     let calls = host.calls.lock().unwrap().clone();
+    // Preflight's read-only probes (Hostname, KubeletVersion), then kubelet-start's calls.
     assert_eq!(
         calls,
         [
+            "getent hosts worker-1",
+            "kubelet --version",
             "systemctl stop kubelet",
             "systemctl daemon-reload",
             "systemctl restart kubelet"
@@ -1225,6 +1271,7 @@ async fn discovery_retries_until_the_server_answers_and_bootstrap_wait_is_bounde
     // A kubelet that never finishes the TLS bootstrap: the wait ends with a hint, in bounded
     // time, and bootstrap-kubelet.conf is removed as kubeadm does.
     let dir = tempfile::tempdir().unwrap();
+    ready_node_root(dir.path());
     let host = Arc::new(NodeHost {
         inner: RealHost::new(dir.path(), false).unwrap(),
         sim: None,
@@ -1266,5 +1313,422 @@ async fn discovery_retries_until_the_server_answers_and_bootstrap_wait_is_bounde
         !dir.path()
             .join("etc/kubernetes/bootstrap-kubelet.conf")
             .exists()
+    );
+}
+
+// ---------------------------------------------------------------- join preflight (scripted)
+
+/// A scripted machine on which every join check passes.
+fn good_join_host() -> kubestrap::host::FakeHost {
+    let h = kubestrap::host::FakeHost::new().unwrap();
+    h.add_programs(&[
+        "ip",
+        "iptables",
+        "mount",
+        "nsenter",
+        "ebtables",
+        "ethtool",
+        "socat",
+        "tc",
+        "touch",
+        "kubelet",
+        "systemctl",
+        "getent",
+    ]);
+    h.script("kubelet --version", 0, "Kubernetes v1.33.1\n");
+    h.script("getent hosts worker-1", 0, "192.168.1.10 worker-1\n");
+    h.script("systemctl is-enabled kubelet.service", 0, "enabled\n");
+    h.create_dir_all(Path::new("/run/systemd/system"), 0o755)
+        .unwrap();
+    h.put("/var/run/containerd/containerd.sock", "").unwrap();
+    h.put("/proc/swaps", "Filename\tType\tSize\tUsed\tPriority\n")
+        .unwrap();
+    h.put("/proc/sys/net/ipv4/ip_forward", "1\n").unwrap();
+    h.put(
+        "/sys/fs/cgroup/cgroup.controllers",
+        "cpuset cpu io memory hugetlb pids\n",
+    )
+    .unwrap();
+    for m in ["overlay", "br_netfilter"] {
+        h.create_dir_all(&Path::new("/sys/module").join(m), 0o755)
+            .unwrap();
+    }
+    h
+}
+
+fn join_cfg(endpoint: &str) -> JoinConfiguration {
+    config(
+        &format!(
+            "kubeadm join {endpoint} --token {TOKEN} --discovery-token-ca-cert-hash sha256:{}",
+            "a".repeat(64)
+        ),
+        Duration::from_secs(5),
+    )
+}
+
+/// The checks join runs on `host`, by name (the root check first).
+fn join_results(
+    host: &dyn Host,
+    cfg: &JoinConfiguration,
+) -> std::collections::BTreeMap<String, kubestrap::phases::preflight::CheckResult> {
+    let ignore = join::preflight::parse_ignore_list(cfg).unwrap();
+    let mut v = vec![join::preflight::root_check(host)];
+    v.extend(join::preflight::run_checks(host, cfg, &ignore));
+    let mut m = std::collections::BTreeMap::new();
+    for r in v {
+        assert!(
+            m.insert(r.name.clone(), r).is_none(),
+            "each check runs once"
+        );
+    }
+    m
+}
+
+fn check_events(events: &[Event]) -> Vec<(String, Severity, bool)> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Check {
+                name,
+                severity,
+                ignored,
+                ..
+            } => Some((name.clone(), *severity, *ignored)),
+            _ => None,
+        })
+        .collect()
+}
+
+use kubestrap::engine::Severity;
+
+#[test]
+fn join_preflight_runs_kubeadms_join_checks_by_name() {
+    let cfg = join_cfg("192.168.1.2:6443");
+    let h = good_join_host();
+    let all = join_results(&h, &cfg);
+    let expected = [
+        "IsPrivilegedUser",
+        "DirAvailable--etc-kubernetes-manifests",
+        "FileAvailable--etc-kubernetes-kubelet.conf",
+        "FileAvailable--etc-kubernetes-bootstrap-kubelet.conf",
+        "CRI",
+        "Swap",
+        "FileExisting-ip",
+        "FileExisting-iptables",
+        "FileExisting-mount",
+        "FileExisting-nsenter",
+        "FileExisting-ebtables",
+        "FileExisting-ethtool",
+        "FileExisting-socat",
+        "FileExisting-tc",
+        "FileExisting-touch",
+        "SystemVerification",
+        "Hostname",
+        "KubeletVersion",
+        "Service-Kubelet",
+        "Port-10250",
+        "FileAvailable--etc-kubernetes-pki-ca.crt",
+        "HTTPProxy",
+        "FileContent--proc-sys-net-ipv4-ip_forward",
+        "KernelModules",
+        "CgroupDriver",
+    ];
+    let names: Vec<&str> = all.keys().map(String::as_str).collect();
+    for n in expected {
+        assert!(names.contains(&n), "{n} missing from {names:?}");
+    }
+    assert_eq!(all.len(), expected.len(), "{names:?}");
+    for r in all.values() {
+        assert_eq!(r.severity, Severity::Pass, "{r:?}");
+    }
+    // Init-only checks are not part of join.
+    for n in ["NumCPU", "Mem", "Port-6443", "Port-2379", "ImagePull"] {
+        assert!(!all.contains_key(n), "{n}");
+    }
+
+    // Each check fails by name when its condition is broken.
+    let sev = |h: &kubestrap::host::FakeHost, cfg: &JoinConfiguration, name: &str| {
+        let r = join_results(h, cfg)
+            .remove(name)
+            .unwrap_or_else(|| panic!("{name} did not run"));
+        (r.severity, r.message)
+    };
+    type Breaker = Box<dyn Fn(&kubestrap::host::FakeHost)>;
+    let cases: Vec<(&str, Severity, &str, Breaker)> = vec![
+        (
+            "DirAvailable--etc-kubernetes-manifests",
+            Severity::Error,
+            "/etc/kubernetes/manifests is not empty",
+            Box::new(|h| h.put("/etc/kubernetes/manifests/etcd.yaml", "x").unwrap()),
+        ),
+        (
+            "FileAvailable--etc-kubernetes-kubelet.conf",
+            Severity::Error,
+            "/etc/kubernetes/kubelet.conf already exists",
+            Box::new(|h| h.put("/etc/kubernetes/kubelet.conf", "x").unwrap()),
+        ),
+        (
+            "FileAvailable--etc-kubernetes-bootstrap-kubelet.conf",
+            Severity::Error,
+            "/etc/kubernetes/bootstrap-kubelet.conf already exists",
+            Box::new(|h| {
+                h.put("/etc/kubernetes/bootstrap-kubelet.conf", "x")
+                    .unwrap()
+            }),
+        ),
+        (
+            "FileAvailable--etc-kubernetes-pki-ca.crt",
+            Severity::Error,
+            "/etc/kubernetes/pki/ca.crt already exists",
+            Box::new(|h| h.put("/etc/kubernetes/pki/ca.crt", "x").unwrap()),
+        ),
+        (
+            "CRI",
+            Severity::Error,
+            "container runtime is not running",
+            Box::new(|h| {
+                h.remove_file(Path::new("/var/run/containerd/containerd.sock"))
+                    .unwrap()
+            }),
+        ),
+        (
+            "Swap",
+            Severity::Error,
+            "does not set failSwapOn: false",
+            Box::new(|h| {
+                h.put(
+                    "/proc/swaps",
+                    "Filename\tType\tSize\tUsed\tPriority\n/swapfile file 1024 0 -2\n",
+                )
+                .unwrap()
+            }),
+        ),
+        (
+            "FileExisting-ip",
+            Severity::Error,
+            "ip not found in system path",
+            Box::new(|h| h.remove_program("ip")),
+        ),
+        (
+            "FileExisting-socat",
+            Severity::Warning,
+            "socat not found in system path",
+            Box::new(|h| h.remove_program("socat")),
+        ),
+        (
+            "SystemVerification",
+            Severity::Error,
+            "missing required cgroups: pids",
+            Box::new(|h| {
+                h.put("/sys/fs/cgroup/cgroup.controllers", "cpuset cpu memory\n")
+                    .unwrap()
+            }),
+        ),
+        (
+            "Hostname",
+            Severity::Warning,
+            "could not be reached",
+            Box::new(|h| h.script("getent hosts worker-1", 2, "")),
+        ),
+        (
+            "KubeletVersion",
+            Severity::Error,
+            "is lower than kubestrap can support",
+            Box::new(|h| h.script("kubelet --version", 0, "Kubernetes v1.27.3\n")),
+        ),
+        (
+            "Service-Kubelet",
+            Severity::Warning,
+            "systemctl enable kubelet.service",
+            Box::new(|h| h.script("systemctl is-enabled kubelet.service", 1, "disabled\n")),
+        ),
+        (
+            "Port-10250",
+            Severity::Error,
+            "Port 10250 is in use",
+            Box::new(|h| h.busy_port(10250)),
+        ),
+        (
+            "FileContent--proc-sys-net-ipv4-ip_forward",
+            Severity::Error,
+            "contents are not set to 1",
+            Box::new(|h| h.put("/proc/sys/net/ipv4/ip_forward", "0\n").unwrap()),
+        ),
+        (
+            "HTTPProxy",
+            Severity::Warning,
+            "Connection to \"https://192.168.1.2\" uses proxy \"http://proxy:3128\"",
+            Box::new(|h| h.set_env("https_proxy", "http://proxy:3128")),
+        ),
+        (
+            "KernelModules",
+            Severity::Warning,
+            "br_netfilter not loaded",
+            Box::new(|h| std::fs::remove_dir(h.root().join("sys/module/br_netfilter")).unwrap()),
+        ),
+        (
+            "CgroupDriver",
+            Severity::Error,
+            "containerd uses \"cgroupfs\"",
+            Box::new(|h| {
+                h.add_programs(&["containerd"]);
+                h.put(
+                    "/etc/containerd/config.toml",
+                    "version = 2\n[plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.runc.options]\n  SystemdCgroup = false\n",
+                )
+                .unwrap();
+            }),
+        ),
+    ];
+    for (name, want, text, brk) in &cases {
+        let h = good_join_host();
+        brk(&h);
+        let (s, msg) = sev(&h, &cfg, name);
+        assert_eq!(s, *want, "{name}: {msg}");
+        assert!(msg.contains(text), "{name}: {msg}");
+        // Only the broken check changed.
+        let others: Vec<_> = join_results(&h, &cfg)
+            .into_values()
+            .filter(|r| r.name != *name && r.severity != Severity::Pass)
+            .map(|r| r.name)
+            .collect();
+        assert!(others.is_empty(), "{name} also broke {others:?}");
+    }
+
+    // A kubelet newer than kubestrap's newest minor passes: join knows no control-plane
+    // version before discovery (kubeadm's join checks only the minimum).
+    let h = good_join_host();
+    h.script("kubelet --version", 0, "Kubernetes v1.40.0\n");
+    assert_eq!(sev(&h, &cfg, "KubeletVersion").0, Severity::Pass);
+
+    // A proxy that no_proxy exempts the endpoint from passes.
+    let h = good_join_host();
+    h.set_env("https_proxy", "http://proxy:3128");
+    h.set_env("no_proxy", "localhost,192.168.1.0/24");
+    assert_eq!(sev(&h, &cfg, "HTTPProxy").0, Severity::Pass);
+
+    // A control-plane join does not check ca.crt (it is shared from the cluster).
+    let mut cp = cfg.clone();
+    cp.control_plane = Some(Default::default());
+    let h = good_join_host();
+    h.put("/etc/kubernetes/pki/ca.crt", "x").unwrap();
+    assert!(!join_results(&h, &cp).contains_key("FileAvailable--etc-kubernetes-pki-ca.crt"));
+
+    // An IPv6 endpoint checks IPv6 forwarding instead of IPv4.
+    let v6 = join_cfg("[fd00::2]:6443");
+    let h = good_join_host();
+    let r = join_results(&h, &v6);
+    assert!(!r.contains_key("FileContent--proc-sys-net-ipv4-ip_forward"));
+    let f = &r["FileContent--proc-sys-net-ipv6-conf-default-forwarding"];
+    assert_eq!(f.severity, Severity::Error);
+    h.put("/proc/sys/net/ipv6/conf/default/forwarding", "1\n")
+        .unwrap();
+    assert_eq!(
+        join_results(&h, &v6)["FileContent--proc-sys-net-ipv6-conf-default-forwarding"].severity,
+        Severity::Pass
+    );
+}
+
+#[test]
+fn join_preflight_phase_events_and_ignore_list() {
+    let run = |h: &kubestrap::host::FakeHost, ignore: &[&str]| {
+        let mut cfg = join_cfg("192.168.1.2:6443");
+        cfg.node_registration.ignore_preflight_errors =
+            ignore.iter().map(|s| s.to_string()).collect();
+        let (sink, mut rx) = EventSink::channel();
+        let r = join::preflight::run(h, &cfg, &sink);
+        (r, check_events(&drain(&mut rx)))
+    };
+    // A clean machine passes and reports every check as an Event::Check.
+    let (r, evs) = run(&good_join_host(), &[]);
+    r.unwrap();
+    assert_eq!(evs.len(), 25, "{evs:?}");
+    assert_eq!(evs[0].0, "IsPrivilegedUser", "the root check comes first");
+    assert!(evs.iter().all(|(_, s, _)| *s == Severity::Pass));
+
+    // A machine that joined before: kubelet.conf exists and the kubelet port is taken.
+    let broken = || {
+        let h = good_join_host();
+        h.put("/etc/kubernetes/kubelet.conf", "x").unwrap();
+        h.busy_port(10250);
+        h
+    };
+    let (r, evs) = run(&broken(), &[]);
+    let e = r.unwrap_err();
+    assert!(
+        e.message.contains("[ERROR FileAvailable--etc-kubernetes-kubelet.conf]: /etc/kubernetes/kubelet.conf already exists")
+            && e.message.contains("[ERROR Port-10250]: Port 10250 is in use"),
+        "{}",
+        e.message
+    );
+    let hint = e.hint.unwrap_or_default();
+    assert!(
+        hint.contains(
+            "--ignore-preflight-errors=FileAvailable--etc-kubernetes-kubelet.conf,Port-10250"
+        ) && hint.contains("kubestrap reset"),
+        "{hint}"
+    );
+    assert!(
+        evs.iter()
+            .any(|(n, s, i)| n == "Port-10250" && *s == Severity::Error && !i)
+    );
+
+    // Names compare case-insensitively; ignored errors stay errors, marked ignored.
+    let (r, evs) = run(
+        &broken(),
+        &["fileavailable--etc-kubernetes-kubelet.conf", "PORT-10250"],
+    );
+    r.unwrap();
+    for n in ["FileAvailable--etc-kubernetes-kubelet.conf", "Port-10250"] {
+        assert!(
+            evs.iter()
+                .any(|(x, s, i)| x == n && *s == Severity::Error && *i),
+            "{n}: {evs:?}"
+        );
+    }
+    // Ignoring only one leaves the other fatal.
+    let (r, _) = run(&broken(), &["Port-10250"]);
+    let e = r.unwrap_err();
+    assert!(!e.message.contains("Port-10250") && e.message.contains("kubelet.conf"));
+
+    // `all` ignores everything, the root check included.
+    let h = broken();
+    h.set_facts(|f| f.euid = 1000);
+    let (r, evs) = run(&h, &["all"]);
+    r.unwrap();
+    assert!(
+        evs.iter()
+            .any(|(n, s, i)| n == "IsPrivilegedUser" && *s == Severity::Error && *i)
+    );
+    // Without it, the root check stops preflight alone, before any other check.
+    let (r, evs) = run(&h, &[]);
+    let e = r.unwrap_err();
+    assert!(
+        e.message.contains("[ERROR IsPrivilegedUser]"),
+        "{}",
+        e.message
+    );
+    assert_eq!(evs.len(), 1, "{evs:?}");
+
+    // Unknown names and `all` mixed with names are rejected, as for init.
+    let (r, evs) = run(&good_join_host(), &["Port-6443"]);
+    let e = r.unwrap_err();
+    assert!(
+        e.message
+            .contains("\"Port-6443\" is not a preflight check of join"),
+        "{}",
+        e.message
+    );
+    assert!(evs.is_empty());
+    let (r, _) = run(&good_join_host(), &["Swapp"]);
+    assert!(
+        r.unwrap_err().message.contains("did you mean \"Swap\"?"),
+        "typo gets a suggestion"
+    );
+    let (r, _) = run(&good_join_host(), &["all", "Swap"]);
+    assert!(
+        r.unwrap_err()
+            .message
+            .contains("don't specify individual checks if 'all' is used")
     );
 }

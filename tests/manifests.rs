@@ -1293,3 +1293,265 @@ fn real_etcd_runs_from_the_generated_manifest() {
         "no TLS rejection in the etcd log:\n{log}"
     );
 }
+
+// ---------------------------------------------------------------- ExternalEtcdVersion
+
+/// A one-request-at-a-time HTTPS stub on a loopback port answering every request with
+/// `body` (etcd's `/version` JSON), using the given server certificate. Serves at most
+/// `max_conns` connections, each accept bounded by 10 s; the thread ends after that.
+fn version_stub(
+    cert_pem: &[u8],
+    key_pem: &[u8],
+    body: &'static str,
+    max_conns: usize,
+) -> (u16, std::thread::JoinHandle<usize>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let certs: Vec<_> = rustls_pemfile::certs(&mut &cert_pem[..])
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let key = rustls_pemfile::private_key(&mut &key_pem[..])
+        .unwrap()
+        .unwrap();
+    let cfg = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::aws_lc_rs::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(certs, key)
+    .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(cfg));
+    let std_listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    std_listener.set_nonblocking(true).unwrap();
+    let port = std_listener.local_addr().unwrap().port();
+    let h = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let l = tokio::net::TcpListener::from_std(std_listener).unwrap();
+            let mut served = 0;
+            for _ in 0..max_conns {
+                let Ok(Ok((tcp, _))) =
+                    tokio::time::timeout(std::time::Duration::from_secs(10), l.accept()).await
+                else {
+                    break;
+                };
+                let Ok(mut tls) = acceptor.accept(tcp).await else {
+                    continue;
+                };
+                let mut buf = vec![0u8; 4096];
+                let _ = tokio::time::timeout(std::time::Duration::from_secs(5), tls.read(&mut buf))
+                    .await;
+                let resp = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = tls.write_all(resp.as_bytes()).await;
+                let _ = tls.shutdown().await;
+                served += 1;
+            }
+            served
+        })
+    });
+    (port, h)
+}
+
+#[test]
+fn external_etcd_version_check_against_real_etcd_a_stub_and_nothing() {
+    use kubestrap::phases::preflight::{
+        EtcdVersionProbe, IgnoreSet, external_etcd_version_check, run_checks,
+    };
+    let [client, peer, metrics] = free_ports();
+    let mut cfg = example_init_config("v1.33.6");
+    cfg.init.local_api_endpoint.advertise_address = "127.0.0.1".into();
+    cfg.cluster.encryption_algorithm = "ECDSA-P256".into();
+    let client_url = format!("https://127.0.0.1:{client}");
+    let peer_url = format!("https://127.0.0.1:{peer}");
+    cfg.cluster.etcd.local.as_mut().unwrap().extra_args = vec![
+        arg("listen-client-urls", &client_url),
+        arg("advertise-client-urls", &client_url),
+        arg("listen-peer-urls", &peer_url),
+        arg("initial-advertise-peer-urls", &peer_url),
+        arg("initial-cluster", &format!("cp1={peer_url}")),
+        arg(
+            "listen-metrics-urls",
+            &format!("http://127.0.0.1:{metrics}"),
+        ),
+    ];
+    let r = run_ctx(cfg.clone(), false);
+    let root = r.root.path().to_path_buf();
+    kubestrap::phases::certs::run(&r.ctx, "all").expect("certs phase");
+    etcd::run(&r.ctx, "local").expect("etcd phase");
+    let pod: Pod = serde_yaml::from_str(
+        &std::fs::read_to_string(r.path("/etc/kubernetes/manifests/etcd.yaml")).unwrap(),
+    )
+    .unwrap();
+    let etcd_cmd = cmd(&pod);
+    let args: Vec<String> = etcd_cmd[1..]
+        .iter()
+        .map(|a| map_to_root(a, &root))
+        .collect();
+    let log = std::fs::File::create(root.join("etcd.log")).unwrap();
+    let child = Command::new("etcd")
+        .args(&args)
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .expect("etcd is installed (Debian etcd-server)");
+    let mut etcd_proc = KillOnDrop(child);
+    let etcd_log = || std::fs::read_to_string(root.join("etcd.log")).unwrap_or_default();
+    let pki = |f: &str| {
+        root.join("etc/kubernetes/pki")
+            .join(f)
+            .display()
+            .to_string()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let mut healthy = false;
+    for _ in 0..100 {
+        if std::time::Instant::now() > deadline {
+            break;
+        }
+        if let Some(status) = etcd_proc.0.try_wait().unwrap() {
+            panic!("etcd exited early ({status}):\n{}", etcd_log());
+        }
+        let o = etcdctl(
+            &client_url,
+            &pki("etcd/ca.crt"),
+            &pki("etcd/healthcheck-client.crt"),
+            &pki("etcd/healthcheck-client.key"),
+            &["endpoint", "health"],
+        );
+        if o.status.success() {
+            healthy = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    assert!(healthy, "etcd never became healthy:\n{}", etcd_log());
+
+    // The API server's etcd client files, read through the host (root-prefixed paths).
+    let ext = ExternalEtcd {
+        endpoints: vec![client_url.clone()],
+        ca_file: "/etc/kubernetes/pki/etcd/ca.crt".into(),
+        cert_file: "/etc/kubernetes/pki/apiserver-etcd-client.crt".into(),
+        key_file: "/etc/kubernetes/pki/apiserver-etcd-client.key".into(),
+        ..Default::default()
+    };
+    let probe = EtcdVersionProbe {
+        timeout: std::time::Duration::from_secs(5),
+        attempts: 1,
+        interval: std::time::Duration::from_millis(100),
+    };
+    let host = r.ctx.host.as_ref();
+
+    // Debian's etcd 3.4.23 answers over mutual TLS and is too old for v1.33.
+    let res = external_etcd_version_check(host, &ext, 33, &probe);
+    assert_eq!(res.name, "ExternalEtcdVersion");
+    assert_eq!(res.severity, kubestrap::engine::Severity::Error, "{res:?}");
+    assert!(
+        res.message.contains(&client_url)
+            && res.message.contains(">= 3.5.24")
+            && res.message.contains("Current version: 3.4.23"),
+        "{}",
+        res.message
+    );
+
+    // Through init's run_checks with external etcd: the certificate files pass, the version
+    // fails (one request: etcd answers at once, so no retries).
+    let mut ext_cfg = cfg.clone();
+    ext_cfg.cluster.etcd.local = None;
+    ext_cfg.cluster.etcd.external = Some(ext.clone());
+    let (sink, _rx) = EventSink::channel();
+    let ext_ctx = PhaseCtx::new(Arc::new(ext_cfg.clone()), r.ctx.host.clone(), sink);
+    let results = run_checks(&ext_ctx, &IgnoreSet::default());
+    let by = |n: &str| results.iter().find(|c| c.name == n).cloned();
+    let certs = by("ExternalEtcdClientCertificates").expect("cert check runs");
+    assert_eq!(
+        certs.severity,
+        kubestrap::engine::Severity::Pass,
+        "{certs:?}"
+    );
+    let ver = by("ExternalEtcdVersion").expect("version check runs");
+    assert!(ver.message.contains("Current version: 3.4.23"), "{ver:?}");
+    assert!(by("Port-2379").is_none() && by("DirAvailable--var-lib-etcd").is_none());
+
+    // A missing key file: the certificate check names it.
+    let mut missing_cfg = ext_cfg.clone();
+    missing_cfg.cluster.etcd.external.as_mut().unwrap().key_file =
+        "/etc/kubernetes/pki/missing-etcd-client.key".into();
+    let (sink, _rx) = EventSink::channel();
+    let miss_ctx = PhaseCtx::new(Arc::new(missing_cfg), r.ctx.host.clone(), sink);
+    let results = run_checks(&miss_ctx, &IgnoreSet::default());
+    let certs = results
+        .iter()
+        .find(|c| c.name == "ExternalEtcdClientCertificates")
+        .unwrap();
+    assert_eq!(certs.severity, kubestrap::engine::Severity::Error);
+    assert_eq!(
+        certs.message,
+        "/etc/kubernetes/pki/missing-etcd-client.key doesn't exist"
+    );
+    drop(etcd_proc);
+
+    // A stub etcd 3.5.24 (served with the etcd server certificate, trusted through caFile).
+    let cert = std::fs::read(pki("etcd/server.crt")).unwrap();
+    let key = std::fs::read(pki("etcd/server.key")).unwrap();
+    let (port, stub) = version_stub(
+        &cert,
+        &key,
+        r#"{"etcdserver":"3.5.24","etcdcluster":"3.5.0"}"#,
+        1,
+    );
+    let mut ok_ext = ext.clone();
+    ok_ext.endpoints = vec![format!("https://127.0.0.1:{port}/")];
+    let res = external_etcd_version_check(host, &ok_ext, 33, &probe);
+    assert_eq!(
+        res.severity,
+        kubestrap::engine::Severity::Pass,
+        "{}",
+        res.message
+    );
+    assert_eq!(stub.join().unwrap(), 1, "the stub served the request");
+
+    // A stub 3.5.16 is below kubeadm's minimum for the v1.31–v1.34 releases (3.5.24).
+    let (port, stub) = version_stub(
+        &cert,
+        &key,
+        r#"{"etcdserver":"3.5.16","etcdcluster":"3.5.0"}"#,
+        1,
+    );
+    ok_ext.endpoints = vec![format!("https://127.0.0.1:{port}")];
+    let res = external_etcd_version_check(host, &ok_ext, 34, &probe);
+    assert!(
+        res.message.contains("Current version: 3.5.16"),
+        "{}",
+        res.message
+    );
+    stub.join().unwrap();
+
+    // Nothing listening: connection refused, every attempt, within a bounded time.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead_port = dead.local_addr().unwrap().port();
+    drop(dead);
+    let mut none_ext = ext.clone();
+    none_ext.endpoints = vec![format!("https://127.0.0.1:{dead_port}")];
+    let two = EtcdVersionProbe {
+        attempts: 2,
+        ..probe.clone()
+    };
+    let start = std::time::Instant::now();
+    let res = external_etcd_version_check(host, &none_ext, 33, &two);
+    assert_eq!(res.severity, kubestrap::engine::Severity::Error);
+    assert!(
+        res.message.contains("connection refused")
+            && res
+                .message
+                .contains(&format!("127.0.0.1:{dead_port}/version")),
+        "{}",
+        res.message
+    );
+    assert!(start.elapsed() < std::time::Duration::from_secs(5));
+}

@@ -1,157 +1,220 @@
-//! Join preflight checks (kubeadm `app/preflight/checks.go`, `RunJoinNodeChecks`), a minimal
-//! set until the shared init preflight module (branch `engine`) is merged: root, the
-//! manifests directory, the kubelet files and the CA file, port 10250, the kubelet binary,
-//! swap. Each result is an [`Event::Check`]; errors listed in
-//! `nodeRegistration.ignorePreflightErrors` (or `all`) become ignored.
+//! Join preflight checks (kubeadm `app/preflight/checks.go`, `RunJoinNodeChecks`; reference
+//! kubeadm-join-and-config.md §1.2). The checks themselves are init's
+//! ([`crate::phases::preflight`]): the root check alone first, then
+//! `DirAvailable--etc-kubernetes-manifests` (absent or empty),
+//! `FileAvailable--etc-kubernetes-kubelet.conf` and `…-bootstrap-kubelet.conf` (absent), the
+//! common checks (`CRI`, `Swap`, `FileExisting-*`, `SystemVerification`, `Hostname`,
+//! `KubeletVersion`, `Service-Kubelet`, `Port-10250`), `FileAvailable-<caCertPath>` for workers,
+//! `HTTPProxy` for the discovery endpoint, IPv4/IPv6 forwarding, and kubestrap's
+//! `KernelModules` and `CgroupDriver`. Each result is an [`Event::Check`]; the ignore list
+//! (`--ignore-preflight-errors` merged with `nodeRegistration.ignorePreflightErrors`) follows
+//! init's rules: case-insensitive names, `all` alone, unknown names rejected.
 
+use std::net::IpAddr;
 use std::path::Path;
 
 use crate::config::JoinConfiguration;
-use crate::engine::{Event, EventSink, PhaseError, Severity};
+use crate::config::versions::SUPPORTED;
+use crate::engine::{EventSink, PhaseError};
 use crate::host::Host;
+use crate::phases::preflight::{self as checks, CheckResult, IgnoreSet, NodeChecks};
 
-/// One check result.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CheckResult {
-    /// kubeadm's check name, e.g. `FileAvailable--etc-kubernetes-kubelet.conf`.
-    pub name: String,
-    pub severity: Severity,
-    pub message: String,
+const MANIFESTS_DIR: &str = "/etc/kubernetes/manifests";
+const KUBELET_CONF: &str = "/etc/kubernetes/kubelet.conf";
+const BOOTSTRAP_KUBELET_CONF: &str = "/etc/kubernetes/bootstrap-kubelet.conf";
+const DEFAULT_CA_CERT_PATH: &str = "/etc/kubernetes/pki/ca.crt";
+
+fn ca_cert_path(cfg: &JoinConfiguration) -> &str {
+    if cfg.ca_cert_path.is_empty() {
+        DEFAULT_CA_CERT_PATH
+    } else {
+        &cfg.ca_cert_path
+    }
 }
 
-fn file_check_name(kind: &str, path: &str) -> String {
-    format!("{kind}-{}", path.replace('/', "-"))
+fn file_available_name(path: &str) -> String {
+    format!("FileAvailable-{}", checks::path_check_suffix(path))
 }
 
-/// Runs the checks on `host` and returns every result (passes included).
-pub fn checks(host: &dyn Host, cfg: &JoinConfiguration) -> Vec<CheckResult> {
+/// The host part of the token discovery endpoint (`host:port`, `[v6]:port`), if any.
+fn endpoint_host(cfg: &JoinConfiguration) -> Option<String> {
+    let ep = &cfg.discovery.bootstrap_token.as_ref()?.api_server_endpoint;
+    if let Ok(sa) = ep.parse::<std::net::SocketAddr>() {
+        return Some(sa.ip().to_string());
+    }
+    let (h, _) = ep.rsplit_once(':')?;
+    let h = h.trim_start_matches('[').trim_end_matches(']');
+    (!h.is_empty()).then(|| h.to_string())
+}
+
+/// Which forwarding sysctls join checks: IPv4 and/or IPv6 after the discovery endpoint's
+/// address family, as kubeadm; a host name or file discovery checks IPv4 (kubestrap: pods
+/// need forwarding either way; kubeadm checks neither then).
+fn forwarding_families(cfg: &JoinConfiguration) -> (bool, bool) {
+    match endpoint_host(cfg).and_then(|h| h.parse::<IpAddr>().ok()) {
+        Some(IpAddr::V6(_)) => (false, true),
+        _ => (true, false),
+    }
+}
+
+/// Every check name join may report for `cfg` (the names `--ignore-preflight-errors` accepts).
+pub fn check_names(cfg: &JoinConfiguration) -> Vec<String> {
+    let mut v: Vec<String> = [
+        "IsPrivilegedUser",
+        "CRI",
+        "Swap",
+        "SystemVerification",
+        "Hostname",
+        "KubeletVersion",
+        "Service-Kubelet",
+        "Port-10250",
+        "HTTPProxy",
+        "FileContent--proc-sys-net-ipv4-ip_forward",
+        "FileContent--proc-sys-net-ipv6-conf-default-forwarding",
+        "KernelModules",
+        "CgroupDriver",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    v.extend(
+        checks::STATIC_CHECK_NAMES
+            .iter()
+            .filter(|n| n.starts_with("FileExisting-"))
+            .map(|s| s.to_string()),
+    );
+    v.push(format!(
+        "DirAvailable-{}",
+        checks::path_check_suffix(MANIFESTS_DIR)
+    ));
+    v.push(file_available_name(KUBELET_CONF));
+    v.push(file_available_name(BOOTSTRAP_KUBELET_CONF));
+    v.push(file_available_name(ca_cert_path(cfg)));
+    v.sort();
+    v.dedup();
+    v
+}
+
+/// Parses the join ignore list with init's rules ([`checks::parse_ignore_names`]).
+/// Errors: `all` mixed with names, or a name that is not a join check (closest name shown).
+pub fn parse_ignore_list(cfg: &JoinConfiguration) -> Result<IgnoreSet, String> {
+    checks::parse_ignore_names(
+        &check_names(cfg),
+        &cfg.node_registration.ignore_preflight_errors,
+        "join",
+        "Swap, CRI or FileAvailable--etc-kubernetes-kubelet.conf",
+    )
+}
+
+/// The root check (`IsPrivilegedUser`), which kubeadm runs alone before the others.
+pub fn root_check(host: &dyn Host) -> CheckResult {
+    if host.facts().euid == 0 {
+        CheckResult::pass("IsPrivilegedUser")
+    } else {
+        CheckResult::error(
+            "IsPrivilegedUser",
+            "user is not running as root; run kubestrap join with sudo",
+        )
+    }
+}
+
+/// An error named `name` when `error` is set, else a pass.
+fn simple(name: String, error: Option<String>) -> CheckResult {
+    match error {
+        Some(e) => CheckResult::error(&name, e),
+        None => CheckResult::pass(&name),
+    }
+}
+
+/// Runs join's checks after the root check, in kubeadm's order, and marks the errors that
+/// `ignore` covers. The Kubernetes version is unknown before discovery, so the
+/// version-dependent parts use kubestrap's newest supported minor and `KubeletVersion` checks
+/// only the minimum (as kubeadm's join, which passes an empty version). No KubeletConfiguration
+/// is known yet either (it comes from the cluster), so `Swap` and `CgroupDriver` use the
+/// kubelet defaults (`failSwapOn: true`, `cgroupDriver: systemd`).
+pub fn run_checks(
+    host: &dyn Host,
+    cfg: &JoinConfiguration,
+    ignore: &IgnoreSet,
+) -> Vec<CheckResult> {
     let mut out = Vec::new();
-    let mut push = |name: String, severity: Severity, message: String| {
-        out.push(CheckResult {
-            name,
-            severity,
-            message,
-        })
+    let manifests_name = format!("DirAvailable-{}", checks::path_check_suffix(MANIFESTS_DIR));
+    let entries = host.read_dir(Path::new(MANIFESTS_DIR)).unwrap_or_default();
+    out.push(simple(
+        manifests_name,
+        (!entries.is_empty()).then(|| format!("{MANIFESTS_DIR} is not empty")),
+    ));
+    let file_available = |p: &str| {
+        simple(
+            file_available_name(p),
+            host.exists(Path::new(p))
+                .then(|| format!("{p} already exists")),
+        )
+    };
+    out.push(file_available(KUBELET_CONF));
+    out.push(file_available(BOOTSTRAP_KUBELET_CONF));
+
+    let node = NodeChecks {
+        host,
+        cri_socket: &cfg.node_registration.cri_socket,
+        node_name: &cfg.node_registration.name,
+        kubelet: None,
+        minor: SUPPORTED.last().map(|v| v.minor).unwrap_or(34),
+        control_plane_version: None,
     };
     let facts = host.facts();
-    if facts.euid == 0 {
-        push(
-            "IsPrivilegedUser".into(),
-            Severity::Pass,
-            "running as root".into(),
-        );
-    } else {
-        push(
-            "IsPrivilegedUser".into(),
-            Severity::Error,
-            "user is not running as root; run kubestrap join with sudo".into(),
-        );
+    out.extend(checks::common_checks(&node, &facts));
+
+    if cfg.control_plane.is_none() {
+        out.push(file_available(ca_cert_path(cfg)));
     }
-    let manifests = "/etc/kubernetes/manifests";
-    match host.read_dir(Path::new(manifests)) {
-        Ok(v) if !v.is_empty() => push(
-            file_check_name("DirAvailable", manifests),
-            Severity::Error,
-            format!(
-                "{manifests} is not empty: this machine looks like a control-plane node already (run kubeadm reset first)"
-            ),
-        ),
-        _ => push(
-            file_check_name("DirAvailable", manifests),
-            Severity::Pass,
-            format!("{manifests} is empty or absent"),
-        ),
+    if let Some(h) = endpoint_host(cfg) {
+        out.push(checks::http_proxy_check(host, &h));
     }
-    for p in [
-        "/etc/kubernetes/kubelet.conf",
-        "/etc/kubernetes/bootstrap-kubelet.conf",
-        cfg.ca_cert_path.as_str(),
-    ] {
-        if host.exists(Path::new(p)) {
-            push(
-                file_check_name("FileAvailable", p),
-                Severity::Error,
-                format!(
-                    "{p} already exists: this machine has joined a cluster before (run kubeadm reset first)"
-                ),
-            );
-        } else {
-            push(
-                file_check_name("FileAvailable", p),
-                Severity::Pass,
-                format!("{p} does not exist"),
-            );
+    let (v4, v6) = forwarding_families(cfg);
+    if v4 {
+        out.push(checks::sysctl_check(host, "net.ipv4.ip_forward"));
+    }
+    if v6 {
+        out.push(checks::sysctl_check(
+            host,
+            "net.ipv6.conf.default.forwarding",
+        ));
+    }
+    out.push(checks::kernel_modules_check(host));
+    out.push(checks::cgroup_driver_check(&node));
+
+    for r in &mut out {
+        if r.severity == crate::engine::Severity::Error && ignore.ignores(&r.name) {
+            r.ignored = true;
         }
-    }
-    if host.port_free(10250) {
-        push(
-            "Port-10250".into(),
-            Severity::Pass,
-            "port 10250 is free".into(),
-        );
-    } else {
-        push(
-            "Port-10250".into(),
-            Severity::Error,
-            "port 10250 is in use (is a kubelet already running?)".into(),
-        );
-    }
-    if host.which("kubelet").is_some() {
-        push(
-            "FileExisting-kubelet".into(),
-            Severity::Pass,
-            "kubelet found in PATH".into(),
-        );
-    } else {
-        push(
-            "FileExisting-kubelet".into(),
-            Severity::Error,
-            "kubelet not found in PATH: install the kubelet package first".into(),
-        );
-    }
-    let swaps = host.read(Path::new("/proc/swaps")).unwrap_or_default();
-    if String::from_utf8_lossy(&swaps).lines().count() > 1 {
-        push(
-            "Swap".into(),
-            Severity::Warning,
-            "swap is on; the kubelet refuses to start unless failSwapOn is false (swapoff -a)"
-                .into(),
-        );
-    } else {
-        push("Swap".into(), Severity::Pass, "swap is off".into());
     }
     out
 }
 
-/// Runs [`checks`], sends one [`Event::Check`] each and fails when an error is not ignored.
-/// Errors: one [`PhaseError`] listing the failing checks, with the `--ignore-preflight-errors` hint.
+/// The join `preflight` phase: validates the ignore list, runs the root check alone, then
+/// [`run_checks`], sending one [`crate::engine::Event::Check`] per result.
+///
+/// Errors: a bad ignore list; any error that is not ignored (kubeadm's "Some fatal errors
+/// occurred" list, with the `--ignore-preflight-errors` hint).
 pub fn run(host: &dyn Host, cfg: &JoinConfiguration, events: &EventSink) -> Result<(), PhaseError> {
-    let ignore: Vec<String> = cfg
-        .node_registration
-        .ignore_preflight_errors
-        .iter()
-        .map(|s| s.to_lowercase())
-        .collect();
-    let all = ignore.iter().any(|s| s == "all");
-    let mut fatal = Vec::new();
-    for c in checks(host, cfg) {
-        let ignored =
-            c.severity == Severity::Error && (all || ignore.contains(&c.name.to_lowercase()));
-        if c.severity == Severity::Error && !ignored {
-            fatal.push(format!("[ERROR {}]: {}", c.name, c.message));
-        }
-        events.send(Event::Check {
-            name: c.name,
-            severity: c.severity,
-            message: c.message,
-            fix: None,
-            ignored,
-        });
+    let ignore = parse_ignore_list(cfg)
+        .map_err(|e| PhaseError::new(e).hint("fix the --ignore-preflight-errors list"))?;
+    events.log("preflight", "Running pre-flight checks");
+    let mut root = root_check(host);
+    root.ignored = root.is_fatal() && ignore.ignores(&root.name);
+    events.send(root.to_event());
+    if root.is_fatal() {
+        return Err(
+            checks::fatal_error_with(&[root], false).hint("run kubestrap join as root (sudo)")
+        );
     }
-    if fatal.is_empty() {
-        Ok(())
-    } else {
-        Err(PhaseError::new(format!("some fatal errors occurred: {}", fatal.join("; ")))
-            .hint("fix them, or turn an error into a warning with --ignore-preflight-errors=NAME (or all)"))
+    let results = run_checks(host, cfg, &ignore);
+    for r in &results {
+        events.send(r.to_event());
     }
+    if results.iter().any(CheckResult::is_fatal) {
+        return Err(checks::fatal_error_with(&results, false));
+    }
+    Ok(())
 }

@@ -89,7 +89,8 @@ pub struct CheckResult {
 }
 
 impl CheckResult {
-    fn pass(name: &str) -> Self {
+    /// A passing result named `name`.
+    pub fn pass(name: &str) -> Self {
         CheckResult {
             name: name.into(),
             severity: Severity::Pass,
@@ -98,14 +99,16 @@ impl CheckResult {
             ignored: false,
         }
     }
-    fn warn(name: &str, msg: impl Into<String>) -> Self {
+    /// A warning named `name` with `msg`.
+    pub fn warn(name: &str, msg: impl Into<String>) -> Self {
         CheckResult {
             severity: Severity::Warning,
             message: msg.into(),
             ..Self::pass(name)
         }
     }
-    fn error(name: &str, msg: impl Into<String>) -> Self {
+    /// An error named `name` with `msg` (not ignored).
+    pub fn error(name: &str, msg: impl Into<String>) -> Self {
         CheckResult {
             severity: Severity::Error,
             message: msg.into(),
@@ -238,7 +241,18 @@ fn manifest_check_name(ctx: &PhaseCtx, m: &str) -> String {
 /// names compare case-insensitively; `all` alone ignores everything. Errors: `all` mixed
 /// with names, or a name that is not a check of init (with the closest name).
 pub fn parse_ignore_list(ctx: &PhaseCtx, list: &[String]) -> Result<IgnoreSet, String> {
-    let known = check_names(ctx);
+    parse_ignore_names(&check_names(ctx), list, "init", "Swap, NumCPU or Port-6443")
+}
+
+/// Parses an ignore list against `known` check names of `command` (`init`, `join`):
+/// names compare case-insensitively; `all` alone ignores everything. Errors: `all` mixed
+/// with names, or a name not in `known` (with the closest name); `examples` is shown then.
+pub fn parse_ignore_names(
+    known: &[String],
+    list: &[String],
+    command: &str,
+    examples: &str,
+) -> Result<IgnoreSet, String> {
     let mut set = IgnoreSet::default();
     for raw in list {
         let name = raw.trim();
@@ -263,7 +277,7 @@ pub fn parse_ignore_list(ctx: &PhaseCtx, list: &[String]) -> Result<IgnoreSet, S
                 .map(|(_, k)| format!(" (did you mean {k:?}?)"))
                 .unwrap_or_default();
             return Err(format!(
-                "--ignore-preflight-errors: {name:?} is not a preflight check of init{best}; use a check name such as Swap, NumCPU or Port-6443, or all"
+                "--ignore-preflight-errors: {name:?} is not a preflight check of {command}{best}; use a check name such as {examples}, or all"
             ));
         }
         set.names.insert(name.to_lowercase());
@@ -296,17 +310,50 @@ fn read_text(host: &dyn Host, path: &str) -> Option<String> {
         .map(|b| String::from_utf8_lossy(&b).into_owned())
 }
 
-/// The KubeletConfiguration value of `key` from the user's document, if any.
-fn kubelet_value<'a>(ctx: &'a PhaseCtx, key: &str) -> Option<&'a serde_yaml::Value> {
-    ctx.cfg.kubelet.as_ref()?.get(key)
+/// What the checks shared by init and join (kubeadm's `addCommonChecks`, plus kubestrap's
+/// `CgroupDriver`) need to know about the node.
+#[derive(Clone, Copy)]
+pub struct NodeChecks<'a> {
+    pub host: &'a dyn Host,
+    /// `nodeRegistration.criSocket` (empty = kubestrap's default containerd socket).
+    pub cri_socket: &'a str,
+    /// `nodeRegistration.name` (empty = the host name, lower-cased).
+    pub node_name: &'a str,
+    /// The user's KubeletConfiguration document, if any (`failSwapOn`, `cgroupDriver`).
+    pub kubelet: Option<&'a serde_yaml::Value>,
+    /// Target Kubernetes minor (selects the version-dependent binaries and the kubelet skew).
+    pub minor: u32,
+    /// The control-plane version for the KubeletVersion upper bound; `None` skips it (join
+    /// knows no version before discovery, like kubeadm's join which passes `""`).
+    pub control_plane_version: Option<&'a str>,
 }
 
-fn cri_endpoint(ctx: &PhaseCtx) -> String {
-    let s = &ctx.cfg.init.node_registration.cri_socket;
+impl<'a> NodeChecks<'a> {
+    /// The inputs of init's common checks.
+    pub fn for_init(ctx: &'a PhaseCtx) -> Self {
+        NodeChecks {
+            host: ctx.host.as_ref(),
+            cri_socket: &ctx.cfg.init.node_registration.cri_socket,
+            node_name: &ctx.cfg.init.node_registration.name,
+            kubelet: ctx.cfg.kubelet.as_ref(),
+            minor: target_minor(ctx),
+            control_plane_version: Some(&ctx.cfg.cluster.kubernetes_version),
+        }
+    }
+
+    /// The KubeletConfiguration value of `key` from the user's document, if any.
+    fn kubelet_value(&self, key: &str) -> Option<&'a serde_yaml::Value> {
+        self.kubelet?.get(key)
+    }
+}
+
+/// The CRI endpoint URL for a `criSocket` value (`unix://` added; empty = default).
+pub fn cri_endpoint(socket: &str) -> String {
+    let s = socket;
     if s.is_empty() {
         crate::config::defaults::DEFAULT_CRI_SOCKET.to_string()
     } else if s.contains("://") {
-        s.clone()
+        s.to_string()
     } else {
         format!("unix://{s}")
     }
@@ -351,12 +398,12 @@ fn config_ips(ctx: &PhaseCtx) -> Vec<IpAddr> {
     v
 }
 
-fn swap_allowed(ctx: &PhaseCtx) -> bool {
-    kubelet_value(ctx, "failSwapOn").and_then(|v| v.as_bool()) == Some(false)
+fn swap_allowed(n: &NodeChecks) -> bool {
+    n.kubelet_value("failSwapOn").and_then(|v| v.as_bool()) == Some(false)
 }
 
-fn kubelet_cgroup_driver(ctx: &PhaseCtx) -> String {
-    kubelet_value(ctx, "cgroupDriver")
+fn kubelet_cgroup_driver(n: &NodeChecks) -> String {
+    n.kubelet_value("cgroupDriver")
         .and_then(|v| v.as_str())
         .unwrap_or("systemd")
         .to_string()
@@ -447,7 +494,8 @@ fn containerd_installed(host: &dyn Host) -> bool {
 pub fn run_checks(ctx: &PhaseCtx, ignore: &IgnoreSet) -> Vec<CheckResult> {
     let host = ctx.host.as_ref();
     let facts = host.facts();
-    let minor = target_minor(ctx);
+    let node = NodeChecks::for_init(ctx);
+    let minor = node.minor;
     let mut out: Vec<CheckResult> = Vec::new();
 
     // NumCPU, Mem
@@ -508,14 +556,7 @@ pub fn run_checks(ctx: &PhaseCtx, ignore: &IgnoreSet) -> Vec<CheckResult> {
     });
 
     // Ports of the control plane.
-    let port_check = |port: u16| {
-        let name = format!("Port-{port}");
-        if host.port_free(port) {
-            CheckResult::pass(&name)
-        } else {
-            CheckResult::error(&name, format!("Port {port} is in use"))
-        }
-    };
+    let port_check = |port: u16| port_check(host, port);
     out.push(port_check(bind_port(ctx).clamp(0, 65535) as u16));
     out.push(port_check(10259));
     out.push(port_check(10257));
@@ -534,11 +575,98 @@ pub fn run_checks(ctx: &PhaseCtx, ignore: &IgnoreSet) -> Vec<CheckResult> {
     // HTTPProxy / HTTPProxyCIDR
     out.extend(proxy_checks(ctx));
 
+    // CRI, Swap, FileExisting-*, SystemVerification, Hostname, KubeletVersion,
+    // Service-Kubelet, Port-10250 (kubeadm's addCommonChecks, shared with join).
+    out.extend(common_checks(&node, &facts));
+
+    // Forwarding and (old releases only) bridge-nf-call checks.
+    let ips = config_ips(ctx);
+    if ips.iter().any(IpAddr::is_ipv4) {
+        out.push(sysctl_check(host, "net.ipv4.ip_forward"));
+    }
+    if ips.iter().any(IpAddr::is_ipv6) {
+        out.push(sysctl_check(host, "net.ipv6.conf.default.forwarding"));
+    }
+    if minor < 30 {
+        if ips.iter().any(IpAddr::is_ipv4) {
+            out.push(sysctl_check(host, "net.bridge.bridge-nf-call-iptables"));
+        }
+        if ips.iter().any(IpAddr::is_ipv6) {
+            out.push(sysctl_check(host, "net.bridge.bridge-nf-call-ip6tables"));
+        }
+    }
+
+    // Kernel modules the container runtime and pod networks need (kubestrap).
+    out.push(kernel_modules_check(host));
+
+    // Local etcd: ports and data dir; external etcd: client certificates.
+    if let Some(ext) = &ctx.cfg.cluster.etcd.external {
+        let missing: Vec<&str> = [&ext.ca_file, &ext.cert_file, &ext.key_file]
+            .into_iter()
+            .filter(|f| !f.is_empty() && !host.exists(Path::new(f.as_str())))
+            .map(String::as_str)
+            .collect();
+        out.push(if missing.is_empty() {
+            CheckResult::pass("ExternalEtcdClientCertificates")
+        } else {
+            CheckResult::error(
+                "ExternalEtcdClientCertificates",
+                format!("{} doesn't exist", missing.join(", ")),
+            )
+        });
+        out.push(external_etcd_version_check(
+            host,
+            ext,
+            minor,
+            &EtcdVersionProbe::default(),
+        ));
+    } else {
+        out.push(port_check(2379));
+        out.push(port_check(2380));
+        let dir = &ctx.paths.etcd_data_dir;
+        let name = format!("DirAvailable-{}", path_check_suffix(&dir.to_string_lossy()));
+        let entries = host.read_dir(dir).unwrap_or_default();
+        out.push(if entries.is_empty() {
+            CheckResult::pass(&name)
+        } else {
+            CheckResult::error(&name, format!("{} is not empty", dir.display()))
+        });
+    }
+
+    // Cgroup driver of the kubelet vs containerd (kubestrap).
+    out.push(cgroup_driver_check(&node));
+
+    for r in &mut out {
+        if r.severity == Severity::Error && ignore.ignores(&r.name) {
+            r.ignored = true;
+        }
+    }
+    out
+}
+
+/// `Port-<port>`: the TCP port is free on the host (error when in use).
+pub fn port_check(host: &dyn Host, port: u16) -> CheckResult {
+    let name = format!("Port-{port}");
+    if host.port_free(port) {
+        CheckResult::pass(&name)
+    } else {
+        CheckResult::error(&name, format!("Port {port} is in use"))
+    }
+}
+
+/// The checks init and join share, in kubeadm's order (`addCommonChecks`): `CRI`, `Swap`,
+/// the `FileExisting-*` binaries for the target minor, `SystemVerification`, `Hostname`,
+/// `KubeletVersion`, `Service-Kubelet`, `Port-10250`. `facts` are the host's facts, taken once.
+pub fn common_checks(n: &NodeChecks, facts: &crate::host::HostFacts) -> Vec<CheckResult> {
+    let host = n.host;
+    let minor = n.minor;
+    let systemd = host.has_systemd();
+    let mut out: Vec<CheckResult> = Vec::new();
     // CRI
-    out.push(cri_check(ctx));
+    out.push(cri_check(n));
 
     // Swap
-    out.push(swap_check(ctx));
+    out.push(swap_check(n));
 
     // Required commands (version-dependent).
     let mut required: Vec<(&str, Severity)> = Vec::new();
@@ -583,13 +711,13 @@ pub fn run_checks(ctx: &PhaseCtx, ignore: &IgnoreSet) -> Vec<CheckResult> {
     }
 
     // SystemVerification
-    out.push(system_verification(ctx, &facts.kernel_release, minor));
+    out.push(system_verification(host, &facts.kernel_release, minor));
 
     // Hostname
-    out.push(hostname_check(ctx, &facts.hostname));
+    out.push(hostname_check(n, &facts.hostname));
 
     // KubeletVersion, Service-Kubelet, Port-10250
-    out.push(kubelet_version_check(ctx, minor));
+    out.push(kubelet_version_check(n));
     out.push(if !systemd {
         CheckResult::warn(
             "Service-Kubelet",
@@ -613,94 +741,250 @@ pub fn run_checks(ctx: &PhaseCtx, ignore: &IgnoreSet) -> Vec<CheckResult> {
             }))
         }
     });
-    out.push(port_check(10250));
-
-    // Forwarding and (old releases only) bridge-nf-call checks.
-    let ips = config_ips(ctx);
-    if ips.iter().any(IpAddr::is_ipv4) {
-        out.push(sysctl_check(host, "net.ipv4.ip_forward"));
-    }
-    if ips.iter().any(IpAddr::is_ipv6) {
-        out.push(sysctl_check(host, "net.ipv6.conf.default.forwarding"));
-    }
-    if minor < 30 {
-        if ips.iter().any(IpAddr::is_ipv4) {
-            out.push(sysctl_check(host, "net.bridge.bridge-nf-call-iptables"));
-        }
-        if ips.iter().any(IpAddr::is_ipv6) {
-            out.push(sysctl_check(host, "net.bridge.bridge-nf-call-ip6tables"));
-        }
-    }
-
-    // Kernel modules the container runtime and pod networks need (kubestrap).
-    out.push(kernel_modules_check(host));
-
-    // Local etcd: ports and data dir; external etcd: client certificates.
-    if let Some(ext) = &ctx.cfg.cluster.etcd.external {
-        let missing: Vec<&str> = [&ext.ca_file, &ext.cert_file, &ext.key_file]
-            .into_iter()
-            .filter(|f| !f.is_empty() && !host.exists(Path::new(f.as_str())))
-            .map(String::as_str)
-            .collect();
-        out.push(if missing.is_empty() {
-            CheckResult::pass("ExternalEtcdClientCertificates")
-        } else {
-            CheckResult::error(
-                "ExternalEtcdClientCertificates",
-                format!("{} doesn't exist", missing.join(", ")),
-            )
-        });
-    } else {
-        out.push(port_check(2379));
-        out.push(port_check(2380));
-        let dir = &ctx.paths.etcd_data_dir;
-        let name = format!("DirAvailable-{}", path_check_suffix(&dir.to_string_lossy()));
-        let entries = host.read_dir(dir).unwrap_or_default();
-        out.push(if entries.is_empty() {
-            CheckResult::pass(&name)
-        } else {
-            CheckResult::error(&name, format!("{} is not empty", dir.display()))
-        });
-    }
-
-    // Cgroup driver of the kubelet vs containerd (kubestrap).
-    out.push(cgroup_driver_check(ctx));
-
-    for r in &mut out {
-        if r.severity == Severity::Error && ignore.ignores(&r.name) {
-            r.ignored = true;
-        }
-    }
+    out.push(port_check(host, 10250));
     out
+}
+
+/// kubeadm's `MinExternalEtcdVersion` for a target Kubernetes minor: `(major, minor, patch)`.
+/// The kubeadm releases that carry v1.31–v1.34 (v1.31.14, v1.32.10+, v1.33.6+, v1.34.2+)
+/// require 3.5.24 (`cmd/kubeadm/app/constants/constants.go`, raised with
+/// kubernetes/kubernetes PR 134779); earlier patch releases of those minors accepted older
+/// 3.5.x releases. Minors outside 1.31–1.34 use the same value.
+pub fn min_external_etcd_version(_minor: u32) -> (u64, u64, u64) {
+    (3, 5, 24)
+}
+
+/// How the `ExternalEtcdVersion` check asks each endpoint: per-request timeout, attempts and
+/// the pause between them. The default is kubeadm's (10 s, 3 attempts, 5 s).
+#[derive(Debug, Clone)]
+pub struct EtcdVersionProbe {
+    pub timeout: std::time::Duration,
+    pub attempts: u32,
+    pub interval: std::time::Duration,
+}
+
+impl Default for EtcdVersionProbe {
+    fn default() -> Self {
+        EtcdVersionProbe {
+            timeout: std::time::Duration::from_secs(10),
+            attempts: 3,
+            interval: std::time::Duration::from_secs(5),
+        }
+    }
+}
+
+/// Parses an etcd version such as `3.5.16` (or `v3.5.16-0`) into `(major, minor, patch)`.
+pub fn parse_etcd_version(v: &str) -> Option<(u64, u64, u64)> {
+    let v = v.trim().trim_start_matches('v');
+    let core = v.split(['-', '+']).next()?;
+    let mut it = core.split('.');
+    let major = it.next()?.parse().ok()?;
+    let minor = it.next()?.parse().ok()?;
+    let patch = it.next().unwrap_or("0").parse().ok()?;
+    Some((major, minor, patch))
+}
+
+/// The HTTP client for the external etcd endpoints: no proxy, `probe.timeout` per request,
+/// TLS trusting only `caFile` when set and presenting `certFile`/`keyFile` when set (files
+/// read through the host). Errors name the file that could not be read or parsed.
+fn etcd_client(
+    host: &dyn Host,
+    ext: &crate::config::ExternalEtcd,
+    probe: &EtcdVersionProbe,
+) -> Result<reqwest::Client, String> {
+    let read = |field: &str, f: &str| {
+        host.read(Path::new(f))
+            .map_err(|e| format!("etcd.external.{field} {f}: {e}"))
+    };
+    let mut b = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(probe.timeout)
+        .connect_timeout(probe.timeout);
+    if !ext.ca_file.is_empty() {
+        let pem = read("caFile", &ext.ca_file)?;
+        let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
+            format!(
+                "etcd.external.caFile {}: not a PEM certificate: {e}",
+                ext.ca_file
+            )
+        })?;
+        b = b.tls_certs_only(certs);
+    }
+    if !ext.cert_file.is_empty() && !ext.key_file.is_empty() {
+        let mut pem = read("certFile", &ext.cert_file)?;
+        pem.push(b'\n');
+        pem.extend(read("keyFile", &ext.key_file)?);
+        let id = reqwest::Identity::from_pem(&pem).map_err(|e| {
+            format!(
+                "etcd.external.certFile {} / keyFile {}: not a PEM certificate and key: {e}",
+                ext.cert_file, ext.key_file
+            )
+        })?;
+        b = b.identity(id);
+    }
+    b.build()
+        .map_err(|e| format!("cannot build the etcd HTTP client: {e}"))
+}
+
+/// GET `<endpoint>/version` once; `Ok(etcdserver version string)`.
+async fn etcd_server_version(client: &reqwest::Client, endpoint: &str) -> Result<String, String> {
+    let url = format!("{}/version", endpoint.trim_end_matches('/'));
+    let resp = client.get(&url).send().await.map_err(|e| {
+        format!(
+            "failed to get {url}: {}",
+            super::wait_control_plane::describe_error(&e)
+        )
+    })?;
+    let status = resp.status();
+    let body = resp
+        .text()
+        .await
+        .map_err(|e| format!("failed to read the answer of {url}: {e}"))?;
+    if !status.is_success() {
+        return Err(format!("{url} answered HTTP {}", status.as_u16()));
+    }
+    let v: serde_json::Value = serde_json::from_str(&body)
+        .map_err(|e| format!("{url} did not answer etcd's version JSON: {e}"))?;
+    v.get("etcdserver")
+        .and_then(|s| s.as_str())
+        .map(str::to_string)
+        .ok_or_else(|| {
+            format!(
+                "{url} answered without an \"etcdserver\" version: {}",
+                body.trim()
+            )
+        })
+}
+
+/// `ExternalEtcdVersion` (kubeadm's `ExternalEtcdVersionCheck`): every endpoint of
+/// `etcd.external` answers `GET /version` with an `etcdserver` version ≥
+/// [`min_external_etcd_version`] for `minor`. Each endpoint is tried `probe.attempts` times
+/// (`probe.timeout` each, `probe.interval` apart); runs on its own thread and runtime, so it
+/// may be called from synchronous code inside or outside tokio. Error message: one entry
+/// per failing endpoint (`connection refused`, TLS errors, a too old version).
+pub fn external_etcd_version_check(
+    host: &dyn Host,
+    ext: &crate::config::ExternalEtcd,
+    minor: u32,
+    probe: &EtcdVersionProbe,
+) -> CheckResult {
+    const NAME: &str = "ExternalEtcdVersion";
+    let client = match etcd_client(host, ext, probe) {
+        Ok(c) => c,
+        Err(e) => return CheckResult::error(NAME, e),
+    };
+    let (ma, mi, pa) = min_external_etcd_version(minor);
+    let min = format!("{ma}.{mi}.{pa}");
+    let endpoints = ext.endpoints.clone();
+    let outcome = std::thread::scope(|s| {
+        s.spawn(|| {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| format!("cannot start a runtime for the etcd requests: {e}"))?;
+            Ok::<Vec<String>, String>(rt.block_on(async {
+                let mut problems = Vec::new();
+                for ep in &endpoints {
+                    let mut last = String::new();
+                    let mut got = None;
+                    for i in 0..probe.attempts.max(1) {
+                        if i > 0 {
+                            tokio::time::sleep(probe.interval).await;
+                        }
+                        match etcd_server_version(&client, ep).await {
+                            Ok(v) => {
+                                got = Some(v);
+                                break;
+                            }
+                            Err(e) => last = e,
+                        }
+                    }
+                    let Some(v) = got else {
+                        problems.push(last);
+                        continue;
+                    };
+                    match parse_etcd_version(&v) {
+                        None => problems.push(format!("{ep}: couldn't parse the etcd version {v:?}")),
+                        Some(have) if have < (ma, mi, pa) => problems.push(format!(
+                            "{ep}: this version of kubestrap (like kubeadm for Kubernetes v1.{minor}) only supports external etcd version >= {min}. Current version: {v}"
+                        )),
+                        Some(_) => {}
+                    }
+                }
+                problems
+            }))
+        })
+        .join()
+        .unwrap_or_else(|_| Err("the etcd version request thread panicked".into()))
+    });
+    match outcome {
+        Ok(p) if p.is_empty() => CheckResult::pass(NAME),
+        Ok(p) => CheckResult::error(NAME, p.join("; ")),
+        Err(e) => CheckResult::error(NAME, e),
+    }
+}
+
+fn proxy_env(host: &dyn Host, k: &str) -> Option<String> {
+    host.env(k)
+        .or_else(|| host.env(&k.to_uppercase()))
+        .filter(|v| !v.is_empty())
+}
+
+/// True when a `no_proxy` list exempts `target` (an IP or a host name): `*`, the exact
+/// value, a CIDR holding the IP, or a domain suffix (`example.com`, `.example.com`).
+fn no_proxy_exempts(no_proxy: &str, target: &str) -> bool {
+    let ip = target.parse::<IpAddr>().ok();
+    no_proxy.split(',').map(str::trim).any(|e| {
+        if e.is_empty() {
+            return false;
+        }
+        if e == "*" || e.eq_ignore_ascii_case(target) {
+            return true;
+        }
+        match ip {
+            Some(ip) => e.parse::<ipnet::IpNet>().is_ok_and(|n| n.contains(&ip)),
+            None => {
+                let suffix = e.trim_start_matches('.').to_lowercase();
+                target.to_lowercase().ends_with(&format!(".{suffix}"))
+            }
+        }
+    })
+}
+
+/// `HTTPProxy`: warns when an https proxy from the host's environment (`https_proxy`,
+/// `HTTPS_PROXY`, minus `no_proxy`) would be used to reach `https://<target>`; `target` is an
+/// IP or a host name without port (empty = pass). Mirrors kubeadm's `HTTPProxyCheck`.
+pub fn http_proxy_check(host: &dyn Host, target: &str) -> CheckResult {
+    let no_proxy = proxy_env(host, "no_proxy").unwrap_or_default();
+    match proxy_env(host, "https_proxy") {
+        Some(p) if !target.is_empty() && !no_proxy_exempts(&no_proxy, target) => {
+            let shown = if target.contains(':') {
+                format!("[{target}]")
+            } else {
+                target.to_string()
+            };
+            CheckResult::warn(
+                "HTTPProxy",
+                format!(
+                    "Connection to \"https://{shown}\" uses proxy \"{p}\". If that is not intended, adjust your proxy settings"
+                ),
+            )
+        }
+        _ => CheckResult::pass("HTTPProxy"),
+    }
 }
 
 fn proxy_checks(ctx: &PhaseCtx) -> Vec<CheckResult> {
     let host = ctx.host.as_ref();
-    let get = |k: &str| {
-        host.env(k)
-            .or_else(|| host.env(&k.to_uppercase()))
-            .filter(|v| !v.is_empty())
-    };
-    let https = get("https_proxy");
-    let no_proxy = get("no_proxy").unwrap_or_default();
-    let exempt = |ip: &IpAddr| {
-        no_proxy.split(',').map(str::trim).any(|e| {
-            if e == "*" || e == ip.to_string() {
-                return true;
-            }
-            e.parse::<ipnet::IpNet>().is_ok_and(|n| n.contains(ip))
-        })
-    };
+    let https = proxy_env(host, "https_proxy");
+    let no_proxy = proxy_env(host, "no_proxy").unwrap_or_default();
+    let exempt = |ip: &IpAddr| no_proxy_exempts(&no_proxy, &ip.to_string());
     let mut out = Vec::new();
     let adv = &ctx.cfg.init.local_api_endpoint.advertise_address;
-    out.push(match (&https, adv.parse::<IpAddr>()) {
-        (Some(p), Ok(ip)) if !exempt(&ip) => CheckResult::warn(
-            "HTTPProxy",
-            format!(
-                "Connection to \"https://{adv}\" uses proxy \"{p}\". If that is not intended, adjust your proxy settings"
-            ),
-        ),
-        _ => CheckResult::pass("HTTPProxy"),
+    out.push(if adv.parse::<IpAddr>().is_ok() {
+        http_proxy_check(host, adv)
+    } else {
+        CheckResult::pass("HTTPProxy")
     });
     let nets = [
         &ctx.cfg.cluster.networking.service_subnet,
@@ -726,9 +1010,9 @@ fn proxy_checks(ctx: &PhaseCtx) -> Vec<CheckResult> {
     out
 }
 
-fn cri_check(ctx: &PhaseCtx) -> CheckResult {
-    let host = ctx.host.as_ref();
-    let ep = cri_endpoint(ctx);
+fn cri_check(n: &NodeChecks) -> CheckResult {
+    let host = n.host;
+    let ep = cri_endpoint(n.cri_socket);
     let path = ep.strip_prefix("unix://").unwrap_or(&ep).to_string();
     let containerd_sock = path.contains("containerd");
     let fix = if !containerd_sock {
@@ -736,7 +1020,7 @@ fn cri_check(ctx: &PhaseCtx) -> CheckResult {
     } else if !containerd_installed(host) {
         install_fix(host, &["containerd"], "install containerd from the distribution's packages, with SystemdCgroup = true, and start it".into()).map(|mut f| {
             f.steps.push(FixStep::ContainerdSystemdCgroup {
-                enabled: kubelet_cgroup_driver(ctx) == "systemd",
+                enabled: kubelet_cgroup_driver(n) == "systemd",
             });
             f.steps.push(FixStep::run("systemctl", &["enable", "--now", "containerd"]));
             f
@@ -779,8 +1063,8 @@ fn cri_check(ctx: &PhaseCtx) -> CheckResult {
     CheckResult::pass("CRI")
 }
 
-fn swap_check(ctx: &PhaseCtx) -> CheckResult {
-    let host = ctx.host.as_ref();
+fn swap_check(n: &NodeChecks) -> CheckResult {
+    let host = n.host;
     let swaps = read_text(host, "/proc/swaps").unwrap_or_default();
     let devices = swaps
         .lines()
@@ -797,7 +1081,7 @@ fn swap_check(ctx: &PhaseCtx) -> CheckResult {
             FixStep::CommentSwapInFstab,
         ],
     });
-    if swap_allowed(ctx) {
+    if swap_allowed(n) {
         CheckResult::warn(
             "Swap",
             format!(
@@ -815,7 +1099,9 @@ fn swap_check(ctx: &PhaseCtx) -> CheckResult {
     }
 }
 
-fn sysctl_check(host: &dyn Host, key: &str) -> CheckResult {
+/// `FileContent--proc-sys-...`: the sysctl `key` (e.g. `net.ipv4.ip_forward`) is `1`; error
+/// with a fix (sysctl.d file + `sysctl -w`) otherwise.
+pub fn sysctl_check(host: &dyn Host, key: &str) -> CheckResult {
     let path = format!("/proc/sys/{}", key.replace('.', "/"));
     let name = format!("FileContent-{}", path_check_suffix(&path));
     let content = read_text(host, &path);
@@ -847,7 +1133,8 @@ fn sysctl_check(host: &dyn Host, key: &str) -> CheckResult {
     }))
 }
 
-fn kernel_modules_check(host: &dyn Host) -> CheckResult {
+/// `KernelModules` (kubestrap): `overlay` and `br_netfilter` are loaded (warning with a fix).
+pub fn kernel_modules_check(host: &dyn Host) -> CheckResult {
     let missing: Vec<&str> = ["overlay", "br_netfilter"]
         .into_iter()
         .filter(|m| !host.exists(&Path::new("/sys/module").join(m)))
@@ -882,8 +1169,7 @@ pub fn kernel_major_minor(release: &str) -> Option<(u32, u32)> {
     Some((major, minor))
 }
 
-fn system_verification(ctx: &PhaseCtx, kernel: &str, minor: u32) -> CheckResult {
-    let host = ctx.host.as_ref();
+fn system_verification(host: &dyn Host, kernel: &str, minor: u32) -> CheckResult {
     let mut warnings = Vec::new();
     match kernel_major_minor(kernel) {
         Some((maj, min)) if maj > 4 || (maj == 4 && min >= 19) => {}
@@ -938,11 +1224,11 @@ fn system_verification(ctx: &PhaseCtx, kernel: &str, minor: u32) -> CheckResult 
     }
 }
 
-fn hostname_check(ctx: &PhaseCtx, hostname: &str) -> CheckResult {
-    let name = if ctx.cfg.init.node_registration.name.is_empty() {
+fn hostname_check(n: &NodeChecks, hostname: &str) -> CheckResult {
+    let name = if n.node_name.is_empty() {
         hostname.to_lowercase()
     } else {
-        ctx.cfg.init.node_registration.name.clone()
+        n.node_name.to_string()
     };
     let valid = !name.is_empty()
         && name.len() <= 253
@@ -962,7 +1248,7 @@ fn hostname_check(ctx: &PhaseCtx, hostname: &str) -> CheckResult {
             ),
         );
     }
-    match ctx.host.run("getent", &["hosts", &name]) {
+    match n.host.run("getent", &["hosts", &name]) {
         Ok(o) if o.success() && !o.stdout.trim().is_empty() => CheckResult::pass("Hostname"),
         Ok(_) => CheckResult::warn(
             "Hostname",
@@ -975,8 +1261,9 @@ fn hostname_check(ctx: &PhaseCtx, hostname: &str) -> CheckResult {
     }
 }
 
-fn kubelet_version_check(ctx: &PhaseCtx, minor: u32) -> CheckResult {
-    let host = ctx.host.as_ref();
+fn kubelet_version_check(n: &NodeChecks) -> CheckResult {
+    let host = n.host;
+    let minor = n.minor;
     let out = match host.run("kubelet", &["--version"]) {
         Ok(o) if o.success() => o.stdout,
         Ok(o) => {
@@ -1007,12 +1294,13 @@ fn kubelet_version_check(ctx: &PhaseCtx, minor: u32) -> CheckResult {
                 "Kubelet version \"{kv}\" is lower than kubestrap can support for control plane v1.{minor}. Please upgrade kubelet (minimum v1.{min_minor})"
             ),
         )
-    } else if kv.minor > minor {
+    } else if let Some(cp) = n.control_plane_version
+        && kv.minor > minor
+    {
         CheckResult::error(
             "KubeletVersion",
             format!(
-                "the kubelet version is higher than the control plane version. This is not a supported version skew and may lead to a malfunctional cluster. Kubelet version: \"{kv}\" Control plane version: \"{}\"",
-                ctx.cfg.cluster.kubernetes_version
+                "the kubelet version is higher than the control plane version. This is not a supported version skew and may lead to a malfunctional cluster. Kubelet version: \"{kv}\" Control plane version: \"{cp}\""
             ),
         )
     } else {
@@ -1020,13 +1308,15 @@ fn kubelet_version_check(ctx: &PhaseCtx, minor: u32) -> CheckResult {
     }
 }
 
-fn cgroup_driver_check(ctx: &PhaseCtx) -> CheckResult {
-    let host = ctx.host.as_ref();
-    let ep = cri_endpoint(ctx);
+/// `CgroupDriver` (kubestrap): the kubelet's cgroup driver matches containerd's
+/// `SystemdCgroup` (error with a fix otherwise); passes when the runtime is not containerd.
+pub fn cgroup_driver_check(n: &NodeChecks) -> CheckResult {
+    let host = n.host;
+    let ep = cri_endpoint(n.cri_socket);
     if !ep.contains("containerd") || !containerd_installed(host) {
         return CheckResult::pass("CgroupDriver");
     }
-    let kubelet = kubelet_cgroup_driver(ctx);
+    let kubelet = kubelet_cgroup_driver(n);
     let toml = read_text(host, "/etc/containerd/config.toml").unwrap_or_default();
     let systemd_cgroup = containerd_systemd_cgroup(&toml).unwrap_or(false);
     let runtime = if systemd_cgroup {
@@ -1207,7 +1497,7 @@ fn image_pull(ctx: &PhaseCtx, ignore: &IgnoreSet) -> Result<(), PhaseError> {
         );
         return Ok(());
     }
-    let ep = cri_endpoint(ctx);
+    let ep = cri_endpoint(&ctx.cfg.init.node_registration.cri_socket);
     let mut failures = Vec::new();
     for image in required_images(ctx) {
         if policy != "Always"
@@ -1246,7 +1536,15 @@ fn image_pull(ctx: &PhaseCtx, ignore: &IgnoreSet) -> Result<(), PhaseError> {
     Ok(())
 }
 
-fn fatal_error(results: &[CheckResult]) -> PhaseError {
+/// kubeadm's "Some fatal errors occurred" error for the fatal results, with a hint naming
+/// the fixable checks, `kubestrap reset` for leftovers, and `--ignore-preflight-errors`.
+pub fn fatal_error(results: &[CheckResult]) -> PhaseError {
+    fatal_error_with(results, true)
+}
+
+/// [`fatal_error`]; `can_fix` false (join has no `--fix`) makes the hint list the suggested
+/// fixes as steps to apply by hand.
+pub fn fatal_error_with(results: &[CheckResult], can_fix: bool) -> PhaseError {
     let fatal: Vec<&CheckResult> = results.iter().filter(|r| r.is_fatal()).collect();
     let mut msg = String::from("[preflight] Some fatal errors occurred:");
     for r in &fatal {
@@ -1259,16 +1557,21 @@ fn fatal_error(results: &[CheckResult]) -> PhaseError {
         .map(|r| r.name.as_str())
         .collect();
     let mut hint = String::new();
-    if !fixable.is_empty() {
+    if !fixable.is_empty() && can_fix {
         hint.push_str(&format!(
             "kubestrap can fix {} for you: run again with --fix. ",
+            fixable.join(", ")
+        ));
+    } else if !fixable.is_empty() {
+        hint.push_str(&format!(
+            "The checks above suggest fixes for {} (apply them by hand, then run again). ",
             fixable.join(", ")
         ));
     }
     if names.iter().any(|n| {
         n.starts_with("FileAvailable-") || n.starts_with("Port-") || n.starts_with("DirAvailable-")
     }) {
-        hint.push_str("If this node already ran init, run 'kubestrap reset' first. ");
+        hint.push_str("If this node already ran init or join, run 'kubestrap reset' first. ");
     }
     hint.push_str(&format!(
         "If you know what you are doing, you can make a check non-fatal with --ignore-preflight-errors={}",
@@ -1351,6 +1654,23 @@ mod tests {
         assert!(n.contains("# /swapfile none swap sw 0 0"));
         assert!(n.contains("UUID=1 / ext4 defaults 0 1\n"));
         assert_eq!(n.matches("# /old").count(), 1);
+    }
+
+    #[test]
+    fn etcd_versions_and_no_proxy() {
+        assert_eq!(parse_etcd_version("3.4.23"), Some((3, 4, 23)));
+        assert_eq!(parse_etcd_version("v3.5.24-0"), Some((3, 5, 24)));
+        assert_eq!(parse_etcd_version("3.6"), Some((3, 6, 0)));
+        assert_eq!(parse_etcd_version("three"), None);
+        assert!(parse_etcd_version("3.4.23").unwrap() < min_external_etcd_version(33));
+        assert!(parse_etcd_version("3.5.24").unwrap() >= min_external_etcd_version(34));
+        assert!(no_proxy_exempts("10.0.0.0/8", "10.1.2.3"));
+        assert!(!no_proxy_exempts("10.0.0.0/8", "192.168.1.2"));
+        assert!(no_proxy_exempts(".example.com", "cp.example.com"));
+        assert!(no_proxy_exempts("example.com", "cp.example.com"));
+        assert!(!no_proxy_exempts("example.com", "cpexample.com"));
+        assert!(no_proxy_exempts("*", "anything"));
+        assert!(no_proxy_exempts("fd00::/64", "fd00::2"));
     }
 
     #[test]

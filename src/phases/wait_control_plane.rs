@@ -257,7 +257,7 @@ pub fn probe_client(tls: &ProbeTls) -> Result<reqwest::Client, PhaseError> {
 }
 
 /// The innermost, most telling cause of a request error (`connection refused`, a TLS error).
-fn describe_error(e: &reqwest::Error) -> String {
+pub(crate) fn describe_error(e: &reqwest::Error) -> String {
     let mut msg = e.to_string();
     let mut cur: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
     while let Some(c) = cur {
