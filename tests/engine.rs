@@ -226,7 +226,13 @@ fn cancellation_stops_at_the_next_safe_point_and_reports_what_was_done() {
     assert_eq!(
         outcome,
         RunOutcome::Cancelled {
-            after_phase: Some("certs/apiserver".into())
+            after_phase: Some("certs/apiserver".into()),
+            interrupted: None,
+            completed: vec![
+                "preflight".into(),
+                "certs/ca".into(),
+                "certs/apiserver".into()
+            ],
         }
     );
     let events = drain(&mut rx);

@@ -285,6 +285,7 @@ async fn run_join(
         host,
         events,
         tuning: fast(),
+        cancel: Default::default(),
     };
     let r = tokio::time::timeout(Duration::from_secs(60), join::run(&job))
         .await

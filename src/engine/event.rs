@@ -124,7 +124,16 @@ pub enum LogLevel {
 pub enum RunOutcome {
     Succeeded,
     Failed { phase: String },
-    Cancelled { after_phase: Option<String> },
+    /// Cancelled (Ctrl-C or the UI). `after_phase`: the last leaf phase that completed;
+    /// `interrupted`: the phase that was running and was stopped inside a wait (`None` when
+    /// the run stopped between phases); `completed`: every leaf phase this run completed.
+    Cancelled {
+        after_phase: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        interrupted: Option<String>,
+        #[serde(default)]
+        completed: Vec<String>,
+    },
 }
 
 /// What `show-join-command` prints.
