@@ -15,7 +15,8 @@ use kubestrap::config::defaults::example_init_config;
 use kubestrap::config::{Arg, InitConfig};
 use kubestrap::engine::workflow::RunFn;
 use kubestrap::engine::{
-    Event, EventSink, PhaseCtx, PhaseError, Plan, RunOutcome, Severity, Workflow, run_workflow,
+    Event, EventSink, LogLevel, PhaseCtx, PhaseError, Plan, RunOutcome, Severity, Workflow,
+    run_workflow,
 };
 use kubestrap::host::{FakeHost, Host, RealHost};
 use kubestrap::phases::{kubelet, preflight};
@@ -1567,4 +1568,135 @@ fn binary_real_init_stops_after_preflight_on_this_machine() {
     let mut files = Vec::new();
     all_files(tmp.path(), &mut files);
     assert!(files.is_empty(), "{files:?}");
+}
+
+/// A TCP listener that accepts connections at the kernel level (backlog) but never answers:
+/// every HTTP attempt against it hangs until the client's own timeout.
+fn silent_listener() -> (std::net::TcpListener, u16) {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    (l, port)
+}
+
+#[test]
+fn ctrl_c_during_wait_control_plane_stops_within_two_seconds_as_cancelled() {
+    // The kubelet healthz endpoint is a socket where nothing answers; the phase would wait
+    // up to 4 minutes (each attempt up to 5 s). Cancel 300 ms after the phase starts.
+    let (_silent, port) = silent_listener();
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = example_init_config("v1.33.1");
+    cfg.kubelet = Some(
+        serde_yaml::from_str(&format!(
+            "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nhealthzBindAddress: 127.0.0.1\nhealthzPort: {port}\n"
+        ))
+        .unwrap(),
+    );
+    let host: Arc<dyn Host> = Arc::new(RealHost::new(dir.path(), false).unwrap());
+    let (ctx, mut rx) = ctx_with(cfg, host);
+    let plan = Plan {
+        only: Some(vec!["wait-control-plane".into()]),
+        ..Plan::default()
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let (outcome, took, events) = rt.block_on(async {
+        let cancel = ctx.cancel.clone();
+        let handle = kubestrap::engine::spawn_workflow(Workflow::init(), ctx, plan);
+        let mut seen = Vec::new();
+        // Wait (bounded) for the phase to start, then cancel 300 ms into it.
+        let started = tokio::time::timeout(Duration::from_secs(10), async {
+            while let Some(ev) = rx.recv().await {
+                let go =
+                    matches!(&ev, Event::PhaseStarted { phase } if phase == "wait-control-plane");
+                seen.push(ev);
+                if go {
+                    return true;
+                }
+            }
+            false
+        })
+        .await
+        .expect("wait-control-plane starts within 10 s");
+        assert!(started, "the phase never started: {seen:?}");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let t0 = Instant::now();
+        cancel.cancel();
+        let outcome = tokio::time::timeout(Duration::from_secs(10), handle)
+            .await
+            .expect("the run ends after the cancel (bounded)")
+            .unwrap();
+        let took = t0.elapsed();
+        while let Ok(ev) = rx.try_recv() {
+            seen.push(ev);
+        }
+        (outcome, took, seen)
+    });
+    assert!(
+        took < Duration::from_secs(2),
+        "took {took:?} after the cancel"
+    );
+    match &outcome {
+        RunOutcome::Cancelled {
+            interrupted,
+            after_phase,
+            completed,
+        } => {
+            assert_eq!(interrupted.as_deref(), Some("wait-control-plane"));
+            assert_eq!(after_phase, &None);
+            assert!(completed.is_empty(), "{completed:?}");
+        }
+        o => panic!("expected Cancelled, got {o:?}"),
+    }
+    // It really was waiting on the kubelet, was not reported as a failure or a timeout, and
+    // said which phase was interrupted.
+    assert!(
+        events.iter().any(|e| matches!(e, Event::Log { message, .. } if message.contains("Waiting for a healthy kubelet"))),
+        "{events:?}"
+    );
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(e, Event::PhaseFailed { .. })),
+        "{events:?}"
+    );
+    assert!(
+        !events.iter().any(
+            |e| matches!(e, Event::PhaseFinished { phase, .. } if phase == "wait-control-plane")
+        ),
+        "{events:?}"
+    );
+    let interrupted_log = events.iter().find_map(|e| match e {
+        Event::Log {
+            level: LogLevel::Warn,
+            phase: Some(p),
+            message,
+        } if p == "wait-control-plane" => Some(message.clone()),
+        _ => None,
+    });
+    let msg = interrupted_log.expect("a warning names the interrupted phase");
+    assert!(
+        msg.contains("phase wait-control-plane was interrupted"),
+        "{msg}"
+    );
+    assert!(msg.contains("cancelled while waiting for kubelet"), "{msg}");
+    assert!(!msg.contains("did not become healthy"), "{msg}");
+    assert_eq!(
+        events.last(),
+        Some(&Event::Finished {
+            outcome: outcome.clone()
+        })
+    );
+    // The text face says which phase was interrupted.
+    let line = kubestrap::output::format_event(
+        kubestrap::cli::OutputFormat::Text,
+        &Event::Finished { outcome },
+    )
+    .unwrap();
+    assert!(
+        line.contains("Cancelled during phase wait-control-plane"),
+        "{line}"
+    );
 }

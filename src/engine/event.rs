@@ -123,7 +123,9 @@ pub enum LogLevel {
 #[serde(rename_all = "snake_case", tag = "status")]
 pub enum RunOutcome {
     Succeeded,
-    Failed { phase: String },
+    Failed {
+        phase: String,
+    },
     /// Cancelled (Ctrl-C or the UI). `after_phase`: the last leaf phase that completed;
     /// `interrupted`: the phase that was running and was stopped inside a wait (`None` when
     /// the run stopped between phases); `completed`: every leaf phase this run completed.
