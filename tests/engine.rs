@@ -19,7 +19,7 @@ use kubestrap::engine::{
     run_workflow,
 };
 use kubestrap::host::{FakeHost, Host, RealHost};
-use kubestrap::phases::{kubelet, preflight};
+use kubestrap::phases::{kubelet, preflight, upload_config};
 
 // ---------------------------------------------------------------- helpers
 
@@ -1699,4 +1699,102 @@ fn ctrl_c_during_wait_control_plane_stops_within_two_seconds_as_cancelled() {
         line.contains("Cancelled during phase wait-control-plane"),
         "{line}"
     );
+}
+
+// ---------------------------------------------------------------- kubelet-config ConfigMap
+
+/// The `kubelet-config` ConfigMap upload-config would create for `cfg` (dry-run: taken from
+/// its WouldApply event), parsed.
+fn kubelet_config_map(cfg: &InitConfig) -> serde_yaml::Value {
+    let host: Arc<dyn Host> = Arc::new(FakeHost::new().unwrap().with_dry_run(true));
+    let (ctx, mut rx) = ctx_with(cfg.clone(), host);
+    rt().block_on(upload_config::run(&ctx, "kubelet"))
+        .expect("upload-config/kubelet in dry-run");
+    let yaml = drain(&mut rx)
+        .into_iter()
+        .find_map(|e| match e {
+            Event::WouldApply {
+                resource,
+                name,
+                yaml,
+                ..
+            } if resource == "configmaps" && name == upload_config::KUBELET_CONFIG_MAP => {
+                Some(yaml)
+            }
+            _ => None,
+        })
+        .expect("a kubelet-config ConfigMap");
+    serde_yaml::from_str(&yaml).unwrap()
+}
+
+#[test]
+fn kubelet_config_map_and_config_yaml_agree_on_every_cluster_wide_field() {
+    let user_doc = "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nfailSwapOn: false\nmaxPods: 50\nauthentication:\n  anonymous:\n    enabled: true\nclusterDomain: corp.example\n";
+    for with_user_doc in [false, true] {
+        let mut cfg = example_init_config("v1.34.2");
+        cfg.cluster.networking.service_subnet = "10.200.0.0/16".into();
+        if with_user_doc {
+            cfg.kubelet = Some(serde_yaml::from_str(user_doc).unwrap());
+        }
+        // kubelet-start on a systemd host where systemd-resolved is active.
+        let host = Arc::new(good_host());
+        host.script("systemctl is-active systemd-resolved", 0, "active\n");
+        let (ctx, _rx) = ctx_with(cfg.clone(), host.clone());
+        kubelet::run(&ctx, "").unwrap();
+        let written: serde_yaml::Value =
+            serde_yaml::from_str(&host.text(kubelet::CONFIG_YAML).unwrap()).unwrap();
+
+        let cm = kubelet_config_map(&cfg);
+        let data = cm["data"]["kubelet"]
+            .as_str()
+            .expect("data.kubelet")
+            .to_string();
+        let uploaded: serde_yaml::Value = serde_yaml::from_str(&data).unwrap();
+
+        // The local file carries the instance-specific fields; the ConfigMap does not.
+        assert_eq!(
+            written["containerRuntimeEndpoint"],
+            "unix:///var/run/containerd/containerd.sock"
+        );
+        assert_eq!(written["resolvConf"], "/run/systemd/resolve/resolv.conf");
+        for k in kubelet::INSTANCE_SPECIFIC_KEYS {
+            assert!(uploaded.get(*k).is_none(), "{k} uploaded: {data}");
+        }
+        // Every other field is the same, nested ones included.
+        let mut local = written.clone();
+        if let serde_yaml::Value::Mapping(m) = &mut local {
+            for k in kubelet::INSTANCE_SPECIFIC_KEYS {
+                m.remove(*k);
+            }
+        }
+        assert_eq!(local, uploaded, "with_user_doc={with_user_doc}\n{data}");
+        assert_eq!(uploaded["clusterDNS"][0], "10.200.0.10");
+        assert_eq!(uploaded["authentication"]["webhook"]["enabled"], true);
+        assert_eq!(
+            uploaded["authentication"]["x509"]["clientCAFile"],
+            "/etc/kubernetes/pki/ca.crt"
+        );
+        let annotations = &cm["metadata"]["annotations"];
+        if with_user_doc {
+            // The user's values win at every depth, kubeadm's defaults fill the rest.
+            assert_eq!(uploaded["authentication"]["anonymous"]["enabled"], true);
+            assert_eq!(uploaded["failSwapOn"], false);
+            assert_eq!(uploaded["maxPods"], 50);
+            assert_eq!(uploaded["clusterDomain"], "corp.example");
+            assert_eq!(uploaded["authorization"]["mode"], "Webhook");
+            // A user KubeletConfiguration: no component-config hash (kubeadm's rule).
+            assert!(
+                annotations.get(upload_config::HASH_ANNOTATION).is_none(),
+                "{cm:?}"
+            );
+        } else {
+            assert_eq!(uploaded["authentication"]["anonymous"]["enabled"], false);
+            assert_eq!(uploaded["clusterDomain"], "cluster.local");
+            let want = upload_config::config_map_hash(&BTreeMap::from([(
+                "kubelet".to_string(),
+                data.clone(),
+            )]));
+            assert_eq!(annotations[upload_config::HASH_ANNOTATION], want.as_str());
+        }
+    }
 }
