@@ -1,7 +1,9 @@
 //! `kubestrap init` and `kubestrap init phase NAME [SUB]`.
 //!
 //! Non-interactive runs pick the plain-text or JSON face (`--output`); the engine runs on a
-//! tokio task and Ctrl-C cancels it at the next safe point. `--dry-run` writes everything
+//! tokio task. The first Ctrl-C cancels it: waits inside phases stop at once and the run
+//! ends as cancelled, naming the interrupted phase and the phases done; a second Ctrl-C
+//! exits at once with code 130. `--dry-run` writes everything
 //! under a new temporary directory (or `$KUBESTRAP_INIT_DRYRUN_DIR`, like kubeadm's
 //! `KUBEADM_INIT_DRYRUN_DIR`), reading the machine through it, and starts nothing.
 
