@@ -1380,3 +1380,72 @@ async fn api_phases_and_kubectl_with_the_certs_and_kubeconfig_phases_files() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancel_during_the_node_wait_of_mark_control_plane_ends_as_cancelled() {
+    // No Node is ever registered: mark-control-plane would poll for
+    // timeouts.kubernetesAPICall (1 minute). Cancel 300 ms into the phase.
+    let mut e = env(config());
+    let cancel = e.ctx.cancel.clone();
+    let plan = kubestrap::engine::Plan {
+        only: Some(vec!["mark-control-plane".into()]),
+        ..Default::default()
+    };
+    let handle =
+        kubestrap::engine::spawn_workflow(kubestrap::engine::Workflow::init(), e.ctx.clone(), plan);
+    let mut seen = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while let Some(ev) = e.rx.recv().await {
+            let go = matches!(&ev, Event::PhaseStarted { phase } if phase == "mark-control-plane");
+            seen.push(ev);
+            if go {
+                break;
+            }
+        }
+    })
+    .await
+    .expect("mark-control-plane starts");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let t0 = Instant::now();
+    cancel.cancel();
+    let outcome = tokio::time::timeout(Duration::from_secs(10), handle)
+        .await
+        .expect("the run ends after the cancel (bounded)")
+        .unwrap();
+    assert!(t0.elapsed() < Duration::from_secs(2), "{:?}", t0.elapsed());
+    assert_eq!(
+        outcome,
+        kubestrap::engine::RunOutcome::Cancelled {
+            after_phase: None,
+            interrupted: Some("mark-control-plane".into()),
+            completed: vec![],
+        }
+    );
+    seen.extend(drain(&mut e.rx));
+    assert!(
+        !seen
+            .iter()
+            .any(|ev| matches!(ev, Event::PhaseFailed { .. })),
+        "{seen:?}"
+    );
+    assert!(
+        seen.iter().any(|ev| matches!(ev, Event::Log { message, .. }
+            if message.contains("phase mark-control-plane was interrupted")
+                && message.contains("cancelled while waiting for Node \"cp1\""))),
+        "{seen:?}"
+    );
+    // It stopped polling: no GET of the Node after the run ended.
+    let gets = |s: &TestApiServer| {
+        s.shared
+            .log
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|l| l.method == "GET" && l.path.ends_with("/nodes/cp1"))
+            .count()
+    };
+    let n = gets(&e.server);
+    assert!(n >= 1, "the Node was polled");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(gets(&e.server), n, "no more polls after the cancel");
+}

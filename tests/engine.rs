@@ -15,10 +15,11 @@ use kubestrap::config::defaults::example_init_config;
 use kubestrap::config::{Arg, InitConfig};
 use kubestrap::engine::workflow::RunFn;
 use kubestrap::engine::{
-    Event, EventSink, PhaseCtx, PhaseError, Plan, RunOutcome, Severity, Workflow, run_workflow,
+    Event, EventSink, LogLevel, PhaseCtx, PhaseError, Plan, RunOutcome, Severity, Workflow,
+    run_workflow,
 };
 use kubestrap::host::{FakeHost, Host, RealHost};
-use kubestrap::phases::{kubelet, preflight};
+use kubestrap::phases::{kubelet, preflight, upload_config};
 
 // ---------------------------------------------------------------- helpers
 
@@ -226,7 +227,13 @@ fn cancellation_stops_at_the_next_safe_point_and_reports_what_was_done() {
     assert_eq!(
         outcome,
         RunOutcome::Cancelled {
-            after_phase: Some("certs/apiserver".into())
+            after_phase: Some("certs/apiserver".into()),
+            interrupted: None,
+            completed: vec![
+                "preflight".into(),
+                "certs/ca".into(),
+                "certs/apiserver".into()
+            ],
         }
     );
     let events = drain(&mut rx);
@@ -1561,4 +1568,233 @@ fn binary_real_init_stops_after_preflight_on_this_machine() {
     let mut files = Vec::new();
     all_files(tmp.path(), &mut files);
     assert!(files.is_empty(), "{files:?}");
+}
+
+/// A TCP listener that accepts connections at the kernel level (backlog) but never answers:
+/// every HTTP attempt against it hangs until the client's own timeout.
+fn silent_listener() -> (std::net::TcpListener, u16) {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    (l, port)
+}
+
+#[test]
+fn ctrl_c_during_wait_control_plane_stops_within_two_seconds_as_cancelled() {
+    // The kubelet healthz endpoint is a socket where nothing answers; the phase would wait
+    // up to 4 minutes (each attempt up to 5 s). Cancel 300 ms after the phase starts.
+    let (_silent, port) = silent_listener();
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = example_init_config("v1.33.1");
+    cfg.kubelet = Some(
+        serde_yaml::from_str(&format!(
+            "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nhealthzBindAddress: 127.0.0.1\nhealthzPort: {port}\n"
+        ))
+        .unwrap(),
+    );
+    let host: Arc<dyn Host> = Arc::new(RealHost::new(dir.path(), false).unwrap());
+    let (ctx, mut rx) = ctx_with(cfg, host);
+    let plan = Plan {
+        only: Some(vec!["wait-control-plane".into()]),
+        ..Plan::default()
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let (outcome, took, events) = rt.block_on(async {
+        let cancel = ctx.cancel.clone();
+        let handle = kubestrap::engine::spawn_workflow(Workflow::init(), ctx, plan);
+        let mut seen = Vec::new();
+        // Wait (bounded) for the phase to start, then cancel 300 ms into it.
+        let started = tokio::time::timeout(Duration::from_secs(10), async {
+            while let Some(ev) = rx.recv().await {
+                let go =
+                    matches!(&ev, Event::PhaseStarted { phase } if phase == "wait-control-plane");
+                seen.push(ev);
+                if go {
+                    return true;
+                }
+            }
+            false
+        })
+        .await
+        .expect("wait-control-plane starts within 10 s");
+        assert!(started, "the phase never started: {seen:?}");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let t0 = Instant::now();
+        cancel.cancel();
+        let outcome = tokio::time::timeout(Duration::from_secs(10), handle)
+            .await
+            .expect("the run ends after the cancel (bounded)")
+            .unwrap();
+        let took = t0.elapsed();
+        while let Ok(ev) = rx.try_recv() {
+            seen.push(ev);
+        }
+        (outcome, took, seen)
+    });
+    assert!(
+        took < Duration::from_secs(2),
+        "took {took:?} after the cancel"
+    );
+    match &outcome {
+        RunOutcome::Cancelled {
+            interrupted,
+            after_phase,
+            completed,
+        } => {
+            assert_eq!(interrupted.as_deref(), Some("wait-control-plane"));
+            assert_eq!(after_phase, &None);
+            assert!(completed.is_empty(), "{completed:?}");
+        }
+        o => panic!("expected Cancelled, got {o:?}"),
+    }
+    // It really was waiting on the kubelet, was not reported as a failure or a timeout, and
+    // said which phase was interrupted.
+    assert!(
+        events.iter().any(|e| matches!(e, Event::Log { message, .. } if message.contains("Waiting for a healthy kubelet"))),
+        "{events:?}"
+    );
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(e, Event::PhaseFailed { .. })),
+        "{events:?}"
+    );
+    assert!(
+        !events.iter().any(
+            |e| matches!(e, Event::PhaseFinished { phase, .. } if phase == "wait-control-plane")
+        ),
+        "{events:?}"
+    );
+    let interrupted_log = events.iter().find_map(|e| match e {
+        Event::Log {
+            level: LogLevel::Warn,
+            phase: Some(p),
+            message,
+        } if p == "wait-control-plane" => Some(message.clone()),
+        _ => None,
+    });
+    let msg = interrupted_log.expect("a warning names the interrupted phase");
+    assert!(
+        msg.contains("phase wait-control-plane was interrupted"),
+        "{msg}"
+    );
+    assert!(msg.contains("cancelled while waiting for kubelet"), "{msg}");
+    assert!(!msg.contains("did not become healthy"), "{msg}");
+    assert_eq!(
+        events.last(),
+        Some(&Event::Finished {
+            outcome: outcome.clone()
+        })
+    );
+    // The text face says which phase was interrupted.
+    let line = kubestrap::output::format_event(
+        kubestrap::cli::OutputFormat::Text,
+        &Event::Finished { outcome },
+    )
+    .unwrap();
+    assert!(
+        line.contains("Cancelled during phase wait-control-plane"),
+        "{line}"
+    );
+}
+
+// ---------------------------------------------------------------- kubelet-config ConfigMap
+
+/// The `kubelet-config` ConfigMap upload-config would create for `cfg` (dry-run: taken from
+/// its WouldApply event), parsed.
+fn kubelet_config_map(cfg: &InitConfig) -> serde_yaml::Value {
+    let host: Arc<dyn Host> = Arc::new(FakeHost::new().unwrap().with_dry_run(true));
+    let (ctx, mut rx) = ctx_with(cfg.clone(), host);
+    rt().block_on(upload_config::run(&ctx, "kubelet"))
+        .expect("upload-config/kubelet in dry-run");
+    let yaml = drain(&mut rx)
+        .into_iter()
+        .find_map(|e| match e {
+            Event::WouldApply {
+                resource,
+                name,
+                yaml,
+                ..
+            } if resource == "configmaps" && name == upload_config::KUBELET_CONFIG_MAP => {
+                Some(yaml)
+            }
+            _ => None,
+        })
+        .expect("a kubelet-config ConfigMap");
+    serde_yaml::from_str(&yaml).unwrap()
+}
+
+#[test]
+fn kubelet_config_map_and_config_yaml_agree_on_every_cluster_wide_field() {
+    let user_doc = "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nfailSwapOn: false\nmaxPods: 50\nauthentication:\n  anonymous:\n    enabled: true\nclusterDomain: corp.example\n";
+    for with_user_doc in [false, true] {
+        let mut cfg = example_init_config("v1.34.2");
+        cfg.cluster.networking.service_subnet = "10.200.0.0/16".into();
+        if with_user_doc {
+            cfg.kubelet = Some(serde_yaml::from_str(user_doc).unwrap());
+        }
+        // kubelet-start on a systemd host where systemd-resolved is active.
+        let host = Arc::new(good_host());
+        host.script("systemctl is-active systemd-resolved", 0, "active\n");
+        let (ctx, _rx) = ctx_with(cfg.clone(), host.clone());
+        kubelet::run(&ctx, "").unwrap();
+        let written: serde_yaml::Value =
+            serde_yaml::from_str(&host.text(kubelet::CONFIG_YAML).unwrap()).unwrap();
+
+        let cm = kubelet_config_map(&cfg);
+        let data = cm["data"]["kubelet"]
+            .as_str()
+            .expect("data.kubelet")
+            .to_string();
+        let uploaded: serde_yaml::Value = serde_yaml::from_str(&data).unwrap();
+
+        // The local file carries the instance-specific fields; the ConfigMap does not.
+        assert_eq!(
+            written["containerRuntimeEndpoint"],
+            "unix:///var/run/containerd/containerd.sock"
+        );
+        assert_eq!(written["resolvConf"], "/run/systemd/resolve/resolv.conf");
+        for k in kubelet::INSTANCE_SPECIFIC_KEYS {
+            assert!(uploaded.get(*k).is_none(), "{k} uploaded: {data}");
+        }
+        // Every other field is the same, nested ones included.
+        let mut local = written.clone();
+        if let serde_yaml::Value::Mapping(m) = &mut local {
+            for k in kubelet::INSTANCE_SPECIFIC_KEYS {
+                m.remove(*k);
+            }
+        }
+        assert_eq!(local, uploaded, "with_user_doc={with_user_doc}\n{data}");
+        assert_eq!(uploaded["clusterDNS"][0], "10.200.0.10");
+        assert_eq!(uploaded["authentication"]["webhook"]["enabled"], true);
+        assert_eq!(
+            uploaded["authentication"]["x509"]["clientCAFile"],
+            "/etc/kubernetes/pki/ca.crt"
+        );
+        let annotations = &cm["metadata"]["annotations"];
+        if with_user_doc {
+            // The user's values win at every depth, kubeadm's defaults fill the rest.
+            assert_eq!(uploaded["authentication"]["anonymous"]["enabled"], true);
+            assert_eq!(uploaded["failSwapOn"], false);
+            assert_eq!(uploaded["maxPods"], 50);
+            assert_eq!(uploaded["clusterDomain"], "corp.example");
+            assert_eq!(uploaded["authorization"]["mode"], "Webhook");
+            // A user KubeletConfiguration: no component-config hash (kubeadm's rule).
+            assert!(
+                annotations.get(upload_config::HASH_ANNOTATION).is_none(),
+                "{cm:?}"
+            );
+        } else {
+            assert_eq!(uploaded["authentication"]["anonymous"]["enabled"], false);
+            assert_eq!(uploaded["clusterDomain"], "cluster.local");
+            let want = upload_config::config_map_hash(&BTreeMap::from([(
+                "kubelet".to_string(),
+                data.clone(),
+            )]));
+            assert_eq!(annotations[upload_config::HASH_ANNOTATION], want.as_str());
+        }
+    }
 }

@@ -17,7 +17,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use kubestrap::config::defaults::example_init_config;
 use kubestrap::config::{GoDuration, JoinConfiguration};
-use kubestrap::engine::{Event, EventSink, LogLevel, PhaseCtx};
+use kubestrap::engine::{Event, EventSink, LogLevel, PhaseCtx, RunOutcome};
 use kubestrap::host::{CmdOutput, Host, HostFacts, RealHost};
 use kubestrap::join::{self, JoinJob, Tuning, cmdline};
 use kubestrap::phases::{bootstrap_token, upload_config};
@@ -328,6 +328,7 @@ async fn run_join(
         host,
         events,
         tuning: fast(),
+        cancel: Default::default(),
     };
     let r = tokio::time::timeout(Duration::from_secs(60), join::run(&job))
         .await
@@ -1731,4 +1732,71 @@ fn join_preflight_phase_events_and_ignore_list() {
             .message
             .contains("don't specify individual checks if 'all' is used")
     );
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancel_during_discovery_ends_promptly_as_cancelled() {
+    // An endpoint that accepts TCP connections but never answers: each discovery request
+    // would hang for the request timeout (10 s) and discovery would retry for 5 minutes.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let ep = silent.local_addr().unwrap().to_string();
+    let pin = format!("sha256:{}", "ab".repeat(32));
+    let mut cfg = config(
+        &format!("kubeadm join {ep} --token {TOKEN} --discovery-token-ca-cert-hash {pin}"),
+        Duration::from_secs(300),
+    );
+    cfg.skip_phases = vec!["preflight".into()];
+    let dir = tempfile::tempdir().unwrap();
+    let (events, mut rx) = EventSink::channel();
+    let job = JoinJob {
+        cfg,
+        host: Arc::new(RealHost::new(dir.path(), false).unwrap()),
+        events,
+        tuning: Tuning::default(),
+        cancel: Default::default(),
+    };
+    let cancel = job.cancel.clone();
+    let run = tokio::spawn(async move { join::run(&job).await });
+    // Cancel 300 ms after discovery starts (bounded wait for the start).
+    let mut seen = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while let Some(ev) = rx.recv().await {
+            let go = matches!(&ev, Event::PhaseStarted { phase } if phase == "discovery");
+            seen.push(ev);
+            if go {
+                break;
+            }
+        }
+    })
+    .await
+    .expect("discovery starts");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let t0 = Instant::now();
+    cancel.cancel();
+    let r = tokio::time::timeout(Duration::from_secs(10), run)
+        .await
+        .expect("join ends after the cancel (bounded)")
+        .unwrap();
+    let took = t0.elapsed();
+    seen.extend(drain(&mut rx));
+    assert!(took < Duration::from_secs(2), "took {took:?}");
+    let f = r.expect_err("a cancelled join is not a success");
+    assert_eq!(f.phase, "discovery");
+    assert!(f.error.is_cancelled(), "{f}");
+    assert!(!f.error.chain().contains("timeout"), "{f}");
+    assert!(
+        !seen.iter().any(|e| matches!(e, Event::PhaseFailed { .. })),
+        "{seen:?}"
+    );
+    assert_eq!(
+        seen.last(),
+        Some(&Event::Finished {
+            outcome: RunOutcome::Cancelled {
+                after_phase: None,
+                interrupted: Some("discovery".into()),
+                completed: vec![],
+            }
+        }),
+        "{seen:?}"
+    );
+    drop(silent);
 }

@@ -1,7 +1,9 @@
 //! `kubestrap init` and `kubestrap init phase NAME [SUB]`.
 //!
 //! Non-interactive runs pick the plain-text or JSON face (`--output`); the engine runs on a
-//! tokio task and Ctrl-C cancels it at the next safe point. `--dry-run` writes everything
+//! tokio task. The first Ctrl-C cancels it: waits inside phases stop at once and the run
+//! ends as cancelled, naming the interrupted phase and the phases done; a second Ctrl-C
+//! exits at once with code 130. `--dry-run` writes everything
 //! under a new temporary directory (or `$KUBESTRAP_INIT_DRYRUN_DIR`, like kubeadm's
 //! `KUBEADM_INIT_DRYRUN_DIR`), reading the machine through it, and starts nothing.
 
@@ -138,9 +140,18 @@ pub fn run(root: Option<PathBuf>, args: InitArgs) -> i32 {
         drop(sink);
         let cancel = ctx.cancel.clone();
         let handle = crate::engine::spawn_workflow(workflow, ctx, plan);
+        // First Ctrl-C: cancel (waits stop at once, the run ends at the next safe point and
+        // reports what was done). Second Ctrl-C: exit at once with 130 (128 + SIGINT).
         let ctrl_c = tokio::spawn(async move {
             if tokio::signal::ctrl_c().await.is_ok() {
                 cancel.cancel();
+                eprintln!(
+                    "\n[init] Cancelling: stopping at the next safe point (press Ctrl-C again to exit at once)"
+                );
+                if tokio::signal::ctrl_c().await.is_ok() {
+                    eprintln!("[init] Interrupted again: exiting now");
+                    std::process::exit(EXIT_INTERRUPTED);
+                }
             }
         });
         let events = consume(format, rx).await;
@@ -151,6 +162,9 @@ pub fn run(root: Option<PathBuf>, args: InitArgs) -> i32 {
         summary(format, &outcome, &events, dry_dir.as_deref())
     })
 }
+
+/// Exit code after a second Ctrl-C (128 + SIGINT), as shells report an interrupted program.
+pub const EXIT_INTERRUPTED: i32 = 130;
 
 /// Prints events as they arrive (text face: failures to standard error) and returns them.
 async fn consume(

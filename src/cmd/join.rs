@@ -180,7 +180,9 @@ pub fn run(root: Option<PathBuf>, mut args: JoinArgs) -> i32 {
         host,
         events,
         tuning: Tuning::default(),
+        cancel: tokio_util::sync::CancellationToken::new(),
     };
+    let cancel = job.cancel.clone();
     let result = rt.block_on(async move {
         let printer = tokio::spawn(async move {
             while let Some(ev) = rx.recv().await {
@@ -192,7 +194,21 @@ pub fn run(root: Option<PathBuf>, mut args: JoinArgs) -> i32 {
                 }
             }
         });
+        // First Ctrl-C: cancel at the current wait; second: exit at once with 130.
+        let ctrl_c = tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                cancel.cancel();
+                eprintln!(
+                    "\n[join] Cancelling: stopping the current phase (press Ctrl-C again to exit at once)"
+                );
+                if tokio::signal::ctrl_c().await.is_ok() {
+                    eprintln!("[join] Interrupted again: exiting now");
+                    std::process::exit(super::init::EXIT_INTERRUPTED);
+                }
+            }
+        });
         let r = join::run(&job).await;
+        ctrl_c.abort();
         drop(job);
         let _ = printer.await;
         r
@@ -213,6 +229,13 @@ pub fn run(root: Option<PathBuf>, mut args: JoinArgs) -> i32 {
                 }
             }
             0
+        }
+        Err(f) if f.error.is_cancelled() => {
+            eprintln!(
+                "[join] Cancelled during phase {}; nothing more was done after it",
+                f.phase
+            );
+            1
         }
         Err(f) => {
             if output == OutputFormat::Text {

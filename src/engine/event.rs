@@ -123,8 +123,19 @@ pub enum LogLevel {
 #[serde(rename_all = "snake_case", tag = "status")]
 pub enum RunOutcome {
     Succeeded,
-    Failed { phase: String },
-    Cancelled { after_phase: Option<String> },
+    Failed {
+        phase: String,
+    },
+    /// Cancelled (Ctrl-C or the UI). `after_phase`: the last leaf phase that completed;
+    /// `interrupted`: the phase that was running and was stopped inside a wait (`None` when
+    /// the run stopped between phases); `completed`: every leaf phase this run completed.
+    Cancelled {
+        after_phase: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        interrupted: Option<String>,
+        #[serde(default)]
+        completed: Vec<String>,
+    },
 }
 
 /// What `show-join-command` prints.

@@ -134,6 +134,25 @@ impl PhaseError {
         self
     }
 
+    /// The error a phase returns when `ctx.cancel` fired during one of its waits: `what` says
+    /// what was being waited for (e.g. `waiting for kube-apiserver`). The runner reports it
+    /// as [`RunOutcome::Cancelled`], never as a failure.
+    pub fn cancelled(what: impl Into<String>) -> Self {
+        PhaseError::new(format!("cancelled while {}", what.into())).caused_by(Cancelled)
+    }
+
+    /// True when this error (or any cause in its chain) is a cancellation ([`Cancelled`]).
+    pub fn is_cancelled(&self) -> bool {
+        let mut cur: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(self);
+        while let Some(e) = cur {
+            if e.is::<Cancelled>() {
+                return true;
+            }
+            cur = e.source();
+        }
+        false
+    }
+
     /// The whole cause chain joined by `: `.
     pub fn chain(&self) -> String {
         let mut s = self.message.clone();
@@ -144,6 +163,26 @@ impl PhaseError {
             cur = e.source();
         }
         s
+    }
+}
+
+/// Marker cause of a [`PhaseError::cancelled`] error (Ctrl-C or the UI).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("cancelled by the user")]
+pub struct Cancelled;
+
+/// Runs `fut` unless `cancel` fires first; on cancellation the future is dropped (at its
+/// current await point) and a [`PhaseError::cancelled`] naming `what` is returned. Used by
+/// every wait and retry loop so Ctrl-C stops them promptly.
+pub async fn or_cancelled<T>(
+    cancel: &tokio_util::sync::CancellationToken,
+    what: &str,
+    fut: impl std::future::Future<Output = T>,
+) -> Result<T, PhaseError> {
+    tokio::select! {
+        biased;
+        _ = cancel.cancelled() => Err(PhaseError::cancelled(what)),
+        v = fut => Ok(v),
     }
 }
 

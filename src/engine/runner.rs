@@ -1,6 +1,5 @@
 //! The runner: walks a [`Workflow`] on a tokio task, sends [`Event`]s, honours
-//! `--skip-phases`, `init phase` selections and cancellation at safe points (between
-//! phases), and records progress so a re-run after a failure or a kill continues where the
+//! `--skip-phases`, `init phase` selections and cancellation, and records progress so a re-run after a failure or a kill continues where the
 //! last run stopped.
 //!
 //! Progress lives in `/etc/kubernetes/tmp/kubestrap-init-progress.json` (under the host's
@@ -9,6 +8,11 @@
 //! did not finish skips the completed phases (reported as skipped, "completed by an earlier
 //! run"); every other phase is idempotent and simply runs again. A finished run is never
 //! resumed: a second init then fails in preflight, as kubeadm's does.
+//!
+//! Cancellation: the runner checks `ctx.cancel` between phases, and every wait or retry loop
+//! inside a phase watches it too and returns [`PhaseError::cancelled`]. A phase that ends
+//! with an error after the token fired is reported as interrupted (an info log and
+//! [`RunOutcome::Cancelled`] naming it), never as [`Event::PhaseFailed`].
 
 use std::path::Path;
 use std::time::Instant;
@@ -117,6 +121,14 @@ async fn run_inner(wf: &Workflow, ctx: &PhaseCtx, plan: &Plan) -> RunOutcome {
         progress.completed = prev.completed;
     }
     let mut last_done: Option<String> = None;
+    let mut done: Vec<String> = Vec::new();
+    let cancelled = |last: &Option<String>, done: &Vec<String>, interrupted: Option<String>| {
+        RunOutcome::Cancelled {
+            after_phase: last.clone(),
+            interrupted,
+            completed: done.clone(),
+        }
+    };
     let selected = |id: &str| plan.only.as_ref().is_none_or(|o| o.iter().any(|x| x == id));
 
     for top in &wf.phases {
@@ -132,9 +144,7 @@ async fn run_inner(wf: &Workflow, ctx: &PhaseCtx, plan: &Plan) -> RunOutcome {
             continue;
         }
         if ctx.cancel.is_cancelled() {
-            return RunOutcome::Cancelled {
-                after_phase: last_done,
-            };
+            return cancelled(&last_done, &done, None);
         }
         if is_skipped(&top.name, &plan.skip) {
             ctx.events.send(Event::PhaseSkipped {
@@ -167,9 +177,7 @@ async fn run_inner(wf: &Workflow, ctx: &PhaseCtx, plan: &Plan) -> RunOutcome {
         }
         for (id, leaf) in leaves.iter().filter(|(id, _)| selected(id)) {
             if ctx.cancel.is_cancelled() {
-                return RunOutcome::Cancelled {
-                    after_phase: last_done,
-                };
+                return cancelled(&last_done, &done, None);
             }
             let skip_reason = if is_parent && is_skipped(id, &plan.skip) {
                 Some("--skip-phases".to_string())
@@ -201,12 +209,25 @@ async fn run_inner(wf: &Workflow, ctx: &PhaseCtx, plan: &Plan) -> RunOutcome {
                         elapsed_ms: ms(start),
                     });
                     last_done = Some(id.clone());
+                    done.push(id.clone());
                     if plan.resume {
                         progress.completed.push(id.clone());
                         if let Err(e) = save_progress(ctx, &progress) {
                             ctx.events.warn(id, e.chain());
                         }
                     }
+                }
+                Err(e) if e.is_cancelled() || ctx.cancel.is_cancelled() => {
+                    ctx.events.send(Event::Log {
+                        level: super::LogLevel::Warn,
+                        phase: Some(id.clone()),
+                        message: format!(
+                            "phase {id} was interrupted after {:.1}s: {}",
+                            start.elapsed().as_secs_f64(),
+                            e.chain()
+                        ),
+                    });
+                    return cancelled(&last_done, &done, Some(id.clone()));
                 }
                 Err(e) => {
                     let error = format!("error execution phase {id}: {}", e.chain());

@@ -60,6 +60,10 @@ pub struct JoinJob {
     pub host: Arc<dyn Host>,
     pub events: EventSink,
     pub tuning: Tuning,
+    /// Cancelled by Ctrl-C or the UI: the running phase stops at its current wait (discovery
+    /// retries, the TLS bootstrap wait, API reads) and the run ends as
+    /// [`RunOutcome::Cancelled`] naming it.
+    pub cancel: tokio_util::sync::CancellationToken,
 }
 
 /// What a successful run did.
@@ -193,6 +197,8 @@ fn bootstrap_conf(
 struct Runner<'a> {
     job: &'a JoinJob,
     skip: Vec<String>,
+    /// Phases completed so far, for the cancelled outcome.
+    done: std::sync::Mutex<Vec<String>>,
 }
 
 impl Runner<'_> {
@@ -200,12 +206,42 @@ impl Runner<'_> {
         self.skip.iter().any(|s| s == phase || s == "all")
     }
 
+    fn completed(&self) -> Vec<String> {
+        self.done.lock().map(|d| d.clone()).unwrap_or_default()
+    }
+
+    /// Ends the run as cancelled: a warning, `Finished { Cancelled }` and the failure value.
+    fn cancelled(&self, interrupted: Option<&str>, error: PhaseError) -> JoinFailure {
+        let ev = &self.job.events;
+        let completed = self.completed();
+        if let Some(p) = interrupted {
+            ev.warn(p, format!("phase {p} was interrupted: {}", error.chain()));
+        }
+        ev.send(Event::Finished {
+            outcome: RunOutcome::Cancelled {
+                after_phase: completed.last().cloned(),
+                interrupted: interrupted.map(str::to_string),
+                completed,
+            },
+        });
+        JoinFailure {
+            phase: interrupted.unwrap_or("join").to_string(),
+            error,
+        }
+    }
+
+    /// Runs one phase unless skipped; the phase future is dropped at its current await point
+    /// when the job's cancel token fires (every join wait is an await: discovery requests
+    /// and pauses, API reads, TLS bootstrap polls).
     async fn phase<T, F, Fut>(&self, phase: &str, f: F) -> Result<Option<T>, JoinFailure>
     where
         F: FnOnce() -> Fut,
         Fut: std::future::Future<Output = Result<T, PhaseError>>,
     {
         let ev = &self.job.events;
+        if self.job.cancel.is_cancelled() {
+            return Err(self.cancelled(None, PhaseError::cancelled(format!("before {phase}"))));
+        }
         if self.skipped(phase) {
             ev.send(Event::PhaseSkipped {
                 phase: phase.into(),
@@ -217,13 +253,23 @@ impl Runner<'_> {
             phase: phase.into(),
         });
         let start = Instant::now();
-        match f().await {
+        let what = format!("running phase {phase}");
+        let res = crate::engine::or_cancelled(&self.job.cancel, &what, f())
+            .await
+            .and_then(|r| r);
+        match res {
             Ok(v) => {
                 ev.send(Event::PhaseFinished {
                     phase: phase.into(),
                     elapsed_ms: start.elapsed().as_millis() as u64,
                 });
+                if let Ok(mut d) = self.done.lock() {
+                    d.push(phase.to_string());
+                }
                 Ok(Some(v))
+            }
+            Err(error) if error.is_cancelled() || self.job.cancel.is_cancelled() => {
+                Err(self.cancelled(Some(phase), error))
             }
             Err(error) => {
                 ev.send(Event::PhaseFailed {
@@ -251,13 +297,16 @@ impl Runner<'_> {
 /// TLS bootstrap is not awaited. Sends `PhaseStarted`/`PhaseFinished`/`PhaseFailed` per
 /// phase and one final `Finished`.
 ///
-/// Errors: the first failing phase with its [`PhaseError`] (message, hint).
+/// Errors: the first failing phase with its [`PhaseError`] (message, hint); after
+/// `job.cancel` fired, the interrupted phase with a [`PhaseError::cancelled`] error (the
+/// final event is then `Finished { Cancelled }`).
 pub async fn run(job: &JoinJob) -> Result<JoinResult, JoinFailure> {
     let cfg = &job.cfg;
     let host = job.host.as_ref();
     let r = Runner {
         job,
         skip: cfg.skip_phases.clone(),
+        done: std::sync::Mutex::new(Vec::new()),
     };
     let node = cfg.node_registration.name.clone();
     r.phase("preflight", || async {

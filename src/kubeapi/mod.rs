@@ -235,17 +235,31 @@ impl ApiWriter {
     }
 
     /// Runs `f` until it succeeds, fails with a non-transient error, or `call_timeout` passes.
+    /// When the run's cancel token fires (during a call or a pause) it returns at once with
+    /// `kube::Error::Service` wrapping [`crate::engine::Cancelled`] (so
+    /// [`PhaseError::is_cancelled`] sees it through `caused_by`).
     async fn retry<T, F, Fut>(&self, _verb: &str, mut f: F) -> Result<T, kube::Error>
     where
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = Result<T, kube::Error>>,
     {
+        let cancel = &self.ctx.cancel;
+        let cancelled = || kube::Error::Service(Box::new(crate::engine::Cancelled));
         let deadline = Instant::now() + self.call_timeout;
         loop {
-            match f().await {
+            let res = tokio::select! {
+                biased;
+                _ = cancel.cancelled() => return Err(cancelled()),
+                r = f() => r,
+            };
+            match res {
                 Ok(v) => return Ok(v),
                 Err(e) if transient(&e) && Instant::now() + API_RETRY_INTERVAL < deadline => {
-                    tokio::time::sleep(API_RETRY_INTERVAL).await;
+                    tokio::select! {
+                        biased;
+                        _ = cancel.cancelled() => return Err(cancelled()),
+                        _ = tokio::time::sleep(API_RETRY_INTERVAL) => {}
+                    }
                 }
                 Err(e) => return Err(e),
             }
@@ -358,7 +372,12 @@ impl ApiWriter {
             {
                 Ok(o) => return Ok(o),
                 Err(e) if api_code(&e) == Some(409) && Instant::now() < deadline => {
-                    tokio::time::sleep(API_RETRY_INTERVAL).await;
+                    crate::engine::or_cancelled(
+                        &self.ctx.cancel,
+                        &format!("updating {what}"),
+                        tokio::time::sleep(API_RETRY_INTERVAL),
+                    )
+                    .await?;
                 }
                 Err(e) => {
                     return Err(PhaseError::new(format!("cannot update {what}")).caused_by(e));
@@ -385,7 +404,8 @@ impl ApiWriter {
     }
 
     /// Waits for Node `name` (registered by the kubelet), polling every 200 ms for up to
-    /// `call_timeout`. Returns `Ok(None)` at once in dry-run. Errors: it never appeared (with a
+    /// `call_timeout`, or until the run's cancel token fires ([`PhaseError::cancelled`]).
+    /// Returns `Ok(None)` at once in dry-run. Errors: it never appeared (with a
     /// hint at the kubelet's journal), or a non-transient API error.
     pub async fn wait_for_node(
         &self,
@@ -396,7 +416,11 @@ impl ApiWriter {
             return Ok(None);
         }
         let deadline = Instant::now() + self.call_timeout.max(Duration::from_secs(1));
+        let what = format!("waiting for Node {name:?}");
         loop {
+            if self.ctx.cancel.is_cancelled() {
+                return Err(PhaseError::cancelled(&what));
+            }
             if let Some(node) = self.get_cluster::<Node>(name).await? {
                 return Ok(Some(node));
             }
@@ -407,7 +431,12 @@ impl ApiWriter {
                 ))
                 .hint("the kubelet registers the Node: look at 'journalctl -xeu kubelet'"));
             }
-            tokio::time::sleep(Duration::from_millis(200)).await;
+            crate::engine::or_cancelled(
+                &self.ctx.cancel,
+                &what,
+                tokio::time::sleep(Duration::from_millis(200)),
+            )
+            .await?;
         }
     }
 

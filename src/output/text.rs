@@ -134,13 +134,26 @@ pub fn format(ev: &Event) -> Option<String> {
         Event::Finished { outcome } => match outcome {
             RunOutcome::Succeeded => None,
             RunOutcome::Failed { phase } => Some(format!("[init] Failed in phase {phase}")),
-            RunOutcome::Cancelled { after_phase } => Some(format!(
-                "[init] Cancelled{}",
-                after_phase
-                    .as_deref()
-                    .map(|p| format!(" after phase {p}; run again to continue"))
-                    .unwrap_or_default()
-            )),
+            RunOutcome::Cancelled {
+                after_phase,
+                interrupted,
+                completed,
+            } => {
+                let mut s = match interrupted {
+                    Some(p) => format!("[init] Cancelled during phase {p} (interrupted in a wait)"),
+                    None => "[init] Cancelled".to_string(),
+                };
+                if let Some(p) = after_phase {
+                    s.push_str(&format!(" after phase {p}; run again to continue"));
+                }
+                if !completed.is_empty() {
+                    s.push_str(&format!(
+                        "\n[init] Completed before the cancellation: {}",
+                        completed.join(", ")
+                    ));
+                }
+                Some(s)
+            }
         },
     }
 }

@@ -151,13 +151,22 @@ fn fill_defaults(base: &mut Value, defaults: &Value) {
     }
 }
 
-/// The KubeletConfiguration (`kubelet.config.k8s.io/v1beta1`) kubeadm writes: the user's
-/// document when given, with kubeadm's defaults filling the gaps (static pod path, cluster
-/// DNS = 10th IP of the first service subnet, cluster domain, client CA, webhook authn/authz,
-/// healthz 127.0.0.1:10248, certificate rotation, cgroupDriver systemd, resolvConf of
-/// systemd-resolved when active, containerRuntimeEndpoint with NodeLocalCRISocket).
-/// Errors when the service subnet cannot give a DNS IP.
-pub fn kubelet_config(ctx: &PhaseCtx, resolved_active: bool) -> Result<Value, PhaseError> {
+/// Keys of the KubeletConfiguration that are specific to one node and are therefore never
+/// uploaded to the `kubelet-config` ConfigMap by default (kubeadm keeps them in the node's
+/// own files): `containerRuntimeEndpoint` (instance-config.yaml with NodeLocalCRISocket) and
+/// `resolvConf` (systemd-resolved detected on this host).
+pub const INSTANCE_SPECIFIC_KEYS: &[&str] = &["containerRuntimeEndpoint", "resolvConf"];
+
+/// The cluster-wide KubeletConfiguration (`kubelet.config.k8s.io/v1beta1`): the user's
+/// KubeletConfiguration document when given, with kubeadm's cluster-wide defaults filling the
+/// gaps at every depth (values the user gave win): static pod path, cluster DNS = 10th IP of
+/// the first service subnet, cluster domain, client CA, webhook authn/authz, healthz
+/// 127.0.0.1:10248, certificate rotation, cgroupDriver systemd. This is what upload-config
+/// stores in the `kubelet-config` ConfigMap and the base of [`kubelet_config`]; it never
+/// adds the [`INSTANCE_SPECIFIC_KEYS`] (a user document that sets them keeps them).
+/// Mirrors kubeadm `app/componentconfigs/kubelet.go` (`Default`).
+/// Errors when the service subnet cannot give a DNS IP (the message names the field).
+pub fn kubelet_cluster_config(ctx: &PhaseCtx) -> Result<Value, PhaseError> {
     let c = &ctx.cfg.cluster;
     let svc = if c.networking.service_subnet.is_empty() {
         crate::config::defaults::DEFAULT_SERVICE_SUBNET
@@ -175,7 +184,7 @@ pub fn kubelet_config(ctx: &PhaseCtx, resolved_active: bool) -> Result<Value, Ph
         c.networking.dns_domain.as_str()
     };
     let pki = ctx.paths.pki_dir.join("ca.crt");
-    let mut pairs = vec![
+    let defaults = map(vec![
         ("apiVersion", s("kubelet.config.k8s.io/v1beta1")),
         ("kind", s("KubeletConfiguration")),
         (
@@ -208,30 +217,37 @@ pub fn kubelet_config(ctx: &PhaseCtx, resolved_active: bool) -> Result<Value, Ph
         ("cgroupDriver", s("systemd")),
         ("clusterDNS", Value::Sequence(vec![s(&dns_ip.to_string())])),
         ("clusterDomain", s(domain)),
-    ];
-    if node_local_cri_socket(ctx) {
-        pairs.push(("containerRuntimeEndpoint", s(&cri_socket(ctx))));
-    }
-    pairs.extend([
         ("healthzBindAddress", s("127.0.0.1")),
         ("healthzPort", Value::Number(10248.into())),
-    ]);
-    if resolved_active {
-        pairs.push(("resolvConf", s("/run/systemd/resolve/resolv.conf")));
-    }
-    pairs.extend([
         ("rotateCertificates", Value::Bool(true)),
         (
             "staticPodPath",
             s(&ctx.paths.manifests_dir.to_string_lossy()),
         ),
     ]);
-    let defaults = map(pairs);
     let mut cfg = match &ctx.cfg.kubelet {
         Some(user @ Value::Mapping(_)) => user.clone(),
         _ => Value::Mapping(Mapping::new()),
     };
     fill_defaults(&mut cfg, &defaults);
+    Ok(cfg)
+}
+
+/// The KubeletConfiguration kubeadm writes to `/var/lib/kubelet/config.yaml`:
+/// [`kubelet_cluster_config`] plus this node's instance-specific defaults when the user did
+/// not set them: `containerRuntimeEndpoint` (the CRI socket) with NodeLocalCRISocket, and
+/// `resolvConf: /run/systemd/resolve/resolv.conf` when `resolved_active`.
+/// Errors when the service subnet cannot give a DNS IP.
+pub fn kubelet_config(ctx: &PhaseCtx, resolved_active: bool) -> Result<Value, PhaseError> {
+    let mut cfg = kubelet_cluster_config(ctx)?;
+    let mut local = Vec::new();
+    if node_local_cri_socket(ctx) {
+        local.push(("containerRuntimeEndpoint", s(&cri_socket(ctx))));
+    }
+    if resolved_active {
+        local.push(("resolvConf", s("/run/systemd/resolve/resolv.conf")));
+    }
+    fill_defaults(&mut cfg, &map(local));
     Ok(cfg)
 }
 

@@ -8,7 +8,6 @@ use k8s_openapi::api::core::v1::ConfigMap;
 use sha2::{Digest, Sha256};
 
 use crate::config::defaults::DEFAULT_TOKEN_GROUP;
-use crate::config::net::dns_service_ip;
 use crate::engine::{PhaseCtx, PhaseError};
 use crate::kubeapi::{ApiWriter, meta, rbac};
 
@@ -83,48 +82,13 @@ pub fn cluster_configuration_yaml(ctx: &PhaseCtx) -> Result<String, PhaseError> 
         .map_err(|e| PhaseError::new("cannot serialise the ClusterConfiguration").caused_by(e))
 }
 
-/// The cluster-wide KubeletConfiguration (kubeadm defaults of reference §6, overlaid with the
-/// user's KubeletConfiguration document when there is one).
+/// The cluster-wide KubeletConfiguration stored in the `kubelet-config` ConfigMap: the same
+/// builder kubelet-start uses ([`super::kubelet::kubelet_cluster_config`]), so the ConfigMap
+/// and `/var/lib/kubelet/config.yaml` agree on every cluster-wide field; the instance-specific
+/// fields ([`super::kubelet::INSTANCE_SPECIFIC_KEYS`]) stay local as in kubeadm.
 /// Errors: an unparsable service subnet.
 pub fn kubelet_configuration(ctx: &PhaseCtx) -> Result<serde_yaml::Value, PhaseError> {
-    let c = &ctx.cfg.cluster;
-    let dns = dns_service_ip(&c.networking.service_subnet)
-        .map_err(|e| PhaseError::new(format!("networking.serviceSubnet: {e}")))?;
-    let pki = &c.certificates_dir;
-    let mut m: serde_yaml::Mapping = serde_yaml::from_str(&format!(
-        r#"apiVersion: kubelet.config.k8s.io/v1beta1
-kind: KubeletConfiguration
-authentication:
-  anonymous:
-    enabled: false
-  webhook:
-    cacheTTL: 0s
-    enabled: true
-  x509:
-    clientCAFile: {pki}/ca.crt
-authorization:
-  mode: Webhook
-  webhook:
-    cacheAuthorizedTTL: 0s
-    cacheUnauthorizedTTL: 0s
-cgroupDriver: systemd
-clusterDNS:
-- {dns}
-clusterDomain: {domain}
-healthzBindAddress: 127.0.0.1
-healthzPort: 10248
-rotateCertificates: true
-staticPodPath: /etc/kubernetes/manifests
-"#,
-        domain = c.networking.dns_domain
-    ))
-    .map_err(|e| PhaseError::new("cannot build the KubeletConfiguration").caused_by(e))?;
-    if let Some(serde_yaml::Value::Mapping(user)) = &ctx.cfg.kubelet {
-        for (k, v) in user {
-            m.insert(k.clone(), v.clone());
-        }
-    }
-    Ok(serde_yaml::Value::Mapping(m))
+    super::kubelet::kubelet_cluster_config(ctx)
 }
 
 /// kubeadm's component-config hash: `sha256:` + hex of SHA-256 over the `data` values

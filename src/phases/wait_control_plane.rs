@@ -409,7 +409,8 @@ async fn wait_one(
 }
 
 /// Waits for every target in parallel (each polled every `interval`) until all are healthy,
-/// or fails on the first that stays unhealthy for `timeout`. The error names the component,
+/// or fails on the first that stays unhealthy for `timeout`; stops at once with
+/// [`PhaseError::cancelled`] when `ctx.cancel` fires. The timeout error names the component,
 /// its URL and last answer, and hints at `crictl ps -a` / `journalctl -u kubelet`, adding the
 /// last log lines of the component's most recent container when `crictl` is installed.
 pub async fn wait_healthy(
@@ -419,6 +420,8 @@ pub async fn wait_healthy(
     interval: Duration,
 ) -> Result<(), PhaseError> {
     let start = Instant::now();
+    let names: Vec<&str> = targets.iter().map(|t| t.component.as_str()).collect();
+    let what = format!("waiting for {} to become healthy", names.join(", "));
     let futs = targets.iter().map(|t| async move {
         match wait_one(ctx, t, start, timeout, interval).await {
             Ok(took) => {
@@ -435,7 +438,10 @@ pub async fn wait_healthy(
             Err((url, answer)) => Err((t.component.clone(), url, answer)),
         }
     });
-    match futures::future::try_join_all(futs).await {
+    // Ctrl-C (or the UI) drops the probes at once, mid-attempt or mid-sleep.
+    match crate::engine::or_cancelled(&ctx.cancel, &what, futures::future::try_join_all(futs))
+        .await?
+    {
         Ok(_) => Ok(()),
         Err((component, url, answer)) => {
             Err(timeout_error(ctx, &component, &url, &answer, timeout))

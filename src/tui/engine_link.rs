@@ -154,6 +154,8 @@ async fn replay_run(list: &str, attempt: u32, sink: &EventSink, cancel: &Cancell
             sink.send(Event::Finished {
                 outcome: RunOutcome::Cancelled {
                     after_phase: last_done,
+                    interrupted: None,
+                    completed: Vec::new(),
                 },
             });
             return;

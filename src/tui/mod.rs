@@ -346,9 +346,17 @@ pub fn run_init(root: Option<PathBuf>, args: crate::cli::InitArgs) -> i32 {
             eprintln!("The full log is in {}", app.detected.log_path);
             1
         }
-        Some(RunOutcome::Cancelled { after_phase }) => {
+        Some(RunOutcome::Cancelled {
+            after_phase,
+            interrupted,
+            ..
+        }) => {
             eprintln!(
-                "init was cancelled{}; the full log is in {}",
+                "init was cancelled{}{}; the full log is in {}",
+                interrupted
+                    .as_ref()
+                    .map(|p| format!(" during phase {p}"))
+                    .unwrap_or_default(),
                 after_phase
                     .as_ref()
                     .map(|p| format!(" after phase {p}"))

@@ -648,6 +648,8 @@ fn cancel_flow_asks_then_cancels_and_shows_what_was_done() {
         [Msg::Engine(Event::Finished {
             outcome: RunOutcome::Cancelled {
                 after_phase: Some("kubelet-start".into()),
+                interrupted: None,
+                completed: vec!["preflight".into(), "kubelet-start".into()],
             },
         })],
     );
@@ -958,6 +960,8 @@ fn snapshots_of_every_screen() {
         [Msg::Engine(Event::Finished {
             outcome: RunOutcome::Cancelled {
                 after_phase: Some("kubelet-start".into()),
+                interrupted: None,
+                completed: vec!["preflight".into(), "kubelet-start".into()],
             },
         })],
     );

@@ -18,11 +18,18 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect, st: Styles) {
         .map(|p| p.name.as_str())
         .collect();
     match &app.run.outcome {
-        Some(RunOutcome::Cancelled { after_phase }) => {
+        Some(RunOutcome::Cancelled {
+            after_phase,
+            interrupted,
+            ..
+        }) => {
             l.push(Line::from(Span::styled(
                 "The run was cancelled.",
                 st.warn(),
             )));
+            if let Some(p) = interrupted {
+                l.push(Line::from(format!("Phase {p} was interrupted in a wait.")));
+            }
             l.push(Line::from(match after_phase {
                 Some(p) => format!("It stopped after phase {p}."),
                 None => "It stopped before the first phase finished.".into(),
