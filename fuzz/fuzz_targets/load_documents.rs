@@ -1,7 +1,7 @@
 //! Fuzz the kubeadm configuration loader: any bytes must give Ok or a clear error, never a
 //! panic, and a loaded configuration must survive defaulting, validation and export.
 //!
-//! Run (nightly + cargo-fuzz): `cd fuzz && cargo fuzz run load_documents`
+//! Run: `fuzz/run.sh [SECONDS]` (stable toolchain via RUSTC_BOOTSTRAP=1, see the script).
 #![no_main]
 
 use kubestrap::config::defaults::apply_static_init_defaults;
