@@ -1732,6 +1732,7 @@ fn join_preflight_phase_events_and_ignore_list() {
             .message
             .contains("don't specify individual checks if 'all' is used")
     );
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cancel_during_discovery_ends_promptly_as_cancelled() {
