@@ -74,9 +74,7 @@ pub fn run_join(
         Ok(rt) => rt,
         Err(e) => return crate::cmd::fail(format!("cannot start the runtime: {e}")),
     };
-    let result = crate::tui::with_panic_restore(|| {
-        rt.block_on(event_loop(&mut app, host, start))
-    });
+    let result = crate::tui::with_panic_restore(|| rt.block_on(event_loop(&mut app, host, start)));
     if let Err(e) = result {
         return crate::cmd::fail(format!("terminal: {e}"));
     }

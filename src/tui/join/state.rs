@@ -183,12 +183,7 @@ fn input(v: Option<&str>) -> Input {
 impl JoinApp {
     /// A form filled from the command-line flags (`args`), with `hostname` as the default
     /// node name and `dry_run_root` shown when files go to a dry-run directory.
-    pub fn new(
-        args: JoinArgs,
-        hostname: &str,
-        dry_run_root: Option<String>,
-        theme: Theme,
-    ) -> Self {
+    pub fn new(args: JoinArgs, hostname: &str, dry_run_root: Option<String>, theme: Theme) -> Self {
         let mut a = JoinApp {
             screen: JoinScreen::Form,
             focus: Field::Paste,
@@ -567,7 +562,9 @@ fn on_event(app: &mut JoinApp, ev: Event) {
         Event::PhaseFinished { phase, elapsed_ms } => {
             set_phase(p, &phase, PhaseState::Done { elapsed_ms })
         }
-        Event::PhaseSkipped { phase, reason } => set_phase(p, &phase, PhaseState::Skipped { reason }),
+        Event::PhaseSkipped { phase, reason } => {
+            set_phase(p, &phase, PhaseState::Skipped { reason })
+        }
         Event::PhaseFailed {
             phase, error, hint, ..
         } => {

@@ -95,7 +95,13 @@ fn draw_lines(frame: &mut Frame, area: Rect, lines: Vec<Line<'static>>, keep_las
     frame.render_widget(Paragraph::new(l), area);
 }
 
-fn wrapped(out: &mut Vec<Line<'static>>, text: &str, w: usize, indent: usize, style: ratatui::style::Style) {
+fn wrapped(
+    out: &mut Vec<Line<'static>>,
+    text: &str,
+    w: usize,
+    indent: usize,
+    style: ratatui::style::Style,
+) {
     for t in wrap_text(text, w, indent) {
         out.push(Line::from(Span::styled(t, style)));
     }
@@ -123,7 +129,15 @@ fn form(app: &JoinApp, st: Styles, w: usize) -> Vec<Line<'static>> {
         st.bold(),
     );
     if let Some(root) = &app.dry_run_root {
-        wrapped(&mut l, &format!("Dry run: files go to {root}, nothing is started; discovery is real (it only reads)."), w, 0, st.warn());
+        wrapped(
+            &mut l,
+            &format!(
+                "Dry run: files go to {root}, nothing is started; discovery is real (it only reads)."
+            ),
+            w,
+            0,
+            st.warn(),
+        );
     }
     l.push(Line::from(""));
     let lw = 22;
@@ -131,55 +145,78 @@ fn form(app: &JoinApp, st: Styles, w: usize) -> Vec<Line<'static>> {
     for f in Field::ALL {
         let focused = app.focus == f;
         let name = format!("{:<lw$}", label(f));
-        let name = if f == Field::Paste { format!("{:<lw$}", "Paste join command") } else { name };
+        let name = if f == Field::Paste {
+            format!("{:<lw$}", "Paste join command")
+        } else {
+            name
+        };
         let marker = if focused { "▸ " } else { "  " };
         let value = if f == Field::UnsafeSkip {
-            if app.unsafe_skip { "[x] yes".to_string() } else { "[ ] no".to_string() }
+            if app.unsafe_skip {
+                "[x] yes".to_string()
+            } else {
+                "[ ] no".to_string()
+            }
         } else {
             let v = app.value(f);
             // Show the end of long values (where the cursor is).
             let chars: Vec<char> = v.chars().collect();
             let room = box_w.saturating_sub(3);
             let shown: String = if chars.len() > room {
-                std::iter::once('…').chain(chars[chars.len() - room + 1..].iter().copied()).collect()
+                std::iter::once('…')
+                    .chain(chars[chars.len() - room + 1..].iter().copied())
+                    .collect()
             } else {
                 v.to_string()
             };
-            let shown = if focused { format!("{shown}▏") } else { shown };
+            let shown = if focused {
+                format!("{shown}▏")
+            } else {
+                shown
+            };
             format!("[{shown:<room$}]")
         };
-        let vstyle = if focused { st.focus() } else { ratatui::style::Style::default() };
+        let vstyle = if focused {
+            st.focus()
+        } else {
+            ratatui::style::Style::default()
+        };
         l.push(Line::from(vec![
             Span::styled(marker, st.accent()),
             Span::raw(name),
             Span::styled(value, vstyle),
         ]));
-        let err = app.field_error(f).filter(|_| !app.value(f).is_empty() || f == Field::UnsafeSkip);
+        let err = app
+            .field_error(f)
+            .filter(|_| !app.value(f).is_empty() || f == Field::UnsafeSkip);
         match err {
             Some(e) => wrapped(&mut l, &format!("    ✗ {e}"), w, 6, st.err()),
             None if focused => wrapped(&mut l, &format!("    {}", hint(f, app)), w, 4, st.dim()),
             None => {}
         }
         if f == Field::UnsafeSkip && app.unsafe_skip {
-            wrapped(&mut l, "    ! The CA is NOT verified: anyone who can answer on the endpoint with a signed cluster-info can impersonate the control plane.", w, 6, st.warn());
+            wrapped(
+                &mut l,
+                "    ! The CA is NOT verified: anyone who can answer on the endpoint with a signed cluster-info can impersonate the control plane.",
+                w,
+                6,
+                st.warn(),
+            );
         }
     }
     if let Some(n) = &app.notice {
         l.push(Line::from(""));
-        let style = if n.starts_with('✗') { st.err() } else { st.ok() };
+        let style = if n.starts_with('✗') {
+            st.err()
+        } else {
+            st.ok()
+        };
         wrapped(&mut l, n, w, 2, style);
     }
     l
 }
 
-fn step_line(
-    l: &mut Vec<Line<'static>>,
-    w: usize,
-    st: Styles,
-    s: Step,
-    clock_ms: u64,
-    text: &str,
-) {
+fn step_line(l: &mut Vec<Line<'static>>, w: usize, st: Styles, s: Step, clock_ms: u64, text: &str) {
     let (mark, style) = match s {
         Step::Pending => ("·".to_string(), st.dim()),
         Step::Active => (spinner(clock_ms).to_string(), st.accent()),
@@ -187,8 +224,15 @@ fn step_line(
         Step::Skipped => ("!".to_string(), st.warn()),
         Step::Failed => ("✗".to_string(), st.err()),
     };
-    for (i, t) in wrap_text(text, w.saturating_sub(4), 2).into_iter().enumerate() {
-        let lead = if i == 0 { format!("  {mark} ") } else { "    ".into() };
+    for (i, t) in wrap_text(text, w.saturating_sub(4), 2)
+        .into_iter()
+        .enumerate()
+    {
+        let lead = if i == 0 {
+            format!("  {mark} ")
+        } else {
+            "    ".into()
+        };
         l.push(Line::from(vec![Span::styled(lead, style), Span::raw(t)]));
     }
 }
@@ -208,8 +252,18 @@ fn probe_line(p: &ProbeView, what: &str) -> String {
 fn endpoint(app: &JoinApp) -> String {
     app.config
         .as_ref()
-        .and_then(|c| c.discovery.bootstrap_token.as_ref().map(|b| b.api_server_endpoint.clone())
-            .or_else(|| c.discovery.file.as_ref().map(|f| f.kube_config_path.clone())))
+        .and_then(|c| {
+            c.discovery
+                .bootstrap_token
+                .as_ref()
+                .map(|b| b.api_server_endpoint.clone())
+                .or_else(|| {
+                    c.discovery
+                        .file
+                        .as_ref()
+                        .map(|f| f.kube_config_path.clone())
+                })
+        })
         .unwrap_or_default()
 }
 
@@ -219,9 +273,16 @@ fn phase_line(st: Styles, app: &JoinApp, name: &str, s: &PhaseState) -> Line<'st
         PhaseState::Running { since_ms } => (
             spinner(app.clock_ms).to_string(),
             st.accent(),
-            format!("{:.0}s", app.clock_ms.saturating_sub(*since_ms) as f64 / 1000.0),
+            format!(
+                "{:.0}s",
+                app.clock_ms.saturating_sub(*since_ms) as f64 / 1000.0
+            ),
         ),
-        PhaseState::Done { elapsed_ms } => ("✓".into(), st.ok(), format!("{:.1}s", *elapsed_ms as f64 / 1000.0)),
+        PhaseState::Done { elapsed_ms } => (
+            "✓".into(),
+            st.ok(),
+            format!("{:.1}s", *elapsed_ms as f64 / 1000.0),
+        ),
         PhaseState::Skipped { reason } => ("–".into(), st.dim(), format!("skipped: {reason}")),
         PhaseState::Failed => ("✗".into(), st.err(), "failed".into()),
     };
@@ -238,23 +299,50 @@ fn progress_lines(app: &JoinApp, st: Styles, w: usize, l: &mut Vec<Line<'static>
         if name == "discovery" {
             l.push(phase_line(st, app, name, s));
             let ep = endpoint(app);
-            step_line(l, w, st, p.reach, app.clock_ms, &format!("reach {ep} (cluster-info, no CA trusted yet)"));
+            step_line(
+                l,
+                w,
+                st,
+                p.reach,
+                app.clock_ms,
+                &format!("reach {ep} (cluster-info, no CA trusted yet)"),
+            );
             if p.reach == Step::Active || p.reach == Step::Failed {
                 if let Some(pr) = &p.discovery_probe {
-                    wrapped(l, &format!("      {}", probe_line(pr, "last")), w, 8, st.warn());
+                    wrapped(
+                        l,
+                        &format!("      {}", probe_line(pr, "last")),
+                        w,
+                        8,
+                        st.warn(),
+                    );
                 }
                 if let Some(n) = &p.retry_note {
                     wrapped(l, &format!("      {n}"), w, 8, st.dim());
                 }
             }
-            step_line(l, w, st, p.signature, app.clock_ms, "cluster-info signature checked with the token");
+            step_line(
+                l,
+                w,
+                st,
+                p.signature,
+                app.clock_ms,
+                "cluster-info signature checked with the token",
+            );
             let pin_text = if p.pin == Step::Skipped {
                 "CA pin NOT checked (--discovery-token-unsafe-skip-ca-verification)"
             } else {
                 "cluster CA matches the pinned hash"
             };
             step_line(l, w, st, p.pin, app.clock_ms, pin_text);
-            step_line(l, w, st, p.recheck, app.clock_ms, "cluster-info fetched again trusting that CA: unchanged");
+            step_line(
+                l,
+                w,
+                st,
+                p.recheck,
+                app.clock_ms,
+                "cluster-info fetched again trusting that CA: unchanged",
+            );
         } else {
             l.push(phase_line(st, app, name, s));
             if name == "kubelet-start" {
@@ -265,7 +353,13 @@ fn progress_lines(app: &JoinApp, st: Styles, w: usize, l: &mut Vec<Line<'static>
             if name == "kubelet-wait-bootstrap"
                 && let Some(pr) = &p.bootstrap_probe
             {
-                wrapped(l, &format!("    {}", probe_line(pr, &pr.component)), w, 6, st.dim());
+                wrapped(
+                    l,
+                    &format!("    {}", probe_line(pr, &pr.component)),
+                    w,
+                    6,
+                    st.dim(),
+                );
             }
         }
     }
@@ -296,13 +390,23 @@ fn progress(app: &JoinApp, st: Styles, w: usize) -> Vec<Line<'static>> {
     let mut l = vec![];
     wrapped(
         &mut l,
-        &format!("Joining node {} to the cluster at {}", app.node(), endpoint(app)),
+        &format!(
+            "Joining node {} to the cluster at {}",
+            app.node(),
+            endpoint(app)
+        ),
         w,
         2,
         st.bold(),
     );
     if let Some(root) = &app.dry_run_root {
-        wrapped(&mut l, &format!("Dry run: files go to {root}; the kubelet is not started."), w, 0, st.warn());
+        wrapped(
+            &mut l,
+            &format!("Dry run: files go to {root}; the kubelet is not started."),
+            w,
+            0,
+            st.warn(),
+        );
     }
     progress_lines(app, st, w, &mut l);
     l
@@ -312,13 +416,40 @@ fn done(app: &JoinApp, st: Styles, w: usize) -> Vec<Line<'static>> {
     let mut l = vec![];
     let node = app.node();
     if let Some(root) = &app.dry_run_root {
-        l.push(Line::from(Span::styled("Dry run finished: discovery succeeded and this node would join the cluster.", st.ok())));
-        wrapped(&mut l, &format!("The files are under {root} ({} written). Nothing was started, so there was no TLS bootstrap to wait for.", app.progress.files.len()), w, 0, ratatui::style::Style::default());
+        l.push(Line::from(Span::styled(
+            "Dry run finished: discovery succeeded and this node would join the cluster.",
+            st.ok(),
+        )));
+        wrapped(
+            &mut l,
+            &format!(
+                "The files are under {root} ({} written). Nothing was started, so there was no TLS bootstrap to wait for.",
+                app.progress.files.len()
+            ),
+            w,
+            0,
+            ratatui::style::Style::default(),
+        );
     } else {
-        l.push(Line::from(Span::styled("This node has joined the cluster.", st.ok())));
+        l.push(Line::from(Span::styled(
+            "This node has joined the cluster.",
+            st.ok(),
+        )));
         let plain = ratatui::style::Style::default();
-        wrapped(&mut l, "  * A certificate signing request was sent to the API server and a response was received.", w, 4, plain);
-        wrapped(&mut l, "  * The kubelet was informed of the new secure connection details.", w, 4, plain);
+        wrapped(
+            &mut l,
+            "  * A certificate signing request was sent to the API server and a response was received.",
+            w,
+            4,
+            plain,
+        );
+        wrapped(
+            &mut l,
+            "  * The kubelet was informed of the new secure connection details.",
+            w,
+            4,
+            plain,
+        );
     }
     l.push(Line::from(""));
     let p = &app.progress;
@@ -329,9 +460,20 @@ fn done(app: &JoinApp, st: Styles, w: usize) -> Vec<Line<'static>> {
     for warn in &p.warnings {
         wrapped(&mut l, &format!("! {warn}"), w, 2, st.warn());
     }
-    l.push(Line::from(Span::styled("Next step, on the control plane:", st.bold())));
+    l.push(Line::from(Span::styled(
+        "Next step, on the control plane:",
+        st.bold(),
+    )));
     l.push(Line::from(Span::styled("  kubectl get nodes", st.accent())));
-    wrapped(&mut l, &format!("  to see this node ({node}) join the cluster; it turns Ready once a pod network add-on runs on it."), w, 2, st.dim());
+    wrapped(
+        &mut l,
+        &format!(
+            "  to see this node ({node}) join the cluster; it turns Ready once a pod network add-on runs on it."
+        ),
+        w,
+        2,
+        st.dim(),
+    );
     l
 }
 
@@ -339,14 +481,23 @@ fn failure(app: &JoinApp, st: Styles, w: usize) -> Vec<Line<'static>> {
     let mut l = vec![];
     let p = &app.progress;
     if let Some((phase, err, hint)) = &p.failed {
-        l.push(Line::from(Span::styled(format!("✗ phase {phase} failed"), st.err())));
+        l.push(Line::from(Span::styled(
+            format!("✗ phase {phase} failed"),
+            st.err(),
+        )));
         l.push(Line::from(""));
         let mut parts = err.split(": ");
         if let Some(first) = parts.next() {
             wrapped(&mut l, first, w, 2, st.bold());
         }
         for cause in parts {
-            wrapped(&mut l, &format!("  caused by: {cause}"), w, 4, ratatui::style::Style::default());
+            wrapped(
+                &mut l,
+                &format!("  caused by: {cause}"),
+                w,
+                4,
+                ratatui::style::Style::default(),
+            );
         }
         if let Some(h) = hint {
             l.push(Line::from(""));
@@ -356,7 +507,10 @@ fn failure(app: &JoinApp, st: Styles, w: usize) -> Vec<Line<'static>> {
         l.push(Line::from(Span::styled("✗ the join stopped", st.err())));
     }
     l.push(Line::from(""));
-    l.push(Line::from(Span::styled("Progress before it stopped:", st.dim())));
+    l.push(Line::from(Span::styled(
+        "Progress before it stopped:",
+        st.dim(),
+    )));
     progress_lines(app, st, w, &mut l);
     l
 }
