@@ -161,7 +161,7 @@ pub enum InitSub {
 }
 
 /// `kubestrap join`.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Default, Args)]
 pub struct JoinArgs {
     /// host:port of the API server to discover the cluster from.
     #[arg(value_name = "ENDPOINT")]

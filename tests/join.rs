@@ -1122,6 +1122,10 @@ impl Drop for ChildGuard {
     }
 }
 
+/// The join wizard in a pseudo-terminal at 80x24: the printed command is pasted (bracketed
+/// paste, with a line continuation), read into the fields, Enter runs a real dry-run
+/// discovery against the test apiserver, the done screen shows the CA pin and the next
+/// step, q quits and the terminal is restored.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pasted_command_in_a_terminal() {
     use portable_pty::{CommandBuilder, PtySize, native_pty_system};
@@ -1132,11 +1136,12 @@ async fn pasted_command_in_a_terminal() {
     let root = node.path().to_path_buf();
     let ep = c.server.addr.to_string();
     let pin = c.pin.clone();
+    let (rows, cols) = (24u16, 80u16);
     tokio::task::spawn_blocking(move || {
         let pair = native_pty_system()
             .openpty(PtySize {
-                rows: 50,
-                cols: 220,
+                rows,
+                cols,
                 pixel_width: 0,
                 pixel_height: 0,
             })
@@ -1145,7 +1150,8 @@ async fn pasted_command_in_a_terminal() {
         cmd.arg("--root");
         cmd.arg(&root);
         cmd.args(["join", "--dry-run", "--ignore-preflight-errors", "all"]);
-        let child = ChildGuard(pair.slave.spawn_command(cmd).unwrap());
+        cmd.env("TERM", "xterm-256color");
+        let mut child = ChildGuard(pair.slave.spawn_command(cmd).unwrap());
         drop(pair.slave);
         let mut reader = pair.master.try_clone_reader().unwrap();
         let mut writer = pair.master.take_writer().unwrap();
@@ -1158,11 +1164,10 @@ async fn pasted_command_in_a_terminal() {
                 }
             }
         });
-        let mut parser = vt100::Parser::new(50, 220, 2000);
-        let mut all = String::new();
-        let wait_for = |needle: &str, parser: &mut vt100::Parser, all: &mut String| {
+        let mut parser = vt100::Parser::new(rows, cols, 2000);
+        let wait_for = |needle: &str, parser: &mut vt100::Parser| {
             let deadline = Instant::now() + Duration::from_secs(30);
-            while !all.contains(needle) {
+            while !parser.screen().contents().contains(needle) {
                 let left = deadline.saturating_duration_since(Instant::now());
                 assert!(
                     !left.is_zero(),
@@ -1171,31 +1176,51 @@ async fn pasted_command_in_a_terminal() {
                 );
                 if let Ok(b) = rx.recv_timeout(left.min(Duration::from_millis(200))) {
                     parser.process(&b);
-                    all.push_str(&String::from_utf8_lossy(&b));
                 }
             }
+            parser.screen().contents()
         };
-        wait_for("Paste the join command", &mut parser, &mut all);
-        // The command as init prints it, with a line continuation.
+        let form = wait_for("Paste join command", &mut parser);
+        assert!(form.contains("kubestrap · join"), "{form}");
+        assert!(parser.screen().alternate_screen(), "the wizard uses the alternate screen");
+        // The command as init prints it, with a line continuation, as a bracketed paste.
         write!(
             writer,
-            "kubeadm join {ep} --token {TOKEN} \\\n    --discovery-token-ca-cert-hash {pin}\n"
+            "\x1b[200~kubeadm join {ep} --token {TOKEN} \\\n    --discovery-token-ca-cert-hash {pin}\n\x1b[201~"
         )
         .unwrap();
         writer.flush().unwrap();
-        wait_for("[dryrun] Discovery succeeded", &mut parser, &mut all);
-        let screen = parser.screen().contents();
+        let filled = wait_for("read the pasted command", &mut parser);
+        assert!(filled.contains(&ep), "{filled}");
+        writer.write_all(b"\r").unwrap();
+        writer.flush().unwrap();
+        let done = wait_for("Dry run finished", &mut parser);
+        assert!(done.contains("kubestrap · join · done"), "{done}");
+        assert!(done.contains(&pin), "the CA pin is shown to compare:\n{done}");
+        assert!(done.contains("Cluster CA CN=kubernetes"), "{done}");
+        assert!(done.contains("kubectl get nodes"), "{done}");
+        writer.write_all(b"q").unwrap();
+        writer.flush().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let status = loop {
+            if let Some(s) = child.0.try_wait().unwrap() {
+                break s;
+            }
+            assert!(Instant::now() < deadline, "the wizard did not exit after q");
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        while let Ok(b) = rx.recv_timeout(Duration::from_millis(300)) {
+            parser.process(&b);
+        }
+        assert!(status.success(), "exit status {status:?}");
+        let screen = parser.screen();
+        assert!(!screen.alternate_screen(), "alternate screen left");
+        assert!(!screen.hide_cursor(), "cursor shown");
         assert!(
-            screen.contains("[dryrun] Discovery succeeded against"),
-            "{screen}"
+            screen.contents().contains("[dryrun] Discovery succeeded (CA CN=kubernetes pin"),
+            "the outcome is printed on the normal screen:\n{}",
+            screen.contents()
         );
-        assert!(
-            all.contains(&format!(
-                "Cluster CA CN=kubernetes matches the pinned hash {pin}"
-            )),
-            "{all}"
-        );
-        drop(child);
     })
     .await
     .unwrap();

@@ -2,7 +2,7 @@
 //! runs [`crate::join::run`] on a tokio runtime and prints its events as kubeadm-like text or
 //! JSON lines.
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -75,67 +75,39 @@ pub fn print_text(ev: &Event) {
     let _ = std::io::stdout().flush();
 }
 
-/// Reads a pasted join command from standard input: lines are collected while they end in
-/// `\` (a continuation), the first complete line ends the command.
-fn read_pasted(stdin: &mut dyn BufRead) -> std::io::Result<String> {
-    let mut text = String::new();
-    loop {
-        let mut line = String::new();
-        if stdin.read_line(&mut line)? == 0 {
-            break;
-        }
-        let cont = line.trim_end().ends_with('\\');
-        text.push_str(&line);
-        if !cont && !text.trim().is_empty() {
-            break;
-        }
-    }
-    Ok(text)
-}
-
-/// Runs `kubestrap join`; returns the exit code. With a terminal and no endpoint, config or
-/// discovery file, asks for the join command to be pasted (the full-screen join wizard is not
-/// part of this command yet).
-pub fn run(root: Option<PathBuf>, mut args: JoinArgs) -> i32 {
-    let interactive = !args.non_interactive && std::io::stdin().is_terminal();
-    if args.endpoint.is_none() && args.config.is_none() && args.discovery_file.is_none() {
-        if !interactive {
-            return super::fail(
-                "no API server endpoint: run kubestrap join <host:port> --token <token> --discovery-token-ca-cert-hash sha256:<hex> (the command init printed), or --config / --discovery-file",
-            );
-        }
-        println!(
-            "Paste the join command printed by kubestrap init (or kubeadm init), then press Enter:"
-        );
-        let text = match read_pasted(&mut std::io::stdin().lock()) {
-            Ok(t) => t,
-            Err(e) => return super::fail(format!("cannot read the pasted command: {e}")),
-        };
-        let pasted = match cmdline::parse_pasted(&text) {
-            Ok(a) => a,
-            Err(e) => return super::fail(e),
-        };
-        let keep = (
-            args.dry_run,
-            args.output,
-            args.ignore_preflight_errors.clone(),
-            args.skip_phases.clone(),
-            args.node_name.clone(),
-        );
-        args = pasted;
-        args.dry_run |= keep.0;
-        args.output = keep.1;
-        args.ignore_preflight_errors.extend(keep.2);
-        args.skip_phases.extend(keep.3);
-        if args.node_name.is_none() {
-            args.node_name = keep.4;
-        }
-    }
+/// Runs `kubestrap join`; returns the exit code. With a terminal on standard input and
+/// output (and neither `--non-interactive` nor `--output json`), the join wizard
+/// ([`crate::tui::join::run_join`]) runs: it opens on its form when the flags do not make a
+/// complete configuration yet (e.g. plain `kubestrap join`, to paste the printed command),
+/// else it starts at once and shows the progress.
+pub fn run(root: Option<PathBuf>, args: JoinArgs) -> i32 {
+    let interactive = !args.non_interactive
+        && args.output == OutputFormat::Text
+        && std::io::stdin().is_terminal()
+        && std::io::stdout().is_terminal();
     let probe = match RealHost::new("/", false) {
         Ok(h) => h,
         Err(e) => return super::fail(e),
     };
     let hostname = probe.facts().hostname;
+    if interactive {
+        let from_file = args.config.is_some() || args.discovery_file.is_some();
+        let start = if from_file || args.endpoint.is_some() {
+            match cmdline::join_config_from_args(&args, &hostname) {
+                Ok(c) => Some(c),
+                Err(e) if from_file => return super::fail(e),
+                Err(_) => None,
+            }
+        } else {
+            None
+        };
+        return crate::tui::join::run_join(root, args, &hostname, start);
+    }
+    if args.endpoint.is_none() && args.config.is_none() && args.discovery_file.is_none() {
+        return super::fail(
+            "no API server endpoint: run kubestrap join <host:port> --token <token> --discovery-token-ca-cert-hash sha256:<hex> (the command init printed), or --config / --discovery-file",
+        );
+    }
     let cfg = match cmdline::join_config_from_args(&args, &hostname) {
         Ok(c) => c,
         Err(e) => return super::fail(e),

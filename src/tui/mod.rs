@@ -7,6 +7,7 @@
 pub mod args;
 pub mod engine_link;
 pub mod form;
+pub mod join;
 pub mod review;
 pub mod state;
 pub mod strings;
@@ -42,6 +43,7 @@ pub fn restore_terminal() {
     let _ = execute!(
         out,
         DisableMouseCapture,
+        crossterm::event::DisableBracketedPaste,
         LeaveAlternateScreen,
         crossterm::cursor::Show
     );
@@ -49,7 +51,39 @@ pub fn restore_terminal() {
     let _ = out.flush();
 }
 
-struct TermGuard;
+/// Restores the terminal ([`restore_terminal`]) when dropped, also on an early return.
+pub(crate) struct TermGuard;
+
+/// Puts the terminal into the wizard's mode (raw mode, alternate screen, cleared, mouse
+/// reporting on, and bracketed paste when `paste`) and returns the guard that undoes it.
+/// The init and join wizards share this setup and [`restore_terminal`].
+pub(crate) fn enter_terminal(paste: bool) -> std::io::Result<TermGuard> {
+    enable_raw_mode()?;
+    let guard = TermGuard;
+    let mut out = std::io::stdout();
+    execute!(
+        out,
+        EnterAlternateScreen,
+        EnableMouseCapture,
+        crossterm::terminal::Clear(crossterm::terminal::ClearType::All)
+    )?;
+    if paste {
+        execute!(out, crossterm::event::EnableBracketedPaste)?;
+    }
+    Ok(guard)
+}
+
+/// Runs `f` with a panic hook that restores the terminal before the default message.
+pub(crate) fn with_panic_restore<T>(f: impl FnOnce() -> T) -> T {
+    let prev = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        restore_terminal();
+        prev(info);
+    }));
+    let r = f();
+    let _ = std::panic::take_hook();
+    r
+}
 
 impl Drop for TermGuard {
     fn drop(&mut self) {
@@ -303,18 +337,12 @@ pub fn run_init(root: Option<PathBuf>, args: crate::cli::InitArgs) -> i32 {
         Ok(rt) => rt,
         Err(e) => return crate::cmd::fail(format!("starting the async runtime: {e}")),
     };
-    let prev = std::panic::take_hook();
-    std::panic::set_hook(Box::new(move |info| {
-        restore_terminal();
-        prev(info);
-    }));
     let link = Link {
         host,
         key_pool,
         upload_certs,
     };
-    let result = rt.block_on(event_loop(&mut app, link, &log_path));
-    let _ = std::panic::take_hook();
+    let result = with_panic_restore(|| rt.block_on(event_loop(&mut app, link, &log_path)));
     if let Err(e) = result {
         return crate::cmd::fail(format!("terminal: {e}"));
     }
@@ -400,15 +428,8 @@ impl Link {
 }
 
 async fn event_loop(app: &mut App, link: Link, log_path: &Path) -> std::io::Result<()> {
-    enable_raw_mode()?;
-    let _guard = TermGuard;
+    let _guard = enter_terminal(false)?;
     let mut out = std::io::stdout();
-    execute!(
-        out,
-        EnterAlternateScreen,
-        EnableMouseCapture,
-        crossterm::terminal::Clear(crossterm::terminal::ClearType::All)
-    )?;
     let mut mouse_on = true;
     let mut terminal = Terminal::new(CrosstermBackend::new(std::io::stdout()))?;
     let size = terminal.size()?;
