@@ -129,6 +129,7 @@ async fn event_loop(
     let mut sighup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
     let mut engine_rx: Option<tokio::sync::mpsc::UnboundedReceiver<crate::engine::Event>> = None;
     let mut run_task: Option<tokio::task::JoinHandle<()>> = None;
+    let mut run_cancel: Option<tokio_util::sync::CancellationToken> = None;
     let mut tick = tokio::time::interval(Duration::from_millis(100));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut pending: Vec<JoinMsg> = vec![];
@@ -140,7 +141,16 @@ async fn event_loop(
         for fx in std::mem::take(&mut effects) {
             match fx {
                 JoinEffect::Quit => {
-                    if let Some(t) = run_task.take() {
+                    // Stop the run at its current wait (a safe point), then give it a moment
+                    // to report; only a run that does not stop in time is dropped.
+                    if let Some(c) = run_cancel.take() {
+                        c.cancel();
+                    }
+                    if let Some(mut t) = run_task.take()
+                        && tokio::time::timeout(Duration::from_secs(2), &mut t)
+                            .await
+                            .is_err()
+                    {
                         t.abort();
                     }
                     return Ok(());
@@ -148,11 +158,14 @@ async fn event_loop(
                 JoinEffect::Start(cfg) => {
                     let (sink, rx) = EventSink::channel();
                     engine_rx = Some(rx);
+                    let cancel = tokio_util::sync::CancellationToken::new();
+                    run_cancel = Some(cancel.clone());
                     let job = JoinJob {
                         cfg: *cfg,
                         host: host.clone(),
                         events: sink,
                         tuning: Tuning::default(),
+                        cancel,
                     };
                     run_task = Some(tokio::spawn(async move {
                         let _ = crate::join::run(&job).await;
