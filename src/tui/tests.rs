@@ -490,10 +490,23 @@ fn every_field_has_a_clear_validation_message() {
     a.pod_subnet = "10.244.0.0/16,fd00:10:244::/56".into();
     a.service_subnet = "10.96.0.0/12,fd00:10:96::/112".into();
     a.cert_sans = "*.example.com,203.0.113.5".into();
-    a.advertise = "2001:db8::10".into();
+    a.advertise = "192.0.2.10".into();
     for f in form::NETWORK_FIELDS.iter().chain(form::CLUSTER_FIELDS) {
         assert_eq!(form::validate_field(&a, *f), Ok(()), "{f:?}");
     }
+    // an IPv6 advertise address needs the IPv6 service subnet listed first, as
+    // `config validate` requires; the wizard must not accept what the export then fails
+    a.advertise = "2001:db8::10".into();
+    let e = form::validate_field(&a, FieldId::Advertise).unwrap_err();
+    assert!(
+        e.contains("is IPv6 but the first service subnet 10.96.0.0/12 is IPv4"),
+        "{e}"
+    );
+    a.service_subnet = "fd00:10:96::/112,10.96.0.0/12".into();
+    assert_eq!(form::validate_field(&a, FieldId::Advertise), Ok(()));
+    let cfg = form::to_config(&a, &app().base, &facts()).unwrap();
+    let errs = crate::config::validate::validate_init(&cfg, &facts());
+    assert!(errs.iter().all(|e| e.warning), "{errs:?}");
 }
 
 #[test]
