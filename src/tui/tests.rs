@@ -1080,3 +1080,26 @@ fn exported_yaml_loads_back_with_file_lines() {
         .unwrap();
     assert_eq!(row.1, format!("file line {line}"));
 }
+
+#[test]
+fn dry_run_done_screen_does_not_claim_a_ready_cluster_and_lists_preflight_errors() {
+    let mut a = done_app();
+    assert!(a.run.join.as_ref().unwrap().root.is_some(), "a dry run");
+    a.run.checks.push(super::state::CheckRow {
+        name: "CRI".into(),
+        severity: Severity::Error,
+        message: "container runtime is not running".into(),
+        fix: None,
+        ignored: false,
+    });
+    let text = render(&a, 80, 24);
+    assert!(!text.contains("Your control plane is ready"), "{text}");
+    assert!(
+        text.contains("Dry run finished; nothing was started."),
+        "{text}"
+    );
+    assert!(
+        text.contains("A real init would stop in preflight on 1 error(s): CRI"),
+        "{text}"
+    );
+}
