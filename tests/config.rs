@@ -1701,3 +1701,17 @@ fn messages_name_the_value_once_and_never_as_empty_quotes() {
         "{dns:?}"
     );
 }
+
+#[test]
+fn a_bad_token_ttl_says_what_a_duration_looks_like() {
+    let mut c = example_init_config("v1.34.2");
+    let flags = InitFlags {
+        token_ttl: Some("5xyz".into()),
+        ..Default::default()
+    };
+    let errs = kubestrap::config::overlay::apply_flags(&mut c, &flags);
+    assert_eq!(
+        errs[0].to_string(),
+        "--token-ttl: \"5xyz\" is not a duration: unknown unit (expected e.g. 24h0m0s, 2h or 0 for never)"
+    );
+}
