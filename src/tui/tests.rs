@@ -1103,3 +1103,14 @@ fn dry_run_done_screen_does_not_claim_a_ready_cluster_and_lists_preflight_errors
         "{text}"
     );
 }
+
+#[test]
+fn a_value_longer_than_its_box_shows_that_it_is_cut() {
+    let mut a = app();
+    send(&mut a, [key(KeyCode::Enter)]);
+    assert_eq!(a.screen, Screen::Network);
+    a.answers.pod_subnet = "10.244.0.0/16,fd00:10:244::/56".into();
+    let text = render(&a, 80, 24);
+    let row = text.lines().find(|l| l.contains("Pod subnet")).unwrap();
+    assert!(row.contains("[10.244.0.0/16,fd00:10:24…]"), "{row}");
+}
