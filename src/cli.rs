@@ -71,58 +71,58 @@ pub enum Command {
 pub struct InitFlags {
     /// Path to a kubeadm configuration file (InitConfiguration, ClusterConfiguration,
     /// KubeletConfiguration, KubeProxyConfiguration documents).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// The IP address the API server advertises it is listening on.
-    #[arg(long, value_name = "IP")]
+    #[arg(long, global = true, value_name = "IP")]
     pub apiserver_advertise_address: Option<String>,
     /// Port for the API server to bind to.
-    #[arg(long, value_name = "PORT")]
+    #[arg(long, global = true, value_name = "PORT")]
     pub apiserver_bind_port: Option<i32>,
     /// A stable IP address or DNS name for the control plane (host or host:port).
-    #[arg(long, value_name = "HOST[:PORT]")]
+    #[arg(long, global = true, value_name = "HOST[:PORT]")]
     pub control_plane_endpoint: Option<String>,
     /// IP address range(s) for the pod network (comma-separated for dual-stack).
-    #[arg(long, value_name = "CIDR")]
+    #[arg(long, global = true, value_name = "CIDR")]
     pub pod_network_cidr: Option<String>,
     /// IP address range(s) for service virtual IPs.
-    #[arg(long, value_name = "CIDR")]
+    #[arg(long, global = true, value_name = "CIDR")]
     pub service_cidr: Option<String>,
     /// DNS domain for services, e.g. cluster.local.
-    #[arg(long, value_name = "DOMAIN")]
+    #[arg(long, global = true, value_name = "DOMAIN")]
     pub service_dns_domain: Option<String>,
     /// Extra Subject Alternative Names (IPs and DNS names) for the API server certificate.
-    #[arg(long, value_name = "SANS", value_delimiter = ',')]
+    #[arg(long, global = true, value_name = "SANS", value_delimiter = ',')]
     pub apiserver_cert_extra_sans: Vec<String>,
     /// The Kubernetes version of the control plane, e.g. v1.34.2.
-    #[arg(long, value_name = "VERSION")]
+    #[arg(long, global = true, value_name = "VERSION")]
     pub kubernetes_version: Option<String>,
     /// Registry to pull control-plane images from.
-    #[arg(long, value_name = "REPO")]
+    #[arg(long, global = true, value_name = "REPO")]
     pub image_repository: Option<String>,
     /// Path to the CRI socket, e.g. unix:///var/run/containerd/containerd.sock.
-    #[arg(long, value_name = "SOCKET")]
+    #[arg(long, global = true, value_name = "SOCKET")]
     pub cri_socket: Option<String>,
     /// Name of this node (default: the lower-cased hostname).
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, global = true, value_name = "NAME")]
     pub node_name: Option<String>,
     /// The bootstrap token to create, [a-z0-9]{6}.[a-z0-9]{16}.
-    #[arg(long, value_name = "TOKEN")]
+    #[arg(long, global = true, value_name = "TOKEN")]
     pub token: Option<String>,
     /// How long the bootstrap token lives (0 = never expires), e.g. 24h0m0s.
-    #[arg(long, value_name = "DURATION")]
+    #[arg(long, global = true, value_name = "DURATION")]
     pub token_ttl: Option<String>,
     /// Preflight checks whose errors become warnings, e.g. Swap,NumCPU, or all.
-    #[arg(long, value_name = "CHECKS", value_delimiter = ',')]
+    #[arg(long, global = true, value_name = "CHECKS", value_delimiter = ',')]
     pub ignore_preflight_errors: Vec<String>,
     /// Phases to skip, e.g. addon/kube-proxy.
-    #[arg(long, value_name = "PHASES", value_delimiter = ',')]
+    #[arg(long, global = true, value_name = "PHASES", value_delimiter = ',')]
     pub skip_phases: Vec<String>,
     /// Upload control-plane certificates to the kubeadm-certs Secret.
-    #[arg(long)]
+    #[arg(long, global = true)]
     pub upload_certs: bool,
     /// Key used to encrypt the control-plane certificates in the kubeadm-certs Secret (64 hex).
-    #[arg(long, value_name = "KEY")]
+    #[arg(long, global = true, value_name = "KEY")]
     pub certificate_key: Option<String>,
 }
 
@@ -133,16 +133,16 @@ pub struct InitArgs {
     pub flags: InitFlags,
     /// Do not change the machine: write every file under a new temporary root and print
     /// what would be sent to the API server.
-    #[arg(long)]
+    #[arg(long, global = true)]
     pub dry_run: bool,
     /// Run without the wizard (also required when standard input is not a terminal).
-    #[arg(long)]
+    #[arg(long, global = true)]
     pub non_interactive: bool,
     /// Output of the non-interactive run.
-    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,
     /// Apply the fixes preflight offers (swapoff, modprobe, sysctl, containerd settings).
-    #[arg(long)]
+    #[arg(long, global = true)]
     pub fix: bool,
     #[command(subcommand)]
     pub phase: Option<InitSub>,

@@ -1669,3 +1669,49 @@ fn etcd_flag_list_covers_the_installed_etcd() {
         "etcd flags missing from assets/flags/etcd.txt: {missing:?}"
     );
 }
+
+// ---------------------------------------------------------------- message wording
+
+#[test]
+fn messages_name_the_value_once_and_never_as_empty_quotes() {
+    // a rule that already starts with the value does not get it twice
+    let mut c = example_init_config("v1.34.2");
+    c.cluster.networking.pod_subnet = "10.244.0.0/33".into();
+    c.cluster.control_plane_endpoint = "lb:99999".into();
+    let errs = validate_init(&c, &facts());
+    let pod = errs_under(&errs, "networking.podSubnet");
+    assert_eq!(
+        pod,
+        ["networking.podSubnet: \"10.244.0.0/33\" is not a CIDR (expected e.g. 10.96.0.0/12)"]
+    );
+    let cpe = errs_under(&errs, "controlPlaneEndpoint");
+    assert_eq!(
+        cpe,
+        ["controlPlaneEndpoint: \"lb:99999\": port \"99999\" is not a number from 1 to 65535"]
+    );
+    // a YAML syntax error has no value to quote
+    let e = load_err("kind: ClusterConfiguration\nnetworking:\n\tpodSubnet: 10.244.0.0/16\n");
+    assert!(e.starts_with("t.yaml: (yaml): tabs"), "{e}");
+    // other rules keep the value in front
+    c = example_init_config("v1.34.2");
+    c.cluster.networking.dns_domain = "Bad_Domain".into();
+    let dns = errs_under(&validate_init(&c, &facts()), "networking.dnsDomain");
+    assert!(
+        dns[0].starts_with("networking.dnsDomain: \"Bad_Domain\" must be"),
+        "{dns:?}"
+    );
+}
+
+#[test]
+fn a_bad_token_ttl_says_what_a_duration_looks_like() {
+    let mut c = example_init_config("v1.34.2");
+    let flags = InitFlags {
+        token_ttl: Some("5xyz".into()),
+        ..Default::default()
+    };
+    let errs = kubestrap::config::overlay::apply_flags(&mut c, &flags);
+    assert_eq!(
+        errs[0].to_string(),
+        "--token-ttl: \"5xyz\" is not a duration: unknown unit (expected e.g. 24h0m0s, 2h or 0 for never)"
+    );
+}

@@ -1541,6 +1541,67 @@ fn binary_dry_run_json_and_bad_input() {
 }
 
 #[test]
+fn binary_init_phase_takes_init_flags_after_the_phase_and_checks_the_name_first() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("root");
+    std::fs::create_dir_all(&root).unwrap();
+    let run = |args: &[&str]| {
+        let o = Command::new(bin())
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        (
+            o.status.code(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    };
+    let r = root.to_str().unwrap();
+    // kubeadm's order: the flags after the phase name
+    let (code, err) = run(&[
+        "init",
+        "phase",
+        "certs",
+        "ca",
+        "--root",
+        r,
+        "--apiserver-advertise-address",
+        "192.168.1.10",
+    ]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(root.join("etc/kubernetes/pki/ca.crt").exists());
+    // an unknown phase is named even when the configuration could not be resolved
+    // (a --root without /proc has no default route to take the advertise address from)
+    let (code, err) = run(&["init", "phase", "nope", "--root", r]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("unknown phase \"nope\""), "{err}");
+}
+
+#[test]
+fn binary_dry_run_that_stops_on_a_bad_flag_leaves_no_directory_behind() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = Command::new(bin())
+        .args([
+            "init",
+            "--dry-run",
+            "--non-interactive",
+            "--pod-network-cidr",
+            "bad",
+        ])
+        .env("TMPDIR", tmp.path())
+        .env_remove("KUBESTRAP_INIT_DRYRUN_DIR")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let left: Vec<_> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}
+
+#[test]
 fn binary_real_init_stops_after_preflight_on_this_machine() {
     // No kubelet and no container runtime here: a real init must stop in preflight, exit 1,
     // and write nothing. A temporary --root keeps the machine untouched.

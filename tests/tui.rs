@@ -273,7 +273,7 @@ fn wizard_runs_a_dry_run_to_done_and_exports_kubeadm_yaml() {
     // start and run to the end
     w.send(ENTER);
     w.wait_for("running", 5);
-    let done = w.wait_for("Your control plane is ready.", 20);
+    let done = w.wait_for("Dry run finished; nothing was started.", 20);
     let cmd = join_from_screen(&done);
     let replay = std::fs::read_to_string(fixture("run-ok.jsonl")).unwrap();
     let info: serde_json::Value = replay
@@ -300,7 +300,10 @@ fn wizard_runs_a_dry_run_to_done_and_exports_kubeadm_yaml() {
     assert_eq!(w.wait_exit(10), 0);
     w.assert_restored();
     let after = w.screen();
-    assert!(after.contains("initialized successfully"), "{after}");
+    assert!(
+        after.contains("Finished dry-running successfully"),
+        "{after}"
+    );
     let raw = String::from_utf8_lossy(&w.shared.lock().unwrap().raw).to_string();
     assert!(
         raw.contains(&want),
@@ -414,7 +417,7 @@ fn a_failed_preflight_is_retried_to_success() {
     assert!(s.contains("Hint:"), "{s}");
     assert!(s.contains("Full log: "), "{s}");
     w.send("r");
-    w.wait_for("Your control plane is ready.", 20);
+    w.wait_for("Dry run finished; nothing was started.", 20);
     w.send("q");
     assert_eq!(w.wait_exit(10), 0);
     w.assert_restored();
@@ -618,7 +621,7 @@ fn real_engine_dry_run_join_command_matches_the_files() {
         w.wait_for("Key pairs generated in the background: 16 of 16", 60);
         fill_wizard(&mut w);
         w.send(ENTER);
-        let done = w.wait_for("Your control plane is ready.", 90);
+        let done = w.wait_for("Dry run finished; nothing was started.", 90);
         let cmd = join_from_screen(&done);
         let pin = openssl_pin(&dry.join("etc/kubernetes/pki/ca.crt"));
         assert!(

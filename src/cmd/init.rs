@@ -29,7 +29,19 @@ pub fn run(root: Option<PathBuf>, args: InitArgs) -> i32 {
             "standard input is not a terminal, so the wizard cannot run: pass --non-interactive (with --output text or json)",
         );
     }
+    let workflow = Workflow::init();
+    // An unknown phase is reported before anything else is looked at.
+    let only = match &args.phase {
+        Some(InitSub::Phase { name, sub }) => match workflow.select(name, sub.as_deref()) {
+            Ok(ids) => Some(ids),
+            Err(e) => return super::fail(format!("init phase: {e}")),
+        },
+        None => None,
+    };
     let base = root.unwrap_or_else(|| PathBuf::from("/"));
+    // A new dry-run directory is removed again (on drop) when init stops before running,
+    // e.g. on a bad flag; it is kept once the engine starts.
+    let mut dry_tmp: Option<tempfile::TempDir> = None;
     let host: Arc<dyn Host> = if args.dry_run {
         let dir = match std::env::var_os(DRYRUN_DIR_ENV) {
             Some(d) => PathBuf::from(d),
@@ -37,7 +49,7 @@ pub fn run(root: Option<PathBuf>, args: InitArgs) -> i32 {
                 .prefix("kubestrap-init-dryrun")
                 .tempdir()
             {
-                Ok(t) => t.keep(),
+                Ok(t) => dry_tmp.insert(t).path().to_path_buf(),
                 Err(e) => return super::fail(format!("creating the dry-run directory: {e}")),
             },
         };
@@ -70,7 +82,6 @@ pub fn run(root: Option<PathBuf>, args: InitArgs) -> i32 {
         ),
         Err(e) => return super::fail(e),
     };
-    let workflow = Workflow::init();
     let mut skip = cfg.init.skip_phases.clone();
     skip.extend(args.flags.skip_phases.iter().cloned());
     skip.sort();
@@ -78,13 +89,6 @@ pub fn run(root: Option<PathBuf>, args: InitArgs) -> i32 {
     if let Err(e) = workflow.validate_phase_ids(&skip) {
         return super::fail(e);
     }
-    let only = match &args.phase {
-        Some(InitSub::Phase { name, sub }) => match workflow.select(name, sub.as_deref()) {
-            Ok(ids) => Some(ids),
-            Err(e) => return super::fail(format!("init phase: {e}")),
-        },
-        None => None,
-    };
     let mut ctx = PhaseCtx::new(
         Arc::new(cfg),
         host.clone(),
@@ -115,6 +119,9 @@ pub fn run(root: Option<PathBuf>, args: InitArgs) -> i32 {
         Ok(rt) => rt,
         Err(e) => return super::fail(format!("starting the tokio runtime: {e}")),
     };
+    if let Some(t) = dry_tmp.take() {
+        let _ = t.keep();
+    }
     let dry_dir = args.dry_run.then(|| host.root().display().to_string());
     rt.block_on(async move {
         let (sink, rx) = crate::engine::EventSink::channel();

@@ -77,6 +77,12 @@ pub fn https_url(host: &str, port: u16) -> String {
 /// Splits a controlPlaneEndpoint-style `host[:port]` into host (without brackets) and port.
 /// Errors when the port is not a number in 1–65535 or an IPv6 address with a port lacks brackets.
 pub fn split_host_port(endpoint: &str) -> Result<(String, Option<u16>), String> {
+    if let Some((scheme, rest)) = endpoint.split_once("://") {
+        return Err(format!(
+            "{endpoint:?}: write host:port without the {scheme}:// scheme, e.g. {:?}",
+            rest.trim_end_matches('/')
+        ));
+    }
     if let Some(rest) = endpoint.strip_prefix('[') {
         let (host, after) = rest
             .split_once(']')
@@ -115,6 +121,20 @@ fn parse_port(p: &str, endpoint: &str) -> Result<u16, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_url_is_rejected_for_its_scheme_not_as_ipv6() {
+        let e = split_host_port("https://cp.example.com:6443/").unwrap_err();
+        assert_eq!(
+            e,
+            "\"https://cp.example.com:6443/\": write host:port without the https:// scheme, e.g. \"cp.example.com:6443\""
+        );
+        assert!(
+            !split_host_port("http://10.0.0.1:6443")
+                .unwrap_err()
+                .contains("IPv6")
+        );
+    }
 
     #[test]
     fn indexed_ips_match_kubeadm() {

@@ -212,7 +212,14 @@ pub fn apply_flags(cfg: &mut InitConfig, f: &InitFlags) -> Vec<FieldError> {
                 cfg.init.bootstrap_tokens[0].expires.clear();
                 mark(cfg, "bootstrapTokens[0].ttl");
             }
-            Err(e) => errs.push(flag_err("--token-ttl", v, e.reason)),
+            Err(e) => errs.push(flag_err(
+                "--token-ttl",
+                v,
+                format!(
+                    "is not a duration: {} (expected e.g. 24h0m0s, 2h or 0 for never)",
+                    e.reason
+                ),
+            )),
         }
     }
     if !f.ignore_preflight_errors.is_empty() {

@@ -36,9 +36,17 @@ pub struct FieldError {
 }
 
 impl fmt::Display for FieldError {
-    /// `path: "value" rule (line N)`.
+    /// `path: "value" rule (line N)`. The value is left out when the rule already starts
+    /// with it (rules shared with the wizard name the value themselves) and when there is
+    /// none to show (YAML syntax errors, whose path is `(yaml)` or `(document)`).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {:?} {}", self.path, self.value, self.rule)?;
+        let quoted = format!("{:?}", self.value);
+        let no_value = self.value.is_empty() && self.path.starts_with('(');
+        if no_value || self.rule.starts_with(&quoted) {
+            write!(f, "{}: {}", self.path, self.rule)?;
+        } else {
+            write!(f, "{}: {quoted} {}", self.path, self.rule)?;
+        }
         if let Some(l) = self.line {
             write!(f, " (line {l})")?;
         }

@@ -381,6 +381,17 @@ fn fmt_left(d: Duration) -> String {
     GoDuration(Duration::from_secs(d.as_secs())).to_string()
 }
 
+/// A wait as a person reads it: whole seconds (rounded up) from one second on, else
+/// milliseconds; never `4.843093349s`.
+fn fmt_wait(d: Duration) -> String {
+    let d = if d >= Duration::from_secs(1) {
+        Duration::from_secs(d.as_secs() + u64::from(d.subsec_nanos() > 0))
+    } else {
+        Duration::from_millis(d.as_millis() as u64)
+    };
+    GoDuration(d).to_string()
+}
+
 /// Polls `attempt` until it returns `Ok(Some)`, a non-retryable `Err` (where `retry(e)` is
 /// false), or `timeout` passes; reports each failed attempt as an [`Event::Probe`] and a
 /// warning with the time left. On timeout the last error is wrapped in
@@ -442,7 +453,7 @@ where
             PHASE,
             format!(
                 "{err}; retrying in {} ({} left before the discovery timeout of {})",
-                GoDuration(wait),
+                fmt_wait(wait),
                 fmt_left(left),
                 GoDuration(timeout)
             ),
@@ -842,6 +853,13 @@ pub async fn discover_file(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn retry_waits_are_rounded() {
+        assert_eq!(fmt_wait(Duration::from_nanos(4_843_093_349)), "5s");
+        assert_eq!(fmt_wait(Duration::from_secs(5)), "5s");
+        assert_eq!(fmt_wait(Duration::from_micros(100_400)), "100ms");
+    }
 
     #[test]
     fn messages_read_well() {

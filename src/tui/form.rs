@@ -221,6 +221,23 @@ pub fn validate_field(a: &Answers, f: FieldId) -> Result<(), String> {
             if ip.is_multicast() {
                 return Err(format!("Advertise address {v} is a multicast address"));
             }
+            // The kubernetes Service gets the first service subnet's family; kubeadm (and
+            // `config validate`) reject an advertise address of the other family.
+            if let Some(first) = parse_subnets(a.service_subnet.trim())
+                .ok()
+                .and_then(|n| n.first().copied())
+            {
+                if first.addr().is_ipv4() != ip.is_ipv4() {
+                    let (fam, other) = if ip.is_ipv4() {
+                        ("IPv4", "IPv6")
+                    } else {
+                        ("IPv6", "IPv4")
+                    };
+                    return Err(format!(
+                        "Advertise address {v} is {fam} but the first service subnet {first} is {other}; list the {fam} service subnet first or pick an {other} address"
+                    ));
+                }
+            }
             Ok(())
         }
         FieldId::BindPort => match v.parse::<u32>() {

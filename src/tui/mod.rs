@@ -350,7 +350,17 @@ pub fn run_init(root: Option<PathBuf>, args: crate::cli::InitArgs) -> i32 {
     // scrollback.
     match &app.run.outcome {
         Some(RunOutcome::Succeeded) => {
-            println!("Your Kubernetes control-plane has initialized successfully!\n");
+            match app.run.join.as_ref().and_then(|j| j.root.as_ref()) {
+                Some(root) => {
+                    if let Some(t) = strings::dry_run_preflight_errors(&app.failing_checks()) {
+                        println!("[dryrun] {t}");
+                    }
+                    println!(
+                        "[dryrun] Finished dry-running successfully. The files are in {root}\n"
+                    );
+                }
+                None => println!("Your Kubernetes control-plane has initialized successfully!\n"),
+            }
             println!("{}\n", strings::ADMIN_CONF_HINT);
             if let Some(j) = &app.run.join {
                 if let Some(cp) = j.control_plane_command("kubestrap") {

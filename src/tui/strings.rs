@@ -111,3 +111,17 @@ pub const PROMPT_JOIN: &str = "Write the join command to:";
 pub const PROMPT_KEYS: &str = "Enter write · Esc cancel";
 
 pub const ADMIN_CONF_HINT: &str = "To use the cluster as a regular user:\n  mkdir -p $HOME/.kube\n  sudo cp -i /etc/kubernetes/admin.conf $HOME/.kube/config\n  sudo chown $(id -u):$(id -g) $HOME/.kube/config\nAs root: export KUBECONFIG=/etc/kubernetes/admin.conf";
+
+/// Headline of the done screen after `--dry-run`: nothing runs, so nothing is "ready".
+pub const DRY_RUN_DONE: &str = "Dry run finished; nothing was started.";
+
+/// The preflight errors a real (not dry) run would stop on, or `None` when there are none.
+pub fn dry_run_preflight_errors(names: &[String]) -> Option<String> {
+    (!names.is_empty()).then(|| {
+        format!(
+            "A real init would stop in preflight on {} error(s): {}",
+            names.len(),
+            names.join(", ")
+        )
+    })
+}

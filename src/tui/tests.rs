@@ -490,10 +490,23 @@ fn every_field_has_a_clear_validation_message() {
     a.pod_subnet = "10.244.0.0/16,fd00:10:244::/56".into();
     a.service_subnet = "10.96.0.0/12,fd00:10:96::/112".into();
     a.cert_sans = "*.example.com,203.0.113.5".into();
-    a.advertise = "2001:db8::10".into();
+    a.advertise = "192.0.2.10".into();
     for f in form::NETWORK_FIELDS.iter().chain(form::CLUSTER_FIELDS) {
         assert_eq!(form::validate_field(&a, *f), Ok(()), "{f:?}");
     }
+    // an IPv6 advertise address needs the IPv6 service subnet listed first, as
+    // `config validate` requires; the wizard must not accept what the export then fails
+    a.advertise = "2001:db8::10".into();
+    let e = form::validate_field(&a, FieldId::Advertise).unwrap_err();
+    assert!(
+        e.contains("is IPv6 but the first service subnet 10.96.0.0/12 is IPv4"),
+        "{e}"
+    );
+    a.service_subnet = "fd00:10:96::/112,10.96.0.0/12".into();
+    assert_eq!(form::validate_field(&a, FieldId::Advertise), Ok(()));
+    let cfg = form::to_config(&a, &app().base, &facts()).unwrap();
+    let errs = crate::config::validate::validate_init(&cfg, &facts());
+    assert!(errs.iter().all(|e| e.warning), "{errs:?}");
 }
 
 #[test]
@@ -1070,4 +1083,38 @@ fn exported_yaml_loads_back_with_file_lines() {
         .find(|(l, _)| l.contains("podSubnet"))
         .unwrap();
     assert_eq!(row.1, format!("file line {line}"));
+}
+
+#[test]
+fn dry_run_done_screen_does_not_claim_a_ready_cluster_and_lists_preflight_errors() {
+    let mut a = done_app();
+    assert!(a.run.join.as_ref().unwrap().root.is_some(), "a dry run");
+    a.run.checks.push(super::state::CheckRow {
+        name: "CRI".into(),
+        severity: Severity::Error,
+        message: "container runtime is not running".into(),
+        fix: None,
+        ignored: false,
+    });
+    let text = render(&a, 80, 24);
+    assert!(!text.contains("Your control plane is ready"), "{text}");
+    assert!(
+        text.contains("Dry run finished; nothing was started."),
+        "{text}"
+    );
+    assert!(
+        text.contains("A real init would stop in preflight on 1 error(s): CRI"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_value_longer_than_its_box_shows_that_it_is_cut() {
+    let mut a = app();
+    send(&mut a, [key(KeyCode::Enter)]);
+    assert_eq!(a.screen, Screen::Network);
+    a.answers.pod_subnet = "10.244.0.0/16,fd00:10:244::/56".into();
+    let text = render(&a, 80, 24);
+    let row = text.lines().find(|l| l.contains("Pod subnet")).unwrap();
+    assert!(row.contains("[10.244.0.0/16,fd00:10:24…]"), "{row}");
 }

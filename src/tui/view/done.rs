@@ -16,8 +16,13 @@ pub fn wrap_command(cmd: &str, width: usize) -> Vec<String> {
 
 pub fn draw(app: &App, frame: &mut Frame, area: Rect, st: Styles) {
     let w = area.width as usize;
+    let dry = app.run.join.as_ref().is_some_and(|j| j.root.is_some());
     let mut l = vec![Line::from(Span::styled(
-        "Your control plane is ready.",
+        if dry {
+            s::DRY_RUN_DONE
+        } else {
+            "Your control plane is ready."
+        },
         st.ok().add_modifier(ratatui::style::Modifier::BOLD),
     ))];
     if let Some(j) = &app.run.join {
@@ -26,6 +31,11 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect, st: Styles) {
                 format!("Dry run: the files are under {root}."),
                 st.warn(),
             )));
+            if let Some(t) = s::dry_run_preflight_errors(&app.failing_checks()) {
+                for t in wrap_text(&t, w, 2) {
+                    l.push(Line::from(Span::styled(t, st.err())));
+                }
+            }
         }
         l.push(Line::from(""));
         l.push(Line::from("Join worker nodes (run as root on each):"));

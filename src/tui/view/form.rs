@@ -61,7 +61,17 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect, st: Styles) {
         } else {
             0
         };
-        let shown: String = value.chars().skip(scroll).take(box_w).collect();
+        // An unfocused value too long for its box ends in '…' so a cut-off CIDR or SAN
+        // list never reads as a different, complete value.
+        let shown: String = if !focused && value.chars().count() > box_w {
+            value
+                .chars()
+                .take(box_w.saturating_sub(1))
+                .chain(['…'])
+                .collect()
+        } else {
+            value.chars().skip(scroll).take(box_w).collect()
+        };
         let label = format!("{:<LABEL_W$}", s::label(*f));
         let row_y = area.y + l.len() as u16;
         if focused {
