@@ -157,6 +157,14 @@ pub struct JoinInfo {
 }
 
 impl JoinInfo {
+    /// The program for [`JoinInfo::control_plane_command`]: `kubestrap join` does not join
+    /// control-plane nodes yet, so that command is printed for kubeadm.
+    pub const CONTROL_PLANE_JOIN_PROGRAM: &'static str = "kubeadm";
+
+    /// A note printed next to the control-plane join command.
+    pub const CONTROL_PLANE_JOIN_NOTE: &'static str =
+        "(run it with kubeadm: kubestrap join does not join control-plane nodes yet)";
+
     /// The worker join command on one line, with `program` (`kubestrap` or `kubeadm`).
     pub fn worker_command(&self, program: &str) -> String {
         let mut s = format!("{program} join {} --token {}", self.endpoint, self.token);

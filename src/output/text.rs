@@ -1,7 +1,7 @@
 //! The plain-text face: kubeadm-like lines (`[preflight] Running pre-flight checks`,
 //! `[certs] Generating "apiserver" certificate and key`, `\t[WARNING Swap]: ...`).
 
-use crate::engine::{Event, LogLevel, ProbeOutcome, RunOutcome, Severity};
+use crate::engine::{Event, JoinInfo, LogLevel, ProbeOutcome, RunOutcome, Severity};
 
 fn top(phase: &str) -> &str {
     phase.split('/').next().unwrap_or(phase)
@@ -120,9 +120,10 @@ pub fn format(ev: &Event) -> Option<String> {
             let mut s = String::from(
                 "\nYour Kubernetes control-plane has initialized successfully!\n\nTo start using your cluster, you need to run the following as a regular user:\n\n  mkdir -p $HOME/.kube\n  sudo cp -i /etc/kubernetes/admin.conf $HOME/.kube/config\n  sudo chown $(id -u):$(id -g) $HOME/.kube/config\n\nAlternatively, if you are the root user, you can run:\n\n  export KUBECONFIG=/etc/kubernetes/admin.conf\n\nYou should now deploy a pod network to the cluster.\nRun \"kubectl apply -f [podnetwork].yaml\" with one of the options listed at:\n  https://kubernetes.io/docs/concepts/cluster-administration/addons/\n",
             );
-            if let Some(cp) = info.control_plane_command("kubestrap") {
+            if let Some(cp) = info.control_plane_command(JoinInfo::CONTROL_PLANE_JOIN_PROGRAM) {
                 s.push_str(&format!(
-                    "\nYou can now join any number of control-plane nodes by running the following command on each as root:\n\n  {cp}\n"
+                    "\nYou can now join any number of control-plane nodes by running the following command on each as root\n{}:\n\n  {cp}\n",
+                    JoinInfo::CONTROL_PLANE_JOIN_NOTE
                 ));
             }
             s.push_str(&format!(
@@ -155,5 +156,44 @@ pub fn format(ev: &Event) -> Option<String> {
                 Some(s)
             }
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::JoinInfo;
+
+    #[test]
+    fn control_plane_join_command_is_printed_for_kubeadm_with_a_note() {
+        let info = JoinInfo {
+            endpoint: "lb.example:8443".into(),
+            token: "abcdef.0123456789abcdef".into(),
+            ca_cert_hashes: vec![format!("sha256:{}", "ab".repeat(32))],
+            certificate_key: Some("cd".repeat(32)),
+            control_plane: true,
+            token_ttl_secs: Some(86400),
+            root: None,
+        };
+        let text = format(&Event::JoinReady(info)).unwrap_or_default();
+        let cp_line = text
+            .lines()
+            .find(|l| l.contains("--control-plane"))
+            .unwrap_or_default();
+        assert!(
+            cp_line
+                .trim_start()
+                .starts_with("kubeadm join lb.example:8443"),
+            "{text}"
+        );
+        assert!(text.contains(JoinInfo::CONTROL_PLANE_JOIN_NOTE), "{text}");
+        let worker = text
+            .lines()
+            .find(|l| l.contains("join") && !l.contains("--control-plane") && l.contains("--token"))
+            .unwrap_or_default();
+        assert!(
+            worker.starts_with("kubestrap join lb.example:8443"),
+            "{text}"
+        );
     }
 }

@@ -363,8 +363,13 @@ pub fn run_init(root: Option<PathBuf>, args: crate::cli::InitArgs) -> i32 {
             }
             println!("{}\n", strings::ADMIN_CONF_HINT);
             if let Some(j) = &app.run.join {
-                if let Some(cp) = j.control_plane_command("kubestrap") {
-                    println!("You can join control-plane nodes by running as root:\n\n{cp}\n");
+                if let Some(cp) =
+                    j.control_plane_command(crate::engine::JoinInfo::CONTROL_PLANE_JOIN_PROGRAM)
+                {
+                    println!(
+                        "You can join control-plane nodes by running as root {}:\n\n{cp}\n",
+                        crate::engine::JoinInfo::CONTROL_PLANE_JOIN_NOTE
+                    );
                 }
                 println!(
                     "Then you can join any number of worker nodes by running the following on each as root:\n\n{}\n",

@@ -925,7 +925,9 @@ fn file_effect(app: &App, kind: FileKind, path: String, overwrite: bool) -> Vec<
             Some(j) => {
                 let mut s = j.worker_command("kubestrap");
                 s.push('\n');
-                if let Some(cp) = j.control_plane_command("kubestrap") {
+                if let Some(cp) =
+                    j.control_plane_command(crate::engine::JoinInfo::CONTROL_PLANE_JOIN_PROGRAM)
+                {
                     s.push_str(&cp);
                     s.push('\n');
                 }

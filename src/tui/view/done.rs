@@ -42,8 +42,13 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect, st: Styles) {
         for t in wrap_command(&j.worker_command("kubestrap"), w) {
             l.push(Line::from(Span::styled(t, st.accent())));
         }
-        if let Some(cp) = j.control_plane_command("kubestrap") {
-            l.push(Line::from("Join more control-plane nodes:"));
+        if let Some(cp) =
+            j.control_plane_command(crate::engine::JoinInfo::CONTROL_PLANE_JOIN_PROGRAM)
+        {
+            l.push(Line::from(format!(
+                "Join more control-plane nodes {}:",
+                crate::engine::JoinInfo::CONTROL_PLANE_JOIN_NOTE
+            )));
             for t in wrap_command(&cp, w) {
                 l.push(Line::from(Span::styled(t, st.accent())));
             }
