@@ -1118,3 +1118,56 @@ fn a_value_longer_than_its_box_shows_that_it_is_cut() {
     let row = text.lines().find(|l| l.contains("Pod subnet")).unwrap();
     assert!(row.contains("[10.244.0.0/16,fd00:10:24…]"), "{row}");
 }
+
+/// The preflight pane's fix flow: `f` on a fixable check asks first, `n` applies nothing, `y`
+/// asks the runtime to apply that check's fix, and the re-run check's result replaces the row.
+#[test]
+fn preflight_fix_asks_first_then_applies_and_the_recheck_updates_the_row() {
+    let mut a = running_app(false);
+    for _ in 0..5 {
+        if a.run.focus == Pane::Preflight {
+            break;
+        }
+        send(&mut a, [key(KeyCode::Tab)]);
+    }
+    assert_eq!(a.run.focus, Pane::Preflight);
+    // NumCPU (row 0) passed and has no fix.
+    send(&mut a, [key(KeyCode::Char('f'))]);
+    assert!(matches!(a.overlay, Overlay::None));
+    assert_eq!(
+        a.notice.as_deref(),
+        Some("the selected preflight check has no fix")
+    );
+    // Swap (row 2) warns and offers a fix.
+    send(&mut a, [key(KeyCode::Down), key(KeyCode::Down)]);
+    assert_eq!(a.run.checks[a.run.check_sel].name, "Swap");
+    send(&mut a, [key(KeyCode::Char('f'))]);
+    assert!(matches!(&a.overlay, Overlay::ConfirmFix { check } if check == "Swap"));
+    let fx = send(&mut a, [key(KeyCode::Char('n'))]);
+    assert!(
+        fx.iter().all(|f| !matches!(f, Effect::ApplyFix { .. })),
+        "{fx:?}"
+    );
+    assert!(matches!(a.overlay, Overlay::None));
+    send(&mut a, [key(KeyCode::Char('f'))]);
+    let fx = send(&mut a, [key(KeyCode::Char('y'))]);
+    assert!(
+        fx.iter()
+            .any(|f| matches!(f, Effect::ApplyFix { check } if check == "Swap")),
+        "{fx:?}"
+    );
+    // The runtime re-runs the checks after the fix; the new result replaces the row.
+    send(
+        &mut a,
+        [Msg::Engine(Event::Check {
+            name: "Swap".into(),
+            severity: Severity::Pass,
+            message: "swap is off".into(),
+            fix: None,
+            ignored: false,
+        })],
+    );
+    let swap: Vec<_> = a.run.checks.iter().filter(|c| c.name == "Swap").collect();
+    assert_eq!(swap.len(), 1);
+    assert_eq!(swap[0].severity, Severity::Pass);
+}
