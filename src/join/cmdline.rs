@@ -450,18 +450,10 @@ pub fn pin_error(e: String) -> String {
     }
 }
 
-/// True for a lower-case RFC 1123 subdomain of at most 253 characters.
+/// True for a lower-case RFC 1123 subdomain of at most 253 characters
+/// (see [`crate::config::validate::is_dns1123_subdomain`]).
 pub fn is_rfc1123_subdomain(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 253
-        && s.split('.').all(|l| {
-            !l.is_empty()
-                && l.len() <= 63
-                && l.bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-                && !l.starts_with('-')
-                && !l.ends_with('-')
-        })
+    crate::config::validate::is_dns1123_subdomain(s)
 }
 
 /// The discovery timeout of a defaulted configuration (`timeouts.discovery`, default 5 m).

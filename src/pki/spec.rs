@@ -262,17 +262,7 @@ fn advertise_ip(cfg: &InitConfig) -> Result<IpAddr, PkiError> {
 
 /// True for a DNS-1123 subdomain, optionally with a leading `*.` wildcard label.
 fn is_dns_name(s: &str) -> bool {
-    let s = s.strip_prefix("*.").unwrap_or(s);
-    !s.is_empty()
-        && s.len() <= 253
-        && s.split('.').all(|l| {
-            !l.is_empty()
-                && l.len() <= 63
-                && l.bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-                && !l.starts_with('-')
-                && !l.ends_with('-')
-        })
+    crate::config::validate::is_dns1123_subdomain(s.strip_prefix("*.").unwrap_or(s))
 }
 
 /// apiserver SANs: DNS node name, kubernetes, kubernetes.default, kubernetes.default.svc,

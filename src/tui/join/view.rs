@@ -4,11 +4,10 @@
 use ratatui::Frame;
 use ratatui::layout::{Alignment, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, BorderType, Borders, Paragraph, Wrap};
+use ratatui::widgets::{Block, BorderType, Borders, Paragraph};
 
 use super::state::{Field, JoinApp, JoinScreen, PhaseState, ProbeView, Step, label};
-use crate::tui::strings as s;
-use crate::tui::view::{MIN_H, MIN_W, Styles, spinner, wrap_text};
+use crate::tui::view::{Styles, spinner, wrap_text};
 
 /// The title of the join wizard's frame.
 pub const APP: &str = "kubestrap · join";
@@ -31,23 +30,7 @@ fn secs(ms: u64) -> String {
 pub fn view(app: &JoinApp, frame: &mut Frame) {
     let area = frame.area();
     let st = Styles { theme: app.theme };
-    if area.width < MIN_W || area.height < MIN_H {
-        let text = vec![
-            Line::from(Span::styled(s::TOO_SMALL, st.err())),
-            Line::from(format!(
-                "It is {}x{}; {}",
-                area.width,
-                area.height,
-                s::TOO_SMALL_HINT
-            )),
-            Line::from("Ctrl-C quits."),
-        ];
-        frame.render_widget(
-            Paragraph::new(text)
-                .wrap(Wrap { trim: true })
-                .alignment(Alignment::Center),
-            area,
-        );
+    if crate::tui::view::draw_too_small(frame, area, st) {
         return;
     }
     let (title, keys) = match app.screen {

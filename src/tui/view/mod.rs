@@ -69,27 +69,36 @@ pub fn spinner(clock_ms: u64) -> &'static str {
     F[((clock_ms / 100) % 10) as usize]
 }
 
+/// Below 80x24, draws the plain "terminal too small" message over `area` and returns true
+/// (shared by the init and join wizards).
+pub fn draw_too_small(frame: &mut Frame, area: Rect, st: Styles) -> bool {
+    if area.width >= MIN_W && area.height >= MIN_H {
+        return false;
+    }
+    let text = vec![
+        Line::from(Span::styled(s::TOO_SMALL, st.err())),
+        Line::from(format!(
+            "It is {}x{}; {}",
+            area.width,
+            area.height,
+            s::TOO_SMALL_HINT
+        )),
+        Line::from("Ctrl-C quits."),
+    ];
+    frame.render_widget(
+        Paragraph::new(text)
+            .wrap(Wrap { trim: true })
+            .alignment(Alignment::Center),
+        area,
+    );
+    true
+}
+
 /// Draws the whole wizard for `app` into `frame`.
 pub fn view(app: &App, frame: &mut Frame) {
     let area = frame.area();
     let st = Styles { theme: app.theme };
-    if area.width < MIN_W || area.height < MIN_H {
-        let text = vec![
-            Line::from(Span::styled(s::TOO_SMALL, st.err())),
-            Line::from(format!(
-                "It is {}x{}; {}",
-                area.width,
-                area.height,
-                s::TOO_SMALL_HINT
-            )),
-            Line::from("Ctrl-C quits."),
-        ];
-        frame.render_widget(
-            Paragraph::new(text)
-                .wrap(Wrap { trim: true })
-                .alignment(Alignment::Center),
-            area,
-        );
+    if draw_too_small(frame, area, st) {
         return;
     }
     let title = match app.screen {
