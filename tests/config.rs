@@ -1715,3 +1715,29 @@ fn a_bad_token_ttl_says_what_a_duration_looks_like() {
         "--token-ttl: \"5xyz\" is not a duration: unknown unit (expected e.g. 24h0m0s, 2h or 0 for never)"
     );
 }
+
+/// A reader that stops early (`kubestrap completion bash | head -1`) must not make kubestrap
+/// panic on the broken pipe: it ends quietly, as kubeadm does.
+#[test]
+fn a_closed_stdout_pipe_ends_quietly_without_a_panic() {
+    use std::io::Read;
+    use std::process::Stdio;
+    for args in [
+        &["completion", "bash"][..],
+        &["man"][..],
+        &["config", "print", "init-defaults"][..],
+    ] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_kubestrap"))
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run kubestrap");
+        // Close the read end before kubestrap writes anything: every write gets EPIPE.
+        drop(child.stdout.take());
+        let mut err = String::new();
+        let _ = child.stderr.take().map(|mut e| e.read_to_string(&mut err));
+        let _ = child.wait();
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+}
