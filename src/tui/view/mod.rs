@@ -77,7 +77,7 @@ pub fn view(app: &App, frame: &mut Frame) {
         let text = vec![
             Line::from(Span::styled(s::TOO_SMALL, st.err())),
             Line::from(format!(
-                "It is {}x{}; {}",
+                "It is {}x{}. {}",
                 area.width,
                 area.height,
                 s::TOO_SMALL_HINT
