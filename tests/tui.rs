@@ -338,11 +338,17 @@ fn wizard_runs_a_dry_run_to_done_and_exports_kubeadm_yaml() {
         24,
     );
     let s = w.wait_for("step 5 of 6", 20);
-    assert!(s.contains("file line"), "{s}");
+    // the review screen may be drawn in more than one write under load: wait for its body
+    let s = if s.contains("file line") {
+        s
+    } else {
+        w.wait_for("file line", 10)
+    };
+    assert!(s.contains("step 5 of 6"), "{s}");
     w.send("q");
     w.wait_for("Quit the wizard?", 5);
     w.send("y");
-    assert_eq!(w.wait_exit(10), 1);
+    assert_eq!(w.wait_exit(10), 0);
     w.assert_restored();
     let docs: Vec<&str> = text.split("\n---\n").collect();
     let init: serde_yaml::Value = serde_yaml::from_str(docs[0]).unwrap();
@@ -400,7 +406,8 @@ fn cancel_in_the_middle_of_a_run_and_before_starting() {
     w.send("q");
     w.wait_for("Quit the wizard?", 5);
     w.send("y");
-    assert_eq!(w.wait_exit(10), 1);
+    // nothing ran, nothing failed: exit 0 as kubeadm would
+    assert_eq!(w.wait_exit(10), 0);
     w.assert_restored();
     assert!(w.screen().contains("init was not started"));
 }
@@ -505,7 +512,7 @@ fn measure_key_latency_and_idle_cpu() {
     w.send(CTRL_C);
     w.wait_for("Quit the wizard?", 5);
     w.send("y");
-    assert_eq!(w.wait_exit(10), 1);
+    assert_eq!(w.wait_exit(10), 0);
     w.assert_restored();
 }
 

@@ -227,6 +227,39 @@ pub fn validate_pod_subnet(
     check_overlap(value, service_subnet)
 }
 
+/// The advertise address `adv` must have the family of the first subnet of
+/// `service_subnet` (the kubernetes Service's ClusterIP family); unparsable inputs pass
+/// (their own checks report them). Errors name both families.
+pub fn validate_advertise_family(adv: &str, service_subnet: &str) -> Result<(), String> {
+    let (Ok(ip), Ok(nets)) = (adv.parse::<IpAddr>(), parse_subnets(service_subnet)) else {
+        return Ok(());
+    };
+    match nets.first() {
+        Some(first) if ip.is_ipv4() != first.addr().is_ipv4() => Err(format!(
+            "is {} but the first service subnet {first} is not; the kubernetes Service would not reach the API server (list the subnet of the advertise address family first)",
+            if ip.is_ipv4() { "IPv4" } else { "IPv6" }
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// `apiServer.certSANs` as one comma-separated text (the wizard's field, the joined
+/// `--apiserver-cert-extra-sans` list): empty text means no SANs; otherwise every entry,
+/// trimmed, must pass [`validate_cert_san`] — an empty entry (`foo,,bar`) is refused.
+/// Errors name the entry.
+pub fn validate_cert_san_list(s: &str) -> Result<(), String> {
+    if s.trim().is_empty() {
+        return Ok(());
+    }
+    for e in s.split(',').map(str::trim) {
+        if e.is_empty() {
+            return Err("has an empty entry; remove the extra comma".into());
+        }
+        validate_cert_san(e).map_err(|m| format!("entry {e:?} {m}"))?;
+    }
+    Ok(())
+}
+
 /// `networking.dnsDomain`: a lower-case RFC 1123 subdomain.
 pub fn validate_dns_domain(s: &str) -> Result<(), String> {
     if is_dns1123_subdomain(s) {
@@ -724,16 +757,9 @@ fn check_cluster(
         &c.networking.dns_domain,
         validate_dns_domain(&c.networking.dns_domain),
     );
-    if let (Some(adv), Ok(nets)) = (advertise, parse_subnets(svc)) {
-        if let (Ok(ip), Some(first)) = (adv.parse::<IpAddr>(), nets.first()) {
-            if ip.is_ipv4() != first.addr().is_ipv4() {
-                r.add(
-                    "localAPIEndpoint.advertiseAddress",
-                    adv,
-                    format!("is {} but the first service subnet {first} is not; the kubernetes Service would not reach the API server (list the subnet of the advertise address family first)", if ip.is_ipv4() { "IPv4" } else { "IPv6" }),
-                    false,
-                );
-            }
+    if let Some(adv) = advertise {
+        if let Err(e) = validate_advertise_family(adv, svc) {
+            r.add("localAPIEndpoint.advertiseAddress", adv, e, false);
         }
     }
     // Version and names.

@@ -6,7 +6,7 @@ use std::net::IpAddr;
 
 use ipnet::IpNet;
 
-use crate::config::net::{parse_subnets, split_host_port};
+use crate::config::net::parse_subnets;
 use crate::config::versions::KubeVersion;
 use crate::config::{Arg, InitConfig, Source};
 use crate::host::HostFacts;
@@ -153,44 +153,7 @@ impl Answers {
     }
 }
 
-/// True for a DNS-1123 subdomain (lower-case alphanumerics, `-` and `.`, at most 253
-/// characters, each label starting and ending with an alphanumeric).
-pub fn is_dns1123_subdomain(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 253
-        && s.split('.').all(|l| {
-            !l.is_empty()
-                && l.len() <= 63
-                && l.bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-                && !l.starts_with('-')
-                && !l.ends_with('-')
-        })
-}
-
-fn check_subnets(label: &str, v: &str) -> Result<Vec<IpNet>, String> {
-    let nets = parse_subnets(v).map_err(|e| format!("{label}: {e}"))?;
-    if nets.len() > 2 {
-        return Err(format!(
-            "{label} {v:?} has {} entries; give one CIDR or a dual-stack pair (IPv4,IPv6)",
-            nets.len()
-        ));
-    }
-    if nets.len() == 2 && nets[0].addr().is_ipv4() == nets[1].addr().is_ipv4() {
-        return Err(format!(
-            "{label} {v:?}: a dual-stack pair needs one IPv4 and one IPv6 CIDR"
-        ));
-    }
-    for n in &nets {
-        if n.trunc() != *n {
-            return Err(format!(
-                "{label}: {n} has host bits set; the network is {}",
-                n.trunc()
-            ));
-        }
-    }
-    Ok(nets)
-}
+pub use crate::config::validate::is_dns1123_subdomain;
 
 fn overlaps(a: &IpNet, b: &IpNet) -> bool {
     a.contains(&b.network()) || b.contains(&a.network())
@@ -200,181 +163,48 @@ fn overlaps(a: &IpNet, b: &IpNet) -> bool {
 /// naming the field, the value and the rule. Mirrors kubeadm's `ValidateInitConfiguration`
 /// / `ValidateClusterConfiguration` rules for these fields.
 pub fn validate_field(a: &Answers, f: FieldId) -> Result<(), String> {
+    use crate::config::validate as cv;
     let v = a.get(f).trim();
-    match f {
-        FieldId::Advertise => {
-            let ip: IpAddr = v.parse().map_err(|_| {
-                format!(
-                    "Advertise address {v:?} is not an IP address (e.g. 192.0.2.10 or 2001:db8::10)"
-                )
-            })?;
-            if ip.is_unspecified() {
-                return Err(format!(
-                    "Advertise address {v} is unspecified; pick an address of this machine"
-                ));
-            }
-            if ip.is_loopback() {
-                return Err(format!(
-                    "Advertise address {v} is a loopback address; other nodes could not reach it"
-                ));
-            }
-            if ip.is_multicast() {
-                return Err(format!("Advertise address {v} is a multicast address"));
-            }
-            // The kubernetes Service gets the first service subnet's family; kubeadm (and
-            // `config validate`) reject an advertise address of the other family.
-            if let Some(first) = parse_subnets(a.service_subnet.trim())
-                .ok()
-                .and_then(|n| n.first().copied())
-            {
-                if first.addr().is_ipv4() != ip.is_ipv4() {
-                    let (fam, other) = if ip.is_ipv4() {
-                        ("IPv4", "IPv6")
-                    } else {
-                        ("IPv6", "IPv4")
-                    };
-                    return Err(format!(
-                        "Advertise address {v} is {fam} but the first service subnet {first} is {other}; list the {fam} service subnet first or pick an {other} address"
-                    ));
-                }
-            }
-            Ok(())
-        }
-        FieldId::BindPort => match v.parse::<u32>() {
-            Ok(p) if (1..=65535).contains(&p) => Ok(()),
-            _ => Err(format!(
-                "Bind port {v:?} is not a port number from 1 to 65535"
-            )),
-        },
-        FieldId::Endpoint => {
-            if v.is_empty() {
-                return Ok(());
-            }
-            let (host, _) =
-                split_host_port(v).map_err(|e| format!("Control-plane endpoint {e}"))?;
-            if host.parse::<IpAddr>().is_ok() || is_dns1123_subdomain(&host) {
-                Ok(())
-            } else {
-                Err(format!(
-                    "Control-plane endpoint host {host:?} is neither an IP address nor a DNS name (lower case, e.g. cp.example.com)"
-                ))
-            }
-        }
+    let label = match f {
+        FieldId::Advertise => "Advertise address",
+        FieldId::BindPort => "Bind port",
+        FieldId::Endpoint => "Control-plane endpoint",
+        FieldId::PodSubnet => "Pod subnet",
+        FieldId::ServiceSubnet => "Service subnet",
+        FieldId::DnsDomain => "DNS domain",
+        FieldId::Version => "Kubernetes version",
+        FieldId::NodeName => "Node name",
+        FieldId::ImageRepo => "Image repository",
+        FieldId::CriSocket => "CRI socket",
+        FieldId::CertSans => "Certificate SANs",
+        FieldId::KeyAlgo => "Key algorithm",
+    };
+    // The same rules as the flags and the config file (src/config/validate.rs).
+    let res = match f {
+        FieldId::Advertise => cv::validate_advertise_address(v)
+            .and_then(|()| cv::validate_advertise_family(v, a.service_subnet.trim())),
+        FieldId::BindPort => v
+            .parse::<i32>()
+            .map_err(|_| "is not a valid port number (1-65535)".to_string())
+            .and_then(cv::validate_bind_port),
+        FieldId::Endpoint if v.is_empty() => Ok(()),
+        FieldId::Endpoint => cv::validate_control_plane_endpoint(v),
+        FieldId::PodSubnet if v.is_empty() => Ok(()),
         FieldId::PodSubnet => {
-            if v.is_empty() {
-                return Ok(());
-            }
-            let pods = check_subnets("Pod subnet", v)?;
-            if let Ok(svcs) = parse_subnets(a.service_subnet.trim()) {
-                for p in &pods {
-                    for s in &svcs {
-                        if overlaps(p, s) {
-                            return Err(format!(
-                                "Pod subnet {p} overlaps the service subnet {s}; pick ranges that do not intersect"
-                            ));
-                        }
-                    }
-                }
-            }
-            Ok(())
+            let svc = a.service_subnet.trim();
+            // the wizard has no controller-manager args: kubeadm's default node masks
+            cv::validate_pod_subnet(v, svc, (24, 64))
         }
-        FieldId::ServiceSubnet => {
-            let nets = check_subnets("Service subnet", v)?;
-            for n in nets {
-                let (max_bits, host_bits) = match n {
-                    IpNet::V4(x) => (20, 32 - x.prefix_len() as u32),
-                    IpNet::V6(x) => (20, 128 - x.prefix_len() as u32),
-                };
-                if host_bits > max_bits {
-                    let min = if n.addr().is_ipv4() { 12 } else { 108 };
-                    return Err(format!(
-                        "Service subnet {n} is too large: the prefix must be /{min} or longer (at most 2^20 service IPs)"
-                    ));
-                }
-            }
-            Ok(())
-        }
-        FieldId::DnsDomain => {
-            if is_dns1123_subdomain(v) {
-                Ok(())
-            } else {
-                Err(format!(
-                    "DNS domain {v:?} is not a DNS-1123 subdomain (lower-case letters, digits, '-' and '.', e.g. cluster.local)"
-                ))
-            }
-        }
-        FieldId::Version => {
-            let kv = KubeVersion::parse(v).map_err(|e| format!("Kubernetes version {e}"))?;
-            if kv.info().is_none() {
-                return Err(format!(
-                    "Kubernetes version {kv} is not supported; kubestrap carries {}",
-                    crate::config::versions::supported_range()
-                ));
-            }
-            Ok(())
-        }
-        FieldId::NodeName => {
-            if is_dns1123_subdomain(v) {
-                Ok(())
-            } else {
-                Err(format!(
-                    "Node name {v:?} is not a DNS-1123 subdomain (lower-case letters, digits, '-' and '.')"
-                ))
-            }
-        }
-        FieldId::ImageRepo => {
-            if v.is_empty() {
-                Err("Image repository is empty; the default is registry.k8s.io".into())
-            } else if v.contains("://") {
-                Err(format!(
-                    "Image repository {v:?} must not have a scheme; write e.g. registry.example.com/k8s"
-                ))
-            } else if v
-                .chars()
-                .any(|c| c.is_whitespace() || c.is_ascii_uppercase())
-            {
-                Err(format!(
-                    "Image repository {v:?} may hold only lower-case letters, digits, '.', '-', '_', ':' and '/'"
-                ))
-            } else {
-                Ok(())
-            }
-        }
-        FieldId::CriSocket => {
-            if v.starts_with("unix:///") && v.len() > 8 {
-                Ok(())
-            } else if v.starts_with('/') {
-                Err(format!(
-                    "CRI socket {v:?} needs the unix:// scheme: unix://{v}"
-                ))
-            } else {
-                Err(format!(
-                    "CRI socket {v:?} is not a unix socket URL (e.g. unix:///var/run/containerd/containerd.sock)"
-                ))
-            }
-        }
-        FieldId::CertSans => {
-            for s in v.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-                let name = s.strip_prefix("*.").unwrap_or(s);
-                if s.parse::<IpAddr>().is_err() && !is_dns1123_subdomain(name) {
-                    return Err(format!(
-                        "Certificate SAN {s:?} is neither an IP address nor a DNS name"
-                    ));
-                }
-            }
-            Ok(())
-        }
-        FieldId::KeyAlgo => {
-            if KEY_ALGORITHMS.contains(&v) {
-                Ok(())
-            } else {
-                Err(format!(
-                    "Key algorithm {v:?} is not one of {}",
-                    KEY_ALGORITHMS.join(", ")
-                ))
-            }
-        }
-    }
+        FieldId::ServiceSubnet => cv::validate_service_subnet(v),
+        FieldId::DnsDomain => cv::validate_dns_domain(v),
+        FieldId::Version => cv::validate_kubernetes_version(v),
+        FieldId::NodeName => cv::validate_node_name(v),
+        FieldId::ImageRepo => cv::validate_image_repository(v),
+        FieldId::CriSocket => cv::validate_cri_socket(v),
+        FieldId::CertSans => cv::validate_cert_san_list(v),
+        FieldId::KeyAlgo => cv::validate_encryption_algorithm(v),
+    };
+    res.map_err(|e| format!("{label} {v:?} {e}"))
 }
 
 /// A warning (not an error) for a field: the pod subnet overlapping a host network, or the

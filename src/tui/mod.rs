@@ -242,6 +242,15 @@ fn write_user_file(path: &str, contents: &str, overwrite: bool) -> Result<bool, 
     } else {
         std::env::current_dir().map_err(|e| e.to_string())?.join(p)
     };
+    // Refuse rather than create missing directories (a typo must not leave a tree behind).
+    if let Some(dir) = abs.parent().filter(|d| !d.as_os_str().is_empty()) {
+        if !dir.is_dir() {
+            return Err(format!(
+                "directory {} does not exist; create it first or pick another path",
+                dir.display()
+            ));
+        }
+    }
     if abs.exists() && !overwrite {
         return Ok(false);
     }
@@ -263,7 +272,7 @@ fn log_line(ev: &Event) -> String {
 }
 
 /// Runs the init wizard on the terminal; returns the process exit code (0 when the run
-/// succeeded, 1 on failure, cancellation or quit).
+/// succeeded or the user quit before Start, 1 on failure, cancellation or a signal).
 pub fn run_init(root: Option<PathBuf>, args: crate::cli::InitArgs) -> i32 {
     if !std::io::stdin().is_terminal() || !std::io::stdout().is_terminal() {
         return crate::cmd::fail(
@@ -410,7 +419,7 @@ pub fn run_init(root: Option<PathBuf>, args: crate::cli::InitArgs) -> i32 {
         }
         None => {
             eprintln!("init was not started; nothing was changed");
-            1
+            app.exit_code()
         }
     }
 }

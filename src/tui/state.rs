@@ -303,6 +303,22 @@ pub struct App {
     /// Background key generation progress (generated, wanted), when known.
     pub keys: Option<(usize, usize)>,
     pub quit: bool,
+    /// True when the wizard ended on SIGTERM/SIGHUP rather than a user's quit.
+    pub terminated: bool,
+}
+
+impl App {
+    /// The process exit code once the wizard has ended: 0 for a succeeded run and for a
+    /// user who quit before anything ran (nothing failed, as with kubeadm); 1 for a failed
+    /// or cancelled run, and when a signal ended the wizard.
+    pub fn exit_code(&self) -> i32 {
+        match &self.run.outcome {
+            Some(RunOutcome::Succeeded) => 0,
+            Some(_) => 1,
+            None if self.terminated => 1,
+            None => 0,
+        }
+    }
 }
 
 /// Messages [`update`] handles.
@@ -387,6 +403,7 @@ impl App {
             clock_ms: 0,
             keys: None,
             quit: false,
+            terminated: false,
         };
         if open_review {
             app.goto_review();
@@ -877,6 +894,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
         Msg::Tick => vec![],
         Msg::Terminate => {
             app.quit = true;
+            app.terminated = true;
             let mut fx = vec![];
             if app.run.running {
                 fx.push(Effect::Cancel);
@@ -1175,10 +1193,8 @@ fn on_form_key(app: &mut App, k: KeyEvent) {
             if let Some(req) = to_input_request(&crossterm::event::Event::Key(k)) {
                 app.input.handle(req);
                 app.commit_input();
-                // Re-check a field that showed an error as soon as it becomes valid.
-                if app.errors.contains_key(&app.focus) {
-                    app.check_field(app.focus);
-                }
+                // Every field validates as typed: the message appears and clears with the text.
+                app.check_field(app.focus);
             }
         }
     }

@@ -365,7 +365,7 @@ fn enter_with_a_bad_field_stays_and_focuses_it() {
     assert_eq!(a.focus, FieldId::BindPort);
     assert_eq!(
         a.errors.get(&FieldId::BindPort).map(String::as_str),
-        Some("Bind port \"70000\" is not a port number from 1 to 65535")
+        Some("Bind port \"70000\" is not a valid port number (1-65535)")
     );
     // fixing it clears the message as soon as it is valid
     send(&mut a, clear_field());
@@ -393,20 +393,23 @@ fn every_field_has_a_clear_validation_message() {
         (
             FieldId::Advertise,
             "10.0.0",
-            "Advertise address \"10.0.0\" is not an IP address",
+            "Advertise address \"10.0.0\" is not a valid IP address",
         ),
-        (FieldId::Advertise, "0.0.0.0", "is unspecified"),
-        (FieldId::Advertise, "127.0.0.1", "is a loopback address"),
+        (
+            FieldId::Advertise,
+            "0.0.0.0",
+            "cannot be used as the API server address",
+        ),
         (
             FieldId::BindPort,
             "0",
-            "Bind port \"0\" is not a port number from 1 to 65535",
+            "Bind port \"0\" is not a valid port number (1-65535)",
         ),
         (FieldId::BindPort, "https", "Bind port \"https\""),
         (
             FieldId::Endpoint,
             "cp_1.local",
-            "is neither an IP address nor a DNS name",
+            "is not an IP address or a lower-case DNS name",
         ),
         (
             FieldId::Endpoint,
@@ -417,66 +420,74 @@ fn every_field_has_a_clear_validation_message() {
         (
             FieldId::PodSubnet,
             "10.244.0.0",
-            "Pod subnet: \"10.244.0.0\" is not a CIDR",
+            "Pod subnet \"10.244.0.0\" \"10.244.0.0\" is not a CIDR",
         ),
         (
             FieldId::PodSubnet,
             "10.96.0.0/16",
-            "overlaps the service subnet 10.96.0.0/12",
+            "overlaps networking.serviceSubnet \"10.96.0.0/12\"",
         ),
-        (FieldId::PodSubnet, "10.244.0.1/16", "has host bits set"),
         (
             FieldId::PodSubnet,
             "10.244.0.0/16,10.245.0.0/16",
-            "needs one IPv4 and one IPv6",
+            "needs exactly one IPv4 and one IPv6",
         ),
         (
             FieldId::ServiceSubnet,
             "10.0.0.0/8",
-            "too large: the prefix must be /12 or longer",
+            "too large: an IPv4 service subnet needs a mask of at least /12",
         ),
         (
             FieldId::ServiceSubnet,
             "fd00::/64",
-            "the prefix must be /108 or longer",
+            "needs a mask of at least /108",
         ),
         (
             FieldId::DnsDomain,
             "Cluster.Local",
-            "is not a DNS-1123 subdomain",
+            "DNS domain \"Cluster.Local\" must be a lower-case RFC 1123 subdomain",
         ),
         (FieldId::Version, "1.34", "is not a semantic version"),
         (
             FieldId::Version,
             "v1.20.0",
-            "is not supported; kubestrap carries v1.31 to v1.34",
+            "is not supported; kubestrap carries Kubernetes v1.31 to v1.34",
         ),
         (
             FieldId::NodeName,
             "Node_A",
-            "Node name \"Node_A\" is not a DNS-1123 subdomain",
+            "Node name \"Node_A\" must be a lower-case RFC 1123 subdomain",
         ),
-        (FieldId::ImageRepo, "", "Image repository is empty"),
+        (
+            FieldId::ImageRepo,
+            "",
+            "Image repository \"\" is not a valid image repository",
+        ),
         (
             FieldId::ImageRepo,
             "https://reg.example.com",
-            "must not have a scheme",
+            "without scheme or tag",
         ),
         (
             FieldId::CriSocket,
             "/run/containerd/containerd.sock",
-            "needs the unix:// scheme",
+            "must be a URL with the unix scheme",
         ),
-        (FieldId::CriSocket, "containerd", "is not a unix socket URL"),
+        (
+            FieldId::CriSocket,
+            "containerd",
+            "must be a URL with the unix scheme",
+        ),
         (
             FieldId::CertSans,
             "ok.example.com,bad name",
-            "\"bad name\" is neither",
+            "entry \"bad name\" is not an IP address",
         ),
+        (FieldId::CertSans, "foo,,bar", "has an empty entry"),
         (
             FieldId::KeyAlgo,
             "RSA-1024",
-            "is not one of RSA-2048, RSA-3072",
+            "must be one of RSA-2048, RSA-3072",
         ),
     ];
     for (f, v, want) in cases {
@@ -499,7 +510,7 @@ fn every_field_has_a_clear_validation_message() {
     a.advertise = "2001:db8::10".into();
     let e = form::validate_field(&a, FieldId::Advertise).unwrap_err();
     assert!(
-        e.contains("is IPv6 but the first service subnet 10.96.0.0/12 is IPv4"),
+        e.contains("is IPv6 but the first service subnet 10.96.0.0/12 is not"),
         "{e}"
     );
     a.service_subnet = "fd00:10:96::/112,10.96.0.0/12".into();
@@ -1020,7 +1031,11 @@ fn too_small_terminal_says_so() {
         text.contains("The terminal is too small for the wizard."),
         "{text}"
     );
-    assert!(text.contains("It is 60x20"), "{text}");
+    assert!(
+        text.contains("It is 60x20. Make it at least 80 columns"),
+        "{text}"
+    );
+    assert!(!text.contains("; Make"), "{text}");
 }
 
 #[test]
@@ -1117,6 +1132,134 @@ fn a_value_longer_than_its_box_shows_that_it_is_cut() {
     let text = render(&a, 80, 24);
     let row = text.lines().find(|l| l.contains("Pod subnet")).unwrap();
     assert!(row.contains("[10.244.0.0/16,fd00:10:24…]"), "{row}");
+}
+
+/// The wizard and the flags share the rules of `config::validate`: a pod subnet with host
+/// bits set is accepted (as kubeadm does), an empty certificate SAN entry is refused by both.
+#[test]
+fn wizard_fields_follow_the_flag_rules() {
+    use crate::config::validate as cv;
+    let mut a = Answers::from_config(&app().base);
+    a.pod_subnet = "10.244.0.1/16".into();
+    assert_eq!(form::validate_field(&a, FieldId::PodSubnet), Ok(()));
+    assert_eq!(
+        cv::validate_pod_subnet("10.244.0.1/16", "10.96.0.0/12", (24, 64)),
+        Ok(())
+    );
+    a.cert_sans = "foo,,bar".into();
+    let e = form::validate_field(&a, FieldId::CertSans).unwrap_err();
+    assert!(e.contains("empty entry"), "{e}");
+    // the flag path: --apiserver-cert-extra-sans foo,,bar ends as certSANs [foo, "", bar]
+    let mut cfg = app().base.clone();
+    cfg.cluster.api_server.cert_sans = vec!["foo".into(), String::new(), "bar".into()];
+    let errs = cv::validate_init(&cfg, &facts());
+    assert!(
+        errs.iter()
+            .any(|e| !e.warning && e.to_string().contains("certSANs[1]")),
+        "{errs:?}"
+    );
+    a.cert_sans = String::new();
+    assert_eq!(form::validate_field(&a, FieldId::CertSans), Ok(()));
+}
+
+/// The DNS domain error shows while typing, like every other field, not only on Enter.
+#[test]
+fn dns_domain_validates_as_typed() {
+    let mut a = app();
+    send(&mut a, [key(KeyCode::Enter)]);
+    assert_eq!(a.screen, Screen::Network);
+    for _ in 0..form::NETWORK_FIELDS.len() {
+        if a.focus == FieldId::DnsDomain {
+            break;
+        }
+        send(&mut a, [key(KeyCode::Tab)]);
+    }
+    assert_eq!(a.focus, FieldId::DnsDomain);
+    send(&mut a, clear_field());
+    send(&mut a, typed("Bad_Domain"));
+    assert_eq!(a.screen, Screen::Network);
+    let e = a.errors.get(&FieldId::DnsDomain).expect("error as typed");
+    assert!(e.contains("DNS domain \"Bad_Domain\""), "{e}");
+    send(&mut a, clear_field());
+    send(&mut a, typed("cluster.local"));
+    assert!(!a.errors.contains_key(&FieldId::DnsDomain));
+}
+
+/// A name longer than the name column is cut with '…' and the '=' column stays in line.
+#[test]
+fn args_editor_keeps_the_equals_column_for_long_names() {
+    let mut a = app();
+    a.answers.extra_args = vec![
+        crate::config::Arg {
+            name: "audit-log-path".into(),
+            value: "/var/log/a".into(),
+        },
+        crate::config::Arg {
+            name: "a-very-long-extra-argument-name-that-overflows".into(),
+            value: "x".into(),
+        },
+    ];
+    a.screen = Screen::Args;
+    let text = render(&a, 100, 30);
+    let cols: Vec<usize> = text
+        .lines()
+        .filter(|l| l.contains("audit-log-path") || l.contains("a-very-long"))
+        .map(|l| l.chars().position(|c| c == '=').expect("= in row"))
+        .collect();
+    assert_eq!(cols.len(), 2, "{text}");
+    assert_eq!(cols[0], cols[1], "{text}");
+    assert!(text.contains("a-very-long-extra-argument-na…"), "{text}");
+}
+
+/// Quitting (confirmed) before Start exits 0, as nothing ran or failed; a signal, a
+/// cancelled run and a failed run exit 1.
+#[test]
+fn quit_before_start_exits_zero() {
+    let mut a = app();
+    send(&mut a, [key(KeyCode::Char('q')), key(KeyCode::Char('y'))]);
+    assert!(a.quit);
+    assert_eq!(a.exit_code(), 0);
+    let mut a = app();
+    send(&mut a, [Msg::Terminate]);
+    assert!(a.quit);
+    assert_eq!(a.exit_code(), 1);
+    let mut a = app();
+    a.run.outcome = Some(RunOutcome::Failed {
+        phase: "preflight".into(),
+    });
+    assert_eq!(a.exit_code(), 1);
+    a.run.outcome = Some(RunOutcome::Succeeded);
+    assert_eq!(a.exit_code(), 0);
+}
+
+/// Writing the join command (or an export) into a missing directory is refused with a
+/// message naming it, and the directory is not created; an existing file still asks first.
+#[test]
+fn write_refuses_a_missing_directory() {
+    let tmp = tempfile::tempdir().unwrap();
+    let missing = tmp.path().join("nonexistent-dir");
+    let target = missing.join("join.sh");
+    let e = super::write_user_file(target.to_str().unwrap(), "kubeadm join\n", false).unwrap_err();
+    assert!(
+        e.contains(&format!("directory {} does not exist", missing.display())),
+        "{e}"
+    );
+    assert!(!missing.exists());
+    let ok = tmp.path().join("join.sh");
+    assert_eq!(
+        super::write_user_file(ok.to_str().unwrap(), "a\n", false),
+        Ok(true)
+    );
+    assert_eq!(
+        super::write_user_file(ok.to_str().unwrap(), "b\n", false),
+        Ok(false)
+    );
+    assert_eq!(std::fs::read_to_string(&ok).unwrap(), "a\n");
+    assert_eq!(
+        super::write_user_file(ok.to_str().unwrap(), "b\n", true),
+        Ok(true)
+    );
+    assert_eq!(std::fs::read_to_string(&ok).unwrap(), "b\n");
 }
 
 /// The preflight pane's fix flow: `f` on a fixable check asks first, `n` applies nothing, `y`

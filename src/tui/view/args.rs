@@ -64,14 +64,14 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect, st: Styles) {
         };
         if let Some(e) = editing {
             let x = match e.column() {
-                ArgCol::Name => 2 + tag.len() + e.name.visual_cursor(),
+                ArgCol::Name => (2 + tag.len() + e.name.visual_cursor()).min(2 + NAME_W - 1),
                 ArgCol::Value => 2 + NAME_W + 2 + e.value.visual_cursor(),
             };
             cursor = Some(Position::new(area.x + x.min(w - 1) as u16, y));
         }
         l.push(Line::from(vec![
             Span::raw(marker),
-            Span::styled(format!("{name_cell:<NAME_W$}"), ns),
+            Span::styled(name_column(&name_cell), ns),
             Span::raw("= "),
             Span::styled(value.clone(), vs),
         ]));
@@ -123,5 +123,15 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect, st: Styles) {
         && p.y < area.bottom()
     {
         frame.set_cursor_position(p);
+    }
+}
+
+/// The name column: `cell` padded to [`NAME_W`] characters, or cut to `NAME_W - 1`
+/// characters plus `…` when longer, so the `=` column stays in line.
+fn name_column(cell: &str) -> String {
+    if cell.chars().count() > NAME_W {
+        cell.chars().take(NAME_W - 1).chain(['…']).collect()
+    } else {
+        format!("{cell:<NAME_W$}")
     }
 }

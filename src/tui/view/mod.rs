@@ -78,7 +78,7 @@ pub fn draw_too_small(frame: &mut Frame, area: Rect, st: Styles) -> bool {
     let text = vec![
         Line::from(Span::styled(s::TOO_SMALL, st.err())),
         Line::from(format!(
-            "It is {}x{}; {}",
+            "It is {}x{}. {}",
             area.width,
             area.height,
             s::TOO_SMALL_HINT
