@@ -972,6 +972,27 @@ async fn dry_run_reports_preflight_errors_and_goes_on() {
         read(node.path(), "/etc/kubernetes/bootstrap-kubelet.conf").contains("token: "),
         "the file writes ran"
     );
+
+    // A bad token is refused before any traffic, with a verb and without the secret.
+    let ep = c.server.addr.to_string();
+    let (code, _, err) = tokio::task::spawn_blocking(move || {
+        kubestrap(&[
+            "join",
+            &ep,
+            "--token",
+            "abc.secretvalue",
+            "--non-interactive",
+            "--dry-run",
+        ])
+    })
+    .await
+    .unwrap();
+    assert_eq!(code, 1);
+    assert!(
+        err.starts_with("error: --token / discovery.bootstrapToken.token: the value (not shown) is not a valid bootstrap token: "),
+        "{err}"
+    );
+    assert!(!err.contains("secretvalue"), "{err}");
 }
 
 /// Network namespaces and a veth pair; deleted on drop, even when the test fails.
