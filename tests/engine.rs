@@ -1509,7 +1509,11 @@ fn binary_dry_run_json_and_bad_input() {
     };
     let (code, err) = run(&["init", "--root", "/nonexistent/dir", "--non-interactive"]);
     assert_eq!(code, Some(1));
-    assert!(err.contains("is not a directory"), "{err}");
+    assert_eq!(
+        err.trim(),
+        "error: --root: /nonexistent/dir does not exist",
+        "{err}"
+    );
     let (code, err) = run(&["init", "phase", "nope"]);
     assert_eq!(code, Some(1));
     assert!(err.contains("unknown phase \"nope\""), "{err}");

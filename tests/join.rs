@@ -923,6 +923,78 @@ async fn dry_run_through_the_binary_text_and_json() {
     assert_eq!(c.server.shared.log.lock().unwrap().len(), before);
 }
 
+/// A dry-run join on a fresh machine (an empty root: no CRI socket, no kubelet) reports the
+/// preflight errors, goes on with discovery and the file writes, ends with the list of errors
+/// a real join would stop on and exits 0, as init's dry run does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dry_run_reports_preflight_errors_and_goes_on() {
+    let c = cluster().await;
+    let node = tempfile::tempdir().unwrap();
+    let root = node.path().to_str().unwrap().to_string();
+    let ep = c.server.addr.to_string();
+    let pin = c.pin.clone();
+    let (code, out, err) = tokio::task::spawn_blocking(move || {
+        kubestrap(&[
+            "--root",
+            &root,
+            "join",
+            &ep,
+            "--token",
+            TOKEN,
+            "--discovery-token-ca-cert-hash",
+            &pin,
+            "--dry-run",
+            "--non-interactive",
+            // Only the root check (still fatal in a dry run, as init's) is ignored.
+            "--ignore-preflight-errors",
+            "IsPrivilegedUser",
+        ])
+    })
+    .await
+    .unwrap();
+    assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
+    assert!(out.contains("[preflight] [ERROR CRI]"), "{out}");
+    assert!(
+        out.contains("would stop a real join here; the dry run continues"),
+        "{out}"
+    );
+    assert!(
+        out.contains("[dryrun] Discovery succeeded against"),
+        "{out}"
+    );
+    let summary = out
+        .lines()
+        .find(|l| l.starts_with("[dryrun] A real join would stop in preflight on "))
+        .unwrap_or_else(|| panic!("no summary line:\n{out}"));
+    assert!(summary.contains("CRI"), "{summary}");
+    assert!(!summary.contains("IsPrivilegedUser"), "{summary}");
+    assert!(
+        read(node.path(), "/etc/kubernetes/bootstrap-kubelet.conf").contains("token: "),
+        "the file writes ran"
+    );
+
+    // A bad token is refused before any traffic, with a verb and without the secret.
+    let ep = c.server.addr.to_string();
+    let (code, _, err) = tokio::task::spawn_blocking(move || {
+        kubestrap(&[
+            "join",
+            &ep,
+            "--token",
+            "abc.secretvalue",
+            "--non-interactive",
+            "--dry-run",
+        ])
+    })
+    .await
+    .unwrap();
+    assert_eq!(code, 1);
+    assert!(
+        err.starts_with("error: --token / discovery.bootstrapToken.token: the value (not shown) is not a valid bootstrap token: "),
+        "{err}"
+    );
+    assert!(!err.contains("secretvalue"), "{err}");
+}
+
 /// Network namespaces and a veth pair; deleted on drop, even when the test fails.
 struct NetnsGuard {
     names: Vec<String>,

@@ -59,10 +59,7 @@ pub fn run(root: Option<PathBuf>, args: ConfigCommand) -> i32 {
                 }
                 write_or_print(new_config.as_deref(), &text, true)
             }
-            Err(e) => {
-                eprintln!("{e}");
-                1
-            }
+            Err(e) => super::fail(e),
         },
         ConfigCommand::Export {
             flags,
@@ -77,10 +74,7 @@ pub fn run(root: Option<PathBuf>, args: ConfigCommand) -> i32 {
                 }
                 write_or_print(output.as_deref(), &text, false)
             }
-            Err(e) => {
-                eprintln!("{e}");
-                1
-            }
+            Err(e) => super::fail(e),
         },
     }
 }
@@ -309,10 +303,25 @@ pub fn check_loaded(
 }
 
 /// `config validate`: (exit code, text). Text is `ok` (after any warnings) or one problem per
-/// line with field path, value, rule and line.
+/// line with field path, value, rule and line; a file without any kubeadm configuration
+/// document (empty, comments only, component configs only) is an error.
 pub fn validate_file(path: &Path, facts: &HostFacts) -> (i32, String) {
     let name = path.display().to_string();
-    let res = overlay::load_file(path).and_then(|l| check_loaded(l, &name, facts));
+    let res = overlay::load_file(path).and_then(|l| {
+        if l.init.is_none() && l.cluster.is_none() && l.join.is_none() && l.reset.is_none() {
+            return Err(ConfigErrors::new(
+                &name,
+                vec![FieldError {
+                    path: "(document)".into(),
+                    value: String::new(),
+                    rule: "there is no InitConfiguration, ClusterConfiguration or JoinConfiguration document to validate".into(),
+                    line: None,
+                    warning: false,
+                }],
+            ));
+        }
+        check_loaded(l, &name, facts)
+    });
     match res {
         Ok((_, _, _, warnings)) => {
             let mut out: String = warnings

@@ -55,12 +55,12 @@ pub fn run(root: Option<PathBuf>, args: InitArgs) -> i32 {
         };
         match RealHost::dry_run_overlay(&base, &dir) {
             Ok(h) => Arc::new(h),
-            Err(e) => return super::fail(format!("--root {}: {e}", base.display())),
+            Err(e) => return super::fail(format!("--root: {e}")),
         }
     } else {
         match RealHost::new(&base, false) {
             Ok(h) => Arc::new(h),
-            Err(e) => return super::fail(format!("--root {}: {e}", base.display())),
+            Err(e) => return super::fail(format!("--root: {e}")),
         }
     };
     // A run killed mid-write may have left temporary files; remove them first.

@@ -157,6 +157,7 @@ pub fn run(root: Option<PathBuf>, args: JoinArgs) -> i32 {
     let cancel = job.cancel.clone();
     let result = rt.block_on(async move {
         let printer = tokio::spawn(async move {
+            let mut seen = Vec::new();
             while let Some(ev) = rx.recv().await {
                 match output {
                     OutputFormat::Text => print_text(&ev),
@@ -164,7 +165,9 @@ pub fn run(root: Option<PathBuf>, args: JoinArgs) -> i32 {
                         println!("{}", crate::output::json::format(&ev));
                     }
                 }
+                seen.push(ev);
             }
+            seen
         });
         // First Ctrl-C: cancel at the current wait; second: exit at once with 130.
         let ctrl_c = tokio::spawn(async move {
@@ -182,9 +185,19 @@ pub fn run(root: Option<PathBuf>, args: JoinArgs) -> i32 {
         let r = join::run(&job).await;
         ctrl_c.abort();
         drop(job);
-        let _ = printer.await;
-        r
+        let seen = printer.await.unwrap_or_default();
+        (r, seen)
     });
+    let (result, seen) = result;
+    let preflight_errors = super::init::unresolved_preflight_errors(&seen);
+    if dry_run && output == OutputFormat::Text && !preflight_errors.is_empty() {
+        let names: Vec<&str> = preflight_errors.iter().map(|(n, _)| n.as_str()).collect();
+        println!(
+            "[dryrun] A real join would stop in preflight on {} error(s): {}",
+            names.len(),
+            names.join(", ")
+        );
+    }
     match result {
         Ok(r) => {
             if output == OutputFormat::Text {

@@ -74,7 +74,7 @@ pub struct Loaded {
 /// name of the file they come from. Display prints one problem per line.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ConfigErrors {
-    /// File name (or `<flags>`), prefixed to each line when not empty.
+    /// File name (empty for values from flags and defaults), prefixed to each line when not empty.
     pub source: String,
     pub errors: Vec<FieldError>,
 }

@@ -334,7 +334,7 @@ pub fn resolve_init(
             InitConfig::default(),
             Vec::new(),
             BTreeMap::new(),
-            "<flags>".to_string(),
+            String::new(),
         ),
     };
     for p in TRACKED {
@@ -364,6 +364,12 @@ pub fn resolve_init(
         ));
     }
     let no_addr = cfg.init.local_api_endpoint.advertise_address.is_empty();
+    // A flag already reported (same value, same rule) is not reported again under the
+    // field it sets.
+    let flag_errs: Vec<(String, String)> = errs
+        .iter()
+        .map(|e| (e.value.clone(), e.rule.clone()))
+        .collect();
     errs.extend(
         validate::validate_init(&cfg, facts)
             .into_iter()
@@ -371,7 +377,8 @@ pub fn resolve_init(
                 !(no_addr
                     && e.path == "localAPIEndpoint.advertiseAddress"
                     && e.rule.starts_with("is not a valid IP"))
-            }),
+            })
+            .filter(|e| !flag_errs.iter().any(|(v, r)| *v == e.value && *r == e.rule)),
     );
     attach_lines(&mut errs, &lines, &cfg.sources);
     let (warn, errors): (Vec<FieldError>, Vec<FieldError>) =

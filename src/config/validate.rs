@@ -42,7 +42,14 @@ impl fmt::Display for FieldError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let quoted = format!("{:?}", self.value);
         let no_value = self.value.is_empty() && self.path.starts_with('(');
-        if no_value || self.rule.starts_with(&quoted) {
+        if self.value == "<redacted>" {
+            // A secret: never printed; the message still has a verb.
+            write!(
+                f,
+                "{}: the value (not shown) is not valid: {}",
+                self.path, self.rule
+            )?;
+        } else if no_value || self.rule.starts_with(&quoted) {
             write!(f, "{}: {}", self.path, self.rule)?;
         } else {
             write!(f, "{}: {quoted} {}", self.path, self.rule)?;

@@ -20,12 +20,7 @@ impl RealHost {
     /// A host rooted at `root`. Errors when `root` is not an existing directory.
     pub fn new(root: impl Into<PathBuf>, dry_run: bool) -> io::Result<Self> {
         let root = root.into();
-        if !root.is_dir() {
-            return Err(io::Error::new(
-                io::ErrorKind::NotFound,
-                format!("root {} is not a directory", root.display()),
-            ));
-        }
+        check_root(&root)?;
         Ok(RealHost {
             root,
             dry_run,
@@ -42,12 +37,7 @@ impl RealHost {
     ) -> io::Result<Self> {
         let base = base.into();
         let overlay = overlay.into();
-        if !base.is_dir() {
-            return Err(io::Error::new(
-                io::ErrorKind::NotFound,
-                format!("root {} is not a directory", base.display()),
-            ));
-        }
+        check_root(&base)?;
         fs::DirBuilder::new()
             .recursive(true)
             .mode(0o700)
@@ -74,6 +64,23 @@ impl RealHost {
 
 /// Writes `data` to `target` atomically: a temporary file in the same directory is written,
 /// fsynced, given `mode`, renamed over `target`, and the directory is fsynced.
+/// Checks that `root` is an existing directory. Errors (naming the path once): it does not
+/// exist (`NotFound`), or it exists but is not a directory (`NotADirectory`).
+pub fn check_root(root: &Path) -> io::Result<()> {
+    match fs::metadata(root) {
+        Ok(m) if m.is_dir() => Ok(()),
+        Ok(_) => Err(io::Error::new(
+            io::ErrorKind::NotADirectory,
+            format!("{} is not a directory", root.display()),
+        )),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Err(io::Error::new(
+            io::ErrorKind::NotFound,
+            format!("{} does not exist", root.display()),
+        )),
+        Err(e) => Err(io::Error::new(e.kind(), format!("{}: {e}", root.display()))),
+    }
+}
+
 /// A crash leaves either the old file or the new one, never a half-written file.
 pub fn write_atomic(target: &Path, data: &[u8], mode: u32) -> io::Result<()> {
     let dir = target

@@ -382,7 +382,7 @@ pub fn validate_join(cfg: &JoinConfiguration) -> Result<(), JoinInputError> {
             ));
         }
         BootstrapTokenString::parse(&bt.token)
-            .map_err(|e| bad(format!("--token / discovery.bootstrapToken.token: {e}")))?;
+            .map_err(|e| bad(format!("--token / discovery.bootstrapToken.token: the value (not shown) is not a valid bootstrap token: {e}")))?;
         if bt.ca_cert_hashes.is_empty() && !bt.unsafe_skip_ca_verification {
             return Err(bad(
                 "token discovery without --discovery-token-ca-cert-hash is unsafe: pass the CA pin init printed (--discovery-token-ca-cert-hash sha256:<64 hex>), or, accepting the risk, --discovery-token-unsafe-skip-ca-verification",

@@ -195,8 +195,11 @@ pub fn run_checks(
 /// The join `preflight` phase: validates the ignore list, runs the root check alone, then
 /// [`run_checks`], sending one [`crate::engine::Event::Check`] per result.
 ///
+/// In dry-run (`host.dry_run()`) the check errors are reported (the events, then a warning
+/// counting them) and the phase goes on, as init's dry run does; the root check stays fatal.
+///
 /// Errors: a bad ignore list; any error that is not ignored (kubeadm's "Some fatal errors
-/// occurred" list, with the `--ignore-preflight-errors` hint).
+/// occurred" list, with the `--ignore-preflight-errors` hint), outside dry-run.
 pub fn run(host: &dyn Host, cfg: &JoinConfiguration, events: &EventSink) -> Result<(), PhaseError> {
     let ignore = parse_ignore_list(cfg)
         .map_err(|e| PhaseError::new(e).hint("fix the --ignore-preflight-errors list"))?;
@@ -214,7 +217,14 @@ pub fn run(host: &dyn Host, cfg: &JoinConfiguration, events: &EventSink) -> Resu
         events.send(r.to_event());
     }
     if results.iter().any(CheckResult::is_fatal) {
-        return Err(checks::fatal_error_with(&results, false));
+        if !host.dry_run() {
+            return Err(checks::fatal_error_with(&results, false));
+        }
+        let n = results.iter().filter(|r| r.is_fatal()).count();
+        events.warn(
+            "preflight",
+            format!("{n} error(s) above would stop a real join here; the dry run continues"),
+        );
     }
     Ok(())
 }

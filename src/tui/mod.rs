@@ -293,12 +293,12 @@ pub fn run_init(root: Option<PathBuf>, args: crate::cli::InitArgs) -> i32 {
         };
         match RealHost::dry_run_overlay(&base_root, &dir) {
             Ok(h) => Arc::new(h),
-            Err(e) => return crate::cmd::fail(format!("--root {}: {e}", base_root.display())),
+            Err(e) => return crate::cmd::fail(format!("--root: {e}")),
         }
     } else {
         match RealHost::new(&base_root, false) {
             Ok(h) => Arc::new(h),
-            Err(e) => return crate::cmd::fail(format!("--root {}: {e}", base_root.display())),
+            Err(e) => return crate::cmd::fail(format!("--root: {e}")),
         }
     };
     let root = host.root().to_path_buf();
