@@ -50,6 +50,24 @@ pub fn default_ca_validity() -> GoDuration {
     GoDuration::from_secs(87600 * 3600)
 }
 
+/// Fills every unset field of `timeouts` (creating it when absent) from [`default_timeouts`].
+fn fill_timeouts(timeouts: &mut Option<Timeouts>) {
+    let d = default_timeouts();
+    let t = timeouts.get_or_insert_with(Timeouts::default);
+    macro_rules! fill_t {
+        ($($f:ident),*) => { $( if t.$f.is_none() { t.$f = d.$f; } )* };
+    }
+    fill_t!(
+        control_plane_component_health_check,
+        kubelet_health_check,
+        kubernetes_api_call,
+        etcd_api_call,
+        tls_bootstrap,
+        discovery,
+        upgrade_manifests
+    );
+}
+
 fn fill(s: &mut String, v: &str) {
     if s.is_empty() {
         *s = v.to_string();
@@ -103,20 +121,7 @@ pub fn apply_static_init_defaults(cfg: &mut InitConfig) {
             t.groups = vec![DEFAULT_TOKEN_GROUP.into()];
         }
     }
-    let defaults = default_timeouts();
-    let t = i.timeouts.get_or_insert_with(Timeouts::default);
-    macro_rules! fill_t {
-        ($($f:ident),*) => { $( if t.$f.is_none() { t.$f = defaults.$f; } )* };
-    }
-    fill_t!(
-        control_plane_component_health_check,
-        kubelet_health_check,
-        kubernetes_api_call,
-        etcd_api_call,
-        tls_bootstrap,
-        discovery,
-        upgrade_manifests
-    );
+    fill_timeouts(&mut i.timeouts);
 }
 
 /// A fully defaulted example configuration for tests and benchmarks: node `cp1`, advertise
@@ -148,20 +153,7 @@ pub fn apply_static_join_defaults(j: &mut JoinConfiguration) {
             cp.local_api_endpoint.bind_port = DEFAULT_BIND_PORT;
         }
     }
-    let d = default_timeouts();
-    let t = j.timeouts.get_or_insert_with(Timeouts::default);
-    macro_rules! fill_t {
-        ($($f:ident),*) => { $( if t.$f.is_none() { t.$f = d.$f; } )* };
-    }
-    fill_t!(
-        control_plane_component_health_check,
-        kubelet_health_check,
-        kubernetes_api_call,
-        etcd_api_call,
-        tls_bootstrap,
-        discovery,
-        upgrade_manifests
-    );
+    fill_timeouts(&mut j.timeouts);
 }
 
 /// Fills the static defaults of a ResetConfiguration (certificatesDir, CRI socket).

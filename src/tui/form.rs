@@ -165,20 +165,7 @@ fn overlaps(a: &IpNet, b: &IpNet) -> bool {
 pub fn validate_field(a: &Answers, f: FieldId) -> Result<(), String> {
     use crate::config::validate as cv;
     let v = a.get(f).trim();
-    let label = match f {
-        FieldId::Advertise => "Advertise address",
-        FieldId::BindPort => "Bind port",
-        FieldId::Endpoint => "Control-plane endpoint",
-        FieldId::PodSubnet => "Pod subnet",
-        FieldId::ServiceSubnet => "Service subnet",
-        FieldId::DnsDomain => "DNS domain",
-        FieldId::Version => "Kubernetes version",
-        FieldId::NodeName => "Node name",
-        FieldId::ImageRepo => "Image repository",
-        FieldId::CriSocket => "CRI socket",
-        FieldId::CertSans => "Certificate SANs",
-        FieldId::KeyAlgo => "Key algorithm",
-    };
+    let label = crate::tui::strings::label(f);
     // The same rules as the flags and the config file (src/config/validate.rs).
     let res = match f {
         FieldId::Advertise => cv::validate_advertise_address(v)
