@@ -876,11 +876,17 @@ fn idle_screens_do_not_animate() {
 
 /// Renders `app` at `w`x`h` and returns the screen as text.
 pub fn render(app: &App, w: u16, h: u16) -> String {
-    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
     let mut a = app.clone();
     a.width = w;
     a.height = h;
-    t.draw(|f| super::view::view(&a, f)).unwrap();
+    screen_text(w, h, |f| super::view::view(&a, f))
+}
+
+/// Draws with `draw` on a `w`x`h` test terminal and returns the screen as text, one line per
+/// row with trailing blanks trimmed (shared by the init and join wizards' snapshot tests).
+pub fn screen_text(w: u16, h: u16, draw: impl FnOnce(&mut ratatui::Frame)) -> String {
+    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+    t.draw(draw).unwrap();
     let buf = t.backend().buffer().clone();
     let mut out = String::new();
     for y in 0..h {

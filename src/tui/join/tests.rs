@@ -436,22 +436,10 @@ fn ctrl_c_and_sigterm_quit_from_any_screen() {
 // ---------------------------------------------------------------- snapshots
 
 fn render(app: &JoinApp, w: u16, h: u16) -> String {
-    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
     let mut a = app.clone();
     a.width = w;
     a.height = h;
-    t.draw(|f| super::view::view(&a, f)).unwrap();
-    let buf = t.backend().buffer().clone();
-    let mut out = String::new();
-    for y in 0..h {
-        let mut line = String::new();
-        for x in 0..w {
-            line.push_str(buf[(x, y)].symbol());
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
+    crate::tui::tests::screen_text(w, h, |f| super::view::view(&a, f))
 }
 
 fn snap(name: &str, app: &JoinApp) {
