@@ -710,7 +710,7 @@ fn row48_feature_gates_pull_policy_unmount_flags() {
         );
     }
     assert_eq!(
-        validate_feature_gate("ControlPlaneKubeletLocalMod").unwrap_err(),
+        validate_feature_gate("ControlPlaneKubeletLocalMod", 34).unwrap_err(),
         "unknown feature gate (did you mean ControlPlaneKubeletLocalMode?)"
     );
     assert!(validate_image_pull_policy("foo").is_err());

@@ -23,9 +23,10 @@ pub fn run(cli: Cli) -> i32 {
                 println!("v{}", env!("CARGO_PKG_VERSION"));
             } else {
                 println!(
-                    "kubestrap v{} (Kubernetes {}; default {})",
+                    "kubestrap v{} (Kubernetes {}: {}; default {})",
                     env!("CARGO_PKG_VERSION"),
                     crate::config::versions::supported_range(),
+                    crate::config::versions::carried_list(),
                     crate::config::versions::default_version()
                 );
             }

@@ -124,6 +124,37 @@ pub fn apply_static_init_defaults(cfg: &mut InitConfig) {
     fill_timeouts(&mut i.timeouts);
 }
 
+/// The ClusterConfiguration kubeadm uploads and works with, after its dynamic defaults
+/// (`SetClusterDynamicDefaults` in cmd/kubeadm/app/util/config/initconfiguration.go and
+/// `manageSkippedAddons` in cmd/kubeadm/app/cmd/init.go): a `controlPlaneEndpoint` without a
+/// port gets the local bind port; from v1.35 an external etcd's `httpEndpoints` default to its
+/// `endpoints`; a skipped `addon`, `addon/coredns` or `addon/kube-proxy` phase sets
+/// `dns.disabled` / `proxy.disabled`. Takes the whole init configuration; returns a copy.
+pub fn cluster_dynamic_defaults(cfg: &InitConfig) -> ClusterConfiguration {
+    let mut c = cfg.cluster.clone();
+    if !c.control_plane_endpoint.is_empty()
+        && let Ok((host, None)) = super::net::split_host_port(&c.control_plane_endpoint)
+        && let Ok(port) = u16::try_from(cfg.init.local_api_endpoint.bind_port)
+    {
+        c.control_plane_endpoint =
+            super::net::join_host_port(&host, port);
+    }
+    if versions::minor_of(&c.kubernetes_version) >= 35
+        && let Some(ext) = c.etcd.external.as_mut()
+        && ext.http_endpoints.is_empty()
+    {
+        ext.http_endpoints = ext.endpoints.clone();
+    }
+    let skipped = |p: &str| cfg.init.skip_phases.iter().any(|s| s == p);
+    if skipped("addon") || skipped("addon/coredns") {
+        c.dns.disabled = true;
+    }
+    if skipped("addon") || skipped("addon/kube-proxy") {
+        c.proxy.disabled = true;
+    }
+    c
+}
+
 /// A fully defaulted example configuration for tests and benchmarks: node `cp1`, advertise
 /// address `192.168.1.10`, the given Kubernetes version, everything else kubeadm's defaults.
 pub fn example_init_config(kubernetes_version: &str) -> InitConfig {

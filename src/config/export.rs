@@ -53,6 +53,14 @@ pub fn export_init_with_warnings(
         strip_tokens(&mut init);
     }
     let mut warnings = Vec::new();
+    if api == ApiVersion::V1beta3
+        && crate::config::versions::minor_of(&cfg.cluster.kubernetes_version) >= 37
+    {
+        warnings.push(format!(
+            "kubeadm v1.37 and newer refuse kubeadm.k8s.io/v1beta3 (\"your configuration file uses an old API spec\"); this file is for kubestrap and kubeadm v1.36 or older, export kubeadm.k8s.io/v1beta4 for kubeadm {}",
+            cfg.cluster.kubernetes_version
+        ));
+    }
     if api == ApiVersion::V1beta3 {
         let cp = init
             .pointer("/timeouts/controlPlaneComponentHealthCheck")

@@ -248,6 +248,17 @@ pub fn load_documents(text: &str, source_name: &str) -> Result<Loaded, ConfigErr
                 ), api.line));
                 continue;
             }
+            "kubeadm.k8s.io/v1" => {
+                // kubeadm v1.37's experimental API (v1beta4 plus Arg.mergeMethod), which its
+                // init and join refuse (cmd/kubeadm/app/util/config/common.go).
+                errors.push(doc_err(
+                    "apiVersion",
+                    "kubeadm.k8s.io/v1",
+                    format!("{kind_s} in kubeadm.k8s.io/v1 is an experimental API that kubeadm init and join refuse; use kubeadm.k8s.io/v1beta4"),
+                    api.line,
+                ));
+                continue;
+            }
             other => {
                 errors.push(doc_err(
                     "apiVersion",

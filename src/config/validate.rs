@@ -506,29 +506,41 @@ pub fn normalize_kubernetes_version(s: &str) -> String {
     }
 }
 
-/// kubeadm feature gates of the supported releases.
-pub const FEATURE_GATES: &[&str] = &[
-    "ControlPlaneKubeletLocalMode",
-    "EtcdLearnerMode",
-    "NodeLocalCRISocket",
-    "PublicKeysECDSA",
-    "RootlessControlPlane",
-    "WaitForAllControlPlaneComponents",
+/// kubeadm's feature gates with the first and last minor whose kubeadm knows them
+/// (cmd/kubeadm/app/features/features.go of v1.34.4 to v1.37.2).
+pub const FEATURE_GATES: &[(&str, u32, u32)] = &[
+    ("ControlPlaneKubeletLocalMode", 34, 35),
+    ("NodeLocalCRISocket", 34, 36),
+    ("PublicKeysECDSA", 34, 36),
+    ("RootlessControlPlane", 34, 99),
+    ("WaitForAllControlPlaneComponents", 34, 34),
 ];
 
-/// A kubeadm feature gate name.
-pub fn validate_feature_gate(name: &str) -> Result<(), String> {
-    if FEATURE_GATES.contains(&name) {
+/// A kubeadm feature gate name, as the kubeadm of `minor` knows them. The error names the
+/// closest known gate, or the version that dropped it.
+pub fn validate_feature_gate(name: &str, minor: u32) -> Result<(), String> {
+    let known: Vec<&str> = FEATURE_GATES
+        .iter()
+        .filter(|(_, from, to)| (*from..=*to).contains(&minor))
+        .map(|(n, _, _)| *n)
+        .collect();
+    if known.contains(&name) {
         return Ok(());
     }
-    let best = FEATURE_GATES
+    if let Some((_, _, to)) = FEATURE_GATES.iter().find(|(n, _, _)| *n == name) {
+        return Err(format!(
+            "is not a valid feature name in Kubernetes v1.{minor}: kubeadm v1.{} removed it (it was last known in v1.{to})",
+            to + 1
+        ));
+    }
+    let best = known
         .iter()
         .max_by(|a, b| strsim::jaro_winkler(a, name).total_cmp(&strsim::jaro_winkler(b, name)));
     Err(match best {
         Some(b) if strsim::jaro_winkler(b, name) > 0.8 => {
             format!("unknown feature gate (did you mean {b}?)")
         }
-        _ => format!("unknown feature gate; known: {}", FEATURE_GATES.join(", ")),
+        _ => format!("unknown feature gate; known: {}", known.join(", ")),
     })
 }
 
@@ -813,7 +825,10 @@ fn check_cluster(
         r.check(
             &format!("featureGates.{name}"),
             name,
-            validate_feature_gate(name),
+            validate_feature_gate(
+                name,
+                crate::config::versions::minor_of(&c.kubernetes_version),
+            ),
         );
     }
     if let Some(d) = c.certificate_validity_period {

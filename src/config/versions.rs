@@ -16,35 +16,37 @@ pub struct VersionInfo {
     pub pause: &'static str,
 }
 
-/// Supported minors, oldest first.
+/// Supported minors, oldest first. Each row is what that minor's own kubeadm pins for it
+/// (`SupportedEtcdVersion`, `CoreDNSVersion`, `PauseVersion` in
+/// cmd/kubeadm/app/constants/constants.go of v1.34.4, v1.35.4, v1.36.3 and v1.37.2).
 pub const SUPPORTED: &[VersionInfo] = &[
     VersionInfo {
-        minor: 31,
-        latest_patch: 14,
-        etcd: "3.5.15-0",
-        coredns: "v1.11.3",
-        pause: "3.10",
-    },
-    VersionInfo {
-        minor: 32,
-        latest_patch: 10,
-        etcd: "3.5.16-0",
-        coredns: "v1.11.3",
-        pause: "3.10",
-    },
-    VersionInfo {
-        minor: 33,
-        latest_patch: 6,
-        etcd: "3.5.21-0",
-        coredns: "v1.12.0",
-        pause: "3.10",
-    },
-    VersionInfo {
         minor: 34,
-        latest_patch: 2,
-        etcd: "3.6.4-0",
+        latest_patch: 4,
+        etcd: "3.6.5-0",
         coredns: "v1.12.1",
         pause: "3.10.1",
+    },
+    VersionInfo {
+        minor: 35,
+        latest_patch: 4,
+        etcd: "3.6.6-0",
+        coredns: "v1.13.1",
+        pause: "3.10.1",
+    },
+    VersionInfo {
+        minor: 36,
+        latest_patch: 3,
+        etcd: "3.6.8-0",
+        coredns: "v1.14.2",
+        pause: "3.10.2",
+    },
+    VersionInfo {
+        minor: 37,
+        latest_patch: 2,
+        etcd: "3.7.0-0",
+        coredns: "v1.14.6",
+        pause: "3.10.2",
     },
 ];
 
@@ -107,10 +109,27 @@ impl std::fmt::Display for KubeVersion {
     }
 }
 
+/// The minor of a `kubernetesVersion` value (`v1.36.3` → 36); the newest carried minor when
+/// the value does not parse (validation reports such values separately).
+pub fn minor_of(version: &str) -> u32 {
+    KubeVersion::parse(version)
+        .map(|v| v.minor)
+        .unwrap_or_else(|_| SUPPORTED.last().map(|v| v.minor).unwrap_or(37))
+}
+
 /// The default `kubernetesVersion`: the newest version kubestrap carries.
 pub fn default_version() -> String {
     let v = SUPPORTED.last().expect("at least one supported version");
     format!("v1.{}.{}", v.minor, v.latest_patch)
+}
+
+/// Every carried version at its newest known patch, oldest first: `v1.34.4, v1.35.4, ...`.
+pub fn carried_list() -> String {
+    SUPPORTED
+        .iter()
+        .map(|v| format!("v1.{}.{}", v.minor, v.latest_patch))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Human-readable supported range, e.g. `v1.31 to v1.34`.
@@ -139,7 +158,7 @@ mod tests {
                 .info()
                 .unwrap()
                 .minor,
-            34
+            37
         );
     }
 }

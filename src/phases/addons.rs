@@ -380,6 +380,13 @@ pub fn kube_proxy_config(ctx: &PhaseCtx) -> Result<String, PhaseError> {
             m.insert(k.clone(), v.clone());
         }
     }
+    // From v1.37 kubeadm writes kube-proxy's default mode instead of leaving it empty
+    // (cmd/kubeadm/app/componentconfigs/kubeproxy.go).
+    let mode = m.get("mode").and_then(serde_yaml::Value::as_str).unwrap_or("");
+    if mode.is_empty() && crate::config::versions::minor_of(&ctx.cfg.cluster.kubernetes_version) >= 37
+    {
+        m.insert("mode".into(), "iptables".into());
+    }
     serde_yaml::to_string(&m)
         .map_err(|e| PhaseError::new("cannot serialise KubeProxyConfiguration").caused_by(e))
 }
@@ -450,7 +457,7 @@ pub fn kube_proxy_objects(ctx: &PhaseCtx) -> Result<(ConfigMap, DaemonSet), Phas
             VolumeMount {
                 name: "xtables-lock".into(),
                 mount_path: "/run/xtables.lock".into(),
-                read_only: Some(false),
+                read_only: None,
                 ..Default::default()
             },
             VolumeMount {
@@ -493,17 +500,10 @@ pub fn kube_proxy_objects(ctx: &PhaseCtx) -> Result<(ConfigMap, DaemonSet), Phas
                     priority_class_name: Some("system-node-critical".into()),
                     host_network: Some(true),
                     service_account_name: Some("kube-proxy".into()),
-                    tolerations: Some(vec![
-                        Toleration {
-                            key: Some("CriticalAddonsOnly".into()),
-                            operator: Some("Exists".into()),
-                            ..Default::default()
-                        },
-                        Toleration {
-                            operator: Some("Exists".into()),
-                            ..Default::default()
-                        },
-                    ]),
+                    tolerations: Some(vec![Toleration {
+                        operator: Some("Exists".into()),
+                        ..Default::default()
+                    }]),
                     node_selector: Some(labels(&[("kubernetes.io/os", "linux")])),
                     containers: vec![container],
                     volumes: Some(vec![

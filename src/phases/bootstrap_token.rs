@@ -196,24 +196,54 @@ pub async fn run(ctx: &PhaseCtx, sub: &str) -> Result<(), PhaseError> {
         nodes_group(),
     ))
     .await?;
+    ctx.events.log(
+        phase,
+        "[bootstrap-token] Configured RBAC rules to allow Node Bootstrap tokens to get nodes",
+    );
     api.apply_cluster(rbac::cluster_role_binding(
         "kubeadm:kubelet-bootstrap",
         "system:node-bootstrapper",
         nodes_group(),
     ))
     .await?;
+    ctx.events.log(
+        phase,
+        "[bootstrap-token] Configured RBAC rules to allow Node Bootstrap tokens to post CSRs in order for nodes to get long term certificate credentials",
+    );
     api.apply_cluster(rbac::cluster_role_binding(
         "kubeadm:node-autoapprove-bootstrap",
         "system:certificates.k8s.io:certificatesigningrequests:nodeclient",
         nodes_group(),
     ))
     .await?;
+    ctx.events.log(
+        phase,
+        "[bootstrap-token] Configured RBAC rules to allow the csrapprover controller automatically approve CSRs from a Node Bootstrap Token",
+    );
     api.apply_cluster(rbac::cluster_role_binding(
         "kubeadm:node-autoapprove-certificate-rotation",
         "system:certificates.k8s.io:certificatesigningrequests:selfnodeclient",
         vec![rbac::group("system:nodes")],
     ))
     .await?;
+    ctx.events.log(
+        phase,
+        "[bootstrap-token] Configured RBAC rules to allow certificate rotation for all node client certificates in the cluster",
+    );
+    // From v1.36 the API server's kubelet client certificate carries no organization and is
+    // authorised by this binding (AllowAPIServerToAccessKubeletAPI, tlsbootstrap.go).
+    if crate::config::versions::minor_of(&ctx.cfg.cluster.kubernetes_version) >= 36 {
+        ctx.events.log(
+            phase,
+            "[bootstrap-token] Configured RBAC rules to allow the API server kubelet client certificate to access the kubelet API",
+        );
+        api.apply_cluster(rbac::cluster_role_binding(
+            "kubeadm:apiserver-kubelet-client",
+            "system:kubelet-api-admin",
+            vec![rbac::user("kube-apiserver-kubelet-client")],
+        ))
+        .await?;
+    }
 
     ctx.events.log(phase, "[bootstrap-token] Creating the \"cluster-info\" ConfigMap in the \"kube-public\" namespace");
     let (server, ca) = cluster_server_and_ca(ctx)?;

@@ -366,7 +366,7 @@ fn sign_one(
 ) -> Result<Signed, PkiError> {
     let der = issue_cert(
         &s.cn(&ctx.cfg),
-        s.organizations,
+        s.orgs(&ctx.cfg),
         s.usage,
         &s.expected_sans(&ctx.cfg)?,
         key,

@@ -27,7 +27,7 @@ pub const SUBPHASES: &[&str] = &["apiserver", "controller-manager", "scheduler"]
 /// Annotation carrying the API server's advertise address and port.
 pub const ADVERTISE_ADDRESS_ENDPOINT_ANNOTATION: &str =
     "kubeadm.kubernetes.io/kube-apiserver.advertise-address.endpoint";
-/// Default flexvolume plugin directory mounted into kube-controller-manager.
+/// Default flexvolume plugin directory mounted into kube-controller-manager (up to v1.35).
 pub const FLEXVOLUME_DIR: &str = "/usr/libexec/kubernetes/kubelet-plugins/volume/exec";
 /// Authorization modes kube-apiserver knows.
 pub const KNOWN_AUTHORIZATION_MODES: &[&str] = &[
@@ -425,8 +425,11 @@ pub fn build_controller_manager_pod(
         .display()
         .to_string();
     m.add("kubeconfig", &kubeconfig, &kubeconfig, true, "FileOrCreate");
-    let flex = arg_value(&cm.extra_args, "flex-volume-plugin-dir").unwrap_or(FLEXVOLUME_DIR);
-    m.add("flexvolume-dir", flex, flex, false, "DirectoryOrCreate");
+    // The flexvolume mount went away in v1.36 (cmd/kubeadm/app/phases/controlplane/volumes.go).
+    if crate::config::versions::minor_of(&cfg.cluster.kubernetes_version) <= 35 {
+        let flex = arg_value(&cm.extra_args, "flex-volume-plugin-dir").unwrap_or(FLEXVOLUME_DIR);
+        m.add("flexvolume-dir", flex, flex, false, "DirectoryOrCreate");
+    }
     m.add_extra("controllerManager.extraVolumes", &cm.extra_volumes)?;
 
     let env = merge_env(&[&inputs.proxy_env, &cm.extra_envs]);

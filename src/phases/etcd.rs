@@ -235,7 +235,11 @@ pub fn default_etcd_args(cfg: &InitConfig) -> Result<Vec<Arg>, ManifestError> {
         ),
         arg("initial-cluster", format!("{node}={peer_url}")),
     ];
-    if etcd_is_36_or_newer(&etcd_image_tag(cfg)?) {
+    // From v1.36 kubeadm always writes the etcd 3.6 names; before, it chose by the image tag
+    // (cmd/kubeadm/app/phases/etcd/local.go).
+    if crate::config::versions::minor_of(&cfg.cluster.kubernetes_version) >= 36
+        || etcd_is_36_or_newer(&etcd_image_tag(cfg)?)
+    {
         args.push(arg("feature-gates", "InitialCorruptCheck=true"));
         args.push(arg("watch-progress-notify-interval", "5s"));
     } else {
@@ -320,7 +324,9 @@ pub fn build_etcd_pod(cfg: &InitConfig, _inputs: &PodInputs) -> Result<Pod, Mani
 
     let (probe_host, probe_port, scheme) = etcd_probe_endpoint(cfg, adv.is_ipv6());
     let port: IntOrString = v.probe_port(i32::from(probe_port));
-    let host = staticpod::probe_host(&probe_host);
+    // kubeadm keeps the metrics URL's host as it is, 0.0.0.0 included
+    // (GetEtcdProbeEndpoint in cmd/kubeadm/app/util/staticpod/utils.go).
+    let host = Some(probe_host);
 
     // kubeadm env for etcd: only extraEnvs (no proxy variables).
     let env = merge_env(&[&local.extra_envs]);

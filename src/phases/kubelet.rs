@@ -34,15 +34,18 @@ fn minor(ctx: &PhaseCtx) -> u32 {
         .unwrap_or_else(|_| SUPPORTED.last().map(|v| v.minor).unwrap_or(34))
 }
 
-/// True when the `NodeLocalCRISocket` feature gate is on: the gate's value from
-/// `featureGates`, else on by default from v1.34 (beta).
+/// True when the `NodeLocalCRISocket` feature gate is on: always from v1.37 (the gate is
+/// gone), else the gate's value from `featureGates`, on by default (beta in v1.34 and v1.35,
+/// GA in v1.36; cmd/kubeadm/app/phases/kubelet/flags.go).
 pub fn node_local_cri_socket(ctx: &PhaseCtx) -> bool {
-    ctx.cfg
-        .cluster
-        .feature_gates
-        .get("NodeLocalCRISocket")
-        .copied()
-        .unwrap_or(minor(ctx) >= 34)
+    minor(ctx) >= 37
+        || ctx
+            .cfg
+            .cluster
+            .feature_gates
+            .get("NodeLocalCRISocket")
+            .copied()
+            .unwrap_or(true)
 }
 
 fn cri_socket(ctx: &PhaseCtx) -> String {
@@ -73,10 +76,11 @@ pub fn node_ip(ctx: &PhaseCtx) -> Option<IpAddr> {
     (facts.default_route_addr != Some(adv)).then_some(adv)
 }
 
-/// The kubelet flags of `kubeadm-flags.env` as `(name, value)` sorted by name: defaults
-/// (`container-runtime-endpoint` unless NodeLocalCRISocket, `hostname-override` when the node
-/// name differs from the hostname, `node-ip`, `pod-infra-container-image` up to v1.33),
-/// then `nodeRegistration.kubeletExtraArgs` replace defaults of the same name.
+/// The kubelet flags of `kubeadm-flags.env` as `(name, value)` in kubeadm's order
+/// (`ArgumentsToCommand`): defaults sorted by name (`container-runtime-endpoint` unless
+/// NodeLocalCRISocket, `hostname-override` when the node name differs from the hostname,
+/// `node-ip`, `pod-infra-container-image` up to v1.34), then
+/// `nodeRegistration.kubeletExtraArgs` in the user's order, replacing defaults of the same name.
 pub fn kubelet_flags(ctx: &PhaseCtx) -> Vec<(String, String)> {
     let mut flags: Vec<(String, String)> = Vec::new();
     if !node_local_cri_socket(ctx) {
@@ -91,7 +95,7 @@ pub fn kubelet_flags(ctx: &PhaseCtx) -> Vec<(String, String)> {
         flags.push(("node-ip".into(), ip.to_string()));
     }
     let m = minor(ctx);
-    if m <= 33 {
+    if m <= 34 {
         let repo = if ctx.cfg.cluster.image_repository.is_empty() {
             crate::config::defaults::DEFAULT_IMAGE_REPOSITORY
         } else {
@@ -108,11 +112,14 @@ pub fn kubelet_flags(ctx: &PhaseCtx) -> Vec<(String, String)> {
             format!("{repo}/pause:{pause}"),
         ));
     }
-    let extra = &ctx.cfg.init.node_registration.kubelet_extra_args;
-    flags.retain(|(n, _)| !extra.iter().any(|a| &a.name == n));
-    flags.extend(extra.iter().map(|a| (a.name.clone(), a.value.clone())));
-    flags.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
-    flags
+    let base: Vec<crate::config::Arg> = flags
+        .into_iter()
+        .map(|(name, value)| crate::config::Arg { name, value })
+        .collect();
+    crate::phases::staticpod::merge_args(&base, &ctx.cfg.init.node_registration.kubelet_extra_args)
+        .into_iter()
+        .map(|a| (a.name, a.value))
+        .collect()
 }
 
 /// The content of `kubeadm-flags.env`: one line `KUBELET_KUBEADM_ARGS="--a=b --c=d"`.
@@ -308,12 +315,9 @@ pub fn run(ctx: &PhaseCtx, _sub: &str) -> Result<(), PhaseError> {
     if node_local_cri_socket(ctx) {
         ctx.events.log(
             PHASE,
-            format!("Writing kubelet instance configuration to file \"{INSTANCE_CONFIG}\""),
+            format!("Writing kubelet configuration to file \"{INSTANCE_CONFIG}\""),
         );
-        let body = format!(
-            "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\ncontainerRuntimeEndpoint: \"{}\"\n",
-            cri_socket(ctx)
-        );
+        let body = format!("containerRuntimeEndpoint: \"{}\"\n", cri_socket(ctx));
         write(ctx, INSTANCE_CONFIG, body.as_bytes())?;
     }
     let resolved_active = systemd

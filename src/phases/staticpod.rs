@@ -245,20 +245,20 @@ pub fn check_extra_args(field: &str, args: &[Arg]) -> Result<(), ManifestError> 
     Ok(())
 }
 
-/// kubeadm's `ArgumentsToCommand`: every `extra` entry replaces *all* defaults of the
-/// same name (v1beta4 duplicates in `extra` are all kept); the result is sorted by name,
-/// then by value, as kubeadm sorts it. Returns name/value pairs.
+/// kubeadm's `ArgumentsToCommand` (cmd/kubeadm/app/util/arguments.go): the defaults sorted
+/// by name then value, less every default that an `extra` entry names, then the `extra`
+/// entries in the user's order (so of repeated names the later one wins, and v1beta4
+/// duplicates are all kept). Returns name/value pairs.
 pub fn merge_args(defaults: &[Arg], extra: &[Arg]) -> Vec<Arg> {
     let overridden: std::collections::HashSet<&str> =
         extra.iter().map(|a| a.name.as_str()).collect();
-    let mut out: Vec<Arg> = extra.to_vec();
-    out.extend(
-        defaults
-            .iter()
-            .filter(|a| !overridden.contains(a.name.as_str()))
-            .cloned(),
-    );
+    let mut out: Vec<Arg> = defaults
+        .iter()
+        .filter(|a| !overridden.contains(a.name.as_str()))
+        .cloned()
+        .collect();
     out.sort_by(|a, b| a.name.cmp(&b.name).then_with(|| a.value.cmp(&b.value)));
+    out.extend(extra.iter().cloned());
     out
 }
 
@@ -708,14 +708,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn extra_args_replace_all_defaults_and_sort() {
+    fn extra_args_replace_all_defaults_and_follow_in_the_users_order() {
         let defaults = vec![arg("b", "1"), arg("a", "x"), arg("a", "y"), arg("c", "3")];
-        let extra = vec![arg("a", "z"), arg("d", "2"), arg("d", "1")];
+        let extra = vec![arg("a", "z"), arg("d", "30"), arg("d", "10")];
         let got = merge_args(&defaults, &extra);
         let cmd = command("bin", &got);
         assert_eq!(
             cmd,
-            ["bin", "--a=z", "--b=1", "--c=3", "--d=1", "--d=2"].map(String::from)
+            ["bin", "--b=1", "--c=3", "--a=z", "--d=30", "--d=10"].map(String::from)
         );
     }
 

@@ -68,7 +68,7 @@ pub async fn run(ctx: &PhaseCtx, sub: &str) -> Result<(), PhaseError> {
 /// The ClusterConfiguration as a `kubeadm.k8s.io/v1beta4` YAML document.
 /// Errors: serialisation failure.
 pub fn cluster_configuration_yaml(ctx: &PhaseCtx) -> Result<String, PhaseError> {
-    let v = serde_yaml::to_value(&ctx.cfg.cluster)
+    let v = serde_yaml::to_value(crate::config::defaults::cluster_dynamic_defaults(&ctx.cfg))
         .map_err(|e| PhaseError::new("cannot serialise the ClusterConfiguration").caused_by(e))?;
     let mut m = serde_yaml::Mapping::new();
     m.insert("apiVersion".into(), "kubeadm.k8s.io/v1beta4".into());

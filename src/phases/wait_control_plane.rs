@@ -126,22 +126,6 @@ pub fn kubelet_target(ctx: &PhaseCtx) -> Option<ProbeTarget> {
     })
 }
 
-/// Whether kubeadm's `WaitForAllControlPlaneComponents` gate is on: the `featureGates` value
-/// when set, else on from Kubernetes 1.33 (beta, default on) and off before.
-pub fn wait_for_all_components(ctx: &PhaseCtx) -> bool {
-    if let Some(v) = ctx
-        .cfg
-        .cluster
-        .feature_gates
-        .get("WaitForAllControlPlaneComponents")
-    {
-        return *v;
-    }
-    crate::config::versions::KubeVersion::parse(&ctx.cfg.cluster.kubernetes_version)
-        .map(|v| v.minor >= 33)
-        .unwrap_or(true)
-}
-
 /// Reads `--<flag>=value` from the command of the static pod manifest at `path`.
 fn manifest_flags(host: &dyn Host, path: &Path) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
@@ -167,27 +151,12 @@ fn manifest_flags(host: &dyn Host, path: &Path) -> BTreeMap<String, String> {
     out
 }
 
-/// The control-plane endpoints to wait for. With `WaitForAllControlPlaneComponents` on: the
-/// three components, addresses and ports read back from the manifests in
-/// `/etc/kubernetes/manifests` as kubeadm does (defaults: advertise address:bindPort,
-/// 127.0.0.1:10257, 127.0.0.1:10259), the apiserver verified against `<pki>/ca.crt`. With the
-/// gate off: only `<admin.conf server>/healthz`, verified against admin.conf's CA.
-/// Errors: the CA cannot be read.
+/// The control-plane endpoints to wait for, as kubeadm ≥ 1.34 does
+/// (`WaitForAllControlPlaneComponents` is GA there): the three components, addresses and
+/// ports read back from the manifests in `/etc/kubernetes/manifests` (defaults: advertise
+/// address:bindPort, 127.0.0.1:10257, 127.0.0.1:10259), the apiserver verified against
+/// `<pki>/ca.crt`. Errors: the CA cannot be read.
 pub fn control_plane_targets(ctx: &PhaseCtx) -> Result<Vec<ProbeTarget>, PhaseError> {
-    if !wait_for_all_components(ctx) {
-        // Gate off (default before 1.33): only the API server's /healthz at admin.conf's server.
-        let (server, ca_b64) = super::bootstrap_token::cluster_server_and_ca(ctx)?;
-        use base64::Engine;
-        let ca = base64::engine::general_purpose::STANDARD
-            .decode(ca_b64.trim())
-            .map_err(|e| PhaseError::new("the cluster CA data is not base64").caused_by(e))?;
-        return Ok(vec![ProbeTarget {
-            component: "kube-apiserver".into(),
-            url: format!("{}/healthz", server.trim_end_matches('/')),
-            tls: ProbeTls::Ca(ca),
-            readyz: true,
-        }]);
-    }
     let m = &ctx.paths.manifests_dir;
     let host = ctx.host.as_ref();
     let api = manifest_flags(host, &m.join("kube-apiserver.yaml"));

@@ -87,6 +87,7 @@ pub const CERTS: &[CertSpec] = &[
         description: "Generate the certificate for the API server to connect to kubelet",
         ca: Some("ca"),
         common_name: CommonName::Fixed("kube-apiserver-kubelet-client"),
+        // Up to v1.35; see CertSpec::orgs.
         organizations: &["kubeadm:cluster-admins"],
         usage: Usage::Client,
         sans: SanRule::None,
@@ -164,6 +165,19 @@ pub const CERTS: &[CertSpec] = &[
 ];
 
 impl CertSpec {
+    /// The certificate's organizations for `cfg`'s version: from v1.36 the
+    /// apiserver-kubelet-client certificate has none (it is authorised through the
+    /// `kubeadm:apiserver-kubelet-client` ClusterRoleBinding instead;
+    /// cmd/kubeadm/app/phases/certs/certlist.go).
+    pub fn orgs(&self, cfg: &InitConfig) -> &'static [&'static str] {
+        if self.name == "apiserver-kubelet-client"
+            && crate::config::versions::minor_of(&cfg.cluster.kubernetes_version) >= 36
+        {
+            return &[];
+        }
+        self.organizations
+    }
+
     /// True for rows that exist only with a local (stacked) etcd.
     pub fn is_etcd(&self) -> bool {
         self.name.starts_with("etcd/") || self.name == "apiserver-etcd-client"
@@ -473,17 +487,16 @@ pub fn cpe_url(cfg: &InitConfig) -> Result<String, PkiError> {
 }
 
 /// Whether kubelet.conf points at the local API server: the `ControlPlaneKubeletLocalMode`
-/// feature gate, on by default from v1.33 (an explicit featureGates entry wins).
+/// feature gate, on by default in v1.34 (an explicit featureGates entry wins) and always on
+/// from v1.35, where the gate went GA (cmd/kubeadm/app/cmd/phases/init/kubeconfig.go).
 pub fn kubelet_local_mode(cfg: &InitConfig) -> bool {
-    if let Some(v) = cfg
-        .cluster
+    if crate::config::versions::minor_of(&cfg.cluster.kubernetes_version) >= 35 {
+        return true;
+    }
+    cfg.cluster
         .feature_gates
         .get("ControlPlaneKubeletLocalMode")
-    {
-        return *v;
-    }
-    crate::config::versions::KubeVersion::parse(&cfg.cluster.kubernetes_version)
-        .map(|v| v.minor >= 33)
+        .copied()
         .unwrap_or(true)
 }
 

@@ -1,4 +1,6 @@
-//! Test support: a generated PKI and the strict test apiserver.
+//! Test support: a generated PKI, the strict test apiserver, and the real Kubernetes
+//! binaries of scripts/k8s-bins.sh.
 
 pub mod apiserver;
+pub mod k8s;
 pub mod pki;

@@ -1,0 +1,139 @@
+//! The real Kubernetes binaries that scripts/k8s-bins.sh builds: each reports the version it
+//! was built for, kubestrap's version table agrees with what each kubeadm pins, and the flag
+//! lists in assets/flags/ are exactly the flags the default version's binaries' `--help` lists.
+
+mod support;
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use support::k8s;
+
+fn first_line(program: &Path, args: &[&str]) -> String {
+    let (code, out, err) = k8s::run(program, args, &[]);
+    assert_eq!(code, 0, "{} {args:?}: {err}", program.display());
+    out.lines().next().unwrap_or("").trim().to_string()
+}
+
+#[test]
+fn every_binary_reports_the_version_it_was_built_for() {
+    let Some(bins) = k8s::bin_dir() else { return };
+    let def = k8s::default_version();
+    for v in k8s::CARRIED {
+        assert_eq!(
+            first_line(&k8s::kubeadm(&bins, v), &["version", "-o", "short"]),
+            *v,
+            "kubeadm {v}"
+        );
+    }
+    for c in [
+        "kube-apiserver",
+        "kube-controller-manager",
+        "kube-scheduler",
+        "kubelet",
+        "kube-proxy",
+    ] {
+        assert_eq!(
+            first_line(&bins.join(c), &["--version"]),
+            format!("Kubernetes {def}"),
+            "{c}"
+        );
+    }
+    let kubectl = first_line(&bins.join("kubectl"), &["version", "--client"]);
+    assert_eq!(kubectl, format!("Client Version: {def}"));
+    // etcd at the version kubeadm pins for the default version (the tag without "-0").
+    let info = kubestrap::config::versions::KubeVersion::parse(def)
+        .unwrap()
+        .info()
+        .unwrap();
+    let etcd = info.etcd.trim_end_matches("-0");
+    assert_eq!(
+        first_line(&bins.join("etcd"), &["--version"]),
+        format!("etcd Version: {etcd}")
+    );
+    let (_, out, _) = k8s::run(&bins.join("coredns"), &["-version"], &[]);
+    assert!(
+        out.contains(&format!("CoreDNS-{}", info.coredns.trim_start_matches('v'))),
+        "coredns -version: {out}"
+    );
+}
+
+#[test]
+fn version_table_matches_what_each_kubeadm_pins() {
+    let Some(bins) = k8s::bin_dir() else { return };
+    for v in k8s::CARRIED {
+        let (code, out, err) = k8s::run(
+            &k8s::kubeadm(&bins, v),
+            &["config", "images", "list", "--kubernetes-version", v],
+            &[],
+        );
+        assert_eq!(code, 0, "kubeadm {v} config images list: {err}");
+        let info = kubestrap::config::versions::KubeVersion::parse(v)
+            .unwrap()
+            .info()
+            .unwrap_or_else(|| panic!("kubestrap does not carry {v}"));
+        let ours: BTreeSet<String> = [
+            format!("registry.k8s.io/kube-apiserver:{v}"),
+            format!("registry.k8s.io/kube-controller-manager:{v}"),
+            format!("registry.k8s.io/kube-scheduler:{v}"),
+            format!("registry.k8s.io/kube-proxy:{v}"),
+            format!("registry.k8s.io/coredns/coredns:{}", info.coredns),
+            format!("registry.k8s.io/pause:{}", info.pause),
+            format!("registry.k8s.io/etcd:{}", info.etcd),
+        ]
+        .into_iter()
+        .collect();
+        let theirs: BTreeSet<String> = out.lines().map(|l| l.trim().to_string()).collect();
+        assert_eq!(ours, theirs, "images of {v}");
+    }
+}
+
+fn help_flags(program: &Path) -> BTreeSet<String> {
+    let (_, out, err) = k8s::run(program, &["--help"], &[]);
+    let mut flags = BTreeSet::new();
+    for line in out.lines().chain(err.lines()) {
+        let t = line.trim_start();
+        if t.len() == line.len() {
+            continue;
+        }
+        let t = match t.strip_prefix('-') {
+            Some(r) if r.len() > 2 && r.as_bytes()[1] == b',' => r[2..].trim_start(),
+            _ => t,
+        };
+        if let Some(f) = t.strip_prefix("--") {
+            let name: String = f
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+                .collect();
+            if !name.is_empty() {
+                flags.insert(name);
+            }
+        }
+    }
+    flags
+}
+
+#[test]
+fn flag_lists_are_the_flags_of_the_real_binaries() {
+    let Some(bins) = k8s::bin_dir() else { return };
+    for c in [
+        "kube-apiserver",
+        "kube-controller-manager",
+        "kube-scheduler",
+        "etcd",
+    ] {
+        let p = bins.join(c);
+        assert!(p.is_file(), "{} is missing: run scripts/k8s-bins.sh", p.display());
+        let real = help_flags(&p);
+        let listed: BTreeSet<String> = kubestrap::config::flags::known_flags(c)
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let missing: Vec<_> = real.difference(&listed).collect();
+        let extra: Vec<_> = listed.difference(&real).collect();
+        assert!(
+            missing.is_empty() && extra.is_empty(),
+            "assets/flags/{c}.txt disagrees with the binaries' --help (run scripts/gen-flag-lists.sh): missing {missing:?}, not a flag {extra:?}"
+        );
+    }
+}

@@ -1,0 +1,79 @@
+//! The real Kubernetes binaries built by `scripts/k8s-bins.sh`, for tests that use them as the
+//! judge.
+//!
+//! The folder comes from `$KUBESTRAP_K8S_BIN` (set by `scripts/test.sh` from the script's last
+//! line) or, when unset, from the script's default cache folder. Without the binaries a test is
+//! skipped with a message on a developer's machine and fails under CI (`CI` set), so CI never
+//! skips silently.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The carried Kubernetes versions, oldest first; the last is the default.
+pub const CARRIED: &[&str] = &["v1.34.4", "v1.35.4", "v1.36.3", "v1.37.2"];
+
+/// The default version (the binaries other than kubeadm are built for it).
+pub fn default_version() -> &'static str {
+    CARRIED[CARRIED.len() - 1]
+}
+
+/// The folder of the default version's binaries, or `None` (after saying why) when they are
+/// absent outside CI. Panics under CI when they are absent.
+pub fn bin_dir() -> Option<PathBuf> {
+    let dir = match std::env::var_os("KUBESTRAP_K8S_BIN") {
+        Some(d) => PathBuf::from(d),
+        None => {
+            let cache = std::env::var_os("KUBESTRAP_K8S_CACHE")
+                .map(PathBuf::from)
+                .or_else(|| {
+                    std::env::var_os("XDG_CACHE_HOME")
+                        .map(|c| PathBuf::from(c).join("kubestrap/k8s"))
+                })
+                .or_else(|| {
+                    std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/kubestrap/k8s"))
+                })
+                .unwrap_or_else(|| PathBuf::from("/nonexistent"));
+            cache.join(default_version()).join("bin")
+        }
+    };
+    if dir.join("kubeadm").is_file() {
+        return Some(dir);
+    }
+    let msg = format!(
+        "the real Kubernetes binaries are not in {}: run scripts/k8s-bins.sh (scripts/test.sh does) or set KUBESTRAP_K8S_BIN",
+        dir.display()
+    );
+    if std::env::var_os("CI").is_some() {
+        panic!("{msg}");
+    }
+    eprintln!("SKIPPED: {msg}");
+    None
+}
+
+/// The real kubeadm of `version` (one of [`CARRIED`]) in `bins`.
+pub fn kubeadm(bins: &Path, version: &str) -> PathBuf {
+    if version == default_version() {
+        bins.join("kubeadm")
+    } else {
+        bins.join(format!("kubeadm-{version}"))
+    }
+}
+
+/// Runs `program args` and returns (exit code, stdout, stderr); panics when it cannot start.
+pub fn run(program: &Path, args: &[&str], envs: &[(&str, &Path)]) -> (i32, String, String) {
+    let mut c = Command::new(program);
+    c.args(args);
+    for (k, v) in envs {
+        c.env(k, v);
+    }
+    let out = c
+        .output()
+        .unwrap_or_else(|e| panic!("cannot start {}: {e}", program.display()));
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
