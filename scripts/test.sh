@@ -24,4 +24,4 @@ fi
 
 export CARGO_TERM_COLOR=never
 cargo build --all-targets --locked
-cargo test --all-targets --locked
+cargo test --all-targets --locked --no-fail-fast
