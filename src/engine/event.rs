@@ -145,6 +145,18 @@ pub const REDACTED: &str = "<redacted>";
 /// line, as kubeadm prints it; [`Event::redacted`] hides what follows.
 pub const CERTIFICATE_KEY_LOG: &str = "[upload-certs] Using certificate key:";
 
+/// The start of the bootstrap-token log line that names the token, as kubeadm prints it;
+/// [`Event::redacted`] hides its secret.
+pub const TOKEN_LOG: &str = "[bootstrap-token] Using token:";
+
+/// A bootstrap token with its secret replaced by [`REDACTED`] (the id stays).
+pub fn redact_token(token: &str) -> String {
+    match token.split_once('.') {
+        Some((id, _)) => format!("{id}.{REDACTED}"),
+        None => REDACTED.to_string(),
+    }
+}
+
 /// The data keys of a Secret that [`Event::redacted`] hides in `would_apply` YAML.
 pub const SECRET_DATA_KEYS: &[&str] = &["token-secret"];
 
@@ -155,7 +167,11 @@ impl Event {
         match self {
             Event::JoinReady(_) => &["token", "certificate_key"],
             Event::WouldApply { resource, .. } if resource == "secrets" => &["yaml"],
-            Event::Log { message, .. } if message.starts_with(CERTIFICATE_KEY_LOG) => &["message"],
+            Event::Log { message, .. }
+                if message.starts_with(CERTIFICATE_KEY_LOG) || message.starts_with(TOKEN_LOG) =>
+            {
+                &["message"]
+            }
             _ => &[],
         }
     }
@@ -189,6 +205,18 @@ impl Event {
                 level: *level,
                 phase: phase.clone(),
                 message: format!("{CERTIFICATE_KEY_LOG}\n{REDACTED} (printed with --show-secrets)"),
+            },
+            Event::Log {
+                level,
+                phase,
+                message,
+            } if message.starts_with(TOKEN_LOG) => Event::Log {
+                level: *level,
+                phase: phase.clone(),
+                message: format!(
+                    "{TOKEN_LOG} {}",
+                    redact_token(message[TOKEN_LOG.len()..].trim())
+                ),
             },
             other => other.clone(),
         }
@@ -248,12 +276,8 @@ impl JoinInfo {
     /// The same information with the token secret (the id stays) and the certificate key
     /// replaced by [`REDACTED`].
     pub fn redacted(&self) -> JoinInfo {
-        let token = match self.token.split_once('.') {
-            Some((id, _)) => format!("{id}.{REDACTED}"),
-            None => REDACTED.to_string(),
-        };
         JoinInfo {
-            token,
+            token: redact_token(&self.token),
             certificate_key: self.certificate_key.as_ref().map(|_| REDACTED.to_string()),
             redacted: true,
             ..self.clone()

@@ -13,7 +13,7 @@ pub const SCHEMA_VERSION: u32 = 1;
 
 /// One event as a single JSON line (no trailing newline). Events with secrets carry
 /// `"secret_fields"`, the names of the fields that hold them (`join_ready`: `token`,
-/// `certificate_key`; `would_apply` of a Secret: `yaml`; the upload-certs `log`: `message`).
+/// `certificate_key`; `would_apply` of a Secret: `yaml`; the upload-certs and bootstrap-token `log` lines: `message`).
 /// Whether those fields are redacted is the caller's choice ([`Event::redacted`]).
 pub fn format(ev: &Event) -> String {
     let secret = ev.secret_fields();
