@@ -1550,7 +1550,15 @@ fn binary_dry_run_json_and_bad_input() {
             .unwrap()
             .contains(&dry.display().to_string())
     );
-    assert_eq!(lines.last().unwrap()["outcome"]["status"], "succeeded");
+    // The last line says the dry-run directory (named, so kept) stays; the run's end is
+    // just before it.
+    let last = lines.last().unwrap();
+    assert_eq!(last["event"], "log");
+    assert!(
+        last["message"].as_str().unwrap().contains("(kept)"),
+        "{last}"
+    );
+    assert_eq!(lines[lines.len() - 2]["outcome"]["status"], "succeeded");
     // preflight ran the real checks; the kubelet files were written into the dry-run dir only
     assert!(
         lines

@@ -2,7 +2,7 @@
 
 use std::fs;
 use std::io;
-use std::os::unix::fs::DirBuilderExt;
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 /// The directory a dry run writes into: the one the user asked for (`--dry-run-dir DIR` or
@@ -40,8 +40,9 @@ impl DryRunDir {
                 Ok(DryRunDir { path, temp: None })
             }
             None => {
-                // tempfile creates the directory with mode 0700.
                 let t = tempfile::Builder::new().prefix(prefix).tempdir()?;
+                // It will hold private keys: owner only, whatever the umask.
+                fs::set_permissions(t.path(), fs::Permissions::from_mode(0o700))?;
                 Ok(DryRunDir {
                     path: t.path().to_path_buf(),
                     temp: Some(t),
@@ -82,7 +83,6 @@ impl DryRunDir {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::os::unix::fs::PermissionsExt;
 
     #[test]
     fn temporary_dir_is_private_and_removed_named_dir_is_kept() {
