@@ -13,7 +13,11 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 pub struct Cli {
     /// Treat DIR as the host's root: every file kubestrap reads or writes (/etc/kubernetes,
     /// /var/lib/kubelet, /var/lib/etcd, /proc, /sys) lands under DIR, while paths written
-    /// inside files stay the real ones.
+    /// inside files stay the real ones. Commands that would change this machine (sysctl -w,
+    /// modprobe, swapoff, package installs, systemctl restart/stop/enable, image pulls) are
+    /// never run under --root (kubestrap does not chroot): they are refused with a message
+    /// saying so, preflight offers no fix that needs one, and the kubelet is not restarted.
+    /// Read-only commands (kubelet --version, crictl info, systemctl is-active) still run.
     #[arg(long, global = true, value_name = "DIR")]
     pub root: Option<PathBuf>,
 
@@ -131,8 +135,9 @@ pub struct InitFlags {
 pub struct InitArgs {
     #[command(flatten)]
     pub flags: InitFlags,
-    /// Do not change the machine: write every file under a new temporary root and print
-    /// what would be sent to the API server.
+    /// Do not change the machine: write every file under a new private temporary directory
+    /// (removed at the end unless --dry-run-dir) and print what would be sent to the API
+    /// server.
     #[arg(long, global = true)]
     pub dry_run: bool,
     /// Run without the wizard (also required when standard input is not a terminal).
@@ -142,8 +147,17 @@ pub struct InitArgs {
     #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,
     /// Apply the fixes preflight offers (swapoff, modprobe, sysctl, containerd settings).
+    /// Under --root, fixes that would run a command on this machine are not offered.
     #[arg(long, global = true)]
     pub fix: bool,
+    /// Print secrets (the bootstrap token secret, the certificate key) in the output; without
+    /// it they are shown as <redacted> in the text and JSON output. The run log never has them.
+    #[arg(long, global = true)]
+    pub show_secrets: bool,
+    /// With --dry-run: write the files into DIR and keep it (also $KUBESTRAP_INIT_DRYRUN_DIR);
+    /// without it the dry run uses a new private directory and removes it at the end.
+    #[arg(long, global = true, value_name = "DIR")]
+    pub dry_run_dir: Option<PathBuf>,
     #[command(subcommand)]
     pub phase: Option<InitSub>,
 }
@@ -214,6 +228,13 @@ pub struct JoinArgs {
     /// Do not change the machine; discovery still runs (it only reads).
     #[arg(long)]
     pub dry_run: bool,
+    /// With --dry-run: write the files into DIR and keep it; without it the dry run uses a
+    /// new private directory and removes it at the end.
+    #[arg(long, value_name = "DIR")]
+    pub dry_run_dir: Option<PathBuf>,
+    /// Print secrets (token secrets) in the output; without it they are shown as <redacted>.
+    #[arg(long)]
+    pub show_secrets: bool,
     /// Run without the wizard.
     #[arg(long)]
     pub non_interactive: bool,

@@ -304,11 +304,15 @@ fn wizard_runs_a_dry_run_to_done_and_exports_kubeadm_yaml() {
         after.contains("Finished dry-running successfully"),
         "{after}"
     );
+    // ... with the token secret redacted (no --show-secrets), saying how to get it.
     let raw = String::from_utf8_lossy(&w.shared.lock().unwrap().raw).to_string();
+    let (id, secret) = info["token"].as_str().unwrap().split_once('.').unwrap();
+    let redacted = want.replace(secret, "<redacted>");
     assert!(
-        raw.contains(&want),
-        "the one-line join command is in the scrollback"
+        raw.contains(&redacted) && redacted.contains(&format!("--token {id}.<redacted>")),
+        "the one-line join command, redacted, is in the scrollback"
     );
+    assert!(after.contains("--show-secrets"), "{after}");
     // load the exported file back
     let out = std::process::Command::new(BIN)
         .args(["config", "validate", "--config"])
@@ -604,8 +608,10 @@ fn real_engine_dry_run_join_command_matches_the_files() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("root");
     let dry = dir.path().join("dry");
+    let state = dir.path().join("state");
     std::fs::create_dir(&root).unwrap();
-    // KUBESTRAP_INIT_DRYRUN_DIR puts the dry-run files in this test's directory.
+    // KUBESTRAP_INIT_DRYRUN_DIR puts the dry-run files in this test's directory, and
+    // XDG_STATE_HOME the run log of this dry run.
     {
         let mut w = Wizard::spawn_env(
             &[
@@ -622,7 +628,10 @@ fn real_engine_dry_run_join_command_matches_the_files() {
             None,
             80,
             24,
-            &[("KUBESTRAP_INIT_DRYRUN_DIR", &dry)],
+            &[
+                ("KUBESTRAP_INIT_DRYRUN_DIR", &dry),
+                ("XDG_STATE_HOME", &state),
+            ],
         );
         // as a person would: the key pairs are ready before Start
         w.wait_for("Key pairs generated in the background: 16 of 16", 60);
@@ -654,8 +663,31 @@ fn real_engine_dry_run_join_command_matches_the_files() {
         assert!(manifest.contains("--audit-log-maxage=30"), "{manifest}");
         // the run's event log: how long certs + kubeconfig took with the keys the wizard
         // generated while the answers were typed
-        let log_path = std::env::temp_dir().join(format!("kubestrap-init-{}.log", w.pid()));
+        // It is no longer a predictable world-readable file in /tmp ...
+        let old_path = std::env::temp_dir().join(format!("kubestrap-init-{}.log", w.pid()));
+        assert!(!old_path.exists(), "{}", old_path.display());
+        // ... but a new 0600 file in a 0700 directory, without secrets.
+        let log_dir = state.join("kubestrap");
+        let mode = |p: &Path| {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::metadata(p).unwrap().permissions().mode() & 0o777
+        };
+        assert_eq!(mode(&log_dir), 0o700);
+        let logs: Vec<_> = std::fs::read_dir(&log_dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        assert_eq!(logs.len(), 1, "{logs:?}");
+        let log_path = logs[0].clone();
+        assert_eq!(mode(&log_path), 0o600);
         let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+        let secret = token.split_once('.').unwrap().1;
+        assert!(log.contains("join_ready"), "{log}");
+        assert!(!log.contains(secret), "the token secret is in the run log");
+        assert!(
+            !log.contains("PRIVATE KEY"),
+            "a private key is in the run log"
+        );
         let ms: u64 = log
             .lines()
             .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())

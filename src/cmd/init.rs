@@ -4,8 +4,10 @@
 //! tokio task. The first Ctrl-C cancels it: waits inside phases stop at once and the run
 //! ends as cancelled, naming the interrupted phase and the phases done; a second Ctrl-C
 //! exits at once with code 130. `--dry-run` writes everything
-//! under a new temporary directory (or `$KUBESTRAP_INIT_DRYRUN_DIR`, like kubeadm's
-//! `KUBEADM_INIT_DRYRUN_DIR`), reading the machine through it, and starts nothing.
+//! under a new private temporary directory, removed at the end (or into `--dry-run-dir DIR`
+//! / `$KUBESTRAP_INIT_DRYRUN_DIR`, like kubeadm's `KUBEADM_INIT_DRYRUN_DIR`, kept), reading
+//! the machine through it, and starts nothing. Secrets are redacted in the output unless
+//! `--show-secrets`.
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -39,25 +41,24 @@ pub fn run(root: Option<PathBuf>, args: InitArgs) -> i32 {
         None => None,
     };
     let base = root.unwrap_or_else(|| PathBuf::from("/"));
-    // A new dry-run directory is removed again (on drop) when init stops before running,
-    // e.g. on a bad flag; it is kept once the engine starts.
-    let mut dry_tmp: Option<tempfile::TempDir> = None;
+    // The dry-run directory (private, removed at the end unless the user named it).
+    let mut dry_dir: Option<crate::host::DryRunDir> = None;
     let host: Arc<dyn Host> = if args.dry_run {
-        let dir = match std::env::var_os(DRYRUN_DIR_ENV) {
-            Some(d) => PathBuf::from(d),
-            None => match tempfile::Builder::new()
-                .prefix("kubestrap-init-dryrun")
-                .tempdir()
-            {
-                Ok(t) => dry_tmp.insert(t).path().to_path_buf(),
-                Err(e) => return super::fail(format!("creating the dry-run directory: {e}")),
-            },
+        let d = match crate::host::DryRunDir::new(
+            "kubestrap-init-dryrun",
+            requested_dry_run_dir(&args),
+        ) {
+            Ok(d) => dry_dir.insert(d),
+            Err(e) => return super::fail(format!("creating the dry-run directory: {e}")),
         };
-        match RealHost::dry_run_overlay(&base, &dir) {
+        match RealHost::dry_run_overlay(&base, d.path()) {
             Ok(h) => Arc::new(h),
             Err(e) => return super::fail(format!("--root: {e}")),
         }
     } else {
+        if args.dry_run_dir.is_some() {
+            return super::fail("--dry-run-dir is only used with --dry-run");
+        }
         match RealHost::new(&base, false) {
             Ok(h) => Arc::new(h),
             Err(e) => return super::fail(format!("--root: {e}")),
@@ -119,14 +120,12 @@ pub fn run(root: Option<PathBuf>, args: InitArgs) -> i32 {
         Ok(rt) => rt,
         Err(e) => return super::fail(format!("starting the tokio runtime: {e}")),
     };
-    if let Some(t) = dry_tmp.take() {
-        let _ = t.keep();
-    }
-    let dry_dir = args.dry_run.then(|| host.root().display().to_string());
-    rt.block_on(async move {
+    let show_secrets = args.show_secrets;
+    let dry_path = args.dry_run.then(|| host.root().display().to_string());
+    let code = rt.block_on(async move {
         let (sink, rx) = crate::engine::EventSink::channel();
         ctx.events = sink.clone();
-        if let Some(d) = &dry_dir {
+        if let Some(d) = &dry_path {
             sink.send(Event::Log {
                 level: LogLevel::Info,
                 phase: Some("dryrun".into()),
@@ -161,12 +160,37 @@ pub fn run(root: Option<PathBuf>, args: InitArgs) -> i32 {
                 }
             }
         });
-        let events = consume(format, rx).await;
+        let events = consume(format, rx, show_secrets).await;
         ctrl_c.abort();
         let outcome = handle.await.unwrap_or(RunOutcome::Failed {
             phase: "engine".into(),
         });
-        summary(format, &outcome, &events, dry_dir.as_deref())
+        summary(format, &outcome, &events, dry_path.as_deref())
+    });
+    if let Some(d) = dry_dir {
+        let last = d.finish();
+        match format {
+            OutputFormat::Text => println!("[dryrun] {last}"),
+            OutputFormat::Json => println!(
+                "{}",
+                crate::output::json::format(&Event::Log {
+                    level: LogLevel::Info,
+                    phase: Some("dryrun".into()),
+                    message: last,
+                })
+            ),
+        }
+    }
+    code
+}
+
+/// The dry-run directory the user asked for: `--dry-run-dir`, else
+/// `$KUBESTRAP_INIT_DRYRUN_DIR`; `None` for a new temporary one.
+pub fn requested_dry_run_dir(args: &InitArgs) -> Option<PathBuf> {
+    args.dry_run_dir.clone().or_else(|| {
+        std::env::var_os(DRYRUN_DIR_ENV)
+            .filter(|d| !d.is_empty())
+            .map(PathBuf::from)
     })
 }
 
@@ -177,12 +201,14 @@ pub const EXIT_INTERRUPTED: i32 = 130;
 async fn consume(
     format: OutputFormat,
     mut rx: tokio::sync::mpsc::UnboundedReceiver<Event>,
+    show_secrets: bool,
 ) -> Vec<Event> {
     let mut seen = Vec::new();
     let stdout = std::io::stdout();
     let stderr = std::io::stderr();
     while let Some(ev) = rx.recv().await {
-        if let Some(line) = crate::output::format_event(format, &ev) {
+        let shown = crate::output::shown(&ev, show_secrets);
+        if let Some(line) = crate::output::format_event(format, &shown) {
             let to_err = format == OutputFormat::Text && matches!(ev, Event::PhaseFailed { .. });
             if to_err {
                 let _ = writeln!(stderr.lock(), "{line}");
@@ -237,9 +263,9 @@ fn summary(
                 );
             }
             if *outcome == RunOutcome::Succeeded {
-                println!("[dryrun] Finished dry-running successfully. The files are in {d}");
+                println!("[dryrun] Finished dry-running successfully in {d}");
             } else {
-                println!("[dryrun] The files written so far are in {d}");
+                println!("[dryrun] The dry run stopped; it wrote its files in {d}");
             }
         } else if let RunOutcome::Failed { phase } = outcome
             && phase == "preflight"

@@ -113,22 +113,8 @@ pub fn run(root: Option<PathBuf>, args: JoinArgs) -> i32 {
         Err(e) => return super::fail(e),
     };
     let dry_run = cfg.dry_run;
-    let root_dir = match (root, dry_run) {
-        (Some(r), _) => r,
-        (None, true) => match tempfile::Builder::new()
-            .prefix("kubestrap-join-dryrun-")
-            .tempdir()
-        {
-            Ok(d) => d.keep(),
-            Err(e) => return super::fail(format!("cannot create the dry-run root: {e}")),
-        },
-        (None, false) => PathBuf::from("/"),
-    };
-    if let Err(e) = std::fs::create_dir_all(&root_dir) {
-        return super::fail(format!("cannot create root {}: {e}", root_dir.display()));
-    }
-    let host: Arc<dyn Host> = match RealHost::new(&root_dir, dry_run) {
-        Ok(h) => Arc::new(h),
+    let (host, root_dir, dry_dir) = match join_host(root, dry_run, args.dry_run_dir.clone()) {
+        Ok(x) => x,
         Err(e) => return super::fail(e),
     };
     let output = args.output;
@@ -146,6 +132,7 @@ pub fn run(root: Option<PathBuf>, args: JoinArgs) -> i32 {
         Ok(rt) => rt,
         Err(e) => return super::fail(format!("cannot start the runtime: {e}")),
     };
+    let show_secrets = args.show_secrets;
     let (events, mut rx) = EventSink::channel();
     let job = JoinJob {
         cfg,
@@ -159,10 +146,11 @@ pub fn run(root: Option<PathBuf>, args: JoinArgs) -> i32 {
         let printer = tokio::spawn(async move {
             let mut seen = Vec::new();
             while let Some(ev) = rx.recv().await {
+                let shown = crate::output::shown(&ev, show_secrets);
                 match output {
-                    OutputFormat::Text => print_text(&ev),
+                    OutputFormat::Text => print_text(&shown),
                     OutputFormat::Json => {
-                        println!("{}", crate::output::json::format(&ev));
+                        println!("{}", crate::output::json::format(&shown));
                     }
                 }
                 seen.push(ev);
@@ -198,6 +186,68 @@ pub fn run(root: Option<PathBuf>, args: JoinArgs) -> i32 {
             names.join(", ")
         );
     }
+    let code = report(result, output, &root_dir);
+    if let Some(d) = dry_dir {
+        let last = d.finish();
+        match output {
+            OutputFormat::Text => println!("[dryrun] {last}"),
+            OutputFormat::Json => println!(
+                "{}",
+                crate::output::json::format(&Event::Log {
+                    level: LogLevel::Info,
+                    phase: Some("dryrun".into()),
+                    message: last,
+                })
+            ),
+        }
+    }
+    code
+}
+
+/// The host a join runs on, the directory its files go to, and the dry-run directory to
+/// finish at the end. A dry run writes into `--dry-run-dir DIR` (kept; read through to
+/// `--root` when both are given), else into `--root DIR` (the user's, kept), else into a new
+/// private temporary directory (removed at the end). A real join works under `--root` or `/`.
+/// Errors: `--dry-run-dir` without `--dry-run`, or a directory that cannot be used.
+#[allow(clippy::type_complexity)]
+pub fn join_host(
+    root: Option<PathBuf>,
+    dry_run: bool,
+    dry_run_dir: Option<PathBuf>,
+) -> Result<(Arc<dyn Host>, PathBuf, Option<crate::host::DryRunDir>), String> {
+    if !dry_run {
+        if dry_run_dir.is_some() {
+            return Err("--dry-run-dir is only used with --dry-run".into());
+        }
+        let r = root.unwrap_or_else(|| PathBuf::from("/"));
+        let host = RealHost::new(&r, false).map_err(|e| format!("--root: {e}"))?;
+        return Ok((Arc::new(host), r, None));
+    }
+    match (root, dry_run_dir) {
+        (Some(r), None) => {
+            let host = RealHost::new(&r, true).map_err(|e| format!("--root: {e}"))?;
+            Ok((Arc::new(host), r, None))
+        }
+        (root, requested) => {
+            let d = crate::host::DryRunDir::new("kubestrap-join-dryrun-", requested)
+                .map_err(|e| format!("cannot create the dry-run directory: {e}"))?;
+            let path = d.path().to_path_buf();
+            let host = match root {
+                Some(r) => RealHost::dry_run_overlay(&r, &path),
+                None => RealHost::new(&path, true),
+            }
+            .map_err(|e| format!("--root: {e}"))?;
+            Ok((Arc::new(host), path, Some(d)))
+        }
+    }
+}
+
+/// Prints the end of a join (text face) and returns the exit code.
+fn report(
+    result: Result<join::JoinResult, join::JoinFailure>,
+    output: OutputFormat,
+    root_dir: &std::path::Path,
+) -> i32 {
     match result {
         Ok(r) => {
             if output == OutputFormat::Text {

@@ -191,6 +191,7 @@ pub fn join_command(kubeconfig: &str, token: &str) -> Result<String, String> {
         control_plane: false,
         token_ttl_secs: None,
         root: None,
+        redacted: false,
     };
     Ok(info.worker_command("kubestrap"))
 }

@@ -138,6 +138,111 @@ pub enum RunOutcome {
     },
 }
 
+/// What replaces a secret in redacted output (see [`Event::redacted`]).
+pub const REDACTED: &str = "<redacted>";
+
+/// The start of the upload-certs log line that carries the certificate key on its next
+/// line, as kubeadm prints it; [`Event::redacted`] hides what follows.
+pub const CERTIFICATE_KEY_LOG: &str = "[upload-certs] Using certificate key:";
+
+/// The start of the bootstrap-token log line that names the token, as kubeadm prints it;
+/// [`Event::redacted`] hides its secret.
+pub const TOKEN_LOG: &str = "[bootstrap-token] Using token:";
+
+/// A bootstrap token with its secret replaced by [`REDACTED`] (the id stays).
+pub fn redact_token(token: &str) -> String {
+    match token.split_once('.') {
+        Some((id, _)) => format!("{id}.{REDACTED}"),
+        None => REDACTED.to_string(),
+    }
+}
+
+/// The data keys of a Secret that [`Event::redacted`] hides in `would_apply` YAML.
+pub const SECRET_DATA_KEYS: &[&str] = &["token-secret"];
+
+impl Event {
+    /// Names of this event's fields that hold secrets (bootstrap token secrets, certificate
+    /// keys, private keys); the JSON face lists them as `secret_fields`. Empty for most kinds.
+    pub fn secret_fields(&self) -> &'static [&'static str] {
+        match self {
+            Event::JoinReady(_) => &["token", "certificate_key"],
+            Event::WouldApply { resource, .. } if resource == "secrets" => &["yaml"],
+            Event::Log { message, .. }
+                if message.starts_with(CERTIFICATE_KEY_LOG) || message.starts_with(TOKEN_LOG) =>
+            {
+                &["message"]
+            }
+            _ => &[],
+        }
+    }
+
+    /// The event with its secrets replaced by [`REDACTED`]: the token secret of
+    /// `join_ready` (the token id stays), its certificate key, the `token-secret` of a
+    /// Secret in `would_apply` (as base64 of `<redacted>`, so the YAML stays a valid
+    /// Secret), and the certificate key of the upload-certs log line. Logs, event streams
+    /// and exports write this form unless the user asks for secrets (`--show-secrets`).
+    pub fn redacted(&self) -> Event {
+        match self {
+            Event::JoinReady(info) => Event::JoinReady(info.redacted()),
+            Event::WouldApply {
+                verb,
+                resource,
+                namespace,
+                name,
+                yaml,
+            } if resource == "secrets" => Event::WouldApply {
+                verb: verb.clone(),
+                resource: resource.clone(),
+                namespace: namespace.clone(),
+                name: name.clone(),
+                yaml: redact_secret_yaml(yaml),
+            },
+            Event::Log {
+                level,
+                phase,
+                message,
+            } if message.starts_with(CERTIFICATE_KEY_LOG) => Event::Log {
+                level: *level,
+                phase: phase.clone(),
+                message: format!("{CERTIFICATE_KEY_LOG}\n{REDACTED} (printed with --show-secrets)"),
+            },
+            Event::Log {
+                level,
+                phase,
+                message,
+            } if message.starts_with(TOKEN_LOG) => Event::Log {
+                level: *level,
+                phase: phase.clone(),
+                message: format!(
+                    "{TOKEN_LOG} {}",
+                    redact_token(message[TOKEN_LOG.len()..].trim())
+                ),
+            },
+            other => other.clone(),
+        }
+    }
+}
+
+/// A Secret's YAML with the values of [`SECRET_DATA_KEYS`] (under `data` or `stringData`)
+/// replaced; YAML that does not parse is replaced whole.
+fn redact_secret_yaml(yaml: &str) -> String {
+    use base64::Engine;
+    let Ok(mut v) = serde_yaml::from_str::<serde_yaml::Value>(yaml) else {
+        return format!("{REDACTED}\n");
+    };
+    let b64 = base64::engine::general_purpose::STANDARD.encode(REDACTED);
+    for (field, value) in [("data", &b64), ("stringData", &REDACTED.to_string())] {
+        if let Some(map) = v.get_mut(field).and_then(|d| d.as_mapping_mut()) {
+            for key in SECRET_DATA_KEYS {
+                if let Some(slot) = map.get_mut(*key) {
+                    *slot = serde_yaml::Value::String(value.clone());
+                }
+            }
+        }
+    }
+    serde_yaml::to_string(&v).unwrap_or_else(|_| format!("{REDACTED}\n"))
+}
+
 /// What `show-join-command` prints.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct JoinInfo {
@@ -154,6 +259,9 @@ pub struct JoinInfo {
     pub token_ttl_secs: Option<u64>,
     /// Root under which the files were written (dry run), if not `/`.
     pub root: Option<String>,
+    /// True when `token` and `certificate_key` were replaced by [`REDACTED`].
+    #[serde(default)]
+    pub redacted: bool,
 }
 
 impl JoinInfo {
@@ -164,6 +272,17 @@ impl JoinInfo {
     /// A note printed next to the control-plane join command.
     pub const CONTROL_PLANE_JOIN_NOTE: &'static str =
         "(run it with kubeadm: kubestrap join does not join control-plane nodes yet)";
+
+    /// The same information with the token secret (the id stays) and the certificate key
+    /// replaced by [`REDACTED`].
+    pub fn redacted(&self) -> JoinInfo {
+        JoinInfo {
+            token: redact_token(&self.token),
+            certificate_key: self.certificate_key.as_ref().map(|_| REDACTED.to_string()),
+            redacted: true,
+            ..self.clone()
+        }
+    }
 
     /// The worker join command on one line, with `program` (`kubestrap` or `kubeadm`).
     pub fn worker_command(&self, program: &str) -> String {

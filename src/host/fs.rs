@@ -5,15 +5,21 @@ use std::io::{self, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use super::{CmdOutput, Host, HostFacts};
+use std::sync::Arc;
+
+use super::{CmdOutput, CommandPolicy, CommandRunner, Host, HostFacts, ProcessRunner};
 
 /// The real machine, with files under `root` (`/` unless `--root` or `--dry-run`).
+/// Commands go through [`super::command_policy`]: under a root other than `/`, those that
+/// would change this machine are refused.
 #[derive(Debug, Clone)]
 pub struct RealHost {
     root: PathBuf,
     dry_run: bool,
     /// Dry-run only: the real root reads fall back to when a path is absent under `root`.
     base: Option<PathBuf>,
+    /// Starts the commands [`super::command_policy`] allows.
+    runner: Arc<dyn CommandRunner>,
 }
 
 impl RealHost {
@@ -25,7 +31,14 @@ impl RealHost {
             root,
             dry_run,
             base: None,
+            runner: Arc::new(ProcessRunner),
         })
+    }
+
+    /// The same host, starting its commands through `runner` (tests record them).
+    pub fn with_runner(mut self, runner: Arc<dyn CommandRunner>) -> Self {
+        self.runner = runner;
+        self
     }
 
     /// A dry-run host: every write lands under `overlay` (created when missing, mode 0700),
@@ -46,6 +59,7 @@ impl RealHost {
             root: overlay,
             dry_run: true,
             base: Some(base),
+            runner: Arc::new(ProcessRunner),
         })
     }
 
@@ -227,19 +241,22 @@ impl Host for RealHost {
     }
 
     fn run(&self, program: &str, args: &[&str]) -> io::Result<CmdOutput> {
-        if self.dry_run && !super::is_read_only_command(program, args) {
-            return Ok(CmdOutput {
+        match super::command_policy(&self.root, self.dry_run, program, args) {
+            CommandPolicy::Run => self.runner.run(program, args),
+            CommandPolicy::Skip => Ok(CmdOutput {
                 status: Some(0),
                 stdout: String::new(),
                 stderr: format!("[dryrun] would run: {program} {}", args.join(" ")),
-            });
+            }),
+            CommandPolicy::Refuse(why) => Err(io::Error::new(io::ErrorKind::PermissionDenied, why)),
         }
-        let out = std::process::Command::new(program).args(args).output()?;
-        Ok(CmdOutput {
-            status: out.status.code(),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        })
+    }
+
+    fn command_refusal(&self, program: &str, args: &[&str]) -> Option<String> {
+        match super::command_policy(&self.root, self.dry_run, program, args) {
+            CommandPolicy::Refuse(why) => Some(why),
+            _ => None,
+        }
     }
 
     fn which(&self, program: &str) -> Option<PathBuf> {

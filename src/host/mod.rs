@@ -5,14 +5,17 @@
 //! maps them under its root (`--root DIR`, or the temporary root of `--dry-run`), so the
 //! paths written *inside* files stay the real ones.
 
+pub mod dryrun;
 pub mod facts;
 pub mod fake;
 pub mod fs;
+pub mod log;
 
 use std::io;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
+pub use dryrun::DryRunDir;
 pub use fake::FakeHost;
 pub use fs::RealHost;
 
@@ -84,8 +87,15 @@ pub trait Host: Send + Sync + std::fmt::Debug {
     /// Unix permission bits of a path.
     fn mode(&self, path: &Path) -> io::Result<u32>;
     /// Runs a command (no shell) and collects its output. In dry-run hosts, mutating
-    /// commands are not run.
+    /// commands are not run; under a root other than `/`, they are refused (an error of kind
+    /// `PermissionDenied` saying why), as [`command_policy`] decides.
     fn run(&self, program: &str, args: &[&str]) -> io::Result<CmdOutput>;
+    /// Why this host would refuse to run `program args` (see [`command_policy`]), or `None`
+    /// when [`Host::run`] would run it (or, in dry-run, report it as not run). Phases ask
+    /// first where a refused command should be skipped with a note rather than fail.
+    fn command_refusal(&self, _program: &str, _args: &[&str]) -> Option<String> {
+        None
+    }
     /// Finds an executable in `PATH`.
     fn which(&self, program: &str) -> Option<PathBuf>;
     /// Facts about the machine.
@@ -107,6 +117,71 @@ pub trait Host: Send + Sync + std::fmt::Debug {
     }
 }
 
+/// What a host does with a command it is asked to run. Decided by [`command_policy`] alone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CommandPolicy {
+    /// Run it on this machine.
+    Run,
+    /// Dry run: do not run it; report it as not run.
+    Skip,
+    /// Refuse it: it would change this machine rather than the root the host works under.
+    /// The message says why.
+    Refuse(String),
+}
+
+/// The one place that decides which commands a host may start on this machine.
+///
+/// Commands that only read state ([`is_read_only_command`]) always run. Every other command
+/// changes the machine (`sysctl -w`, `modprobe`, `swapoff`, package installs,
+/// `systemctl restart|stop|enable`, image pulls): a dry-run host skips it, a host rooted at
+/// `/` runs it, and a host rooted anywhere else (`--root DIR`) refuses it, because the
+/// command would change this machine, not DIR. kubestrap does not chroot into DIR.
+pub fn command_policy(root: &Path, dry_run: bool, program: &str, args: &[&str]) -> CommandPolicy {
+    if is_read_only_command(program, args) {
+        CommandPolicy::Run
+    } else if dry_run {
+        CommandPolicy::Skip
+    } else if root == Path::new("/") {
+        CommandPolicy::Run
+    } else {
+        CommandPolicy::Refuse(refusal_message(root, program, args))
+    }
+}
+
+/// The message of a command refused under `--root DIR` (see [`command_policy`]).
+pub fn refusal_message(root: &Path, program: &str, args: &[&str]) -> String {
+    let line = std::iter::once(program)
+        .chain(args.iter().copied())
+        .collect::<Vec<_>>()
+        .join(" ");
+    format!(
+        "--root {dir}: kubestrap does not run `{line}` under --root; it would change this machine, not {dir}",
+        dir = root.display()
+    )
+}
+
+/// Starts the processes of a [`RealHost`] once [`command_policy`] allowed them. The default,
+/// [`ProcessRunner`], starts them on this machine; tests put a recording stand-in here.
+pub trait CommandRunner: Send + Sync + std::fmt::Debug {
+    /// Runs `program args` (no shell) and collects its output.
+    fn run(&self, program: &str, args: &[&str]) -> io::Result<CmdOutput>;
+}
+
+/// The [`CommandRunner`] that starts real processes (found through `PATH`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ProcessRunner;
+
+impl CommandRunner for ProcessRunner {
+    fn run(&self, program: &str, args: &[&str]) -> io::Result<CmdOutput> {
+        let out = std::process::Command::new(program).args(args).output()?;
+        Ok(CmdOutput {
+            status: out.status.code(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        })
+    }
+}
+
 /// True when `program args` only reads state, so a dry-run host may run it. Everything
 /// else (`systemctl restart`, `modprobe`, `swapoff`, `sysctl -w`, package installs, image
 /// pulls) is not run in dry-run.
@@ -120,13 +195,66 @@ pub fn is_read_only_command(program: &str, args: &[&str]) -> bool {
         "kubelet" | "containerd" | "kubeadm" => {
             args.contains(&"--version") || (first == "config" && args.get(1) == Some(&"dump"))
         }
-        "crictl" => args
-            .iter()
-            .any(|a| matches!(*a, "info" | "version" | "images" | "ps" | "pods")),
+        "crictl" => args.iter().any(|a| {
+            matches!(
+                *a,
+                "info" | "version" | "images" | "ps" | "pods" | "inspecti" | "logs"
+            )
+        }),
         "sysctl" => !args
             .iter()
             .any(|a| a.contains('=') || *a == "-w" || *a == "-p" || *a == "--system"),
         "getent" | "uname" | "id" | "hostname" => true,
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_policy_decides_which_commands_run() {
+        let changing: &[(&str, &[&str])] = &[
+            ("sysctl", &["-w", "net.ipv4.ip_forward=1"]),
+            ("sysctl", &["--system"]),
+            ("modprobe", &["br_netfilter"]),
+            ("swapoff", &["-a"]),
+            ("apt-get", &["install", "-y", "containerd"]),
+            ("dnf", &["install", "-y", "containerd"]),
+            ("systemctl", &["restart", "containerd"]),
+            ("systemctl", &["restart", "kubelet"]),
+            ("systemctl", &["stop", "kubelet"]),
+            ("systemctl", &["enable", "--now", "containerd"]),
+            ("systemctl", &["daemon-reload"]),
+            (
+                "crictl",
+                &["--runtime-endpoint", "unix:///x", "pull", "img"],
+            ),
+        ];
+        let root = Path::new("/srv/root");
+        for (p, a) in changing {
+            assert_eq!(
+                command_policy(Path::new("/"), false, p, a),
+                CommandPolicy::Run
+            );
+            assert_eq!(command_policy(root, true, p, a), CommandPolicy::Skip);
+            let CommandPolicy::Refuse(why) = command_policy(root, false, p, a) else {
+                panic!("{p} {a:?} not refused under --root");
+            };
+            assert!(
+                why.starts_with("--root /srv/root: kubestrap does not run `")
+                    && why.ends_with("it would change this machine, not /srv/root"),
+                "{why}"
+            );
+        }
+        for (p, a) in [
+            ("kubelet", &["--version"][..]),
+            ("systemctl", &["is-active", "kubelet"][..]),
+            ("crictl", &["--runtime-endpoint", "unix:///x", "info"][..]),
+            ("sysctl", &["-n", "net.ipv4.ip_forward"][..]),
+        ] {
+            assert_eq!(command_policy(root, false, p, a), CommandPolicy::Run);
+        }
     }
 }

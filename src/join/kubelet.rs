@@ -253,12 +253,14 @@ pub fn kubelet_start(
         write(host, events, &cfg.ca_cert_path, ca_pem, 0o644)?;
     }
     let systemd = host.which("systemctl").is_some();
+    // Under --root the host refuses to restart this machine's kubelet (host::command_policy).
+    let refused = host.command_refusal("systemctl", &["restart", "kubelet"]);
     if host.dry_run() {
         events.log(
             PHASE,
             "[dry-run] Would stop the kubelet (systemctl stop kubelet)",
         );
-    } else if systemd {
+    } else if systemd && refused.is_none() {
         events.log(PHASE, "Stopping the kubelet");
         let _ = host.run("systemctl", &["stop", "kubelet"]);
     }
@@ -287,6 +289,13 @@ pub fn kubelet_start(
     )?;
     if host.dry_run() {
         events.log(PHASE, "[dry-run] Would restart the kubelet (systemctl daemon-reload && systemctl restart kubelet)");
+        return Ok(());
+    }
+    if let Some(why) = refused {
+        events.warn(
+            PHASE,
+            format!("the kubelet was not started: {why}; start it yourself inside that root, with the flags in /var/lib/kubelet/kubeadm-flags.env"),
+        );
         return Ok(());
     }
     if !systemd {

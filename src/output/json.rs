@@ -11,11 +11,25 @@ use crate::engine::Event;
 /// Schema version of the JSON lines.
 pub const SCHEMA_VERSION: u32 = 1;
 
-/// One event as a single JSON line (no trailing newline).
+/// One event as a single JSON line (no trailing newline). Events with secrets carry
+/// `"secret_fields"`, the names of the fields that hold them (`join_ready`: `token`,
+/// `certificate_key`; `would_apply` of a Secret: `yaml`; the upload-certs and bootstrap-token `log` lines: `message`).
+/// Whether those fields are redacted is the caller's choice ([`Event::redacted`]).
 pub fn format(ev: &Event) -> String {
-    serde_json::to_string(ev).unwrap_or_else(|e| {
-        serde_json::json!({"event": "log", "level": "error", "phase": null,
+    let secret = ev.secret_fields();
+    let value = serde_json::to_value(ev).map(|mut v| {
+        if !secret.is_empty()
+            && let Some(o) = v.as_object_mut()
+        {
+            o.insert("secret_fields".into(), serde_json::json!(secret));
+        }
+        v
+    });
+    value
+        .and_then(|v| serde_json::to_string(&v))
+        .unwrap_or_else(|e| {
+            serde_json::json!({"event": "log", "level": "error", "phase": null,
             "message": format!("cannot encode event: {e}")})
-        .to_string()
-    })
+            .to_string()
+        })
 }

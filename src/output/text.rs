@@ -3,6 +3,9 @@
 
 use crate::engine::{Event, JoinInfo, LogLevel, ProbeOutcome, RunOutcome, Severity};
 
+/// Printed under a join command whose secrets were redacted.
+pub const REDACTED_NOTE: &str = "\nThe token secret (and the certificate key) are not printed: kubestrap writes no secret to an output or a log unless asked. Pass --show-secrets to print them, or print a new join command on this control plane with: kubestrap token create --print-join-command\n";
+
 fn top(phase: &str) -> &str {
     phase.split('/').next().unwrap_or(phase)
 }
@@ -130,6 +133,9 @@ pub fn format(ev: &Event) -> Option<String> {
                 "\nThen you can join any number of worker nodes by running the following on each as root:\n\n{}\n",
                 info.worker_command("kubestrap")
             ));
+            if info.redacted {
+                s.push_str(REDACTED_NOTE);
+            }
             Some(s)
         }
         Event::Finished { outcome } => match outcome {
@@ -174,6 +180,7 @@ mod tests {
             control_plane: true,
             token_ttl_secs: Some(86400),
             root: None,
+            redacted: false,
         };
         let text = format(&Event::JoinReady(info)).unwrap_or_default();
         let cp_line = text

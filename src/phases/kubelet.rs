@@ -289,7 +289,11 @@ fn systemctl(ctx: &PhaseCtx, args: &[&str]) -> Result<(), PhaseError> {
 /// restart the kubelet (with a hint to read the kubelet's journal).
 pub fn run(ctx: &PhaseCtx, _sub: &str) -> Result<(), PhaseError> {
     let systemd = ctx.host.has_systemd();
-    if systemd {
+    // Under --root the host refuses to restart this machine's kubelet (host::command_policy).
+    let refused = ctx
+        .host
+        .command_refusal("systemctl", &["restart", "kubelet"]);
+    if systemd && refused.is_none() {
         // Stopping is best-effort: the unit may not be running yet.
         let _ = ctx.host.run("systemctl", &["stop", "kubelet"]);
     }
@@ -342,6 +346,13 @@ pub fn run(ctx: &PhaseCtx, _sub: &str) -> Result<(), PhaseError> {
     }
     if ctx.dry_run() {
         ctx.events.log(PHASE, "Would start the kubelet");
+        return Ok(());
+    }
+    if let Some(why) = refused {
+        ctx.events.warn(
+            PHASE,
+            format!("the kubelet was not started: {why}; start it yourself inside that root"),
+        );
         return Ok(());
     }
     ctx.events.log(PHASE, "Starting the kubelet");

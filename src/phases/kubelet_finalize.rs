@@ -108,7 +108,15 @@ pub async fn run(ctx: &PhaseCtx, sub: &str) -> Result<(), PhaseError> {
         path: conf.display().to_string(),
         mode: 0o600,
     });
-    if !ctx.dry_run() {
+    if let Some(why) = ctx
+        .host
+        .command_refusal("systemctl", &["restart", "kubelet"])
+    {
+        ctx.events.warn(
+            "kubelet-finalize",
+            format!("the kubelet was not restarted: {why}; restart it yourself inside that root"),
+        );
+    } else if !ctx.dry_run() {
         let out = ctx
             .host
             .run("systemctl", &["restart", "kubelet"])

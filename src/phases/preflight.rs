@@ -641,6 +641,7 @@ pub fn run_checks(ctx: &PhaseCtx, ignore: &IgnoreSet) -> Vec<CheckResult> {
             r.ignored = true;
         }
     }
+    drop_refused_fixes(host, &mut out);
     out
 }
 
@@ -1345,10 +1346,38 @@ pub fn cgroup_driver_check(n: &NodeChecks) -> CheckResult {
     }))
 }
 
+/// Why `host` would refuse a command of `plan` (see [`crate::host::command_policy`]), or
+/// `None` when every step may run.
+pub fn refused_step(host: &dyn Host, plan: &FixPlan) -> Option<String> {
+    plan.steps.iter().find_map(|step| match step {
+        FixStep::Run { program, args } => {
+            let a: Vec<&str> = args.iter().map(String::as_str).collect();
+            host.command_refusal(program, &a)
+        }
+        _ => None,
+    })
+}
+
+/// Drops the fixes `host` could not apply (their commands are refused under `--root`), so
+/// no hint offers `--fix` for them; the check's message says why there is no fix.
+pub fn drop_refused_fixes(host: &dyn Host, results: &mut [CheckResult]) {
+    for r in results.iter_mut() {
+        if let Some(why) = r.fix.as_ref().and_then(|plan| refused_step(host, plan)) {
+            r.fix = None;
+            r.message.push_str(&format!(" (no fix offered: {why})"));
+        }
+    }
+}
+
 /// Applies one fix plan through the host, sending a log line per step. Errors name the
 /// step that failed.
 pub fn apply_fix(ctx: &PhaseCtx, check: &str, plan: &FixPlan) -> Result<(), PhaseError> {
     let host = ctx.host.as_ref();
+    // Refuse the whole plan before its first step when the host would refuse one of its
+    // commands (under --root), so nothing is half-applied.
+    if let Some(why) = refused_step(host, plan) {
+        return Err(PhaseError::new(format!("fix for {check}: {why}")));
+    }
     ctx.events
         .log(PHASE, format!("Fixing {check}: {}", plan.summary));
     for step in &plan.steps {
@@ -1498,6 +1527,14 @@ fn image_pull(ctx: &PhaseCtx, ignore: &IgnoreSet) -> Result<(), PhaseError> {
         return Ok(());
     }
     let ep = cri_endpoint(&ctx.cfg.init.node_registration.cri_socket);
+    if let Some(why) = ctx
+        .host
+        .command_refusal("crictl", &["--runtime-endpoint", &ep, "pull", "IMAGE"])
+    {
+        ctx.events
+            .warn(PHASE, format!("the images were not pulled: {why}"));
+        return Ok(());
+    }
     let mut failures = Vec::new();
     for image in required_images(ctx) {
         if policy != "Always"

@@ -59,6 +59,7 @@ pub fn join_info(ctx: &PhaseCtx) -> Result<JoinInfo, PhaseError> {
             .map(|t| t.as_std().as_secs())
             .filter(|s| *s > 0),
         root: (root != std::path::Path::new("/")).then(|| root.display().to_string()),
+        redacted: false,
     })
 }
 
@@ -125,6 +126,7 @@ mod tests {
             control_plane: true,
             token_ttl_secs: Some(86400),
             root: None,
+            redacted: false,
         };
         let t = success_text(&info, "kubeadm");
         let admin = t

@@ -267,8 +267,9 @@ pub fn osc52(text: &str) -> String {
     )
 }
 
+/// One line of the run log: the event as JSON, always with its secrets redacted.
 fn log_line(ev: &Event) -> String {
-    serde_json::to_string(ev).unwrap_or_default()
+    crate::output::json::format(&ev.redacted())
 }
 
 /// Runs the init wizard on the terminal; returns the process exit code (0 when the run
@@ -280,22 +281,22 @@ pub fn run_init(root: Option<PathBuf>, args: crate::cli::InitArgs) -> i32 {
         );
     }
     let base_root = root.unwrap_or_else(|| PathBuf::from("/"));
+    // The dry-run directory (private, removed when the wizard ends unless the user named it).
+    let mut dry_dir: Option<crate::host::DryRunDir> = None;
     let host: Arc<dyn Host> = if args.dry_run {
-        let dir = match std::env::var_os(crate::cmd::init::DRYRUN_DIR_ENV) {
-            Some(d) => PathBuf::from(d),
-            None => match tempfile::Builder::new()
-                .prefix("kubestrap-init-dryrun")
-                .tempdir()
-            {
-                Ok(d) => d.keep(),
-                Err(e) => return crate::cmd::fail(format!("creating the dry-run directory: {e}")),
-            },
+        let requested = crate::cmd::init::requested_dry_run_dir(&args);
+        let d = match crate::host::DryRunDir::new("kubestrap-init-dryrun", requested) {
+            Ok(d) => dry_dir.insert(d),
+            Err(e) => return crate::cmd::fail(format!("creating the dry-run directory: {e}")),
         };
-        match RealHost::dry_run_overlay(&base_root, &dir) {
+        match RealHost::dry_run_overlay(&base_root, d.path()) {
             Ok(h) => Arc::new(h),
             Err(e) => return crate::cmd::fail(format!("--root: {e}")),
         }
     } else {
+        if args.dry_run_dir.is_some() {
+            return crate::cmd::fail("--dry-run-dir is only used with --dry-run");
+        }
         match RealHost::new(&base_root, false) {
             Ok(h) => Arc::new(h),
             Err(e) => return crate::cmd::fail(format!("--root: {e}")),
@@ -308,14 +309,16 @@ pub fn run_init(root: Option<PathBuf>, args: crate::cli::InitArgs) -> i32 {
         .find(|s| Path::new(s.trim_start_matches("unix://")).exists())
         .map(|s| s.to_string());
     let kubelet = host.which("kubelet").map(|p| p.display().to_string());
-    let log_path = std::env::temp_dir().join(format!("kubestrap-init-{}.log", std::process::id()));
+    // The run log is created when the run starts (host::log: a private directory, a new
+    // 0600 file, secrets redacted).
+    let log_dir = crate::host::log::log_dir(&base_root, args.dry_run, |k| std::env::var(k).ok());
     let detected = Detected {
         facts,
         runtime_socket,
         kubelet,
         root: (root != Path::new("/")).then(|| root.display().to_string()),
         dry_run: args.dry_run,
-        log_path: log_path.display().to_string(),
+        log_path: String::new(),
     };
     // flags over file over defaults, with sources (config::resolve_init). Without a file,
     // a configuration the loader refuses (e.g. no default route to take the advertise
@@ -351,7 +354,18 @@ pub fn run_init(root: Option<PathBuf>, args: crate::cli::InitArgs) -> i32 {
         key_pool,
         upload_certs,
     };
-    let result = with_panic_restore(|| rt.block_on(event_loop(&mut app, link, &log_path)));
+    let show_secrets = args.show_secrets;
+    let result = with_panic_restore(|| rt.block_on(event_loop(&mut app, link, &log_dir)));
+    let code = finish(&app, result, show_secrets);
+    if let Some(d) = dry_dir {
+        println!("[dryrun] {}", d.finish());
+    }
+    code
+}
+
+/// Prints the outcome of the init wizard on the normal screen (join commands with their
+/// secrets redacted unless `show_secrets`) and returns the exit code.
+fn finish(app: &App, result: std::io::Result<()>, show_secrets: bool) -> i32 {
     if let Err(e) = result {
         return crate::cmd::fail(format!("terminal: {e}"));
     }
@@ -364,14 +378,19 @@ pub fn run_init(root: Option<PathBuf>, args: crate::cli::InitArgs) -> i32 {
                     if let Some(t) = strings::dry_run_preflight_errors(&app.failing_checks()) {
                         println!("[dryrun] {t}");
                     }
-                    println!(
-                        "[dryrun] Finished dry-running successfully. The files are in {root}\n"
-                    );
+                    println!("[dryrun] Finished dry-running successfully in {root}\n");
                 }
                 None => println!("Your Kubernetes control-plane has initialized successfully!\n"),
             }
             println!("{}\n", strings::ADMIN_CONF_HINT);
             if let Some(j) = &app.run.join {
+                let redacted;
+                let j = if show_secrets {
+                    j
+                } else {
+                    redacted = j.redacted();
+                    &redacted
+                };
                 if let Some(cp) =
                     j.control_plane_command(crate::engine::JoinInfo::CONTROL_PLANE_JOIN_PROGRAM)
                 {
@@ -384,6 +403,9 @@ pub fn run_init(root: Option<PathBuf>, args: crate::cli::InitArgs) -> i32 {
                     "Then you can join any number of worker nodes by running the following on each as root:\n\n{}\n",
                     j.worker_command("kubestrap")
                 );
+                if j.redacted {
+                    println!("{}", crate::output::text::REDACTED_NOTE.trim());
+                }
             }
             0
         }
@@ -451,7 +473,7 @@ impl Link {
     }
 }
 
-async fn event_loop(app: &mut App, link: Link, log_path: &Path) -> std::io::Result<()> {
+async fn event_loop(app: &mut App, link: Link, log_dir: &Path) -> std::io::Result<()> {
     let _guard = enter_terminal(false)?;
     let mut out = std::io::stdout();
     let mut mouse_on = true;
@@ -467,11 +489,7 @@ async fn event_loop(app: &mut App, link: Link, log_path: &Path) -> std::io::Resu
     let mut fix_rx: Option<tokio::sync::mpsc::UnboundedReceiver<Event>> = None;
     let mut pool_poll = tokio::time::interval(Duration::from_millis(250));
     let mut cancel = CancellationToken::new();
-    let mut log_file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(log_path)
-        .ok();
+    let mut log_file: Option<std::fs::File> = None;
     let mut tick = tokio::time::interval(Duration::from_millis(100));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut dirty = true;
@@ -543,6 +561,17 @@ async fn event_loop(app: &mut App, link: Link, log_path: &Path) -> std::io::Resu
                             from_phase,
                             ignore_preflight,
                         } => {
+                            if log_file.is_none() {
+                                match crate::host::log::create_run_log(log_dir, "init") {
+                                    Ok((path, f)) => {
+                                        app.detected.log_path = path.display().to_string();
+                                        log_file = Some(f);
+                                    }
+                                    Err(e) => {
+                                        app.detected.log_path = format!("(no log: {e})");
+                                    }
+                                }
+                            }
                             cancel = CancellationToken::new();
                             let (sink, rx) = EventSink::channel();
                             engine_rx = Some(rx);

@@ -96,6 +96,7 @@ fn join() -> JoinInfo {
         control_plane: false,
         token_ttl_secs: Some(86400),
         root: Some("/tmp/kubestrap-dry-run-3f9a".into()),
+        redacted: false,
     }
 }
 

@@ -23,23 +23,9 @@ use ratatui::backend::CrosstermBackend;
 use crate::cli::JoinArgs;
 use crate::config::JoinConfiguration;
 use crate::engine::{EventSink, RunOutcome};
-use crate::host::{Host, RealHost};
+use crate::host::Host;
 use crate::join::{JoinJob, Tuning};
 use state::{JoinApp, JoinEffect, JoinMsg, JoinScreen};
-
-/// Where the files of a run go: `root` (`--root`), else a new dry-run directory in dry-run,
-/// else `/`. Errors: the dry-run directory cannot be created.
-fn root_dir(root: Option<std::path::PathBuf>, dry_run: bool) -> Result<std::path::PathBuf, String> {
-    match (root, dry_run) {
-        (Some(r), _) => Ok(r),
-        (None, true) => tempfile::Builder::new()
-            .prefix("kubestrap-join-dryrun-")
-            .tempdir()
-            .map(|d| d.keep())
-            .map_err(|e| format!("cannot create the dry-run root: {e}")),
-        (None, false) => Ok(std::path::PathBuf::from("/")),
-    }
-}
 
 /// Runs the join wizard on the terminal with the command-line flags `args` (fields the
 /// user still has to fill may be missing) and `start`, a configuration already complete
@@ -53,17 +39,11 @@ pub fn run_join(
     start: Option<JoinConfiguration>,
 ) -> i32 {
     let dry_run = args.dry_run;
-    let root = match root_dir(root, dry_run) {
-        Ok(r) => r,
-        Err(e) => return crate::cmd::fail(e),
-    };
-    if let Err(e) = std::fs::create_dir_all(&root) {
-        return crate::cmd::fail(format!("cannot create root {}: {e}", root.display()));
-    }
-    let host: Arc<dyn Host> = match RealHost::new(&root, dry_run) {
-        Ok(h) => Arc::new(h),
-        Err(e) => return crate::cmd::fail(e),
-    };
+    let (host, root, dry_dir) =
+        match crate::cmd::join::join_host(root, dry_run, args.dry_run_dir.clone()) {
+            Ok(x) => x,
+            Err(e) => return crate::cmd::fail(e),
+        };
     let shown_root = dry_run.then(|| root.display().to_string());
     let mut app = JoinApp::new(args, hostname, shown_root, crate::tui::theme_from_env());
     let rt = match tokio::runtime::Builder::new_multi_thread()
@@ -75,6 +55,20 @@ pub fn run_join(
         Err(e) => return crate::cmd::fail(format!("cannot start the runtime: {e}")),
     };
     let result = crate::tui::with_panic_restore(|| rt.block_on(event_loop(&mut app, host, start)));
+    let code = finish(&app, result, dry_run, &root);
+    if let Some(d) = dry_dir {
+        println!("[dryrun] {}", d.finish());
+    }
+    code
+}
+
+/// Prints the end of the join wizard on the normal screen and returns the exit code.
+fn finish(
+    app: &JoinApp,
+    result: std::io::Result<()>,
+    dry_run: bool,
+    root: &std::path::Path,
+) -> i32 {
     if let Err(e) = result {
         return crate::cmd::fail(format!("terminal: {e}"));
     }
