@@ -77,7 +77,8 @@ version_of() { # name path
   case "$1" in
     kubeadm) "$2" version -o short 2>/dev/null ;;
     kubectl) "$2" version --client -o json 2>/dev/null | sed -n 's/.*"gitVersion": "\(.*\)".*/\1/p' | head -n1 ;;
-    etcd|etcdctl) "$2" version 2>/dev/null | sed -n 's/^\(etcd\|etcdctl\) version: \(.*\)/v\2/p' | head -n1 ;;
+    etcd) "$2" --version 2>/dev/null | sed -n 's/^etcd Version: \(.*\)/v\1/p' | head -n1 ;;
+    etcdctl) "$2" version 2>/dev/null | sed -n 's/^etcdctl version: \(.*\)/v\1/p' | head -n1 ;;
     coredns) "$2" -version 2>/dev/null | sed -n 's/^CoreDNS-\(.*\)/v\1/p' | head -n1 ;;
     *) "$2" --version 2>/dev/null | awk '{print $2}' ;;
   esac

@@ -4,30 +4,31 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# The real Kubernetes binaries, the judge of what kubestrap writes (built from the Go module
+# proxy on the first run, reused from the cache afterwards; see scripts/k8s-bins.sh). They
+# come first on PATH, so the tests' kubectl, etcd and etcdctl are the real ones of the
+# default carried version.
+start=$(date +%s)
+KUBESTRAP_K8S_BIN=$(scripts/k8s-bins.sh | tail -n 1)
+export KUBESTRAP_K8S_BIN
+export PATH="$KUBESTRAP_K8S_BIN:$PATH"
+echo "scripts/test.sh: real Kubernetes binaries ready in $(( $(date +%s) - start )) s: $KUBESTRAP_K8S_BIN"
+
 need_apt=()
-command -v etcd >/dev/null 2>&1 || need_apt+=(etcd-server)
-command -v etcdctl >/dev/null 2>&1 || need_apt+=(etcd-client)
 command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
 command -v ip >/dev/null 2>&1 || need_apt+=(iproute2)
-command -v kubectl >/dev/null 2>&1 || need_apt+=(kubernetes-client)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "scripts/test.sh: installing ${need_apt[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq "${need_apt[@]}" >/dev/null
 fi
-if ! command -v kubernetes-validate >/dev/null 2>&1; then
-  echo "scripts/test.sh: installing kubernetes-validate from PyPI"
-  python3 -m pip install --quiet kubernetes-validate
+# kubernetes-validate 1.37.0 holds the schemas of every carried version.
+if ! kubernetes-validate --version 2>/dev/null | grep -q '1\.37\.0'; then
+  echo "scripts/test.sh: installing kubernetes-validate 1.37.0 from PyPI"
+  python3 -m pip install --quiet 'kubernetes-validate==1.37.0'
   hash -r
 fi
-
-# The real Kubernetes binaries, the judge of what kubestrap writes (built from the Go module
-# proxy on the first run, reused from the cache afterwards; see scripts/k8s-bins.sh).
-start=$(date +%s)
-KUBESTRAP_K8S_BIN=$(scripts/k8s-bins.sh | tail -n 1)
-export KUBESTRAP_K8S_BIN
-echo "scripts/test.sh: real Kubernetes binaries ready in $(( $(date +%s) - start )) s: $KUBESTRAP_K8S_BIN"
 
 export CARGO_TERM_COLOR=never
 cargo build --all-targets --locked
