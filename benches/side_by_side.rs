@@ -73,8 +73,8 @@ fn median(mut v: Vec<Duration>) -> Duration {
 }
 
 fn main() {
-    // `cargo test --all-targets` runs benches with `--test`-like arguments: one quick pass.
-    let quick = std::env::args().any(|a| a == "--test" || a == "--list");
+    // `cargo bench` passes `--bench`; `cargo test --all-targets` runs this once, quickly.
+    let quick = !std::env::args().any(|a| a == "--bench");
     let Some(bins) = bins() else {
         println!("side_by_side: skipped: no kubeadm (run scripts/k8s-bins.sh)");
         return;

@@ -98,7 +98,7 @@ pub struct InitFlags {
     /// Extra Subject Alternative Names (IPs and DNS names) for the API server certificate.
     #[arg(long, global = true, value_name = "SANS", value_delimiter = ',')]
     pub apiserver_cert_extra_sans: Vec<String>,
-    /// The Kubernetes version of the control plane, e.g. v1.34.2.
+    /// The Kubernetes version of the control plane, e.g. v1.37.2.
     #[arg(long, global = true, value_name = "VERSION")]
     pub kubernetes_version: Option<String>,
     /// Registry to pull control-plane images from.

@@ -24,7 +24,7 @@ use serde_json::{Value, json};
 use support::apiserver::TestApiServer;
 use support::pki::TestPki;
 
-const VERSION: &str = "v1.33.1";
+const VERSION: &str = "v1.36.3";
 
 fn config() -> InitConfig {
     let mut cfg = example_init_config(VERSION);
@@ -137,6 +137,12 @@ fn expected_objects() -> BTreeSet<(String, String, String)> {
             "clusterrolebindings",
             "",
             "kubeadm:node-autoapprove-certificate-rotation",
+        ),
+        // From v1.36 (VERSION is v1.36.3).
+        (
+            "clusterrolebindings",
+            "",
+            "kubeadm:apiserver-kubelet-client",
         ),
         ("configmaps", "kube-public", "cluster-info"),
         (
@@ -329,10 +335,10 @@ async fn whole_api_init_creates_kubeadm_objects_and_reruns_change_nothing() {
         ""
     );
     assert_eq!(n["metadata"]["labels"]["kubernetes.io/hostname"], "cp1");
-    // 1.33: NodeLocalCRISocket is off, so upload-config/kubelet annotated the CRI socket.
+    // NodeLocalCRISocket is on (and from v1.36 the Node is never annotated): no annotation.
     assert_eq!(
         n["metadata"]["annotations"]["kubeadm.alpha.kubernetes.io/cri-socket"],
-        "unix:///var/run/containerd/containerd.sock"
+        serde_json::Value::Null
     );
     assert_eq!(
         n["spec"]["taints"],
@@ -392,6 +398,20 @@ async fn whole_api_init_creates_kubeadm_objects_and_reruns_change_nothing() {
             "{name}"
         );
     }
+    // From v1.36 the API server's kubelet client is authorised by name, not by group.
+    let b = get(
+        "clusterrolebindings",
+        "",
+        "kubeadm:apiserver-kubelet-client",
+    );
+    assert_eq!(
+        b["roleRef"],
+        json!({"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "system:kubelet-api-admin"})
+    );
+    assert_eq!(
+        subjects(&b),
+        vec![("User".to_string(), "kube-apiserver-kubelet-client".to_string())]
+    );
     let ci = get("configmaps", "kube-public", "cluster-info");
     let kubeconfig = ci["data"]["kubeconfig"].as_str().unwrap();
     let kcv: serde_yaml::Value = serde_yaml::from_str(kubeconfig).unwrap();
@@ -440,7 +460,7 @@ async fn whole_api_init_creates_kubeadm_objects_and_reruns_change_nothing() {
     assert_eq!(d["spec"]["replicas"], 2);
     assert_eq!(
         d["spec"]["template"]["spec"]["containers"][0]["image"],
-        "registry.k8s.io/coredns/coredns:v1.12.0"
+        "registry.k8s.io/coredns/coredns:v1.14.2"
     );
     assert_eq!(
         d["spec"]["template"]["spec"]["priorityClassName"],
@@ -1057,21 +1077,13 @@ async fn wait_timeout_names_component_last_answer_and_container_log() {
         err.message
     );
 
-    // Before 1.33 (WaitForAllControlPlaneComponents off) only the API server's /healthz at
-    // admin.conf's server is polled; the gate can be turned on explicitly.
+    // Every carried version waits for all three components (WaitForAllControlPlaneComponents
+    // is GA from v1.34 and gone from v1.35), whatever featureGates says.
     let mut old = config();
-    old.cluster.kubernetes_version = "v1.32.4".into();
-    let old_ctx = PhaseCtx::new(
-        Arc::new(old.clone()),
-        Arc::new(RealHost::new(&e.root, false).unwrap()),
-        EventSink::discard(),
-    );
-    let t = wait_control_plane::control_plane_targets(&old_ctx).unwrap();
-    assert_eq!(t.len(), 1);
-    assert_eq!(t[0].url, format!("{}/healthz", e.server.url()));
+    old.cluster.kubernetes_version = "v1.34.4".into();
     old.cluster
         .feature_gates
-        .insert("WaitForAllControlPlaneComponents".into(), true);
+        .insert("WaitForAllControlPlaneComponents".into(), false);
     let gated = PhaseCtx::new(
         Arc::new(old),
         Arc::new(RealHost::new(&e.root, false).unwrap()),
@@ -1131,7 +1143,7 @@ async fn dry_run_prints_objects_that_pass_kubernetes_validate_strict() {
     let (sink, mut rx) = EventSink::channel();
     let mut cfg = config();
     cfg.cluster.control_plane_endpoint = "lb.example:8443".into();
-    cfg.cluster.kubernetes_version = "v1.33.1".into();
+    cfg.cluster.kubernetes_version = "v1.36.3".into();
     let ctx = PhaseCtx::new(Arc::new(cfg), host, sink);
     ctx.state.lock().unwrap().upload_certs = true;
     // kubelet-finalize: the kubelet has written its rotating certificate; kubelet.conf is
@@ -1233,7 +1245,7 @@ async fn dry_run_prints_objects_that_pass_kubernetes_validate_strict() {
         files.push(p);
     }
     let out = std::process::Command::new("kubernetes-validate")
-        .args(["--strict", "-k", "1.33.1"])
+        .args(["--strict", "-k", "1.36.3"])
         .args(&files)
         .output()
         .expect("kubernetes-validate is installed");

@@ -93,7 +93,7 @@ fn row10_11_token_usages_and_groups() {
     );
     assert!(validate_token_groups(&s(&["some group"]), &s(&["authentication"])).is_err());
     // ttl and expires are mutually exclusive; bad token format is reported without the secret.
-    let mut cfg = example_init_config("v1.34.2");
+    let mut cfg = example_init_config("v1.37.2");
     cfg.init.bootstrap_tokens[0].expires = "2030-01-01T00:00:00Z".into();
     cfg.init.bootstrap_tokens[0].token = "abcdef.1234567890123456@foobar".into();
     let e = validate_init(&cfg, &facts());
@@ -127,7 +127,7 @@ fn row21_22_cert_sans() {
         );
     }
     // An empty list is valid.
-    let cfg = example_init_config("v1.34.2");
+    let cfg = example_init_config("v1.37.2");
     assert!(cfg.cluster.api_server.cert_sans.is_empty());
     assert!(validate_init(&cfg, &facts()).is_empty());
 }
@@ -272,7 +272,7 @@ fn row28_29_30_pod_subnet_and_node_mask() {
         "controllerManager.extraArgs node-cidr-mask-size-ipv4=\"aa\" is not an integer from 0 to 32"
     );
     // Through the whole config: the mask comes from controllerManager.extraArgs.
-    let mut cfg = example_init_config("v1.34.2");
+    let mut cfg = example_init_config("v1.37.2");
     cfg.cluster.networking.pod_subnet = "10.244.0.0/24".into();
     cfg.cluster.controller_manager.extra_args = vec![arg("node-cidr-mask-size-ipv4", "23")];
     assert_eq!(
@@ -509,7 +509,7 @@ fn row40_cri_socket() {
 fn row41_etcd() {
     let f = facts();
     let check = |etcd: Etcd| {
-        let mut cfg = example_init_config("v1.34.2");
+        let mut cfg = example_init_config("v1.37.2");
         cfg.cluster.etcd = etcd;
         errs_under(&validate_init(&cfg, &f), "etcd")
     };
@@ -627,7 +627,7 @@ fn row42_43_44_algorithms_repositories_paths() {
 #[test]
 fn row45_extra_args_names() {
     let count = |args: Vec<Arg>| {
-        let mut cfg = example_init_config("v1.34.2");
+        let mut cfg = example_init_config("v1.37.2");
         cfg.init.node_registration.kubelet_extra_args = args;
         errs_under(
             &validate_init(&cfg, &facts()),
@@ -702,7 +702,7 @@ fn row47_config_mixed_with_flags_is_allowed_and_flags_win() {
 #[test]
 fn row48_feature_gates_pull_policy_unmount_flags() {
     for v in [true, false] {
-        let mut cfg = example_init_config("v1.34.2");
+        let mut cfg = example_init_config("v1.37.2");
         cfg.cluster.feature_gates.insert("Unknown".into(), v);
         assert_eq!(
             errs_under(&validate_init(&cfg, &facts()), "featureGates").len(),
@@ -728,7 +728,7 @@ fn row49_kubernetes_version() {
         normalize_kubernetes_version("stable-1"),
         versions::default_version()
     );
-    assert_eq!(normalize_kubernetes_version("stable-1.33"), "v1.33.6");
+    assert_eq!(normalize_kubernetes_version("stable-1.36"), "v1.36.3");
     assert!(
         validate_kubernetes_version("v1.18")
             .unwrap_err()
@@ -736,9 +736,10 @@ fn row49_kubernetes_version() {
     );
     assert_eq!(
         validate_kubernetes_version("v1.18.0").unwrap_err(),
-        "is not supported; kubestrap carries Kubernetes v1.31 to v1.34"
+        "is not supported; kubestrap carries Kubernetes v1.34 to v1.37"
     );
-    assert_eq!(validate_kubernetes_version("v1.31.0"), Ok(()));
+    assert_eq!(validate_kubernetes_version("v1.34.0"), Ok(()));
+    assert!(validate_kubernetes_version("v1.33.6").is_err());
 }
 
 // ---------------------------------------------------------------- traps
@@ -786,7 +787,7 @@ fn trap_yaml11_scalars_in_string_fields() {
 
 #[test]
 fn trap_yaml11_values_are_quoted_on_export_and_read_back_by_a_yaml11_parser() {
-    let mut cfg = example_init_config("v1.34.2");
+    let mut cfg = example_init_config("v1.37.2");
     for v in [
         "off", "yes", "10", "1.30", "", "a: b", "#x", " lead", "~", "null", "0o17", "n",
     ] {
@@ -1000,7 +1001,7 @@ fn trap_conversions_keep_meaning() {
             && !t.contains("timeouts"),
         "{t}"
     );
-    let mut cfg = example_init_config("v1.34.2");
+    let mut cfg = example_init_config("v1.37.2");
     cfg.init
         .timeouts
         .as_mut()
@@ -1012,7 +1013,7 @@ fn trap_conversions_keep_meaning() {
         "{t}"
     );
     // Values v1beta3 cannot hold are reported when exporting to it.
-    let mut cfg = example_init_config("v1.34.2");
+    let mut cfg = example_init_config("v1.36.3");
     cfg.cluster.encryption_algorithm = "ECDSA-P256".into();
     let (_, w) =
         kubestrap::config::export::export_init_with_warnings(&cfg, ApiVersion::V1beta3, false);
@@ -1021,6 +1022,14 @@ fn trap_conversions_keep_meaning() {
         vec![
             "ClusterConfiguration.encryptionAlgorithm (\"ECDSA-P256\") has no v1beta3 equivalent and was left out"
         ]
+    );
+    // kubeadm v1.37 no longer reads v1beta3: an export for it says so.
+    cfg.cluster.kubernetes_version = "v1.37.2".into();
+    let (_, w) =
+        kubestrap::config::export::export_init_with_warnings(&cfg, ApiVersion::V1beta3, false);
+    assert!(
+        w[0].starts_with("kubeadm v1.37 and newer refuse kubeadm.k8s.io/v1beta3"),
+        "{w:?}"
     );
     // v1beta4-only fields in a v1beta3 file are refused, naming the version.
     let e = load_err(
@@ -1032,7 +1041,7 @@ fn trap_conversions_keep_meaning() {
 #[test]
 fn trap_networking() {
     let f = facts();
-    let mut cfg = example_init_config("v1.34.2");
+    let mut cfg = example_init_config("v1.37.2");
     cfg.cluster.networking.pod_subnet = "10.96.0.0/16".into();
     let e = validate_init(&cfg, &f);
     assert_eq!(
@@ -1040,7 +1049,7 @@ fn trap_networking() {
         "networking.podSubnet: \"10.96.0.0/16\" overlaps networking.serviceSubnet \"10.96.0.0/12\""
     );
     // The advertise address must match the family of the first service subnet.
-    let mut cfg = example_init_config("v1.34.2");
+    let mut cfg = example_init_config("v1.37.2");
     cfg.cluster.networking.service_subnet = "fd00:10:96::/112,10.96.0.0/16".into();
     let e = errs_under(&validate_init(&cfg, &f), "localAPIEndpoint");
     assert!(
@@ -1054,7 +1063,7 @@ fn trap_networking() {
         addr: "10.244.3.7".parse::<IpAddr>().unwrap(),
         prefix_len: 16,
     });
-    let mut cfg = example_init_config("v1.34.2");
+    let mut cfg = example_init_config("v1.37.2");
     cfg.cluster.networking.pod_subnet = "10.244.0.0/16".into();
     let e = validate_init(&cfg, &hf);
     assert_eq!(e.len(), 1);
@@ -1115,7 +1124,7 @@ fn trap_component_flag_names() {
         Some("feature-gates")
     );
     assert!(flags::known_flags("etcd").contains(&"listen-metrics-urls"));
-    let mut cfg = example_init_config("v1.34.2");
+    let mut cfg = example_init_config("v1.37.2");
     cfg.cluster.api_server.extra_args.push(Arg {
         name: "featureGates".into(),
         value: "X=true".into(),
@@ -1316,7 +1325,7 @@ fn arb_config(v1beta3: bool) -> impl Strategy<Value = InitConfig> {
             "10.244.0.0/16,fd00:244::/56",
         ),
     ]);
-    let versions = prop::sample::select(vec!["v1.31.14", "v1.32.0", "v1.33.6", "v1.34.2"]);
+    let versions = prop::sample::select(vec!["v1.34.4", "v1.35.0", "v1.36.3", "v1.37.2"]);
     (
         (
             nets,
@@ -1447,7 +1456,7 @@ proptest! {
 
 #[test]
 fn export_leaves_out_token_secrets_unless_asked() {
-    let mut cfg = example_init_config("v1.34.2");
+    let mut cfg = example_init_config("v1.37.2");
     cfg.init.bootstrap_tokens[0].token = "abcdef.0123456789abcdef".into();
     assert!(!export_init(&cfg, ApiVersion::V1beta4, false).contains("0123456789abcdef"));
     assert!(
@@ -1554,7 +1563,7 @@ fn cli_config_commands() {
     assert_eq!(code, 0);
     let migrated = load_documents(&std::fs::read_to_string(&newp).unwrap(), "new").unwrap();
     let c = migrated.cluster.unwrap();
-    assert_eq!(c.kubernetes_version, "v1.32.10");
+    assert_eq!(c.kubernetes_version, "v1.34.4");
     assert_eq!(
         c.api_server.extra_args[0],
         Arg {
@@ -1675,7 +1684,7 @@ fn etcd_flag_list_covers_the_installed_etcd() {
 #[test]
 fn messages_name_the_value_once_and_never_as_empty_quotes() {
     // a rule that already starts with the value does not get it twice
-    let mut c = example_init_config("v1.34.2");
+    let mut c = example_init_config("v1.37.2");
     c.cluster.networking.pod_subnet = "10.244.0.0/33".into();
     c.cluster.control_plane_endpoint = "lb:99999".into();
     let errs = validate_init(&c, &facts());
@@ -1693,7 +1702,7 @@ fn messages_name_the_value_once_and_never_as_empty_quotes() {
     let e = load_err("kind: ClusterConfiguration\nnetworking:\n\tpodSubnet: 10.244.0.0/16\n");
     assert!(e.starts_with("t.yaml: (yaml): tabs"), "{e}");
     // other rules keep the value in front
-    c = example_init_config("v1.34.2");
+    c = example_init_config("v1.37.2");
     c.cluster.networking.dns_domain = "Bad_Domain".into();
     let dns = errs_under(&validate_init(&c, &facts()), "networking.dnsDomain");
     assert!(
@@ -1704,7 +1713,7 @@ fn messages_name_the_value_once_and_never_as_empty_quotes() {
 
 #[test]
 fn a_bad_token_ttl_says_what_a_duration_looks_like() {
-    let mut c = example_init_config("v1.34.2");
+    let mut c = example_init_config("v1.37.2");
     let flags = InitFlags {
         token_ttl: Some("5xyz".into()),
         ..Default::default()

@@ -97,7 +97,7 @@ fn runs_every_phase_in_kubeadm_order_with_paired_events() {
     let log = Arc::new(Mutex::new(Vec::new()));
     let wf = recording_workflow(log.clone());
     let host = Arc::new(FakeHost::new().unwrap());
-    let (ctx, mut rx) = ctx_with(example_init_config("v1.34.2"), host);
+    let (ctx, mut rx) = ctx_with(example_init_config("v1.37.2"), host);
     let outcome = rt().block_on(run_workflow(&wf, &ctx, &Plan::default()));
     assert_eq!(outcome, RunOutcome::Succeeded);
     let ran = log.lock().unwrap().clone();
@@ -138,7 +138,7 @@ fn skip_phases_parent_skips_children_and_leaf_skips_one() {
     let log = Arc::new(Mutex::new(Vec::new()));
     let wf = recording_workflow(log.clone());
     let host = Arc::new(FakeHost::new().unwrap());
-    let (ctx, mut rx) = ctx_with(example_init_config("v1.34.2"), host);
+    let (ctx, mut rx) = ctx_with(example_init_config("v1.37.2"), host);
     let plan = Plan {
         skip: vec![
             "certs".into(),
@@ -172,7 +172,7 @@ fn skip_phases_parent_skips_children_and_leaf_skips_one() {
     assert!(skipped.contains(&"certs/apiserver".to_string()));
     assert!(skipped.contains(&"addon/kube-proxy".to_string()));
     // disabled addons are skipped by configuration too
-    let mut cfg = example_init_config("v1.34.2");
+    let mut cfg = example_init_config("v1.37.2");
     cfg.cluster.dns.disabled = true;
     let log2 = Arc::new(Mutex::new(Vec::new()));
     let wf2 = recording_workflow(log2.clone());
@@ -186,7 +186,7 @@ fn init_phase_selection_runs_only_that_phase() {
     let log = Arc::new(Mutex::new(Vec::new()));
     let wf = recording_workflow(log.clone());
     let (ctx, _rx) = ctx_with(
-        example_init_config("v1.34.2"),
+        example_init_config("v1.37.2"),
         Arc::new(FakeHost::new().unwrap()),
     );
     let plan = Plan {
@@ -220,7 +220,7 @@ fn cancellation_stops_at_the_next_safe_point_and_reports_what_was_done() {
         }),
     );
     let (ctx, mut rx) = ctx_with(
-        example_init_config("v1.34.2"),
+        example_init_config("v1.37.2"),
         Arc::new(FakeHost::new().unwrap()),
     );
     let outcome = rt().block_on(run_workflow(&wf, &ctx, &Plan::default()));
@@ -272,7 +272,7 @@ fn resume_after_failure_skips_completed_phases_and_a_finished_run_is_not_resumed
         resume: true,
         ..Plan::default()
     };
-    let (ctx, mut rx) = ctx_with(example_init_config("v1.34.2"), host.clone());
+    let (ctx, mut rx) = ctx_with(example_init_config("v1.37.2"), host.clone());
     let out = rt().block_on(run_workflow(&wf, &ctx, &plan));
     assert_eq!(
         out,
@@ -300,7 +300,7 @@ fn resume_after_failure_skips_completed_phases_and_a_finished_run_is_not_resumed
 
     // Second run: completed phases are skipped, kubelet-start runs again, the rest follows.
     log.lock().unwrap().clear();
-    let (ctx, mut rx) = ctx_with(example_init_config("v1.34.2"), host.clone());
+    let (ctx, mut rx) = ctx_with(example_init_config("v1.37.2"), host.clone());
     assert_eq!(
         rt().block_on(run_workflow(&wf, &ctx, &plan)),
         RunOutcome::Succeeded
@@ -314,7 +314,7 @@ fn resume_after_failure_skips_completed_phases_and_a_finished_run_is_not_resumed
 
     // Third run after a finished run: nothing is resumed (preflight runs again).
     log.lock().unwrap().clear();
-    let (ctx, _rx) = ctx_with(example_init_config("v1.34.2"), host.clone());
+    let (ctx, _rx) = ctx_with(example_init_config("v1.37.2"), host.clone());
     rt().block_on(run_workflow(&wf, &ctx, &plan));
     assert_eq!(
         log.lock().unwrap().first().map(String::as_str),
@@ -322,14 +322,14 @@ fn resume_after_failure_skips_completed_phases_and_a_finished_run_is_not_resumed
     );
 
     // A different configuration does not resume an unfinished run of another one.
-    let mut cfg2 = example_init_config("v1.34.2");
+    let mut cfg2 = example_init_config("v1.37.2");
     cfg2.cluster.networking.pod_subnet = "10.244.0.0/16".into();
     let (ctx, _rx) = ctx_with(cfg2, host);
     assert_ne!(
         kubestrap::engine::runner::config_fingerprint(&ctx),
         kubestrap::engine::runner::config_fingerprint(
             &ctx_with(
-                example_init_config("v1.34.2"),
+                example_init_config("v1.37.2"),
                 Arc::new(FakeHost::new().unwrap())
             )
             .0
@@ -341,7 +341,7 @@ fn resume_after_failure_skips_completed_phases_and_a_finished_run_is_not_resumed
 fn missing_phase_modules_fail_with_their_name_never_succeed() {
     let wf = Workflow::init();
     let (ctx, mut rx) = ctx_with(
-        example_init_config("v1.34.2"),
+        example_init_config("v1.37.2"),
         Arc::new(FakeHost::new().unwrap()),
     );
     let missing = wf.missing_phases();
@@ -371,17 +371,11 @@ fn missing_phase_modules_fail_with_their_name_never_succeed() {
 fn good_host() -> FakeHost {
     let h = FakeHost::new().unwrap();
     h.add_programs(&[
-        "crictl",
-        "conntrack",
-        "ip",
-        "iptables",
+        "losetup",
         "mount",
-        "nsenter",
-        "ebtables",
-        "ethtool",
-        "socat",
-        "tc",
-        "touch",
+        "cp",
+        // kubestrap pulls images through crictl (no preflight check asks for it)
+        "crictl",
         "kubelet",
         "containerd",
         "systemctl",
@@ -391,7 +385,7 @@ fn good_host() -> FakeHost {
         "modprobe",
         "sysctl",
     ]);
-    h.script("kubelet --version", 0, "Kubernetes v1.34.2\n");
+    h.script("kubelet --version", 0, "Kubernetes v1.37.2\n");
     h.script("getent hosts cp1", 0, "192.168.1.10 cp1\n");
     h.script("systemctl is-active firewalld", 3, "inactive\n");
     h.script("systemctl is-enabled kubelet.service", 0, "enabled\n");
@@ -439,7 +433,7 @@ fn sev(map: &BTreeMap<String, (Severity, bool, String)>, name: &str) -> Option<S
 #[test]
 fn every_check_passes_on_a_good_host() {
     let host = Arc::new(good_host());
-    let res = checks(host, example_init_config("v1.34.2"), &[]);
+    let res = checks(host, example_init_config("v1.37.2"), &[]);
     let not_pass: Vec<_> = res.iter().filter(|(_, v)| v.0 != Severity::Pass).collect();
     assert!(not_pass.is_empty(), "{not_pass:?}");
     for name in [
@@ -456,7 +450,9 @@ fn every_check_passes_on_a_good_host() {
         "DirAvailable--var-lib-etcd",
         "CRI",
         "Swap",
-        "FileExisting-iptables",
+        "FileExisting-losetup",
+        "FileExisting-mount",
+        "FileExisting-cp",
         "SystemVerification",
         "Hostname",
         "KubeletVersion",
@@ -466,9 +462,10 @@ fn every_check_passes_on_a_good_host() {
     ] {
         assert!(res.contains_key(name), "missing check {name}");
     }
-    // version-dependent: no conntrack/crictl/bridge checks for v1.34
+    // kubeadm v1.34 to v1.37: no conntrack, crictl, iptables or bridge checks
     assert!(!res.contains_key("FileExisting-conntrack"));
     assert!(!res.contains_key("FileExisting-crictl"));
+    assert!(!res.contains_key("FileExisting-iptables"));
     assert!(!res.contains_key("FileContent--proc-sys-net-bridge-bridge-nf-call-iptables"));
 }
 
@@ -526,42 +523,19 @@ fn each_check_fails_or_warns_as_kubeadm_does() {
             Severity::Warning,
         ),
         (
-            "FileExisting-iptables",
-            |h, _| h.remove_program("iptables"),
+            "FileExisting-losetup",
+            |h, _| h.remove_program("losetup"),
             Severity::Error,
         ),
         (
-            "FileExisting-nsenter",
-            |h, _| h.remove_program("nsenter"),
+            "FileExisting-mount",
+            |h, _| h.remove_program("mount"),
             Severity::Error,
         ),
         (
-            "FileExisting-socat",
-            |h, _| h.remove_program("socat"),
-            Severity::Warning,
-        ),
-        (
-            "FileExisting-touch",
-            |h, _| h.remove_program("touch"),
-            Severity::Warning,
-        ),
-        (
-            "FileExisting-conntrack",
-            |h, c| {
-                h.remove_program("conntrack");
-                c.cluster.kubernetes_version = "v1.31.14".into();
-                h.script("kubelet --version", 0, "Kubernetes v1.31.14\n");
-            },
+            "FileExisting-cp",
+            |h, _| h.remove_program("cp"),
             Severity::Error,
-        ),
-        (
-            "FileExisting-crictl",
-            |h, c| {
-                h.remove_program("crictl");
-                c.cluster.kubernetes_version = "v1.31.14".into();
-                h.script("kubelet --version", 0, "Kubernetes v1.31.14\n");
-            },
-            Severity::Warning,
         ),
         (
             "FileContent--proc-sys-net-ipv4-ip_forward",
@@ -594,7 +568,7 @@ fn each_check_fails_or_warns_as_kubeadm_does() {
         ),
         (
             "KubeletVersion",
-            |h, _| h.script("kubelet --version", 0, "Kubernetes v1.35.0\n"),
+            |h, _| h.script("kubelet --version", 0, "Kubernetes v1.38.0\n"),
             Severity::Error,
         ),
         (
@@ -685,7 +659,7 @@ fn each_check_fails_or_warns_as_kubeadm_does() {
     ];
     for (name, setup, want) in cases {
         let host = good_host();
-        let mut cfg = example_init_config("v1.34.2");
+        let mut cfg = example_init_config("v1.37.2");
         setup(&host, &mut cfg);
         let res = checks(Arc::new(host), cfg, &[]);
         assert_eq!(
@@ -710,7 +684,7 @@ fn check_messages_match_kubeadm() {
         f.memory_mib = 1024;
     });
     host.busy_port(6443);
-    let res = checks(Arc::new(host), example_init_config("v1.34.2"), &[]);
+    let res = checks(Arc::new(host), example_init_config("v1.37.2"), &[]);
     assert_eq!(
         res["NumCPU"].2,
         "the number of available CPUs 1 is less than the required 2"
@@ -727,7 +701,7 @@ fn root_check_runs_first_and_alone() {
     let host = Arc::new(good_host());
     host.set_facts(|f| f.euid = 1000);
     host.busy_port(6443);
-    let (ctx, mut rx) = ctx_with(example_init_config("v1.34.2"), host);
+    let (ctx, mut rx) = ctx_with(example_init_config("v1.37.2"), host);
     let err = preflight::run(&ctx, "").unwrap_err();
     assert!(
         err.message
@@ -749,7 +723,7 @@ fn second_init_fails_on_manifests_and_ports_with_a_pointer_to_reset() {
     host.put("/etc/kubernetes/manifests/kube-apiserver.yaml", "x")
         .unwrap();
     host.busy_port(6443);
-    let (ctx, _rx) = ctx_with(example_init_config("v1.34.2"), Arc::new(host));
+    let (ctx, _rx) = ctx_with(example_init_config("v1.37.2"), Arc::new(host));
     let e = preflight::run(&ctx, "").unwrap_err();
     assert!(e.message.contains("[ERROR FileAvailable--etc-kubernetes-manifests-kube-apiserver.yaml]: /etc/kubernetes/manifests/kube-apiserver.yaml already exists"));
     assert!(e.message.contains("[ERROR Port-6443]: Port 6443 is in use"));
@@ -768,7 +742,7 @@ fn ignore_lists_work_like_kubeadm() {
     let host = Arc::new(host);
     let res = checks(
         host.clone(),
-        example_init_config("v1.34.2"),
+        example_init_config("v1.37.2"),
         &["swap", "NumCPU"],
     );
     assert_eq!(
@@ -776,15 +750,15 @@ fn ignore_lists_work_like_kubeadm() {
         (Severity::Error, true, res["NumCPU"].2.clone())
     );
     assert!(res["Swap"].1);
-    let res = checks(host.clone(), example_init_config("v1.34.2"), &["all"]);
+    let res = checks(host.clone(), example_init_config("v1.37.2"), &["all"]);
     assert!(res.values().filter(|v| v.0 == Severity::Error).all(|v| v.1));
 
     // preflight passes with the ignored errors, reported as warnings
-    let mut cfg = example_init_config("v1.34.2");
+    let mut cfg = example_init_config("v1.37.2");
     cfg.init.node_registration.ignore_preflight_errors = vec!["Swap".into(), "numcpu".into()];
     let (ctx, _rx) = ctx_with(cfg, host.clone());
     preflight::run(&ctx, "").unwrap();
-    let mut cfg = example_init_config("v1.34.2");
+    let mut cfg = example_init_config("v1.37.2");
     cfg.init.node_registration.ignore_preflight_errors = vec!["Swap".into()];
     let (ctx, _rx) = ctx_with(cfg, host.clone());
     let e = preflight::run(&ctx, "").unwrap_err();
@@ -792,7 +766,7 @@ fn ignore_lists_work_like_kubeadm() {
     assert!(!e.message.contains("[ERROR Swap]"));
     assert!(e.hint.unwrap().contains("--ignore-preflight-errors=NumCPU"));
 
-    let (ctx, _rx) = ctx_with(example_init_config("v1.34.2"), host);
+    let (ctx, _rx) = ctx_with(example_init_config("v1.37.2"), host);
     let e = preflight::parse_ignore_list(&ctx, &["all".into(), "Swap".into()]).unwrap_err();
     assert!(e.contains("'all'"), "{e}");
     let e = preflight::parse_ignore_list(&ctx, &["Swapp".into()]).unwrap_err();
@@ -830,7 +804,7 @@ fn fixes_change_the_host_only_with_fix_and_are_rechecked() {
     };
     // Without --fix: nothing changes, the errors stop preflight.
     let host = Arc::new(broken());
-    let (ctx, _rx) = ctx_with(example_init_config("v1.34.2"), host.clone());
+    let (ctx, _rx) = ctx_with(example_init_config("v1.37.2"), host.clone());
     let e = preflight::run(&ctx, "").unwrap_err();
     for n in [
         "Swap",
@@ -855,7 +829,7 @@ fn fixes_change_the_host_only_with_fix_and_are_rechecked() {
 
     // With --fix: each fix changes the fake host, the re-check passes.
     let host = Arc::new(broken());
-    let (mut ctx, mut rx) = ctx_with(example_init_config("v1.34.2"), host.clone());
+    let (mut ctx, mut rx) = ctx_with(example_init_config("v1.37.2"), host.clone());
     ctx.options.fix = true;
     preflight::run(&ctx, "").unwrap();
     assert_eq!(host.text("/proc/swaps").unwrap().lines().count(), 1);
@@ -911,7 +885,7 @@ fn fixes_change_the_host_only_with_fix_and_are_rechecked() {
     host.remove_file(Path::new("/etc/containerd/config.toml"))
         .unwrap();
     let host = Arc::new(host);
-    let (ctx, _rx) = ctx_with(example_init_config("v1.34.2"), host.clone());
+    let (ctx, _rx) = ctx_with(example_init_config("v1.37.2"), host.clone());
     let res = preflight::run_checks(&ctx, &Default::default());
     let cri = res.iter().find(|r| r.name == "CRI").unwrap();
     assert_eq!(cri.severity, Severity::Error);
@@ -941,7 +915,7 @@ fn preflight_in_dry_run_reports_errors_but_continues_and_mutates_nothing() {
     let host = good_host().with_dry_run(true);
     host.put("/proc/sys/net/ipv4/ip_forward", "0\n").unwrap();
     let host = Arc::new(host);
-    let (mut ctx, mut rx) = ctx_with(example_init_config("v1.34.2"), host.clone());
+    let (mut ctx, mut rx) = ctx_with(example_init_config("v1.37.2"), host.clone());
     ctx.options.fix = true;
     preflight::run(&ctx, "").unwrap();
     // the sysctl command was not run in dry-run
@@ -962,7 +936,7 @@ fn real_checks_on_this_machine_fail_by_name() {
     // /proc, systemd), never what it expects the machine to be; a dry-run host never runs
     // a mutating command.
     let host: Arc<dyn Host> = Arc::new(RealHost::new("/", true).unwrap());
-    let mut cfg = example_init_config("v1.34.2");
+    let mut cfg = example_init_config("v1.37.2");
     cfg.init.node_registration.name = host.facts().hostname.to_lowercase();
     let (ctx, _rx) = ctx_with(cfg, host.clone());
     let res = preflight::run_checks(&ctx, &Default::default());
@@ -1004,8 +978,11 @@ fn real_checks_on_this_machine_fail_by_name() {
             by["CRI"]
         );
     }
-    if host.which("iptables").is_none() {
-        assert_eq!(by["FileExisting-iptables"].severity, Severity::Error);
+    for bin in ["losetup", "mount", "cp"] {
+        if host.which(bin).is_none() {
+            let name = format!("FileExisting-{bin}");
+            assert_eq!(by[name.as_str()].severity, Severity::Error);
+        }
     }
     let fwd = std::fs::read_to_string("/proc/sys/net/ipv4/ip_forward").unwrap_or_default();
     if !fwd.starts_with('1') {
@@ -1069,7 +1046,7 @@ fn real_checks_hold_whatever_the_container_runtime_state() {
 #[test]
 fn kubelet_start_writes_files_sets_node_ip_and_restarts_with_systemd() {
     let host = Arc::new(good_host());
-    let mut cfg = example_init_config("v1.34.2");
+    let mut cfg = example_init_config("v1.37.2");
     cfg.init.local_api_endpoint.advertise_address = "192.168.1.20".into();
     cfg.init.node_registration.kubelet_extra_args = vec![Arg {
         name: "v".into(),
@@ -1127,17 +1104,22 @@ fn kubelet_start_writes_files_sets_node_ip_and_restarts_with_systemd() {
 }
 
 #[test]
-fn kubelet_start_without_systemd_and_on_v1_33() {
+fn kubelet_start_without_systemd_and_on_v1_34_without_node_local_cri_socket() {
     let host = good_host();
     std::fs::remove_dir(host.resolve(Path::new("/run/systemd/system"))).unwrap();
     host.set_facts(|f| f.hostname = "Node-A".into());
     let host = Arc::new(host);
-    let cfg = example_init_config("v1.33.6"); // node cp1 ≠ hostname node-a, advertise = default route
+    // node cp1 ≠ hostname node-a, advertise = default route
+    let mut cfg = example_init_config("v1.34.4");
+    cfg.cluster
+        .feature_gates
+        .insert("NodeLocalCRISocket".into(), false);
     let (ctx, mut rx) = ctx_with(cfg, host.clone());
     kubelet::run(&ctx, "").unwrap();
+    // v1.34 is the last minor whose kubeadm writes --pod-infra-container-image.
     assert_eq!(
         host.text(kubelet::FLAGS_ENV).unwrap(),
-        "KUBELET_KUBEADM_ARGS=\"--container-runtime-endpoint=unix:///var/run/containerd/containerd.sock --hostname-override=cp1 --pod-infra-container-image=registry.k8s.io/pause:3.10\"\n"
+        "KUBELET_KUBEADM_ARGS=\"--container-runtime-endpoint=unix:///var/run/containerd/containerd.sock --hostname-override=cp1 --pod-infra-container-image=registry.k8s.io/pause:3.10.1\"\n"
     );
     assert!(host.text(kubelet::INSTANCE_CONFIG).is_none());
     assert!(
@@ -1155,11 +1137,11 @@ fn kubelet_start_without_systemd_and_on_v1_33() {
 fn dry_run_events() -> Vec<Event> {
     let host = good_host().with_dry_run(true);
     host.put("/proc/sys/net/ipv4/ip_forward", "0\n").unwrap();
-    host.remove_program("socat");
+    host.remove_program("losetup");
     let host = Arc::new(host);
     let wf = Workflow::init();
     let missing = wf.missing_phases();
-    let mut cfg = example_init_config("v1.34.2");
+    let mut cfg = example_init_config("v1.37.2");
     cfg.cluster.encryption_algorithm = "ECDSA-P256".into();
     let (ctx, mut rx) = ctx_with(cfg, host);
     let plan = Plan {
@@ -1358,7 +1340,15 @@ fn assert_complete(dry: &Path, allow_temps: bool) {
             continue;
         }
         let text = std::fs::read_to_string(f).unwrap();
-        if name.ends_with(".yaml") {
+        if name == "instance-config.yaml" {
+            // kubeadm's instance configuration: a bare patch without apiVersion and kind.
+            let v: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+            assert!(
+                v["containerRuntimeEndpoint"].is_string(),
+                "{} is incomplete",
+                f.display()
+            );
+        } else if name.ends_with(".yaml") {
             let v: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
             assert!(v["kind"].is_string(), "{} is incomplete", f.display());
         } else if name == "kubeadm-flags.env" {
@@ -1721,7 +1711,7 @@ fn ctrl_c_during_wait_control_plane_stops_within_two_seconds_as_cancelled() {
     // up to 4 minutes (each attempt up to 5 s). Cancel 300 ms after the phase starts.
     let (_silent, port) = silent_listener();
     let dir = tempfile::tempdir().unwrap();
-    let mut cfg = example_init_config("v1.33.1");
+    let mut cfg = example_init_config("v1.36.3");
     cfg.kubelet = Some(
         serde_yaml::from_str(&format!(
             "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nhealthzBindAddress: 127.0.0.1\nhealthzPort: {port}\n"
@@ -1868,7 +1858,7 @@ fn kubelet_config_map(cfg: &InitConfig) -> serde_yaml::Value {
 fn kubelet_config_map_and_config_yaml_agree_on_every_cluster_wide_field() {
     let user_doc = "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nfailSwapOn: false\nmaxPods: 50\nauthentication:\n  anonymous:\n    enabled: true\nclusterDomain: corp.example\n";
     for with_user_doc in [false, true] {
-        let mut cfg = example_init_config("v1.34.2");
+        let mut cfg = example_init_config("v1.37.2");
         cfg.cluster.networking.service_subnet = "10.200.0.0/16".into();
         if with_user_doc {
             cfg.kubelet = Some(serde_yaml::from_str(user_doc).unwrap());

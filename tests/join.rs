@@ -38,7 +38,7 @@ struct Cluster {
 }
 
 async fn init_api(root: &Path, server_url: &str) {
-    let mut cfg = example_init_config("v1.33.1");
+    let mut cfg = example_init_config("v1.36.3");
     cfg.init.bootstrap_tokens[0].token = TOKEN.into();
     let _ = server_url;
     let host = Arc::new(RealHost::new(root, false).unwrap());
@@ -172,7 +172,7 @@ impl Host for NodeHost {
         if program == "kubelet" && args == ["--version"] {
             return Ok(CmdOutput {
                 status: Some(0),
-                stdout: "Kubernetes v1.33.1\n".into(),
+                stdout: "Kubernetes v1.36.3\n".into(),
                 ..Default::default()
             });
         }
@@ -220,15 +220,9 @@ impl Host for NodeHost {
             "kubelet"
                 | "systemctl"
                 | "getent"
-                | "ip"
-                | "iptables"
+                | "losetup"
                 | "mount"
-                | "nsenter"
-                | "ebtables"
-                | "ethtool"
-                | "socat"
-                | "tc"
-                | "touch"
+                | "cp"
         )
         .then(|| PathBuf::from(format!("/usr/bin/{program}")))
     }
@@ -1419,21 +1413,8 @@ async fn discovery_retries_until_the_server_answers_and_bootstrap_wait_is_bounde
 /// A scripted machine on which every join check passes.
 fn good_join_host() -> kubestrap::host::FakeHost {
     let h = kubestrap::host::FakeHost::new().unwrap();
-    h.add_programs(&[
-        "ip",
-        "iptables",
-        "mount",
-        "nsenter",
-        "ebtables",
-        "ethtool",
-        "socat",
-        "tc",
-        "touch",
-        "kubelet",
-        "systemctl",
-        "getent",
-    ]);
-    h.script("kubelet --version", 0, "Kubernetes v1.33.1\n");
+    h.add_programs(&["losetup", "mount", "cp", "kubelet", "systemctl", "getent"]);
+    h.script("kubelet --version", 0, "Kubernetes v1.36.3\n");
     h.script("getent hosts worker-1", 0, "192.168.1.10 worker-1\n");
     h.script("systemctl is-enabled kubelet.service", 0, "enabled\n");
     h.create_dir_all(Path::new("/run/systemd/system"), 0o755)
@@ -1511,15 +1492,9 @@ fn join_preflight_runs_kubeadms_join_checks_by_name() {
         "FileAvailable--etc-kubernetes-bootstrap-kubelet.conf",
         "CRI",
         "Swap",
-        "FileExisting-ip",
-        "FileExisting-iptables",
+        "FileExisting-losetup",
         "FileExisting-mount",
-        "FileExisting-nsenter",
-        "FileExisting-ebtables",
-        "FileExisting-ethtool",
-        "FileExisting-socat",
-        "FileExisting-tc",
-        "FileExisting-touch",
+        "FileExisting-cp",
         "SystemVerification",
         "Hostname",
         "KubeletVersion",
@@ -1602,16 +1577,16 @@ fn join_preflight_runs_kubeadms_join_checks_by_name() {
             }),
         ),
         (
-            "FileExisting-ip",
+            "FileExisting-losetup",
             Severity::Error,
-            "ip not found in system path",
-            Box::new(|h| h.remove_program("ip")),
+            "losetup not found in system path",
+            Box::new(|h| h.remove_program("losetup")),
         ),
         (
-            "FileExisting-socat",
-            Severity::Warning,
-            "socat not found in system path",
-            Box::new(|h| h.remove_program("socat")),
+            "FileExisting-cp",
+            Severity::Error,
+            "cp not found in system path",
+            Box::new(|h| h.remove_program("cp")),
         ),
         (
             "SystemVerification",

@@ -70,43 +70,22 @@ fn yaml(c: Component, cfg: &InitConfig) -> String {
 //   kubeconfig FileOrCreate RO, flexvolume-dir RW; etcd-data + etcd-certs (mounts in
 //   kubeadm's literal order etcd-data, etcd-certs); the optional CA dirs are absent
 //   because PodInputs::default() says none exists;
-// - images registry.k8s.io/<component>:v1.33.6, etcd 3.5.21-0 (v1.33) / 3.6.4-0 (v1.34).
-
-#[test]
-fn golden_v1_33() {
-    let cfg = example_init_config("v1.33.6");
-    for c in Component::ALL {
-        insta::assert_snapshot!(format!("v1_33_{}", c.name()), yaml(c, &cfg));
-    }
-}
+// - images registry.k8s.io/<component>:v1.36.3, etcd 3.5.21-0 (v1.33) / 3.6.4-0 (v1.34).
 
 #[test]
 fn golden_v1_34() {
-    let cfg = example_init_config("v1.34.2");
+    let cfg = example_init_config("v1.34.4");
     for c in Component::ALL {
         insta::assert_snapshot!(format!("v1_34_{}", c.name()), yaml(c, &cfg));
     }
 }
 
 #[test]
-fn scheduler_probes_before_1_32_use_healthz_only() {
-    let p = pod(Component::KubeScheduler, &example_init_config("v1.31.14"));
-    let c = container(&p);
-    let path = |pr: &Option<k8s_openapi::api::core::v1::Probe>| {
-        pr.as_ref()
-            .and_then(|p| p.http_get.as_ref())
-            .and_then(|h| h.path.clone())
-    };
-    assert_eq!(path(&c.liveness_probe).as_deref(), Some("/healthz"));
-    assert_eq!(path(&c.startup_probe).as_deref(), Some("/healthz"));
-    assert!(c.readiness_probe.is_none());
-    assert!(c.ports.is_none());
-    // etcd image for 1.31 comes from the version table.
-    let e = pod(Component::Etcd, &example_init_config("v1.31.14"));
-    assert_eq!(
-        container(&e).image.as_deref(),
-        Some("registry.k8s.io/etcd:3.5.15-0")
-    );
+fn golden_v1_37() {
+    let cfg = example_init_config("v1.37.2");
+    for c in Component::ALL {
+        insta::assert_snapshot!(format!("v1_37_{}", c.name()), yaml(c, &cfg));
+    }
 }
 
 #[test]
@@ -184,7 +163,7 @@ fn kubernetes_validate_strict_every_version_and_variant() {
         existing_ca_dirs: vec!["/etc/ca-certificates".into(), "/etc/pki/tls/certs".into()],
         external_ca: true,
     };
-    for version in ["v1.31.14", "v1.32.10", "v1.33.6", "v1.34.2"] {
+    for version in ["v1.34.4", "v1.35.4", "v1.36.3", "v1.37.2"] {
         let mut files = all_yaml(
             "default",
             &example_init_config(version),
@@ -306,25 +285,31 @@ fn extras_config(version: &str) -> InitConfig {
 
 #[test]
 fn extra_args_override_and_duplicates() {
-    let cfg = extras_config("v1.33.6");
+    let cfg = extras_config("v1.36.3");
     let inputs = PodInputs::default();
     let api = cmd(&build_pod(Component::KubeApiServer, &cfg, &inputs).unwrap());
     // An extraArg replaces the default: exactly one --authorization-mode.
     assert_eq!(flag(&api, "authorization-mode"), ["RBAC"]);
-    // v1beta4 duplicates are all kept, sorted by value as kubeadm's ArgumentsToCommand does.
-    assert_eq!(flag(&api, "feature-gates"), ["A=true", "B=true"]);
+    // v1beta4 duplicates are all kept in the user's order, as kubeadm's ArgumentsToCommand
+    // does (so of two values the later one wins for flags that take one).
+    assert_eq!(flag(&api, "feature-gates"), ["B=true", "A=true"]);
     assert_eq!(
         flag(&api, "audit-log-path"),
         ["/var/log/kubernetes/audit.log"]
     );
-    // Every argument after the binary is sorted by name.
+    // The defaults come first, sorted by name; the extra args follow in the user's order.
     let names: Vec<&str> = api[1..]
         .iter()
         .map(|a| a.trim_start_matches("--").split('=').next().unwrap())
         .collect();
-    let mut sorted = names.clone();
+    let n = names.len();
+    assert_eq!(
+        names[n - 4..],
+        ["authorization-mode", "feature-gates", "feature-gates", "audit-log-path"]
+    );
+    let mut sorted = names[..n - 4].to_vec();
     sorted.sort();
-    assert_eq!(names, sorted);
+    assert_eq!(names[..n - 4], sorted[..]);
     assert_eq!(api[0], "kube-apiserver");
 
     let cm = build_pod(Component::KubeControllerManager, &cfg, &inputs).unwrap();
@@ -370,7 +355,7 @@ fn extra_args_override_and_duplicates() {
     );
 
     // authorization-config suppresses the default authorization-mode entirely.
-    let mut cfg2 = example_init_config("v1.33.6");
+    let mut cfg2 = example_init_config("v1.36.3");
     cfg2.cluster.api_server.extra_args =
         vec![arg("authorization-config", "/etc/kubernetes/authz.yaml")];
     let api2 = cmd(&pod(Component::KubeApiServer, &cfg2));
@@ -381,7 +366,7 @@ fn extra_args_override_and_duplicates() {
     );
 
     // A local-etcd advertise-client-urls extraArg becomes the apiserver's etcd-servers.
-    let mut cfg3 = example_init_config("v1.33.6");
+    let mut cfg3 = example_init_config("v1.36.3");
     cfg3.cluster.etcd.local.as_mut().unwrap().extra_args =
         vec![arg("advertise-client-urls", "https://127.0.0.1:32379")];
     let api3 = cmd(&pod(Component::KubeApiServer, &cfg3));
@@ -392,7 +377,8 @@ fn extra_args_override_and_duplicates() {
 
 #[test]
 fn extra_volumes_and_envs() {
-    let cfg = extras_config("v1.33.6");
+    // v1.35 is the last minor whose controller-manager mounts the flexvolume dir.
+    let cfg = extras_config("v1.35.4");
     let inputs = PodInputs {
         proxy_env: vec![
             env("HTTPS_PROXY", "http://proxy:3128"),
@@ -491,6 +477,21 @@ fn extra_volumes_and_envs() {
         .unwrap()
         .clone();
     assert_eq!(flex.read_only, None);
+    // From v1.36 there is no flexvolume mount, whatever flex-volume-plugin-dir says.
+    let mut cfg36 = cfg.clone();
+    cfg36.cluster.kubernetes_version = "v1.36.3".into();
+    let cm36 = build_pod(Component::KubeControllerManager, &cfg36, &inputs).unwrap();
+    assert!(
+        !cm36
+            .spec
+            .as_ref()
+            .unwrap()
+            .volumes
+            .as_ref()
+            .unwrap()
+            .iter()
+            .any(|v| v.name == "flexvolume-dir")
+    );
     // Scheduler gets the proxy variables plus its own; etcd only its extraEnvs.
     let sch = build_pod(Component::KubeScheduler, &cfg, &inputs).unwrap();
     let names: Vec<String> = container(&sch)
@@ -517,7 +518,7 @@ fn extra_volumes_and_envs() {
     };
     let api = build_pod(
         Component::KubeApiServer,
-        &example_init_config("v1.33.6"),
+        &example_init_config("v1.36.3"),
         &with_ca,
     )
     .unwrap();
@@ -531,7 +532,7 @@ fn extra_volumes_and_envs() {
     );
     let sch = build_pod(
         Component::KubeScheduler,
-        &example_init_config("v1.33.6"),
+        &example_init_config("v1.36.3"),
         &with_ca,
     )
     .unwrap();
@@ -560,7 +561,7 @@ fn assert_urls_bracketed(text: &str) -> usize {
 
 #[test]
 fn ipv6_brackets_in_every_url() {
-    let cfg = ipv6_config("v1.34.2");
+    let cfg = ipv6_config("v1.37.2");
     let api = pod(Component::KubeApiServer, &cfg);
     let a = cmd(&api);
     assert_eq!(flag(&a, "etcd-servers"), ["https://[::1]:2379"]);
@@ -623,7 +624,7 @@ fn ipv6_brackets_in_every_url() {
 
 #[test]
 fn dual_stack_subnets_passed_through() {
-    let cfg = dual_stack_config("v1.33.6");
+    let cfg = dual_stack_config("v1.36.3");
     let a = cmd(&pod(Component::KubeApiServer, &cfg));
     assert_eq!(
         flag(&a, "service-cluster-ip-range"),
@@ -643,7 +644,7 @@ fn dual_stack_subnets_passed_through() {
     // Without a pod subnet none of the three is set.
     let plain = cmd(&pod(
         Component::KubeControllerManager,
-        &example_init_config("v1.33.6"),
+        &example_init_config("v1.36.3"),
     ));
     assert!(flag(&plain, "cluster-cidr").is_empty());
     assert!(flag(&plain, "allocate-node-cidrs").is_empty());
@@ -652,7 +653,7 @@ fn dual_stack_subnets_passed_through() {
 
 #[test]
 fn external_etcd() {
-    let cfg = external_etcd_config("v1.33.6");
+    let cfg = external_etcd_config("v1.36.3");
     let api = pod(Component::KubeApiServer, &cfg);
     let a = cmd(&api);
     assert_eq!(
@@ -723,7 +724,7 @@ fn bad_input_names_field_value_and_rule() {
         (
             Box::new(|c| c.cluster.kubernetes_version = "v1.33".into()),
             Component::KubeScheduler,
-            "kubernetesVersion: \"v1.33\" is not a semantic version such as v1.34.2",
+            "kubernetesVersion: \"v1.33\" is not a semantic version such as v1.37.2",
         ),
         (
             Box::new(|c| c.cluster.kubernetes_version = "v1.40.0".into()),
@@ -757,7 +758,7 @@ fn bad_input_names_field_value_and_rule() {
         ),
     ];
     for (edit, component, want) in cases {
-        let mut cfg = example_init_config("v1.33.6");
+        let mut cfg = example_init_config("v1.36.3");
         edit(&mut cfg);
         let err = build_pod(component, &cfg, &PodInputs::default()).unwrap_err();
         assert!(
@@ -811,7 +812,7 @@ fn mode(p: &Path) -> u32 {
 
 #[test]
 fn phases_write_manifests_with_kubeadm_modes_and_events() {
-    let mut r = run_ctx(example_init_config("v1.33.6"), false);
+    let mut r = run_ctx(example_init_config("v1.36.3"), false);
     etcd::run(&r.ctx, "local").unwrap();
     control_plane::run(&r.ctx, "all").unwrap();
     let evs = r.events();
@@ -909,7 +910,7 @@ fn phases_write_manifests_with_kubeadm_modes_and_events() {
 
 #[test]
 fn phases_consult_the_host() {
-    let mut r = run_ctx(example_init_config("v1.33.6"), false);
+    let mut r = run_ctx(example_init_config("v1.36.3"), false);
     // Two optional CA dirs exist on this "host"; ca.crt without ca.key is external-CA mode.
     for d in [
         "/etc/ca-certificates",
@@ -954,7 +955,7 @@ fn phases_consult_the_host() {
 
 #[test]
 fn dry_run_does_not_create_the_data_dir() {
-    let mut cfg = example_init_config("v1.33.6");
+    let mut cfg = example_init_config("v1.36.3");
     cfg.cluster
         .feature_gates
         .insert("RootlessControlPlane".into(), true);
@@ -989,7 +990,7 @@ fn dry_run_does_not_create_the_data_dir() {
 
 #[test]
 fn external_etcd_phase_skips_and_writes_nothing() {
-    let mut r = run_ctx(external_etcd_config("v1.33.6"), false);
+    let mut r = run_ctx(external_etcd_config("v1.36.3"), false);
     etcd::run(&r.ctx, "local").unwrap();
     let evs = r.events();
     assert!(
@@ -1004,7 +1005,7 @@ fn external_etcd_phase_skips_and_writes_nothing() {
 
 #[test]
 fn bad_input_and_faults_leave_disk_unchanged() {
-    let mut cfg = example_init_config("v1.33.6");
+    let mut cfg = example_init_config("v1.36.3");
     cfg.init.local_api_endpoint.advertise_address = "10.0.0.300".into();
     let mut r = run_ctx(cfg, false);
     let e1 = etcd::run(&r.ctx, "local").unwrap_err();
@@ -1027,7 +1028,7 @@ fn bad_input_and_faults_leave_disk_unchanged() {
     );
 
     // A manifests "directory" that is a file: the error names the path, nothing else changes.
-    let r = run_ctx(example_init_config("v1.33.6"), false);
+    let r = run_ctx(example_init_config("v1.36.3"), false);
     std::fs::create_dir_all(r.path("/etc/kubernetes")).unwrap();
     std::fs::write(r.path("/etc/kubernetes/manifests"), "not a dir").unwrap();
     let err = control_plane::run(&r.ctx, "apiserver").unwrap_err();
@@ -1140,7 +1141,8 @@ fn foreign_client_cert(dir: &Path) -> (String, String) {
 #[test]
 fn real_etcd_runs_from_the_generated_manifest() {
     let [client, peer, metrics] = free_ports();
-    let mut cfg = example_init_config("v1.33.6"); // etcd 3.5 flag names, understood by 3.4
+    // The default version: etcd 3.6+ flag names, run by the real etcd kubeadm pins for it.
+    let mut cfg = example_init_config("v1.37.2");
     cfg.init.local_api_endpoint.advertise_address = "127.0.0.1".into();
     cfg.cluster.encryption_algorithm = "ECDSA-P256".into();
     let client_url = format!("https://127.0.0.1:{client}");
@@ -1364,7 +1366,7 @@ fn external_etcd_version_check_against_real_etcd_a_stub_and_nothing() {
         EtcdVersionProbe, IgnoreSet, external_etcd_version_check, run_checks,
     };
     let [client, peer, metrics] = free_ports();
-    let mut cfg = example_init_config("v1.33.6");
+    let mut cfg = example_init_config("v1.36.3");
     cfg.init.local_api_endpoint.advertise_address = "127.0.0.1".into();
     cfg.cluster.encryption_algorithm = "ECDSA-P256".into();
     let client_url = format!("https://127.0.0.1:{client}");
@@ -1447,20 +1449,13 @@ fn external_etcd_version_check_against_real_etcd_a_stub_and_nothing() {
     };
     let host = r.ctx.host.as_ref();
 
-    // Debian's etcd 3.4.23 answers over mutual TLS and is too old for v1.33.
-    let res = external_etcd_version_check(host, &ext, 33, &probe);
+    // The real etcd (the version kubeadm pins) answers over mutual TLS and is new enough.
+    let res = external_etcd_version_check(host, &ext, 37, &probe);
     assert_eq!(res.name, "ExternalEtcdVersion");
-    assert_eq!(res.severity, kubestrap::engine::Severity::Error, "{res:?}");
-    assert!(
-        res.message.contains(&client_url)
-            && res.message.contains(">= 3.5.24")
-            && res.message.contains("Current version: 3.4.23"),
-        "{}",
-        res.message
-    );
+    assert_eq!(res.severity, kubestrap::engine::Severity::Pass, "{res:?}");
 
-    // Through init's run_checks with external etcd: the certificate files pass, the version
-    // fails (one request: etcd answers at once, so no retries).
+    // Through init's run_checks with external etcd: the certificate files and the version
+    // pass (one request: etcd answers at once, so no retries).
     let mut ext_cfg = cfg.clone();
     ext_cfg.cluster.etcd.local = None;
     ext_cfg.cluster.etcd.external = Some(ext.clone());
@@ -1475,7 +1470,7 @@ fn external_etcd_version_check_against_real_etcd_a_stub_and_nothing() {
         "{certs:?}"
     );
     let ver = by("ExternalEtcdVersion").expect("version check runs");
-    assert!(ver.message.contains("Current version: 3.4.23"), "{ver:?}");
+    assert_eq!(ver.severity, kubestrap::engine::Severity::Pass, "{ver:?}");
     assert!(by("Port-2379").is_none() && by("DirAvailable--var-lib-etcd").is_none());
 
     // A missing key file: the certificate check names it.
@@ -1516,7 +1511,7 @@ fn external_etcd_version_check_against_real_etcd_a_stub_and_nothing() {
     );
     assert_eq!(stub.join().unwrap(), 1, "the stub served the request");
 
-    // A stub 3.5.16 is below kubeadm's minimum for the v1.31–v1.34 releases (3.5.24).
+    // A stub 3.5.16 is below kubeadm's minimum for the v1.34–v1.37 releases (3.5.24).
     let (port, stub) = version_stub(
         &cert,
         &key,
@@ -1525,8 +1520,9 @@ fn external_etcd_version_check_against_real_etcd_a_stub_and_nothing() {
     );
     ok_ext.endpoints = vec![format!("https://127.0.0.1:{port}")];
     let res = external_etcd_version_check(host, &ok_ext, 34, &probe);
+    assert_eq!(res.severity, kubestrap::engine::Severity::Error, "{res:?}");
     assert!(
-        res.message.contains("Current version: 3.5.16"),
+        res.message.contains(">= 3.5.24") && res.message.contains("Current version: 3.5.16"),
         "{}",
         res.message
     );

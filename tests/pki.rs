@@ -68,7 +68,7 @@ impl Env {
 }
 
 fn cfg(alg: &str) -> InitConfig {
-    let mut c = example_init_config("v1.33.6");
+    let mut c = example_init_config("v1.36.3");
     c.cluster.encryption_algorithm = alg.into();
     c
 }
@@ -152,7 +152,8 @@ fn expected_certs() -> Vec<(
         (
             "apiserver-kubelet-client",
             "ca",
-            "subject=O = kubeadm:cluster-admins, CN = kube-apiserver-kubelet-client",
+            // From v1.36 without O=kubeadm:cluster-admins (cfg() is v1.36.3).
+            "subject=CN = kube-apiserver-kubelet-client",
             "",
             "TLS Web Client Authentication",
             false,

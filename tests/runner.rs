@@ -58,7 +58,7 @@ async fn no_host_changing_command_reaches_the_runner_under_root() {
             .unwrap()
             .with_runner(recorder.clone()),
     );
-    let mut cfg = kubestrap::config::defaults::example_init_config("v1.34.2");
+    let mut cfg = kubestrap::config::defaults::example_init_config("v1.37.2");
     cfg.init.node_registration.ignore_preflight_errors = vec!["all".into()];
     let (sink, mut rx) = kubestrap::engine::EventSink::channel();
     let mut ctx = kubestrap::engine::PhaseCtx::new(Arc::new(cfg), host.clone(), sink);

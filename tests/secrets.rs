@@ -68,7 +68,7 @@ impl Sandbox {
             let p = bin.join(s);
             let body = if *s == "kubelet" {
                 format!(
-                    "#!/bin/sh\necho \"{s} $*\" >> '{}'\necho 'Kubernetes v1.33.1'\n",
+                    "#!/bin/sh\necho \"{s} $*\" >> '{}'\necho 'Kubernetes v1.36.3'\n",
                     record.display()
                 )
             } else {
@@ -244,7 +244,7 @@ fn init_and_join_write_no_secret_outside_the_pki_and_kubeconfigs() {
             "--node-name",
             "cp1",
             "--kubernetes-version",
-            "v1.33.1",
+            "v1.36.3",
             "--token",
             TOKEN,
             "--upload-certs",

@@ -530,7 +530,7 @@ fn measure_pki_with_pregenerated_rsa_keys() {
     use kubestrap::pki::{KeyAlgorithm, KeyPool};
     use std::sync::Arc;
 
-    let mut cfg = kubestrap::config::defaults::example_init_config("v1.34.2");
+    let mut cfg = kubestrap::config::defaults::example_init_config("v1.37.2");
     cfg.cluster.encryption_algorithm = "RSA-2048".into();
     let cfg = Arc::new(cfg);
     let mut pooled = vec![];

@@ -61,7 +61,7 @@ pub struct KubeVersion {
 }
 
 impl KubeVersion {
-    /// Parses `v1.34.2`, `1.34.2` (normalised to `v1.34.2`), `v1.34.1+abc`.
+    /// Parses `v1.37.2`, `1.37.2` (normalised to `v1.37.2`), `v1.37.1+abc`.
     /// Errors say what was expected (`v1.18` without a patch is refused, as kubeadm does).
     pub fn parse(s: &str) -> Result<Self, String> {
         let t = s.strip_prefix('v').unwrap_or(s);
@@ -70,11 +70,11 @@ impl KubeVersion {
         let parts: Vec<&str> = core.split('.').collect();
         let num = |p: &str| {
             p.parse::<u32>()
-                .map_err(|_| format!("{s:?} is not a semantic version such as v1.34.2"))
+                .map_err(|_| format!("{s:?} is not a semantic version such as v1.37.2"))
         };
         if parts.len() != 3 {
             return Err(format!(
-                "{s:?} is not a semantic version such as v1.34.2 (major.minor.patch)"
+                "{s:?} is not a semantic version such as v1.37.2 (major.minor.patch)"
             ));
         }
         Ok(KubeVersion {

@@ -40,6 +40,23 @@ pub struct ClusterSettings {
     pub image_repository: String,
     /// The `kubelet` key of `kube-system/kubelet-config`: the KubeletConfiguration YAML.
     pub kubelet_config: String,
+    /// `featureGates.NodeLocalCRISocket` of the ClusterConfiguration (`None` when unset).
+    pub node_local_cri_socket_gate: Option<bool>,
+}
+
+impl ClusterSettings {
+    /// The cluster's minor version (the newest carried minor when unknown).
+    pub fn minor(&self) -> u32 {
+        crate::config::versions::minor_of(&self.kubernetes_version)
+    }
+
+    /// Whether the node's CRI socket goes into `/var/lib/kubelet/instance-config.yaml` and the
+    /// kubelet's config.yaml instead of a `--container-runtime-endpoint` flag: always from
+    /// v1.37, else the `NodeLocalCRISocket` gate, on by default
+    /// (cmd/kubeadm/app/phases/kubelet/flags.go, config.go).
+    pub fn node_local_cri_socket(&self) -> bool {
+        self.minor() >= 37 || self.node_local_cri_socket_gate.unwrap_or(true)
+    }
 }
 
 async fn get_cm(client: &Client, name: &str, timeout: Duration) -> Result<ConfigMap, PhaseError> {
@@ -106,11 +123,16 @@ pub async fn read_cluster_settings(
         .and_then(|d| d.get("kubelet"))
         .cloned()
         .ok_or_else(|| PhaseError::new("kube-system/kubelet-config has no kubelet key"))?;
+    let node_local_cri_socket_gate = v
+        .get("featureGates")
+        .and_then(|g| g.get("NodeLocalCRISocket"))
+        .and_then(serde_yaml::Value::as_bool);
     Ok(ClusterSettings {
         cluster_name: s("clusterName", "kubernetes"),
         kubernetes_version: s("kubernetesVersion", ""),
         image_repository: s("imageRepository", "registry.k8s.io"),
         kubelet_config,
+        node_local_cri_socket_gate,
     })
 }
 
@@ -143,28 +165,33 @@ pub async fn client_for(yaml: &str, what: &str) -> Result<Client, PhaseError> {
     crate::kubeapi::client_from_kubeconfig_str(yaml, what).await
 }
 
-/// `kubeadm-flags.env` (reference §1.2): `KUBELET_KUBEADM_ARGS="..."` with
-/// `--container-runtime-endpoint`, `--pod-infra-container-image`, `--hostname-override` (when
-/// the node name differs from `hostname`), `--register-with-taints` (when taints are set);
-/// any `kubeletExtraArgs` name replaces the base args of that name; sorted by name, then value.
+/// `kubeadm-flags.env` as kubeadm's join writes it (cmd/kubeadm/app/phases/kubelet/flags.go):
+/// `KUBELET_KUBEADM_ARGS="..."` with `--container-runtime-endpoint` (only when the cluster's
+/// NodeLocalCRISocket is off), `--hostname-override` (when the node name differs from
+/// `hostname`), `--pod-infra-container-image` (v1.34 only), `--register-with-taints` (when
+/// taints are set), sorted by name; then `kubeletExtraArgs` in the user's order, each replacing
+/// the base args of its name (`ArgumentsToCommand`).
 pub fn kubeadm_flags_env(
     cfg: &JoinConfiguration,
     settings: &ClusterSettings,
     hostname: &str,
 ) -> String {
     let nr = &cfg.node_registration;
-    let pause = crate::config::versions::KubeVersion::parse(&settings.kubernetes_version)
-        .ok()
-        .and_then(|v| v.info())
-        .map(|i| i.pause)
-        .unwrap_or("3.10");
-    let mut args: Vec<(String, String)> = vec![
-        ("container-runtime-endpoint".into(), nr.cri_socket.clone()),
-        (
+    let mut args: Vec<(String, String)> = Vec::new();
+    if !settings.node_local_cri_socket() {
+        args.push(("container-runtime-endpoint".into(), nr.cri_socket.clone()));
+    }
+    if settings.minor() <= 34 {
+        let pause = crate::config::versions::KubeVersion::parse(&settings.kubernetes_version)
+            .ok()
+            .and_then(|v| v.info())
+            .map(|i| i.pause)
+            .unwrap_or("3.10.1");
+        args.push((
             "pod-infra-container-image".into(),
             format!("{}/pause:{pause}", settings.image_repository),
-        ),
-    ];
+        ));
+    }
     if nr.name != hostname.trim().to_lowercase() {
         args.push(("hostname-override".into(), nr.name.clone()));
     }
@@ -180,16 +207,45 @@ pub fn kubeadm_flags_env(
             .collect();
         args.push(("register-with-taints".into(), t.join(",")));
     }
-    let extra: Vec<(String, String)> = nr
-        .kubelet_extra_args
-        .iter()
-        .map(|a| (a.name.clone(), a.value.clone()))
+    let base: Vec<crate::config::Arg> = args
+        .into_iter()
+        .map(|(name, value)| crate::config::Arg { name, value })
         .collect();
-    args.retain(|(n, _)| !extra.iter().any(|(en, _)| en == n));
-    args.extend(extra);
-    args.sort();
-    let line: Vec<String> = args.iter().map(|(n, v)| format!("--{n}={v}")).collect();
+    let line: Vec<String> = crate::phases::staticpod::merge_args(&base, &nr.kubelet_extra_args)
+        .iter()
+        .map(|a| format!("--{}={}", a.name, a.value))
+        .collect();
     format!("KUBELET_KUBEADM_ARGS=\"{}\"\n", line.join(" "))
+}
+
+/// The kubelet's config.yaml on a joining node: the cluster's KubeletConfiguration with the
+/// node's `containerRuntimeEndpoint` patched in when NodeLocalCRISocket is on, keys sorted as
+/// kubeadm re-marshals them (cmd/kubeadm/app/phases/kubelet/config.go). Errors: the
+/// kubelet-config ConfigMap does not hold a YAML mapping.
+pub fn kubelet_config_yaml(
+    cfg: &JoinConfiguration,
+    settings: &ClusterSettings,
+) -> Result<String, PhaseError> {
+    if !settings.node_local_cri_socket() {
+        return Ok(settings.kubelet_config.clone());
+    }
+    let v: serde_yaml::Value = serde_yaml::from_str(&settings.kubelet_config).map_err(|e| {
+        PhaseError::new("the KubeletConfiguration in kube-system/kubelet-config is not YAML")
+            .caused_by(e)
+    })?;
+    let serde_yaml::Value::Mapping(mut m) = v else {
+        return Err(PhaseError::new(
+            "the KubeletConfiguration in kube-system/kubelet-config is not a YAML mapping",
+        ));
+    };
+    m.insert(
+        "containerRuntimeEndpoint".into(),
+        cfg.node_registration.cri_socket.clone().into(),
+    );
+    let mut entries: Vec<(serde_yaml::Value, serde_yaml::Value)> = m.into_iter().collect();
+    entries.sort_by(|a, b| a.0.as_str().cmp(&b.0.as_str()));
+    serde_yaml::to_string(&serde_yaml::Mapping::from_iter(entries))
+        .map_err(|e| PhaseError::new("cannot render the kubelet's config.yaml").caused_by(e))
 }
 
 fn write(
@@ -264,6 +320,18 @@ pub fn kubelet_start(
         events.log(PHASE, "Stopping the kubelet");
         let _ = host.run("systemctl", &["stop", "kubelet"]);
     }
+    if settings.node_local_cri_socket() {
+        let instance = crate::phases::kubelet::INSTANCE_CONFIG;
+        events.log(
+            PHASE,
+            format!("Writing kubelet configuration to file \"{instance}\""),
+        );
+        let body = format!(
+            "containerRuntimeEndpoint: \"{}\"\n",
+            cfg.node_registration.cri_socket
+        );
+        write(host, events, instance, body.as_bytes(), 0o644)?;
+    }
     events.log(
         PHASE,
         format!("Writing kubelet configuration to file \"{KUBELET_CONFIG_YAML}\""),
@@ -272,7 +340,7 @@ pub fn kubelet_start(
         host,
         events,
         KUBELET_CONFIG_YAML,
-        settings.kubelet_config.as_bytes(),
+        kubelet_config_yaml(cfg, settings)?.as_bytes(),
         0o644,
     )?;
     let hostname = host.facts().hostname;
@@ -512,24 +580,48 @@ mod tests {
     fn flags_env_like_kubeadm() {
         let mut cfg = JoinConfiguration::default();
         crate::join::cmdline::apply_join_defaults(&mut cfg, "node-a");
-        let s = ClusterSettings {
+        let mut s = ClusterSettings {
             cluster_name: "kubernetes".into(),
-            kubernetes_version: "v1.33.1".into(),
+            kubernetes_version: "v1.37.2".into(),
             image_repository: "registry.k8s.io".into(),
-            kubelet_config: String::new(),
+            kubelet_config: "kind: KubeletConfiguration\napiVersion: kubelet.config.k8s.io/v1beta1\n"
+                .into(),
+            node_local_cri_socket_gate: None,
         };
+        // v1.37: the CRI socket lives in instance-config.yaml and config.yaml, never a flag.
         assert_eq!(
             kubeadm_flags_env(&cfg, &s, "node-a"),
-            "KUBELET_KUBEADM_ARGS=\"--container-runtime-endpoint=unix:///var/run/containerd/containerd.sock --pod-infra-container-image=registry.k8s.io/pause:3.10\"\n"
+            "KUBELET_KUBEADM_ARGS=\"\"\n"
         );
+        assert_eq!(
+            kubelet_config_yaml(&cfg, &s).unwrap(),
+            "apiVersion: kubelet.config.k8s.io/v1beta1\ncontainerRuntimeEndpoint: unix:///var/run/containerd/containerd.sock\nkind: KubeletConfiguration\n"
+        );
+        // v1.34 with NodeLocalCRISocket off: the flag and the pause image, as kubeadm v1.34.
+        s.kubernetes_version = "v1.34.4".into();
+        s.node_local_cri_socket_gate = Some(false);
+        assert_eq!(
+            kubeadm_flags_env(&cfg, &s, "node-a"),
+            "KUBELET_KUBEADM_ARGS=\"--container-runtime-endpoint=unix:///var/run/containerd/containerd.sock --pod-infra-container-image=registry.k8s.io/pause:3.10.1\"\n"
+        );
+        assert_eq!(kubelet_config_yaml(&cfg, &s).unwrap(), s.kubelet_config);
+        // extra args follow the sorted defaults in the user's order and replace them by name.
         cfg.node_registration.name = "worker-9".into();
-        cfg.node_registration.kubelet_extra_args = vec![Arg {
-            name: "container-runtime-endpoint".into(),
-            value: "unix:///run/crio/crio.sock".into(),
-        }];
+        cfg.node_registration.kubelet_extra_args = vec![
+            Arg {
+                name: "v".into(),
+                value: "4".into(),
+            },
+            Arg {
+                name: "container-runtime-endpoint".into(),
+                value: "unix:///run/crio/crio.sock".into(),
+            },
+        ];
         let env = kubeadm_flags_env(&cfg, &s, "node-a");
-        assert!(env.contains("--container-runtime-endpoint=unix:///run/crio/crio.sock --hostname-override=worker-9 --pod-infra"), "{env}");
-        assert!(!env.contains("containerd.sock"));
+        assert_eq!(
+            env,
+            "KUBELET_KUBEADM_ARGS=\"--hostname-override=worker-9 --pod-infra-container-image=registry.k8s.io/pause:3.10.1 --v=4 --container-runtime-endpoint=unix:///run/crio/crio.sock\"\n"
+        );
     }
 
     #[test]

@@ -524,7 +524,7 @@ mod tests {
 
     #[test]
     fn default_args_for_the_wizard() {
-        let cfg = crate::config::defaults::example_init_config("v1.33.6");
+        let cfg = crate::config::defaults::example_init_config("v1.36.3");
         let args = default_apiserver_args(&cfg);
         let names: Vec<&str> = args.iter().map(|(n, _)| n.as_str()).collect();
         let mut sorted = names.clone();

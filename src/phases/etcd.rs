@@ -378,7 +378,7 @@ mod tests {
 
     #[test]
     fn probe_endpoint_from_metrics_url() {
-        let mut cfg = crate::config::defaults::example_init_config("v1.33.6");
+        let mut cfg = crate::config::defaults::example_init_config("v1.36.3");
         assert_eq!(
             etcd_probe_endpoint(&cfg, false),
             ("127.0.0.1".to_string(), 2381, "HTTP")

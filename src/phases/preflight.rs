@@ -669,36 +669,21 @@ pub fn common_checks(n: &NodeChecks, facts: &crate::host::HostFacts) -> Vec<Chec
     // Swap
     out.push(swap_check(n));
 
-    // Required commands (version-dependent).
-    let mut required: Vec<(&str, Severity)> = Vec::new();
-    if minor < 31 {
-        required.push(("crictl", Severity::Error));
-    } else if minor == 31 {
-        required.push(("crictl", Severity::Warning));
-    }
-    if minor < 32 {
-        required.push(("conntrack", Severity::Error));
-    }
-    for b in ["ip", "iptables", "mount", "nsenter"] {
-        required.push((b, Severity::Error));
-    }
-    for b in ["ebtables", "ethtool", "socat", "tc", "touch"] {
-        required.push((b, Severity::Warning));
-    }
-    for (bin, sev) in required {
+    // Required commands: the same for every carried minor (kubeadm v1.34 to v1.37 check
+    // exactly these; cmd/kubeadm/app/preflight/checks_linux.go), each with its Debian package.
+    let _ = minor;
+    let required = [
+        ("losetup", "mount", Severity::Error),
+        ("mount", "mount", Severity::Error),
+        ("cp", "coreutils", Severity::Error),
+    ];
+    for (bin, pkg, sev) in required {
         let name = format!("FileExisting-{bin}");
         if host.which(bin).is_some() {
             out.push(CheckResult::pass(&name));
             continue;
         }
         let msg = format!("{bin} not found in system path");
-        let pkg = match bin {
-            "ip" | "tc" => "iproute2",
-            "nsenter" | "mount" => "util-linux",
-            "touch" => "coreutils",
-            "crictl" => "cri-tools",
-            other => other,
-        };
         let r = if sev == Severity::Error {
             CheckResult::error(&name, msg)
         } else {

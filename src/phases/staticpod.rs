@@ -744,7 +744,7 @@ mod tests {
 
     #[test]
     fn startup_threshold_rounds_up() {
-        let mut cfg = crate::config::defaults::example_init_config("v1.33.6");
+        let mut cfg = crate::config::defaults::example_init_config("v1.36.3");
         assert_eq!(startup_failure_threshold(&cfg), 24);
         cfg.init
             .timeouts

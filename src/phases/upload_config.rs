@@ -30,19 +30,9 @@ pub const KUBELET_CONFIG_MAP: &str = "kubelet-config";
 /// Annotation with the component-config hash.
 pub const HASH_ANNOTATION: &str = "kubeadm.kubernetes.io/component-config.hash";
 
-/// Node annotation holding the CRI socket while the NodeLocalCRISocket gate is off.
+/// Node annotation holding the CRI socket while the NodeLocalCRISocket gate is off (up to
+/// v1.35; kubeadm v1.36 stopped writing it).
 pub const CRI_SOCKET_ANNOTATION: &str = "kubeadm.alpha.kubernetes.io/cri-socket";
-
-/// Whether kubeadm's `NodeLocalCRISocket` feature gate is on: the `featureGates` value when
-/// set, else on from Kubernetes 1.34 (beta) and off before.
-pub fn node_local_cri_socket(ctx: &PhaseCtx) -> bool {
-    if let Some(v) = ctx.cfg.cluster.feature_gates.get("NodeLocalCRISocket") {
-        return *v;
-    }
-    crate::config::versions::KubeVersion::parse(&ctx.cfg.cluster.kubernetes_version)
-        .map(|v| v.minor >= 34)
-        .unwrap_or(true)
-}
 
 /// Runs `upload-config/<sub>` (`all` or empty runs both). Errors: the API call that failed.
 pub async fn run(ctx: &PhaseCtx, sub: &str) -> Result<(), PhaseError> {
@@ -164,9 +154,11 @@ async fn upload_kubelet(ctx: &PhaseCtx, api: &ApiWriter) -> Result<(), PhaseErro
         ..Default::default()
     };
     api.apply_ns(cm, |_, _| {}).await?;
-    if !node_local_cri_socket(ctx) {
+    if !super::kubelet::node_local_cri_socket(ctx)
+        && crate::config::versions::minor_of(&ctx.cfg.cluster.kubernetes_version) <= 35
+    {
         // Without NodeLocalCRISocket the CRI socket lives in a Node annotation
-        // (kubeadm `patchnode.AnnotateCRISocket`).
+        // (kubeadm `patchnode.AnnotateCRISocket`, up to v1.35).
         let name = ctx.cfg.init.node_registration.name.clone();
         api.wait_for_node(&name).await?;
         let patch = serde_json::json!({"metadata": {"annotations": {

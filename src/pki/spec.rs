@@ -507,7 +507,7 @@ mod tests {
 
     #[test]
     fn apiserver_sans_match_reference_facts() {
-        let cfg = example_init_config("v1.33.6");
+        let cfg = example_init_config("v1.36.3");
         let s = apiserver_sans(&cfg).unwrap();
         assert_eq!(
             s.dns,
@@ -524,7 +524,7 @@ mod tests {
 
     #[test]
     fn cpe_and_certsans_are_added_once_lower_cased() {
-        let mut cfg = example_init_config("v1.33.6");
+        let mut cfg = example_init_config("v1.36.3");
         cfg.cluster.control_plane_endpoint = "LB.Example:8443".into();
         cfg.cluster.api_server.cert_sans = vec![
             "lb.example".into(),
@@ -544,7 +544,7 @@ mod tests {
 
     #[test]
     fn ipv6_urls_are_bracketed() {
-        let mut cfg = example_init_config("v1.33.6");
+        let mut cfg = example_init_config("v1.36.3");
         cfg.init.local_api_endpoint.advertise_address = "2001:db8::10".into();
         assert_eq!(local_url(&cfg).unwrap(), "https://[2001:db8::10]:6443");
         let kcm = KUBECONFIGS[3];

@@ -452,7 +452,7 @@ fn every_field_has_a_clear_validation_message() {
         (
             FieldId::Version,
             "v1.20.0",
-            "is not supported; kubestrap carries Kubernetes v1.31 to v1.34",
+            "is not supported; kubestrap carries Kubernetes v1.34 to v1.37",
         ),
         (
             FieldId::NodeName,
