@@ -400,13 +400,21 @@ async fn worker_join_succeeds_with_pin_and_tls_bootstrap() {
         .server
         .get("configmaps", "kube-system", "kubelet-config")
         .unwrap();
+    // config.yaml is the cluster's KubeletConfiguration with this node's CRI socket patched in
+    // (NodeLocalCRISocket), which also goes to instance-config.yaml; no CRI flag.
+    let mut want: serde_yaml::Value =
+        serde_yaml::from_str(kubelet_cm["data"]["kubelet"].as_str().unwrap()).unwrap();
+    want["containerRuntimeEndpoint"] = "unix:///var/run/containerd/containerd.sock".into();
+    let got: serde_yaml::Value =
+        serde_yaml::from_str(&read(root, "/var/lib/kubelet/config.yaml")).unwrap();
+    assert_eq!(got, want);
     assert_eq!(
-        read(root, "/var/lib/kubelet/config.yaml"),
-        kubelet_cm["data"]["kubelet"].as_str().unwrap()
+        read(root, "/var/lib/kubelet/instance-config.yaml"),
+        "containerRuntimeEndpoint: \"unix:///var/run/containerd/containerd.sock\"\n"
     );
     assert_eq!(
         read(root, "/var/lib/kubelet/kubeadm-flags.env"),
-        "KUBELET_KUBEADM_ARGS=\"--container-runtime-endpoint=unix:///var/run/containerd/containerd.sock --pod-infra-container-image=registry.k8s.io/pause:3.10\"\n"
+        "KUBELET_KUBEADM_ARGS=\"\"\n"
     );
     assert!(events.iter().any(|e| matches!(e, Event::FileWritten { path, mode: 0o600 } if path == "/etc/kubernetes/bootstrap-kubelet.conf")));
     assert!(
@@ -1715,7 +1723,7 @@ fn join_preflight_phase_events_and_ignore_list() {
     // A clean machine passes and reports every check as an Event::Check.
     let (r, evs) = run(&good_join_host(), &[]);
     r.unwrap();
-    assert_eq!(evs.len(), 25, "{evs:?}");
+    assert_eq!(evs.len(), 19, "{evs:?}");
     assert_eq!(evs[0].0, "IsPrivilegedUser", "the root check comes first");
     assert!(evs.iter().all(|(_, s, _)| *s == Severity::Pass));
 

@@ -323,7 +323,8 @@ fn extra_args_override_and_duplicates() {
         .http_get
         .unwrap();
     assert_eq!(live.host, None);
-    assert_eq!(live.port, IntOrString::Int(10257));
+    // From v1.34 the probes name the container port.
+    assert_eq!(live.port, IntOrString::String("probe-port".into()));
 
     let sch = build_pod(Component::KubeScheduler, &cfg, &inputs).unwrap();
     assert_eq!(flag(&cmd(&sch), "v"), ["2"]);
@@ -349,9 +350,14 @@ fn extra_args_override_and_duplicates() {
         .unwrap()
         .http_get
         .unwrap();
+    // The probe uses the first metrics URL's host and port through the named container port.
     assert_eq!(
         (live.host.as_deref(), live.port),
-        (Some("127.0.0.1"), IntOrString::Int(12381))
+        (Some("127.0.0.1"), IntOrString::String("probe-port".into()))
+    );
+    assert_eq!(
+        container(&e).ports.as_ref().unwrap()[0].container_port,
+        12381
     );
 
     // authorization-config suppresses the default authorization-mode entirely.

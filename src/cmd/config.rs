@@ -349,6 +349,11 @@ pub fn migrate_file(path: &Path, facts: &HostFacts) -> Result<(String, Vec<Strin
     if let Some(mut i) = init {
         i.kubelet = None;
         i.kube_proxy = None;
+        // kubeadm's migrate writes the dynamic default taint of a control-plane node.
+        i.init
+            .node_registration
+            .taints
+            .get_or_insert_with(|| vec![crate::config::defaults::control_plane_taint()]);
         parts.push(export_init(&i, ApiVersion::V1beta4, true));
     }
     if let Some(j) = join {

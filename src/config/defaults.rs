@@ -124,6 +124,17 @@ pub fn apply_static_init_defaults(cfg: &mut InitConfig) {
     fill_timeouts(&mut i.timeouts);
 }
 
+/// The taint of a control-plane node when `nodeRegistration.taints` is unset:
+/// `node-role.kubernetes.io/control-plane:NoSchedule` (kubeadm's
+/// `SetNodeRegistrationDynamicDefaults`).
+pub fn control_plane_taint() -> k8s_openapi::api::core::v1::Taint {
+    k8s_openapi::api::core::v1::Taint {
+        key: "node-role.kubernetes.io/control-plane".into(),
+        effect: "NoSchedule".into(),
+        ..Default::default()
+    }
+}
+
 /// The ClusterConfiguration kubeadm uploads and works with, after its dynamic defaults
 /// (`SetClusterDynamicDefaults` in cmd/kubeadm/app/util/config/initconfiguration.go and
 /// `manageSkippedAddons` in cmd/kubeadm/app/cmd/init.go): a `controlPlaneEndpoint` without a

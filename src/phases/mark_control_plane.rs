@@ -18,11 +18,7 @@ pub const LABEL_EXCLUDE_LB: &str = "node.kubernetes.io/exclude-from-external-loa
 pub fn taints(ctx: &PhaseCtx) -> Vec<Taint> {
     match &ctx.cfg.init.node_registration.taints {
         Some(t) => t.clone(),
-        None => vec![Taint {
-            key: LABEL_CONTROL_PLANE.into(),
-            effect: "NoSchedule".into(),
-            ..Default::default()
-        }],
+        None => vec![crate::config::defaults::control_plane_taint()],
     }
 }
 
