@@ -894,3 +894,118 @@ fn kubeadm_discovery(w: &World, join: &Value) {
     );
     eprintln!("== kubeadm join --dry-run exit {rc} ==");
 }
+
+/// The init's error event (`phase_failed`) and when it came.
+fn failure(run: &Run) -> Option<(Duration, String, String)> {
+    run.events()
+        .into_iter()
+        .find(|(_, v)| v["event"] == "phase_failed")
+        .map(|(t, v)| {
+            (
+                t,
+                v["error"].as_str().unwrap_or("").to_string(),
+                v["hint"].as_str().unwrap_or("").to_string(),
+            )
+        })
+}
+
+/// A kube-apiserver that exits at start because the binary rejects an extraArgs value
+/// (kubestrap's validation checks names, not values): wait-control-plane names the
+/// component, the flag and its last log lines long before the 4-minute timeout.
+#[test]
+fn apiserver_that_rejects_a_flag_is_named_early() {
+    let Some(bins) = bins() else { return };
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let w = World::new(bins, "b");
+    let dir_path = w.dir.path().to_path_buf();
+    let names = w.nets.names.clone();
+    {
+        let cfg = w.config(
+            "",
+            "apiServer:\n  extraArgs:\n  - name: audit-log-maxage\n    value: \"ten\"\n",
+        );
+        let runner = w.runner(&[]);
+        let mut run = w.init(&runner, &cfg);
+        let rc = run.wait(Duration::from_secs(200));
+        let ctx = || check_failed_with("init", &run, &runner);
+        assert_eq!(rc, Some(1), "{}", ctx());
+        let (at, error, hint) = failure(&run).unwrap_or_else(|| panic!("{}", ctx()));
+        eprintln!(
+            "== failed after {:.3}s ==\n{error}\nhint: {hint}",
+            at.as_secs_f64()
+        );
+        assert!(error.contains("kube-apiserver"), "{error}");
+        assert!(error.contains("--audit-log-maxage"), "{error}");
+        assert!(error.contains("invalid argument \"ten\""), "{error}");
+        assert!(at < Duration::from_secs(60), "took {at:?}: {error}");
+        assert!(runner.exits("kube-apiserver") >= 1);
+    }
+    drop(w);
+    assert_nothing_left(&dir_path, &names);
+}
+
+/// etcd never starts: the apiserver cannot reach it, and the error says so.
+#[test]
+fn etcd_not_reachable_is_named() {
+    let Some(bins) = bins() else { return };
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let w = World::new(bins, "c");
+    let dir_path = w.dir.path().to_path_buf();
+    let names = w.nets.names.clone();
+    {
+        let cfg = w.config("timeouts:\n  controlPlaneComponentHealthCheck: 40s\n", "");
+        let runner = w.runner(&["etcd"]);
+        let mut run = w.init(&runner, &cfg);
+        let rc = run.wait(Duration::from_secs(200));
+        let ctx = || check_failed_with("init", &run, &runner);
+        assert_eq!(rc, Some(1), "{}", ctx());
+        let (at, error, hint) = failure(&run).unwrap_or_else(|| panic!("{}", ctx()));
+        eprintln!(
+            "== failed after {:.3}s ==\n{error}\nhint: {hint}",
+            at.as_secs_f64()
+        );
+        assert!(error.contains("kube-apiserver"), "{error}");
+        assert!(error.contains("etcd"), "{error}");
+        assert!(error.contains("127.0.0.1:2379"), "{error}");
+    }
+    drop(w);
+    assert_nothing_left(&dir_path, &names);
+}
+
+/// Ctrl-C while wait-control-plane waits (etcd never starts) ends kubestrap within 2 s,
+/// reporting the interrupted phase.
+#[test]
+fn ctrl_c_during_the_wait_ends_within_two_seconds() {
+    let Some(bins) = bins() else { return };
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let w = World::new(bins, "d");
+    let dir_path = w.dir.path().to_path_buf();
+    let names = w.nets.names.clone();
+    {
+        let cfg = w.config("", "");
+        let runner = w.runner(&["etcd"]);
+        let mut run = w.init(&runner, &cfg);
+        let waiting = run.wait_event(Duration::from_secs(60), |v| {
+            v["event"] == "probe" && v["component"] == "kube-apiserver"
+        });
+        assert!(waiting, "{}", check_failed_with("no probe", &run, &runner));
+        std::thread::sleep(Duration::from_secs(3));
+        let t = Instant::now();
+        // SAFETY: kill on the PID of our own child, not yet reaped.
+        unsafe { libc::kill(run.pid(), libc::SIGINT) };
+        let rc = run.wait(Duration::from_secs(10));
+        let took = t.elapsed();
+        eprintln!("== Ctrl-C → exit {rc:?} in {:.3}s ==", took.as_secs_f64());
+        assert!(rc.is_some(), "still running 10 s after SIGINT");
+        assert!(took < Duration::from_secs(2), "took {took:?}");
+        let fin = run
+            .events()
+            .into_iter()
+            .find(|(_, v)| v["event"] == "finished")
+            .map(|(_, v)| v);
+        let fin = fin.unwrap_or_else(|| panic!("{}", run.output()));
+        assert_eq!(fin["outcome"]["status"], "cancelled", "{fin}");
+    }
+    drop(w);
+    assert_nothing_left(&dir_path, &names);
+}
