@@ -26,6 +26,14 @@ pub const POLL_INTERVAL: Duration = Duration::from_millis(100);
 /// How long one HTTP attempt may take.
 pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// How often, while a control-plane component is unhealthy, the container runtime is asked
+/// (through `crictl`) whether its container keeps exiting.
+pub const CRASH_CHECK_INTERVAL: Duration = Duration::from_secs(2);
+
+/// Exits after which a component counts as failing at start: the kubelet restarted it and it
+/// exited again. The wait then ends at once instead of at its timeout.
+pub const CRASH_EXITS: u32 = 2;
+
 /// How a probe's TLS is set up.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ProbeTls {
@@ -230,10 +238,10 @@ pub(crate) fn describe_error(e: &reqwest::Error) -> String {
     let mut msg = e.to_string();
     let mut cur: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
     while let Some(c) = cur {
-        if let Some(io) = c.downcast_ref::<std::io::Error>() {
-            if io.kind() == std::io::ErrorKind::ConnectionRefused {
-                return "connection refused".into();
-            }
+        if let Some(io) = c.downcast_ref::<std::io::Error>()
+            && io.kind() == std::io::ErrorKind::ConnectionRefused
+        {
+            return "connection refused".into();
         }
         msg = c.to_string();
         cur = c.source();
@@ -311,16 +319,27 @@ fn outcome_text(o: &ProbeOutcome) -> String {
     }
 }
 
+/// Why one target's wait failed.
+enum WaitFailure {
+    /// Still unhealthy at the timeout: the URL and its last answer.
+    Timeout(String, String),
+    /// Its container keeps exiting (see [`crash_report`]): the whole message.
+    Crashed(String),
+}
+
 /// Polls one target every `interval` until healthy or `timeout`; every attempt is reported as
-/// [`Event::Probe`] (elapsed since `start`). Returns the last answer as error text on timeout.
+/// [`Event::Probe`] (elapsed since `start`). A control-plane component whose container keeps
+/// exiting (asked every [`CRASH_CHECK_INTERVAL`] through `crictl`) ends the wait at once.
 async fn wait_one(
     ctx: &PhaseCtx,
     target: &ProbeTarget,
     start: Instant,
     timeout: Duration,
     interval: Duration,
-) -> Result<Duration, (String, String)> {
-    let client = probe_client(&target.tls).map_err(|e| (target.url.clone(), e.chain()))?;
+) -> Result<Duration, WaitFailure> {
+    let client = probe_client(&target.tls)
+        .map_err(|e| WaitFailure::Timeout(target.url.clone(), e.chain()))?;
+    let mut last_crash_check = Instant::now();
     let readyz_url = target
         .readyz
         .then(|| {
@@ -369,9 +388,25 @@ async fn wait_one(
         if healthy {
             return Ok(start.elapsed());
         }
+        if target.component != "kubelet" && last_crash_check.elapsed() >= CRASH_CHECK_INTERVAL {
+            last_crash_check = Instant::now();
+            let (host, cfg, component) =
+                (ctx.host.clone(), ctx.cfg.clone(), target.component.clone());
+            let report =
+                tokio::task::spawn_blocking(move || crash_report(host.as_ref(), &cfg, &component))
+                    .await
+                    .ok()
+                    .flatten();
+            if let Some(msg) = report {
+                return Err(WaitFailure::Crashed(format!(
+                    "{msg}\nThe last answer from {} was: {}",
+                    last.0, last.1
+                )));
+            }
+        }
         let now = Instant::now();
         if now >= deadline {
-            return Err(last);
+            return Err(WaitFailure::Timeout(last.0, last.1));
         }
         tokio::time::sleep(interval.min(deadline - now)).await;
     }
@@ -404,7 +439,7 @@ pub async fn wait_healthy(
                 );
                 Ok(())
             }
-            Err((url, answer)) => Err((t.component.clone(), url, answer)),
+            Err(f) => Err((t.component.clone(), f)),
         }
     });
     // Ctrl-C (or the UI) drops the probes at once, mid-attempt or mid-sleep.
@@ -412,9 +447,21 @@ pub async fn wait_healthy(
         .await?
     {
         Ok(_) => Ok(()),
-        Err((component, url, answer)) => {
+        Err((component, WaitFailure::Timeout(url, answer))) => {
             Err(timeout_error(ctx, &component, &url, &answer, timeout))
         }
+        Err((component, WaitFailure::Crashed(mut msg))) => Err({
+            if component == "kube-apiserver"
+                && let Some(d) = etcd_diagnosis(ctx, "", &msg)
+            {
+                msg.push_str(&d);
+            }
+            PhaseError::new(msg)
+        }
+        .hint(format!(
+            "fix the flag or file the log names (kubeadm.yaml, then run init again), or read the container's whole log with 'crictl --runtime-endpoint {} logs CONTAINERID'",
+            ctx.cfg.init.node_registration.cri_socket
+        ))),
     }
 }
 
@@ -432,8 +479,16 @@ fn timeout_error(
     );
     if component == "kubelet" {
         msg.push_str("\nThe kubelet is not running or unhealthy: look at 'systemctl status kubelet' and 'journalctl -xeu kubelet'.");
-    } else if let Some(logs) = container_logs(ctx.host.as_ref(), component) {
-        msg.push_str(&logs);
+    } else {
+        let logs = container_logs(ctx.host.as_ref(), component);
+        if component == "kube-apiserver"
+            && let Some(d) = etcd_diagnosis(ctx, answer, logs.as_deref().unwrap_or(""))
+        {
+            msg.push_str(&d);
+        }
+        if let Some(logs) = logs {
+            msg.push_str(&logs);
+        }
     }
     PhaseError::new(msg).hint(format!(
         "list the control-plane containers with 'crictl --runtime-endpoint {} ps -a | grep kube | grep -v pause', \
@@ -466,6 +521,187 @@ fn container_logs(host: &dyn Host, component: &str) -> Option<String> {
     ))
 }
 
+/// From `crictl ps -a --name <component> -o json`: how many times `component`'s container
+/// exited (the newest container's restart attempt, plus one when it is exited too) and the id
+/// of the newest exited container. `None` when it never exited or the JSON is not crictl's.
+pub fn container_exits(ps_json: &str, component: &str) -> Option<(u32, String)> {
+    let v: serde_json::Value = serde_json::from_str(ps_json).ok()?;
+    let mut mine: Vec<(u64, bool, String)> = v["containers"]
+        .as_array()?
+        .iter()
+        .filter(|c| c["metadata"]["name"] == component)
+        .map(|c| {
+            (
+                c["metadata"]["attempt"].as_u64().unwrap_or(0),
+                c["state"] == "CONTAINER_EXITED",
+                c["id"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    mine.sort_by_key(|c| c.0);
+    let (attempt, newest_exited, _) = mine.last()?.clone();
+    let exits = attempt as u32 + u32::from(newest_exited);
+    let id = mine.iter().rev().find(|c| c.1)?.2.clone();
+    (exits > 0).then_some((exits, id))
+}
+
+/// The command-line flag a Go component's log says it rejects at start, and the reason:
+/// `Error: unknown flag: --x` (pflag), `invalid argument "v" for "--x" flag: …`, or
+/// `flag provided but not defined: -x` (Go's flag package).
+pub fn rejected_flag(log: &str) -> Option<(String, String)> {
+    for line in log.lines().rev() {
+        if let Some(i) = line.find("unknown flag: ") {
+            let flag = line[i + 14..].split_whitespace().next()?.to_string();
+            return Some((flag, line[i..].trim().to_string()));
+        }
+        if let Some(i) = line.find("flag provided but not defined: ") {
+            let flag = line[i + 31..].split_whitespace().next()?;
+            return Some((
+                format!("--{}", flag.trim_start_matches('-')),
+                line[i..].trim().to_string(),
+            ));
+        }
+        if let Some(i) = line.find("invalid argument \"") {
+            let rest = &line[i..];
+            let flag = rest
+                .split("\" for \"")
+                .nth(1)?
+                .split('"')
+                .next()?
+                .to_string();
+            return Some((flag, rest.trim().to_string()));
+        }
+    }
+    None
+}
+
+/// Where a component's extra flags come from in kubeadm.yaml, and their names.
+fn extra_args_of(
+    cfg: &crate::config::InitConfig,
+    component: &str,
+) -> Option<(&'static str, Vec<String>)> {
+    let c = &cfg.cluster;
+    let (field, args) = match component {
+        "kube-apiserver" => ("apiServer.extraArgs", &c.api_server.extra_args),
+        "kube-controller-manager" => (
+            "controllerManager.extraArgs",
+            &c.controller_manager.extra_args,
+        ),
+        "kube-scheduler" => ("scheduler.extraArgs", &c.scheduler.extra_args),
+        "etcd" => ("etcd.local.extraArgs", &c.etcd.local.as_ref()?.extra_args),
+        _ => return None,
+    };
+    Some((field, args.iter().map(|a| a.name.clone()).collect()))
+}
+
+/// With `crictl` installed: when `component`'s container exited [`CRASH_EXITS`] times or more,
+/// the message naming it, how often it exited, the flag its log rejects (and the kubeadm.yaml
+/// field it came from) and its last 20 log lines. `None` otherwise.
+pub fn crash_report(
+    host: &dyn Host,
+    cfg: &crate::config::InitConfig,
+    component: &str,
+) -> Option<String> {
+    host.which("crictl")?;
+    let ps = host
+        .run("crictl", &["ps", "-a", "--name", component, "-o", "json"])
+        .ok()?;
+    let (exits, id) = container_exits(&ps.stdout, component)?;
+    if exits < CRASH_EXITS {
+        return None;
+    }
+    let logs = host.run("crictl", &["logs", "--tail", "20", &id]).ok()?;
+    let text = format!("{}{}", logs.stdout, logs.stderr);
+    let mut msg = format!(
+        "{component} exits at start: its container exited {exits} times and the kubelet keeps restarting it"
+    );
+    if let Some((flag, why)) = rejected_flag(&text) {
+        msg.push_str(&format!("\n{component} rejects the flag {flag}: {why}"));
+        if let Some((field, names)) = extra_args_of(cfg, component)
+            && names.iter().any(|n| format!("--{n}") == flag)
+        {
+            msg.push_str(&format!(" (the flag comes from {field})"));
+        }
+    }
+    let lines: Vec<&str> = text.lines().collect();
+    msg.push_str(&format!(
+        "\nLast log lines of container {id} ({component}):\n{}",
+        lines[lines.len().saturating_sub(20)..].join("\n")
+    ));
+    Some(msg)
+}
+
+/// For kube-apiserver: when its last answer or log shows it cannot reach etcd, a line naming
+/// etcd and its `--etcd-servers`, and, with `crictl`, the state of the etcd container.
+fn etcd_diagnosis(ctx: &PhaseCtx, answer: &str, logs: &str) -> Option<String> {
+    let api = manifest_flags(
+        ctx.host.as_ref(),
+        &ctx.paths.manifests_dir.join("kube-apiserver.yaml"),
+    );
+    let servers = api.get("etcd-servers")?.clone();
+    let hostports: Vec<String> = servers
+        .split(',')
+        .map(|u| {
+            u.split("://")
+                .last()
+                .unwrap_or(u)
+                .trim_end_matches('/')
+                .to_string()
+        })
+        .collect();
+    let mentions = answer.contains("[-]etcd")
+        || logs
+            .lines()
+            .any(|l| hostports.iter().any(|h| l.contains(h.as_str())));
+    if !mentions {
+        return None;
+    }
+    let reason = logs
+        .lines()
+        .rev()
+        .find(|l| hostports.iter().any(|h| l.contains(h.as_str())))
+        .map(|l| {
+            if l.contains("connection refused") {
+                ": connection refused".to_string()
+            } else if l.contains("deadline exceeded") || l.contains("timeout") {
+                ": timed out".to_string()
+            } else {
+                String::new()
+            }
+        })
+        .unwrap_or_default();
+    let mut msg =
+        format!("\nkube-apiserver cannot reach etcd at {servers} (--etcd-servers){reason}.");
+    if ctx.cfg.cluster.etcd.external.is_none() && ctx.host.which("crictl").is_some() {
+        let ps = ctx
+            .host
+            .run("crictl", &["ps", "-a", "--name", "etcd", "-o", "json"])
+            .ok();
+        let listed = ps
+            .as_ref()
+            .and_then(|o| serde_json::from_str::<serde_json::Value>(&o.stdout).ok())
+            .and_then(|v| {
+                v["containers"]
+                    .as_array()
+                    .map(|a| a.iter().filter(|c| c["metadata"]["name"] == "etcd").count())
+            });
+        match listed {
+            Some(0) => msg.push_str(&format!(
+                " There is no etcd container: the kubelet has not started the etcd static pod ({}).",
+                ctx.paths.manifests_dir.join("etcd.yaml").display()
+            )),
+            Some(_) => {
+                if let Some(r) = crash_report(ctx.host.as_ref(), &ctx.cfg, "etcd") {
+                    msg.push('\n');
+                    msg.push_str(&r);
+                }
+            }
+            None => {}
+        }
+    }
+    Some(msg)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -483,5 +719,31 @@ mod tests {
         );
         assert_eq!(short_body(body), "[-]etcd failed: reason withheld");
         assert_eq!(short_body(" ok \n"), "ok");
+    }
+
+    #[test]
+    fn exits_and_rejected_flags() {
+        let ps = r#"{"containers":[
+            {"id":"b","metadata":{"name":"kube-apiserver","attempt":1},"state":"CONTAINER_EXITED"},
+            {"id":"a","metadata":{"name":"kube-apiserver","attempt":0},"state":"CONTAINER_EXITED"},
+            {"id":"e","metadata":{"name":"etcd","attempt":0},"state":"CONTAINER_RUNNING"}]}"#;
+        assert_eq!(container_exits(ps, "kube-apiserver"), Some((2, "b".into())));
+        assert_eq!(container_exits(ps, "etcd"), None);
+        assert_eq!(container_exits("{}", "etcd"), None);
+        let log = "I1207 server.go:151] Version: v1.37.2\nError: invalid argument \"ten\" for \"--audit-log-maxage\" flag: strconv.ParseInt: parsing \"ten\": invalid syntax\n";
+        assert_eq!(rejected_flag(log).unwrap().0, "--audit-log-maxage");
+        assert_eq!(
+            rejected_flag("Error: unknown flag: --bogus-flag\n")
+                .unwrap()
+                .0,
+            "--bogus-flag"
+        );
+        assert_eq!(
+            rejected_flag("flag provided but not defined: -bogus\n")
+                .unwrap()
+                .0,
+            "--bogus"
+        );
+        assert_eq!(rejected_flag("all fine"), None);
     }
 }

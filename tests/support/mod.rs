@@ -3,4 +3,6 @@
 
 pub mod apiserver;
 pub mod k8s;
+pub mod netns;
 pub mod pki;
+pub mod staticpods;
