@@ -410,7 +410,10 @@ async fn whole_api_init_creates_kubeadm_objects_and_reruns_change_nothing() {
     );
     assert_eq!(
         subjects(&b),
-        vec![("User".to_string(), "kube-apiserver-kubelet-client".to_string())]
+        vec![(
+            "User".to_string(),
+            "kube-apiserver-kubelet-client".to_string()
+        )]
     );
     let ci = get("configmaps", "kube-public", "cluster-info");
     let kubeconfig = ci["data"]["kubeconfig"].as_str().unwrap();

@@ -811,23 +811,23 @@ fn trap_yaml11_values_are_quoted_on_export_and_read_back_by_a_yaml11_parser() {
             c.stdin.take().unwrap().write_all(text.as_bytes())?;
             c.wait_with_output()
         });
-    if let Ok(out) = out {
-        if out.status.success() {
-            let docs: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-            let args = &docs[1]["apiServer"]["extraArgs"];
-            let vals: Vec<&str> = args
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|a| a["value"].as_str().unwrap())
-                .collect();
-            assert_eq!(
-                vals,
-                vec![
-                    "off", "yes", "10", "1.30", "", "a: b", "#x", " lead", "~", "null", "0o17", "n"
-                ]
-            );
-        }
+    if let Ok(out) = out
+        && out.status.success()
+    {
+        let docs: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let args = &docs[1]["apiServer"]["extraArgs"];
+        let vals: Vec<&str> = args
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["value"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            vals,
+            vec![
+                "off", "yes", "10", "1.30", "", "a: b", "#x", " lead", "~", "null", "0o17", "n"
+            ]
+        );
     }
     let back = load_documents(&text, "x").unwrap();
     assert_eq!(

@@ -217,12 +217,7 @@ impl Host for NodeHost {
     fn which(&self, program: &str) -> Option<PathBuf> {
         matches!(
             program,
-            "kubelet"
-                | "systemctl"
-                | "getent"
-                | "losetup"
-                | "mount"
-                | "cp"
+            "kubelet" | "systemctl" | "getent" | "losetup" | "mount" | "cp"
         )
         .then(|| PathBuf::from(format!("/usr/bin/{program}")))
     }

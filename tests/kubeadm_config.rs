@@ -140,8 +140,12 @@ fn kubeadm_and_kubestrap_migrate_v1beta3_to_the_same_configuration() {
     inputs.push(("07-v1beta3.yaml".into(), legacy, "v1.34.4"));
     assert!(inputs.len() >= 4, "v1beta3 inputs: {}", inputs.len());
     for (label, input, v) in inputs {
-        let theirs = tmp.path().join(format!("kubeadm-{}", label.replace('@', "-")));
-        let ours = tmp.path().join(format!("kubestrap-{}", label.replace('@', "-")));
+        let theirs = tmp
+            .path()
+            .join(format!("kubeadm-{}", label.replace('@', "-")));
+        let ours = tmp
+            .path()
+            .join(format!("kubestrap-{}", label.replace('@', "-")));
         let (code, _, err) = k8s::run(
             &k8s::kubeadm(&bins, v),
             &[
@@ -191,9 +195,13 @@ fn kubeadm_and_kubestrap_migrate_v1beta3_to_the_same_configuration() {
 #[test]
 fn print_init_defaults_equals_kubeadms() {
     let Some(bins) = k8s::bin_dir() else { return };
-    for v in [k8s::default_version()] {
-        let (code, theirs, err) =
-            k8s::run(&k8s::kubeadm(&bins, v), &["config", "print", "init-defaults"], &[]);
+    {
+        let v = k8s::default_version();
+        let (code, theirs, err) = k8s::run(
+            &k8s::kubeadm(&bins, v),
+            &["config", "print", "init-defaults"],
+            &[],
+        );
         assert_eq!(code, 0, "{err}");
         let (code, ours, err) = kubestrap(&["config", "print", "init-defaults"]);
         assert_eq!(code, 0, "{err}");

@@ -177,15 +177,24 @@ fn cert_facts(path: &Path) -> Flat {
             sans.insert(match n {
                 GeneralName::DNSName(d) => format!("DNS:{d}"),
                 GeneralName::IPAddress(b) => match b.len() {
-                    4 => format!("IP:{}", std::net::Ipv4Addr::from(<[u8; 4]>::try_from(*b).unwrap())),
-                    16 => format!("IP:{}", std::net::Ipv6Addr::from(<[u8; 16]>::try_from(*b).unwrap())),
+                    4 => format!(
+                        "IP:{}",
+                        std::net::Ipv4Addr::from(<[u8; 4]>::try_from(*b).unwrap())
+                    ),
+                    16 => format!(
+                        "IP:{}",
+                        std::net::Ipv6Addr::from(<[u8; 16]>::try_from(*b).unwrap())
+                    ),
                     _ => format!("IP:{b:?}"),
                 },
                 other => format!("{other:?}"),
             });
         }
     }
-    f.insert("sans".into(), sans.into_iter().collect::<Vec<_>>().join(","));
+    f.insert(
+        "sans".into(),
+        sans.into_iter().collect::<Vec<_>>().join(","),
+    );
     if let Ok(Some(ku)) = c.key_usage() {
         f.insert("key_usage".into(), format!("{}", ku.value));
     }
@@ -199,7 +208,10 @@ fn cert_facts(path: &Path) -> Flat {
     if let Ok(Some(bc)) = c.basic_constraints() {
         f.insert(
             "basic_constraints".into(),
-            format!("ca={} pathlen={:?}", bc.value.ca, bc.value.path_len_constraint),
+            format!(
+                "ca={} pathlen={:?}",
+                bc.value.ca, bc.value.path_len_constraint
+            ),
         );
     }
     f.insert("key".into(), key_kind(c.public_key()));
@@ -269,13 +281,7 @@ const MANIFESTS: &[&str] = &[
 ];
 
 /// Reads a flat tree of files (kubeadm's dry-run folder) or kubestrap's dry-run root.
-fn read_tree(
-    pki: &Path,
-    kubeconfigs: &Path,
-    manifests: &Path,
-    kubelet: &Path,
-    out: &mut Outputs,
-) {
+fn read_tree(pki: &Path, kubeconfigs: &Path, manifests: &Path, kubelet: &Path, out: &mut Outputs) {
     walk(pki, pki, &mut |rel, p| {
         let name = rel.to_string_lossy().to_string();
         if name.ends_with(".crt") {
@@ -284,21 +290,36 @@ fn read_tree(
             out.insert(format!("pki/{name}"), pub_key_facts(p));
         }
     });
-    for conf in ["admin.conf", "super-admin.conf", "kubelet.conf", "controller-manager.conf", "scheduler.conf"] {
+    for conf in [
+        "admin.conf",
+        "super-admin.conf",
+        "kubelet.conf",
+        "controller-manager.conf",
+        "scheduler.conf",
+    ] {
         let p = kubeconfigs.join(conf);
         if p.is_file() {
-            out.insert(format!("kubeconfig/{conf}"), flat_yaml(&std::fs::read_to_string(&p).unwrap()));
+            out.insert(
+                format!("kubeconfig/{conf}"),
+                flat_yaml(&std::fs::read_to_string(&p).unwrap()),
+            );
         }
     }
     for m in MANIFESTS {
         let p = manifests.join(m);
         if p.is_file() {
-            out.insert(format!("manifests/{m}"), flat_yaml(&std::fs::read_to_string(&p).unwrap()));
+            out.insert(
+                format!("manifests/{m}"),
+                flat_yaml(&std::fs::read_to_string(&p).unwrap()),
+            );
         }
     }
     let p = kubelet.join("config.yaml");
     if p.is_file() {
-        out.insert("kubelet/config.yaml".into(), flat_yaml(&std::fs::read_to_string(&p).unwrap()));
+        out.insert(
+            "kubelet/config.yaml".into(),
+            flat_yaml(&std::fs::read_to_string(&p).unwrap()),
+        );
     }
     let p = kubelet.join("kubeadm-flags.env");
     if p.is_file() {
@@ -307,7 +328,9 @@ fn read_tree(
 }
 
 fn walk(base: &Path, dir: &Path, f: &mut dyn FnMut(&Path, &Path)) {
-    let Ok(rd) = std::fs::read_dir(dir) else { return };
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
     let mut entries: Vec<PathBuf> = rd.filter_map(|e| e.ok()).map(|e| e.path()).collect();
     entries.sort();
     for p in entries {
@@ -324,7 +347,11 @@ fn api_object(text: &str, out: &mut Outputs) {
         Ok(v) => v,
         Err(_) => return,
     };
-    let kind = v.get("kind").and_then(Value::as_str).unwrap_or("?").to_string();
+    let kind = v
+        .get("kind")
+        .and_then(Value::as_str)
+        .unwrap_or("?")
+        .to_string();
     let md = v.get("metadata");
     let ns = md
         .and_then(|m| m.get("namespace"))
@@ -377,7 +404,8 @@ fn kubeadm_outputs(kubeadm: &Path, cfg: &Path, dir: &Path) -> Outputs {
         &[("KUBEADM_INIT_DRYRUN_DIR", dir)],
     );
     assert_eq!(
-        code, 0,
+        code,
+        0,
         "kubeadm init --dry-run --config {} failed:\n{stderr}\n{stdout}",
         cfg.display()
     );
@@ -424,7 +452,8 @@ fn kubestrap_outputs(cfg: &Path, dir: &Path) -> Outputs {
         &[("KUBESTRAP_INIT_DRYRUN_DIR", dir)],
     );
     assert_eq!(
-        code, 0,
+        code,
+        0,
         "kubestrap init --dry-run --config {} failed:\n{stderr}\n{stdout}",
         cfg.display()
     );
@@ -447,7 +476,10 @@ fn kubestrap_outputs(cfg: &Path, dir: &Path) -> Outputs {
             continue;
         };
         if ev["event"] == "would_apply"
-            && matches!(ev["verb"].as_str(), Some("CREATE") | Some("UPDATE") | Some("create") | Some("update"))
+            && matches!(
+                ev["verb"].as_str(),
+                Some("CREATE") | Some("UPDATE") | Some("create") | Some("update")
+            )
         {
             api_object(ev["yaml"].as_str().unwrap_or(""), &mut out);
         }
@@ -514,8 +546,8 @@ fn compare(a: &Outputs, b: &Outputs) -> Vec<(String, String)> {
     let names: BTreeSet<&String> = a.keys().chain(b.keys()).collect();
     for n in names {
         match (a.get(n), b.get(n)) {
-            (Some(_), None) => diffs.push((format!("{n}"), "written by kubeadm only".into())),
-            (None, Some(_)) => diffs.push((format!("{n}"), "written by kubestrap only".into())),
+            (Some(_), None) => diffs.push((n.to_string(), "written by kubeadm only".into())),
+            (None, Some(_)) => diffs.push((n.to_string(), "written by kubestrap only".into())),
             (Some(x), Some(y)) => {
                 let keys: BTreeSet<&String> = x.keys().chain(y.keys()).collect();
                 for k in keys {
@@ -563,16 +595,25 @@ fn kubestrap_matches_the_real_kubeadm_file_by_file() {
             jobs.push((name.clone(), text.clone(), v.to_string()));
         }
     }
-    assert!(only.is_some() || jobs.len() >= 80, "the corpus shrank: {} runs", jobs.len());
+    assert!(
+        only.is_some() || jobs.len() >= 80,
+        "the corpus shrank: {} runs",
+        jobs.len()
+    );
     let results: Mutex<Vec<(String, String, String, String)>> = Mutex::new(Vec::new());
     let used: Mutex<BTreeSet<usize>> = Mutex::new(BTreeSet::new());
     let queue = Mutex::new(jobs);
-    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).min(4);
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
+        .min(4);
     std::thread::scope(|s| {
         for _ in 0..threads {
             s.spawn(|| {
                 loop {
-                    let Some((name, text, v)) = queue.lock().unwrap().pop() else { break };
+                    let Some((name, text, v)) = queue.lock().unwrap().pop() else {
+                        break;
+                    };
                     let tmp = tempfile::tempdir().unwrap();
                     let cfg = tmp.path().join(&name);
                     std::fs::write(&cfg, text.replace("__VERSION__", &v)).unwrap();
@@ -582,7 +623,11 @@ fn kubestrap_matches_the_real_kubeadm_file_by_file() {
                     std::fs::create_dir_all(&d2).unwrap();
                     let a = kubeadm_outputs(&k8s::kubeadm(&bins, &v), &cfg, &d1);
                     let b = kubestrap_outputs(&cfg, &d2);
-                    assert!(a.len() > 20, "{name}@{v}: kubeadm wrote only {:?}", a.keys());
+                    assert!(
+                        a.len() > 20,
+                        "{name}@{v}: kubeadm wrote only {:?}",
+                        a.keys()
+                    );
                     for (key, detail) in compare(&a, &b) {
                         let minor = v.rsplit_once('.').unwrap().0;
                         let hit = known.difference.iter().position(|k| {
@@ -594,10 +639,12 @@ fn kubestrap_matches_the_real_kubeadm_file_by_file() {
                             Some(i) => {
                                 used.lock().unwrap().insert(i);
                             }
-                            None => results
-                                .lock()
-                                .unwrap()
-                                .push((name.clone(), v.clone(), key, detail)),
+                            None => {
+                                results
+                                    .lock()
+                                    .unwrap()
+                                    .push((name.clone(), v.clone(), key, detail))
+                            }
                         }
                     }
                 }
@@ -633,7 +680,11 @@ fn kubestrap_matches_the_real_kubeadm_file_by_file() {
             "listed differences that no longer occur (remove them): {stale:?}"
         );
         for k in &known.difference {
-            assert!(!k.reason.trim().is_empty(), "{}: a difference needs a reason", k.key);
+            assert!(
+                !k.reason.trim().is_empty(),
+                "{}: a difference needs a reason",
+                k.key
+            );
         }
     }
 }

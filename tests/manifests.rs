@@ -305,7 +305,12 @@ fn extra_args_override_and_duplicates() {
     let n = names.len();
     assert_eq!(
         names[n - 4..],
-        ["authorization-mode", "feature-gates", "feature-gates", "audit-log-path"]
+        [
+            "authorization-mode",
+            "feature-gates",
+            "feature-gates",
+            "audit-log-path"
+        ]
     );
     let mut sorted = names[..n - 4].to_vec();
     sorted.sort();

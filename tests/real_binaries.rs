@@ -123,7 +123,11 @@ fn flag_lists_are_the_flags_of_the_real_binaries() {
         "etcd",
     ] {
         let p = bins.join(c);
-        assert!(p.is_file(), "{} is missing: run scripts/k8s-bins.sh", p.display());
+        assert!(
+            p.is_file(),
+            "{} is missing: run scripts/k8s-bins.sh",
+            p.display()
+        );
         let real = help_flags(&p);
         let listed: BTreeSet<String> = kubestrap::config::flags::known_flags(c)
             .iter()

@@ -671,7 +671,7 @@ fn join_worker(w: &World, join: &Value) {
     std::fs::create_dir_all(&wroot).unwrap();
     let mut run = Run::start(
         &w.worker_ns,
-        &[w.bins.clone()],
+        std::slice::from_ref(&w.bins),
         &[
             "--root",
             wroot.to_str().unwrap(),

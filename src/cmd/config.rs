@@ -274,13 +274,13 @@ pub fn check_loaded(
             j.node_registration.name = j.node_registration.name.trim().to_lowercase();
         }
         defaults::apply_static_join_defaults(&mut j);
-        if let Some(cp) = j.control_plane.as_mut() {
-            if cp.local_api_endpoint.advertise_address.is_empty() {
-                cp.local_api_endpoint.advertise_address = facts
-                    .default_route_addr
-                    .map(|a| a.to_string())
-                    .unwrap_or_else(|| "127.0.0.1".into());
-            }
+        if let Some(cp) = j.control_plane.as_mut()
+            && cp.local_api_endpoint.advertise_address.is_empty()
+        {
+            cp.local_api_endpoint.advertise_address = facts
+                .default_route_addr
+                .map(|a| a.to_string())
+                .unwrap_or_else(|| "127.0.0.1".into());
         }
         problems.extend(validate::validate_join(&j, facts));
         j

@@ -371,26 +371,26 @@ impl<'a> Entries<'a> {
     fn new(entries: &'a [Entry], fields: Option<&'static [&'static str]>, d: &NodeDe<'a>) -> Self {
         let mut kept = Vec::new();
         for e in entries {
-            if let Some(fields) = fields {
-                if !fields.contains(&e.key.as_str()) {
-                    let best = fields
-                        .iter()
-                        .map(|f| (strsim::jaro_winkler(f, &e.key), *f))
-                        .filter(|(s, _)| *s > 0.8)
-                        .max_by(|a, b| a.0.total_cmp(&b.0));
-                    let rule = match best {
-                        Some((_, f)) => format!("unknown field (did you mean {f}?)"),
-                        None => format!("unknown field (known fields: {})", fields.join(", ")),
-                    };
-                    d.state.unknown.borrow_mut().push(FieldError {
-                        path: join(&d.path, &e.key),
-                        value: e.value.display_value(),
-                        rule,
-                        line: Some(e.line),
-                        warning: false,
-                    });
-                    continue;
-                }
+            if let Some(fields) = fields
+                && !fields.contains(&e.key.as_str())
+            {
+                let best = fields
+                    .iter()
+                    .map(|f| (strsim::jaro_winkler(f, &e.key), *f))
+                    .filter(|(s, _)| *s > 0.8)
+                    .max_by(|a, b| a.0.total_cmp(&b.0));
+                let rule = match best {
+                    Some((_, f)) => format!("unknown field (did you mean {f}?)"),
+                    None => format!("unknown field (known fields: {})", fields.join(", ")),
+                };
+                d.state.unknown.borrow_mut().push(FieldError {
+                    path: join(&d.path, &e.key),
+                    value: e.value.display_value(),
+                    rule,
+                    line: Some(e.line),
+                    warning: false,
+                });
+                continue;
             }
             kept.push(e);
         }

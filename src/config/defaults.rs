@@ -147,8 +147,7 @@ pub fn cluster_dynamic_defaults(cfg: &InitConfig) -> ClusterConfiguration {
         && let Ok((host, None)) = super::net::split_host_port(&c.control_plane_endpoint)
         && let Ok(port) = u16::try_from(cfg.init.local_api_endpoint.bind_port)
     {
-        c.control_plane_endpoint =
-            super::net::join_host_port(&host, port);
+        c.control_plane_endpoint = super::net::join_host_port(&host, port);
     }
     if versions::minor_of(&c.kubernetes_version) >= 35
         && let Some(ext) = c.etcd.external.as_mut()
@@ -185,15 +184,15 @@ pub fn apply_static_join_defaults(j: &mut JoinConfiguration) {
     fill(&mut j.node_registration.cri_socket, DEFAULT_CRI_SOCKET);
     fill(&mut j.node_registration.image_pull_policy, "IfNotPresent");
     j.node_registration.image_pull_serial.get_or_insert(true);
-    if j.discovery.tls_bootstrap_token.is_empty() {
-        if let Some(bt) = &j.discovery.bootstrap_token {
-            j.discovery.tls_bootstrap_token = bt.token.clone();
-        }
+    if j.discovery.tls_bootstrap_token.is_empty()
+        && let Some(bt) = &j.discovery.bootstrap_token
+    {
+        j.discovery.tls_bootstrap_token = bt.token.clone();
     }
-    if let Some(cp) = j.control_plane.as_mut() {
-        if cp.local_api_endpoint.bind_port == 0 {
-            cp.local_api_endpoint.bind_port = DEFAULT_BIND_PORT;
-        }
+    if let Some(cp) = j.control_plane.as_mut()
+        && cp.local_api_endpoint.bind_port == 0
+    {
+        cp.local_api_endpoint.bind_port = DEFAULT_BIND_PORT;
     }
     fill_timeouts(&mut j.timeouts);
 }

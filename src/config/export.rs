@@ -99,12 +99,10 @@ pub fn export_join(cfg: &JoinConfiguration, api: ApiVersion, with_token: bool) -
         api
     };
     let mut v = to_json(cfg);
-    if !with_token {
-        if let Some(d) = v.get_mut("discovery").and_then(J::as_object_mut) {
-            d.remove("tlsBootstrapToken");
-            if let Some(bt) = d.get_mut("bootstrapToken").and_then(J::as_object_mut) {
-                bt.remove("token");
-            }
+    if !with_token && let Some(d) = v.get_mut("discovery").and_then(J::as_object_mut) {
+        d.remove("tlsBootstrapToken");
+        if let Some(bt) = d.get_mut("bootstrapToken").and_then(J::as_object_mut) {
+            bt.remove("token");
         }
     }
     if api == ApiVersion::V1beta3 {

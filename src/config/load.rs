@@ -372,13 +372,13 @@ pub fn load_documents(text: &str, source_name: &str) -> Result<Loaded, ConfigErr
                 out.warnings
                     .push("discovery.timeout: moved to timeouts.discovery (v1beta4)".into());
             }
-            if kind_s == "ClusterConfiguration" {
-                if let Some(e) = v1beta3::take_control_plane_timeout(&mut root) {
-                    if version == ApiVersion::V1beta2 {
-                        out.warnings.push("apiServer.timeoutForControlPlane: moved to timeouts.controlPlaneComponentHealthCheck (v1beta4)".into());
-                    }
-                    cp_timeout = Some((e.value, e.line));
+            if kind_s == "ClusterConfiguration"
+                && let Some(e) = v1beta3::take_control_plane_timeout(&mut root)
+            {
+                if version == ApiVersion::V1beta2 {
+                    out.warnings.push("apiServer.timeoutForControlPlane: moved to timeouts.controlPlaneComponentHealthCheck (v1beta4)".into());
                 }
+                cp_timeout = Some((e.value, e.line));
             }
         }
         if !doc_errors.is_empty() {
@@ -462,10 +462,9 @@ pub fn parse_tree(text: &str) -> Result<Option<Node>, String> {
     for d in docs {
         if let Some(n) = yaml11::parse_document(&d.text, d.first_line)
             .map_err(|e| format!("line {}: {}", e.line, e.message))?
+            && (!matches!(n.kind, NodeKind::Scalar { .. }) || !n.is_null())
         {
-            if !matches!(n.kind, NodeKind::Scalar { .. }) || !n.is_null() {
-                return Ok(Some(n));
-            }
+            return Ok(Some(n));
         }
     }
     Ok(None)

@@ -270,12 +270,12 @@ pub fn apply_dynamic_defaults(cfg: &mut InitConfig, facts: &HostFacts, warnings:
         nr.cri_socket = format!("unix://{}", nr.cri_socket);
     }
     let adv = &mut cfg.init.local_api_endpoint.advertise_address;
-    if adv.is_empty() || adv == "0.0.0.0" || adv == "::" {
-        if let Some(ip) = facts.default_route_addr {
-            *adv = ip.to_string();
-            cfg.sources
-                .insert("localAPIEndpoint.advertiseAddress".into(), Source::Detected);
-        }
+    if (adv.is_empty() || adv == "0.0.0.0" || adv == "::")
+        && let Some(ip) = facts.default_route_addr
+    {
+        *adv = ip.to_string();
+        cfg.sources
+            .insert("localAPIEndpoint.advertiseAddress".into(), Source::Detected);
     }
     let v = &mut cfg.cluster.kubernetes_version;
     if !v.is_empty() {

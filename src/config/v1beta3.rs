@@ -293,12 +293,11 @@ pub fn downgrade(v: &mut J, kind: &str, cp_timeout: Option<&J>) -> Vec<String> {
         }
         "InitConfiguration" | "JoinConfiguration" => {
             warnings.extend(list_to_map(v, NODE_EXTRA_ARGS));
-            if kind == "JoinConfiguration" {
-                if let Some(t) = v.pointer("/timeouts/discovery").cloned() {
-                    if let Some(d) = obj_at(v, "discovery") {
-                        d.insert("timeout".into(), t);
-                    }
-                }
+            if kind == "JoinConfiguration"
+                && let Some(t) = v.pointer("/timeouts/discovery").cloned()
+                && let Some(d) = obj_at(v, "discovery")
+            {
+                d.insert("timeout".into(), t);
             }
         }
         _ => {}

@@ -439,10 +439,10 @@ pub fn validate_image_repository(s: &str) -> Result<(), String> {
     {
         return bad();
     }
-    if let Some(p) = port {
-        if p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()) {
-            return bad();
-        }
+    if let Some(p) = port
+        && (p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return bad();
     }
     for p in parts {
         if p.is_empty()
@@ -494,10 +494,10 @@ pub fn normalize_kubernetes_version(s: &str) -> String {
         _ => {}
     }
     for p in ["stable-1.", "latest-1."] {
-        if let Some(minor) = s.strip_prefix(p).and_then(|m| m.parse::<u32>().ok()) {
-            if let Some(v) = versions::SUPPORTED.iter().find(|v| v.minor == minor) {
-                return format!("v1.{}.{}", v.minor, v.latest_patch);
-            }
+        if let Some(minor) = s.strip_prefix(p).and_then(|m| m.parse::<u32>().ok())
+            && let Some(v) = versions::SUPPORTED.iter().find(|v| v.minor == minor)
+        {
+            return format!("v1.{}.{}", v.minor, v.latest_patch);
         }
     }
     match KubeVersion::parse(s) {
@@ -586,10 +586,10 @@ fn check_extra_args(r: &mut Report, path: &str, component: Option<&str>, args: &
             r.add(&p, "", "argument has no name", false);
             continue;
         }
-        if let Some(c) = component {
-            if let Err(e) = flags::check_flag(c, &a.name) {
-                r.add(&p, &a.name, e, false);
-            }
+        if let Some(c) = component
+            && let Err(e) = flags::check_flag(c, &a.name)
+        {
+            r.add(&p, &a.name, e, false);
         }
     }
 }
@@ -643,10 +643,10 @@ fn is_dns1123_label(s: &str) -> bool {
 }
 
 fn check_token(r: &mut Report, path: &str, t: &BootstrapToken) {
-    if !t.token.is_empty() {
-        if let Err(e) = validate_token(&t.token) {
-            r.add(&format!("{path}.token"), "<redacted>", e, false);
-        }
+    if !t.token.is_empty()
+        && let Err(e) = validate_token(&t.token)
+    {
+        r.add(&format!("{path}.token"), "<redacted>", e, false);
     }
     if t.ttl.is_some() && !t.expires.is_empty() {
         r.add(
@@ -749,15 +749,15 @@ fn check_cluster(
         ("networking.podSubnet", &c.networking.pod_subnet),
     ] {
         for n in parse_subnets(val).unwrap_or_default() {
-            if let IpNet::V6(v6) = n {
-                if (v6.network().segments()[0] & 0xffc0) == 0xfec0 {
-                    r.add(
-                        path,
-                        val,
-                        format!("{n} is in the deprecated site-local range fec0::/10"),
-                        true,
-                    );
-                }
+            if let IpNet::V6(v6) = n
+                && (v6.network().segments()[0] & 0xffc0) == 0xfec0
+            {
+                r.add(
+                    path,
+                    val,
+                    format!("{n} is in the deprecated site-local range fec0::/10"),
+                    true,
+                );
             }
             if let Some(f) = facts {
                 for i in &f.interfaces {
@@ -776,10 +776,10 @@ fn check_cluster(
         &c.networking.dns_domain,
         validate_dns_domain(&c.networking.dns_domain),
     );
-    if let Some(adv) = advertise {
-        if let Err(e) = validate_advertise_family(adv, svc) {
-            r.add("localAPIEndpoint.advertiseAddress", adv, e, false);
-        }
+    if let Some(adv) = advertise
+        && let Err(e) = validate_advertise_family(adv, svc)
+    {
+        r.add("localAPIEndpoint.advertiseAddress", adv, e, false);
     }
     // Version and names.
     r.check(
@@ -831,25 +831,25 @@ fn check_cluster(
             ),
         );
     }
-    if let Some(d) = c.certificate_validity_period {
-        if d > defaults::default_cert_validity() {
-            r.add(
-                "certificateValidityPeriod",
-                &d.to_string(),
-                "is longer than the default 8760h0m0s",
-                true,
-            );
-        }
+    if let Some(d) = c.certificate_validity_period
+        && d > defaults::default_cert_validity()
+    {
+        r.add(
+            "certificateValidityPeriod",
+            &d.to_string(),
+            "is longer than the default 8760h0m0s",
+            true,
+        );
     }
-    if let Some(d) = c.ca_certificate_validity_period {
-        if d > defaults::default_ca_validity() {
-            r.add(
-                "caCertificateValidityPeriod",
-                &d.to_string(),
-                "is longer than the default 87600h0m0s",
-                true,
-            );
-        }
+    if let Some(d) = c.ca_certificate_validity_period
+        && d > defaults::default_ca_validity()
+    {
+        r.add(
+            "caCertificateValidityPeriod",
+            &d.to_string(),
+            "is longer than the default 87600h0m0s",
+            true,
+        );
     }
     // Components.
     check_extra_args(
@@ -1101,10 +1101,10 @@ pub fn validate_join(cfg: &JoinConfiguration, facts: &HostFacts) -> Vec<FieldErr
             }
         }
     }
-    if !d.tls_bootstrap_token.is_empty() {
-        if let Err(e) = validate_token(&d.tls_bootstrap_token) {
-            r.add("discovery.tlsBootstrapToken", "<redacted>", e, false);
-        }
+    if !d.tls_bootstrap_token.is_empty()
+        && let Err(e) = validate_token(&d.tls_bootstrap_token)
+    {
+        r.add("discovery.tlsBootstrapToken", "<redacted>", e, false);
     }
     if let Some(cp) = &cfg.control_plane {
         let adv = &cp.local_api_endpoint.advertise_address;

@@ -201,10 +201,10 @@ pub fn resolve_plain(s: &str) -> Resolved {
     if let Some(i) = parse_int(s) {
         return Resolved::Int(i);
     }
-    if is_float(s) {
-        if let Ok(f) = s.replace('_', "").parse::<f64>() {
-            return Resolved::Float(f);
-        }
+    if is_float(s)
+        && let Ok(f) = s.replace('_', "").parse::<f64>()
+    {
+        return Resolved::Float(f);
     }
     Resolved::Str
 }
@@ -448,13 +448,13 @@ impl Builder {
         self.bump(1, line)?;
         let (node, anchor) = match ev {
             Event::Scalar(value, style, anchor, tag) => {
-                if let Some(t) = tag {
-                    if !(t.handle == "!!" && t.suffix == "str") {
-                        return Err(self.err(
-                            line,
-                            format!("YAML tag {}{} is not supported", t.handle, t.suffix),
-                        ));
-                    }
+                if let Some(t) = tag
+                    && !(t.handle == "!!" && t.suffix == "str")
+                {
+                    return Err(self.err(
+                        line,
+                        format!("YAML tag {}{} is not supported", t.handle, t.suffix),
+                    ));
                 }
                 let plain = matches!(style, TScalarStyle::Plain);
                 (

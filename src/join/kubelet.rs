@@ -584,8 +584,8 @@ mod tests {
             cluster_name: "kubernetes".into(),
             kubernetes_version: "v1.37.2".into(),
             image_repository: "registry.k8s.io".into(),
-            kubelet_config: "kind: KubeletConfiguration\napiVersion: kubelet.config.k8s.io/v1beta1\n"
-                .into(),
+            kubelet_config:
+                "kind: KubeletConfiguration\napiVersion: kubelet.config.k8s.io/v1beta1\n".into(),
             node_local_cri_socket_gate: None,
         };
         // v1.37: the CRI socket lives in instance-config.yaml and config.yaml, never a flag.

@@ -382,8 +382,12 @@ pub fn kube_proxy_config(ctx: &PhaseCtx) -> Result<String, PhaseError> {
     }
     // From v1.37 kubeadm writes kube-proxy's default mode instead of leaving it empty
     // (cmd/kubeadm/app/componentconfigs/kubeproxy.go).
-    let mode = m.get("mode").and_then(serde_yaml::Value::as_str).unwrap_or("");
-    if mode.is_empty() && crate::config::versions::minor_of(&ctx.cfg.cluster.kubernetes_version) >= 37
+    let mode = m
+        .get("mode")
+        .and_then(serde_yaml::Value::as_str)
+        .unwrap_or("");
+    if mode.is_empty()
+        && crate::config::versions::minor_of(&ctx.cfg.cluster.kubernetes_version) >= 37
     {
         m.insert("mode".into(), "iptables".into());
     }
@@ -553,10 +557,10 @@ pub async fn run(ctx: &PhaseCtx, sub: &str) -> Result<(), PhaseError> {
             api.apply_ns(sa, |_, _| {}).await?;
             // An existing Deployment keeps its replica count, as kubeadm does.
             api.apply_ns(deploy, |cur: &Deployment, want: &mut Deployment| {
-                if let (Some(c), Some(w)) = (cur.spec.as_ref(), want.spec.as_mut()) {
-                    if c.replicas.is_some() {
-                        w.replicas = c.replicas;
-                    }
+                if let (Some(c), Some(w)) = (cur.spec.as_ref(), want.spec.as_mut())
+                    && c.replicas.is_some()
+                {
+                    w.replicas = c.replicas;
                 }
             })
             .await?;

@@ -129,10 +129,10 @@ pub fn current_cluster(kubeconfig: &str) -> Option<(String, String)> {
 /// configuration and `<pki>/ca.crt`. Errors: neither admin.conf nor ca.crt is readable.
 pub fn cluster_server_and_ca(ctx: &PhaseCtx) -> Result<(String, String), PhaseError> {
     let admin = ctx.paths.kubernetes_dir.join("admin.conf");
-    if let Ok(data) = ctx.host.read(&admin) {
-        if let Some(found) = current_cluster(&String::from_utf8_lossy(&data)) {
-            return Ok(found);
-        }
+    if let Ok(data) = ctx.host.read(&admin)
+        && let Some(found) = current_cluster(&String::from_utf8_lossy(&data))
+    {
+        return Ok(found);
     }
     let ca_path = ctx.paths.pki_dir.join("ca.crt");
     let ca = ctx.host.read(&ca_path).map_err(|e| {

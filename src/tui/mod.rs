@@ -243,13 +243,13 @@ fn write_user_file(path: &str, contents: &str, overwrite: bool) -> Result<bool, 
         std::env::current_dir().map_err(|e| e.to_string())?.join(p)
     };
     // Refuse rather than create missing directories (a typo must not leave a tree behind).
-    if let Some(dir) = abs.parent().filter(|d| !d.as_os_str().is_empty()) {
-        if !dir.is_dir() {
-            return Err(format!(
-                "directory {} does not exist; create it first or pick another path",
-                dir.display()
-            ));
-        }
+    if let Some(dir) = abs.parent().filter(|d| !d.as_os_str().is_empty())
+        && !dir.is_dir()
+    {
+        return Err(format!(
+            "directory {} does not exist; create it first or pick another path",
+            dir.display()
+        ));
     }
     if abs.exists() && !overwrite {
         return Ok(false);
