@@ -642,6 +642,34 @@ fn each_check_fails_or_warns_as_kubeadm_does() {
             Severity::Error,
         ),
         (
+            // A cgroup v1 host: a kubelet v1.35+ refuses it unless failCgroupV1 is false.
+            "SystemVerification",
+            |h, _| {
+                std::fs::remove_file(h.resolve(Path::new("/sys/fs/cgroup/cgroup.controllers")))
+                    .unwrap();
+                h.put(
+                    "/proc/cgroups",
+                    "#subsys_name\thierarchy\tnum_cgroups\tenabled\ncpu\t1\t1\t1\ncpuacct\t1\t1\t1\ncpuset\t2\t1\t1\ndevices\t3\t1\t1\nfreezer\t4\t1\t1\nmemory\t5\t1\t1\npids\t6\t1\t1\n",
+                )
+                .unwrap();
+            },
+            Severity::Error,
+        ),
+        (
+            "SystemVerification",
+            |h, c| {
+                std::fs::remove_file(h.resolve(Path::new("/sys/fs/cgroup/cgroup.controllers")))
+                    .unwrap();
+                h.put(
+                    "/proc/cgroups",
+                    "#subsys_name\thierarchy\tnum_cgroups\tenabled\ncpu\t1\t1\t1\ncpuacct\t1\t1\t1\ncpuset\t2\t1\t1\ndevices\t3\t1\t1\nfreezer\t4\t1\t1\nmemory\t5\t1\t1\npids\t6\t1\t1\n",
+                )
+                .unwrap();
+                c.kubelet = Some(serde_yaml::from_str("failCgroupV1: false").unwrap());
+            },
+            Severity::Warning,
+        ),
+        (
             "KernelModules",
             |h, _| {
                 std::fs::remove_dir(h.resolve(Path::new("/sys/module/br_netfilter"))).unwrap();
@@ -1924,4 +1952,41 @@ fn kubelet_config_map_and_config_yaml_agree_on_every_cluster_wide_field() {
             assert_eq!(annotations[upload_config::HASH_ANNOTATION], want.as_str());
         }
     }
+}
+
+#[test]
+fn cgroup_v1_host_fix_sets_fail_cgroup_v1_false_in_the_kubelet_configuration() {
+    let v1_host = || {
+        let h = good_host();
+        std::fs::remove_file(h.resolve(Path::new("/sys/fs/cgroup/cgroup.controllers"))).unwrap();
+        h.put(
+            "/proc/cgroups",
+            "#subsys_name\thierarchy\tnum_cgroups\tenabled\ncpu\t1\t1\t1\ncpuacct\t1\t1\t1\ncpuset\t2\t1\t1\ndevices\t3\t1\t1\nfreezer\t4\t1\t1\nmemory\t5\t1\t1\npids\t6\t1\t1\n",
+        )
+        .unwrap();
+        Arc::new(h)
+    };
+    // v1.34: kubeadm's maintenance-mode warning only.
+    let res = checks(v1_host(), example_init_config("v1.34.4"), &[]);
+    assert_eq!(res["SystemVerification"].0, Severity::Warning);
+    // v1.37 without consent: kubeadm's error, with the fix offered.
+    let host = v1_host();
+    let (mut ctx, _rx) = ctx_with(example_init_config("v1.37.2"), host.clone());
+    let e = preflight::run(&ctx, "").unwrap_err();
+    assert!(
+        e.message.contains("[ERROR SystemVerification]")
+            && e.message.contains("'FailCgroupV1' to 'false'"),
+        "{}",
+        e.message
+    );
+    // With --fix: the re-check passes as a warning and the kubelet's configuration (file and
+    // ConfigMap builder alike) carries failCgroupV1: false.
+    ctx.options.fix = true;
+    preflight::run(&ctx, "").unwrap();
+    kubelet::run(&ctx, "").unwrap();
+    let written: serde_yaml::Value =
+        serde_yaml::from_str(&host.text(kubelet::CONFIG_YAML).unwrap()).unwrap();
+    assert_eq!(written["failCgroupV1"], serde_yaml::Value::Bool(false));
+    let cm = kubelet::kubelet_cluster_config(&ctx).unwrap();
+    assert_eq!(cm["failCgroupV1"], serde_yaml::Value::Bool(false));
 }

@@ -227,6 +227,9 @@ pub struct RunState {
     pub ca_cert_hashes: Vec<String>,
     /// `--upload-certs` was given: the upload-certs phase uploads the shared certificates.
     pub upload_certs: bool,
+    /// The user consented (`--fix`) to `failCgroupV1: false` in the KubeletConfiguration, so a
+    /// kubelet v1.35+ starts on this cgroup v1 host.
+    pub kubelet_allow_cgroup_v1: bool,
 }
 
 impl PhaseCtx {

@@ -159,8 +159,10 @@ pub fn run_checks(
         cri_socket: &cfg.node_registration.cri_socket,
         node_name: &cfg.node_registration.name,
         kubelet: None,
-        minor: SUPPORTED.last().map(|v| v.minor).unwrap_or(34),
+        minor: SUPPORTED.last().map(|v| v.minor).unwrap_or(37),
         control_plane_version: None,
+        // The kubelet's configuration comes from the cluster (kubelet-config) after discovery.
+        kubelet_allow_cgroup_v1: false,
     };
     let facts = host.facts();
     out.extend(checks::common_checks(&node, &facts));

@@ -237,6 +237,10 @@ pub fn kubelet_cluster_config(ctx: &PhaseCtx) -> Result<Value, PhaseError> {
         _ => Value::Mapping(Mapping::new()),
     };
     fill_defaults(&mut cfg, &defaults);
+    // The consented SystemVerification fix on a cgroup v1 host (a value the user wrote wins).
+    if ctx.state.lock().is_ok_and(|s| s.kubelet_allow_cgroup_v1) {
+        fill_defaults(&mut cfg, &map(vec![("failCgroupV1", Value::Bool(false))]));
+    }
     Ok(cfg)
 }
 

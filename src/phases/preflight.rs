@@ -31,6 +31,8 @@ pub enum FixStep {
     ModulesLoadFile { modules: Vec<String> },
     /// Set containerd's runc option `SystemdCgroup` in `/etc/containerd/config.toml`.
     ContainerdSystemdCgroup { enabled: bool },
+    /// Write `failCgroupV1: false` into the KubeletConfiguration this run writes and uploads.
+    KubeletAllowCgroupV1,
 }
 
 impl FixStep {
@@ -54,6 +56,9 @@ impl FixStep {
             }
             FixStep::ContainerdSystemdCgroup { enabled } => {
                 format!("edit /etc/containerd/config.toml: SystemdCgroup = {enabled}")
+            }
+            FixStep::KubeletAllowCgroupV1 => {
+                "set failCgroupV1: false in the KubeletConfiguration (config.yaml and the kubelet-config ConfigMap)".to_string()
             }
         }
     }
@@ -326,6 +331,8 @@ pub struct NodeChecks<'a> {
     /// The control-plane version for the KubeletVersion upper bound; `None` skips it (join
     /// knows no version before discovery, like kubeadm's join which passes `""`).
     pub control_plane_version: Option<&'a str>,
+    /// The user consented (`--fix`) to `failCgroupV1: false` in this run.
+    pub kubelet_allow_cgroup_v1: bool,
 }
 
 impl<'a> NodeChecks<'a> {
@@ -338,6 +345,11 @@ impl<'a> NodeChecks<'a> {
             kubelet: ctx.cfg.kubelet.as_ref(),
             minor: target_minor(ctx),
             control_plane_version: Some(&ctx.cfg.cluster.kubernetes_version),
+            kubelet_allow_cgroup_v1: ctx
+                .state
+                .lock()
+                .map(|s| s.kubelet_allow_cgroup_v1)
+                .unwrap_or(false),
         }
     }
 
@@ -697,7 +709,17 @@ pub fn common_checks(n: &NodeChecks, facts: &crate::host::HostFacts) -> Vec<Chec
     }
 
     // SystemVerification
-    out.push(system_verification(host, &facts.kernel_release, minor));
+    let cgroup_v1_allowed = n
+        .kubelet_value("failCgroupV1")
+        .and_then(serde_yaml::Value::as_bool)
+        == Some(false)
+        || n.kubelet_allow_cgroup_v1;
+    out.push(system_verification(
+        host,
+        &facts.kernel_release,
+        minor,
+        cgroup_v1_allowed,
+    ));
 
     // Hostname
     out.push(hostname_check(n, &facts.hostname));
@@ -1155,7 +1177,21 @@ pub fn kernel_major_minor(release: &str) -> Option<(u32, u32)> {
     Some((major, minor))
 }
 
-fn system_verification(host: &dyn Host, kernel: &str, minor: u32) -> CheckResult {
+/// kubeadm's message for a cgroup v1 host with a kubelet v1.35 or newer (system-validators
+/// v1.12.1, which kubeadm v1.35 to v1.37 use).
+pub const CGROUP_V1_MESSAGE: &str = "cgroups v1 support is deprecated and will be removed in a future release. Please migrate to cgroups v2. To explicitly enable cgroups v1 support for kubelet v1.35 or newer, you must set the kubelet configuration option 'FailCgroupV1' to 'false'. You must also explicitly skip this validation. For more information, see https://git.k8s.io/enhancements/keps/sig-node/5573-remove-cgroup-v1";
+
+/// `SystemVerification`: kernel release, required cgroup controllers, and cgroup v1. On a
+/// cgroup v1 host a v1.34 node gets kubeadm's maintenance-mode warning; from v1.35, where the
+/// kubelet refuses cgroup v1 unless `failCgroupV1: false`, it is an error with a fix that sets
+/// that option, and a warning once it is set (`cgroup_v1_allowed`). kubeadm keeps it an error
+/// even then, so that the user must also skip the check; kubestrap does not ask for both.
+fn system_verification(
+    host: &dyn Host,
+    kernel: &str,
+    minor: u32,
+    cgroup_v1_allowed: bool,
+) -> CheckResult {
     let mut warnings = Vec::new();
     match kernel_major_minor(kernel) {
         Some((maj, min)) if maj > 4 || (maj == 4 && min >= 19) => {}
@@ -1199,9 +1235,18 @@ fn system_verification(host: &dyn Host, kernel: &str, minor: u32) -> CheckResult
             format!("missing required cgroups: {}", missing.join(" ")),
         );
     }
-    if v1 && minor >= 31 {
+    if v1 && minor <= 34 {
         warnings
             .push("cgroups v1 support is in maintenance mode, please migrate to cgroups v2".into());
+    } else if v1 && !cgroup_v1_allowed {
+        return CheckResult::error("SystemVerification", CGROUP_V1_MESSAGE).with_fix(Some(
+            FixPlan {
+                summary: "let the kubelet start on cgroup v1 (failCgroupV1: false)".into(),
+                steps: vec![FixStep::KubeletAllowCgroupV1],
+            },
+        ));
+    } else if v1 {
+        warnings.push(CGROUP_V1_MESSAGE.to_string());
     }
     if warnings.is_empty() {
         CheckResult::pass("SystemVerification")
@@ -1412,6 +1457,12 @@ pub fn apply_fix(ctx: &PhaseCtx, check: &str, plan: &FixPlan) -> Result<(), Phas
                 let old = read_text(host, path).unwrap_or_default();
                 let new = set_containerd_systemd_cgroup(&old, *enabled);
                 write(ctx, path, new.as_bytes(), 0o644).map_err(|e| fail(e.to_string()))?;
+            }
+            FixStep::KubeletAllowCgroupV1 => {
+                ctx.state
+                    .lock()
+                    .map_err(|_| fail("run state is poisoned".into()))?
+                    .kubelet_allow_cgroup_v1 = true;
             }
         }
     }
