@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 
 use portable_pty::{CommandBuilder, PtySize, native_pty_system};
 
+mod support;
+
 const BIN: &str = env!("CARGO_BIN_EXE_kubestrap");
 
 fn fixture(name: &str) -> String {
@@ -326,6 +328,18 @@ fn wizard_runs_a_dry_run_to_done_and_exports_kubeadm_yaml() {
         "config validate of the exported kubeadm.yaml: {}",
         stdout.trim()
     );
+    // ... and the real kubeadm of the default version accepts it too.
+    if let Some(bins) = support::k8s::bin_dir() {
+        let (code, out, err) = support::k8s::run(
+            &bins.join("kubeadm"),
+            &["config", "validate", "--config", exported.to_str().unwrap()],
+            &[],
+        );
+        assert_eq!(
+            code, 0,
+            "kubeadm config validate of the wizard's export: {err}{out}"
+        );
+    }
     // started with --config, the wizard opens on the review screen with the file's values
     let mut w = Wizard::spawn(
         &[
