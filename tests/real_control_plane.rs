@@ -895,6 +895,307 @@ fn kubeadm_discovery(w: &World, join: &Value) {
     eprintln!("== kubeadm join --dry-run exit {rc} ==");
 }
 
+/// The bootstrap token of the kubeadm-made control plane.
+const KUBEADM_TOKEN: &str = "kb7x2q.0123456789abcdef";
+
+/// The sha256 pin of a CA certificate's public key, computed by openssl (not by kubestrap):
+/// `openssl x509 -pubkey | openssl pkey -pubin -outform der | sha256`.
+fn openssl_pin(ca: &Path) -> String {
+    let x509 = Command::new("openssl")
+        .args(["x509", "-noout", "-pubkey", "-in"])
+        .arg(ca)
+        .output()
+        .expect("openssl");
+    assert!(x509.status.success(), "openssl x509 on {}", ca.display());
+    let mut pkey = Command::new("openssl")
+        .args(["pkey", "-pubin", "-outform", "der"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("openssl");
+    use std::io::Write;
+    pkey.stdin.take().unwrap().write_all(&x509.stdout).unwrap();
+    let der = pkey.wait_with_output().unwrap();
+    assert!(der.status.success() && !der.stdout.is_empty());
+    use sha2::Digest;
+    let hex: String = sha2::Sha256::digest(&der.stdout)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("sha256:{hex}")
+}
+
+/// The other direction of the cross-check: the control plane's certificates, kubeconfigs,
+/// static pod manifests, uploaded config, bootstrap token and cluster-info are all made by the
+/// real `kubeadm init phase ...` commands; the static pod runner runs kubeadm's manifests; and
+/// `kubestrap join --dry-run` in a second namespace discovers it with the token and openssl's
+/// CA pin, and refuses a wrong pin.
+#[test]
+fn kubestrap_join_discovery_against_a_kubeadm_made_control_plane() {
+    let Some(bins) = bins() else { return };
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let w = World::new(bins.clone(), "e");
+    let dir_path = w.dir.path().to_path_buf();
+    let names = w.nets.names.clone();
+    {
+        let t0 = Instant::now();
+        let root = w.cp_root();
+        let kdir = root.join("etc/kubernetes");
+        std::fs::create_dir_all(&kdir).unwrap();
+        let pki = kdir.join("pki");
+        let cfg = w.path("kubeadm-init.yaml");
+        std::fs::write(
+            &cfg,
+            format!(
+                "apiVersion: kubeadm.k8s.io/v1beta4\nkind: InitConfiguration\nbootstrapTokens:\n- token: {KUBEADM_TOKEN}\n  ttl: 1h\nlocalAPIEndpoint:\n  advertiseAddress: {CP_IP}\n  bindPort: 6443\nnodeRegistration:\n  name: {NODE}\n  criSocket: unix:///var/run/containerd/containerd.sock\n---\napiVersion: kubeadm.k8s.io/v1beta4\nkind: ClusterConfiguration\nkubernetesVersion: {}\ncertificatesDir: {}\netcd:\n  local:\n    dataDir: {}\nnetworking:\n  podSubnet: 10.244.0.0/16\n",
+                support::k8s::default_version(),
+                pki.display(),
+                root.join("var/lib/etcd").display()
+            ),
+        )
+        .unwrap();
+        let kubeadm = bins.join("kubeadm");
+        let cfg_s = cfg.to_str().unwrap();
+        let kubeadm_in_cp = |args: &[&str]| {
+            let (rc, out, err) = w.run_in(&w.cp_ns, &kubeadm, args);
+            assert_eq!(rc, 0, "kubeadm {}:\n{out}\n{err}", args.join(" "));
+            out
+        };
+        kubeadm_in_cp(&["init", "phase", "certs", "all", "--config", cfg_s]);
+        kubeadm_in_cp(&[
+            "init",
+            "phase",
+            "kubeconfig",
+            "all",
+            "--config",
+            cfg_s,
+            "--kubeconfig-dir",
+            kdir.to_str().unwrap(),
+        ]);
+        // kubeadm writes static pod manifests only to /etc/kubernetes/manifests; its dry run
+        // writes them to KUBEADM_INIT_DRYRUN_DIR instead.
+        let dry = w.path("kubeadm-dryrun");
+        std::fs::create_dir_all(&dry).unwrap();
+        for phase in [&["etcd", "local"][..], &["control-plane", "all"][..]] {
+            let mut args = vec!["init", "phase"];
+            args.extend_from_slice(phase);
+            args.extend(["--config", cfg_s, "--dry-run"]);
+            let mut cmd = Command::new(&kubeadm);
+            cmd.args(&args)
+                .stdin(Stdio::null())
+                .env("KUBEADM_INIT_DRYRUN_DIR", &dry);
+            netns::command_in(&mut cmd, &w.cp_ns);
+            let out = cmd.output().unwrap();
+            assert!(
+                out.status.success(),
+                "kubeadm {}: {}",
+                args.join(" "),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let manifests = kdir.join("manifests");
+        std::fs::create_dir_all(&manifests).unwrap();
+        let made = w.path("kubeadm-manifests");
+        std::fs::create_dir_all(&made).unwrap();
+        for pod in [
+            "etcd",
+            "kube-apiserver",
+            "kube-controller-manager",
+            "kube-scheduler",
+        ] {
+            let f = format!("{pod}.yaml");
+            assert!(dry.join(&f).is_file(), "kubeadm wrote no {f}");
+            // Written whole next to the folder, then renamed in, so the runner never reads half.
+            std::fs::copy(dry.join(&f), made.join(&f)).unwrap();
+        }
+        for pod in std::fs::read_dir(&made).unwrap().flatten() {
+            std::fs::rename(pod.path(), manifests.join(pod.file_name())).unwrap();
+        }
+        let made_at = t0.elapsed();
+        let mut runner = StaticPodRunner::start(RunnerOptions {
+            root: root.clone(),
+            bins: bins.clone(),
+            netns: Some(w.cp_ns.clone()),
+            work: w.path("runner"),
+            skip: vec![],
+            register_node: None,
+            kubelet_healthz: false,
+        });
+        // The runner ran kubeadm's command lines, its certificate paths kept as they are.
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while runner.pods().len() < 4 {
+            assert!(Instant::now() < deadline, "{}", runner.log_tails(20));
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let api = runner.argv("kube-apiserver").unwrap();
+        assert!(
+            api.contains(&format!(
+                "--client-ca-file={}",
+                pki.join("ca.crt").display()
+            )),
+            "{api:?}"
+        );
+        assert!(
+            api.contains(&format!("--advertise-address={CP_IP}")),
+            "{api:?}"
+        );
+        // super-admin.conf (system:masters): kubeadm's admin.conf is bound to
+        // kubeadm:cluster-admins only by `kubeadm init` itself, not by a phase.
+        let sadmin = kdir.join("super-admin.conf");
+        let sadmin_s = sadmin.to_str().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(180);
+        loop {
+            let (rc, out, _) = w.kubectl_with(&sadmin, &["get", "--raw=/readyz"]);
+            if rc == 0 && out.trim() == "ok" {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "kubeadm's control plane not ready\n{}",
+                runner.log_tails(30)
+            );
+            std::thread::sleep(Duration::from_millis(500));
+        }
+        let ready_at = t0.elapsed();
+        kubeadm_in_cp(&[
+            "init",
+            "phase",
+            "upload-config",
+            "all",
+            "--config",
+            cfg_s,
+            "--kubeconfig",
+            sadmin_s,
+        ]);
+        let out = kubeadm_in_cp(&[
+            "init",
+            "phase",
+            "bootstrap-token",
+            "--config",
+            cfg_s,
+            "--kubeconfig",
+            sadmin_s,
+        ]);
+        assert!(out.contains(KUBEADM_TOKEN), "{out}");
+        // The real controller-manager's bootstrap signer signs cluster-info for the token.
+        let token_id = KUBEADM_TOKEN.split('.').next().unwrap();
+        let jws_key = format!("jws-kubeconfig-{token_id}");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let (rc, out, err) = w.kubectl_with(
+                &sadmin,
+                &[
+                    "get",
+                    "configmap",
+                    "cluster-info",
+                    "-n",
+                    "kube-public",
+                    "-o",
+                    "json",
+                ],
+            );
+            assert_eq!(rc, 0, "{err}");
+            let cm: Value = serde_json::from_str(&out).unwrap();
+            if cm["data"][&jws_key].is_string() {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "cluster-info never signed: {cm}\n{}",
+                runner.log_tails(30)
+            );
+            std::thread::sleep(Duration::from_millis(250));
+        }
+        let signed_at = t0.elapsed();
+        let pin = openssl_pin(&pki.join("ca.crt"));
+        let endpoint = format!("{CP_IP}:6443");
+        let join = |pin: &str, tag: &str| {
+            let wroot = w.path(&format!("worker-{tag}"));
+            std::fs::create_dir_all(&wroot).unwrap();
+            let t = Instant::now();
+            let (rc, out, err) = w.run_in(
+                &w.worker_ns,
+                Path::new(BIN),
+                &[
+                    "--root",
+                    wroot.to_str().unwrap(),
+                    "join",
+                    &endpoint,
+                    "--token",
+                    KUBEADM_TOKEN,
+                    "--discovery-token-ca-cert-hash",
+                    pin,
+                    "--dry-run",
+                    "--non-interactive",
+                    "--ignore-preflight-errors",
+                    "all",
+                    "--node-name",
+                    WORKER,
+                ],
+            );
+            (rc, out, err, wroot, t.elapsed())
+        };
+        let (rc, out, err, wroot, took) = join(&pin, "ok");
+        assert_eq!(rc, 0, "kubestrap join --dry-run:\n{out}\n{err}");
+        assert!(
+            out.contains(&format!(
+                "[discovery] Cluster CA CN=kubernetes matches the pinned hash {pin}"
+            )),
+            "{out}"
+        );
+        assert!(
+            out.contains(&format!(
+                "[dryrun] Discovery succeeded against https://{endpoint}"
+            )),
+            "{out}"
+        );
+        assert!(out.contains(&pin), "{out}");
+        // The CA it wrote is kubeadm's, and the bootstrap kubeconfig names the token.
+        assert_eq!(
+            std::fs::read(wroot.join("etc/kubernetes/pki/ca.crt")).unwrap(),
+            std::fs::read(pki.join("ca.crt")).unwrap()
+        );
+        let boot =
+            std::fs::read_to_string(wroot.join("etc/kubernetes/bootstrap-kubelet.conf")).unwrap();
+        assert!(boot.contains(&format!("token: {KUBEADM_TOKEN}")), "{boot}");
+        assert!(
+            boot.contains(&format!("server: https://{endpoint}")),
+            "{boot}"
+        );
+        // A wrong pin (last hex digit changed) is refused, naming both hashes.
+        let last = pin.chars().last().unwrap();
+        let wrong = format!(
+            "{}{}",
+            &pin[..pin.len() - 1],
+            if last == '0' { '1' } else { '0' }
+        );
+        let (rc, out2, err2, _, _) = join(&wrong, "bad");
+        assert_eq!(rc, 1, "a wrong pin was accepted:\n{out2}\n{err2}");
+        assert!(
+            err2.contains("the cluster CA does not match the pinned hash"),
+            "{out2}\n{err2}"
+        );
+        assert!(
+            err2.contains(&wrong) && err2.contains(&pin),
+            "{out2}\n{err2}"
+        );
+        eprintln!(
+            "== kubeadm made files {:.3}s, ready at {:.3}s, cluster-info signed at {:.3}s, kubestrap join --dry-run {:.3}s ==",
+            made_at.as_secs_f64(),
+            ready_at.as_secs_f64(),
+            signed_at.as_secs_f64(),
+            took.as_secs_f64()
+        );
+        for p in runner.pods() {
+            assert_eq!(runner.exits(&p), 0, "{p} exited\n{}", runner.log_tails(30));
+        }
+        runner.stop();
+        assert!(runner.pids().is_empty());
+    }
+    drop(w);
+    assert_nothing_left(&dir_path, &names);
+}
+
 /// The init's error event (`phase_failed`) and when it came.
 fn failure(run: &Run) -> Option<(Duration, String, String)> {
     run.events()

@@ -4,12 +4,13 @@
 //! container's `command` + `args` as a process of the real binary of the same name (from the
 //! folder of scripts/k8s-bins.sh), in a network namespace when given. The only rewriting is
 //! the hostPath mapping `--root` uses: a flag value under a container's `mountPath` becomes
-//! `<root>/<hostPath>/rest`. Containers that exit are restarted with the kubelet's crash-loop
-//! back-off (10 s, doubling). Logs are kept per container under `<work>/cri/<id>.log`, and a
-//! `crictl` stand-in in `<work>/bin` answers `ps -a [--name N] [-q|-o json]` and
-//! `logs [--tail N] ID` from them, as crictl would for a kubelet's containers. It also serves
-//! the kubelet's healthz (127.0.0.1:10248 in the namespace) and can register a Node with
-//! kubelet.conf once the apiserver answers. Everything stops and is reaped on drop.
+//! `<root>/<hostPath>/rest` (a hostPath already under `<root>` is kept as it is). Containers
+//! that exit are restarted with the kubelet's crash-loop back-off (10 s, doubling). Logs are
+//! kept per container under `<work>/cri/<id>.log`, and a `crictl` stand-in in `<work>/bin`
+//! answers `ps -a [--name N] [-q|-o json]` and `logs [--tail N] ID` from them, as crictl would
+//! for a kubelet's containers. It also serves the kubelet's healthz (127.0.0.1:10248 in the
+//! namespace) and can register a Node with kubelet.conf once the apiserver answers.
+//! Everything stops and is reaped on drop.
 
 #![allow(dead_code)]
 
@@ -110,6 +111,17 @@ pub fn map_paths(value: &str, mounts: &[(String, PathBuf)]) -> String {
         .join(",")
 }
 
+/// Where the hostPath `path` of a manifest lives: under `root` as `--root` maps it, except a
+/// path already under `root` (as in manifests the real kubeadm wrote with its
+/// `certificatesDir` / etcd `dataDir` set under the test's root), which is kept.
+pub fn host_path(path: &str, root: &Path) -> PathBuf {
+    if Path::new(path).starts_with(root) {
+        PathBuf::from(path)
+    } else {
+        root.join(path.trim_start_matches('/'))
+    }
+}
+
 /// The command line a kubelet would run for the first container of `pod`, with the binary
 /// from `bins` and hostPath volumes mapped under `root`. Creates `DirectoryOrCreate` dirs.
 pub fn command_line(pod: &Pod, root: &Path, bins: &Path) -> Result<(String, Vec<String>), String> {
@@ -118,7 +130,7 @@ pub fn command_line(pod: &Pod, root: &Path, bins: &Path) -> Result<(String, Vec<
     let mut hostpaths = BTreeMap::new();
     for v in spec.volumes.iter().flatten() {
         if let Some(hp) = &v.host_path {
-            let p = root.join(hp.path.trim_start_matches('/'));
+            let p = host_path(&hp.path, root);
             if hp.type_.as_deref() == Some("DirectoryOrCreate") {
                 fs::create_dir_all(&p).map_err(|e| format!("{}: {e}", p.display()))?;
             }
