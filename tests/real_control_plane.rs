@@ -4,7 +4,9 @@
 //! from the manifests kubestrap wrote. Every API phase runs against them; the real kubectl
 //! checks the result; a worker in a second namespace joins over a veth pair, its TLS bootstrap
 //! CSR approved and signed by the real controller-manager; the real kubeadm's join discovery
-//! accepts our cluster-info and CA pin; and the failures a user meets are named.
+//! accepts our cluster-info and CA pin; and the failures a user meets are named. The other
+//! direction too: on a control plane made by the real `kubeadm init phase ...` commands,
+//! `kubestrap join` accepts kubeadm's cluster-info and joins.
 //!
 //! Needs root, iproute2 and the binaries of scripts/k8s-bins.sh (skipped without them outside
 //! CI). The tests take a lock so only one control plane runs at a time.
@@ -929,7 +931,8 @@ fn openssl_pin(ca: &Path) -> String {
 /// static pod manifests, uploaded config, bootstrap token and cluster-info are all made by the
 /// real `kubeadm init phase ...` commands; the static pod runner runs kubeadm's manifests; and
 /// `kubestrap join --dry-run` in a second namespace discovers it with the token and openssl's
-/// CA pin, and refuses a wrong pin.
+/// CA pin, and refuses a wrong pin; then a real `kubestrap join` completes, its kubelet's CSR
+/// approved and signed by the real controller-manager under kubeadm's RBAC.
 #[test]
 fn kubestrap_join_discovery_against_a_kubeadm_made_control_plane() {
     let Some(bins) = bins() else { return };
@@ -1179,12 +1182,32 @@ fn kubestrap_join_discovery_against_a_kubeadm_made_control_plane() {
             err2.contains(&wrong) && err2.contains(&pin),
             "{out2}\n{err2}"
         );
+        // A real join, the test playing the kubelet's TLS bootstrap as above. Its checks use
+        // kubeadm's admin.conf, so bind kubeadm:cluster-admins as `kubeadm init` itself does.
+        let (rc, _, err) = w.kubectl_with(
+            &sadmin,
+            &[
+                "create",
+                "clusterrolebinding",
+                "kubeadm:cluster-admins",
+                "--clusterrole=cluster-admin",
+                "--group=kubeadm:cluster-admins",
+            ],
+        );
+        assert_eq!(rc, 0, "{err}");
+        let t = Instant::now();
+        join_worker(
+            &w,
+            &serde_json::json!({"endpoint": endpoint, "token": KUBEADM_TOKEN, "ca_cert_hashes": [pin]}),
+        );
+        let joined = t.elapsed();
         eprintln!(
-            "== kubeadm made files {:.3}s, ready at {:.3}s, cluster-info signed at {:.3}s, kubestrap join --dry-run {:.3}s ==",
+            "== kubeadm made files {:.3}s, ready at {:.3}s, cluster-info signed at {:.3}s, kubestrap join --dry-run {:.3}s, real join {:.3}s ==",
             made_at.as_secs_f64(),
             ready_at.as_secs_f64(),
             signed_at.as_secs_f64(),
-            took.as_secs_f64()
+            took.as_secs_f64(),
+            joined.as_secs_f64()
         );
         for p in runner.pods() {
             assert_eq!(runner.exits(&p), 0, "{p} exited\n{}", runner.log_tails(30));
