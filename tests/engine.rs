@@ -367,7 +367,18 @@ fn missing_phase_modules_fail_with_their_name_never_succeed() {
 
 // ---------------------------------------------------------------- preflight (scripted)
 
-/// A fake host on which every init check passes for v1.34.
+/// Turns a fake host into a cgroup v1 host: no cgroup2 controllers file, every v1 controller
+/// enabled in /proc/cgroups.
+fn make_cgroup_v1(h: &FakeHost) {
+    std::fs::remove_file(h.resolve(Path::new("/sys/fs/cgroup/cgroup.controllers"))).unwrap();
+    h.put(
+        "/proc/cgroups",
+        "#subsys_name\thierarchy\tnum_cgroups\tenabled\ncpu\t1\t1\t1\ncpuacct\t1\t1\t1\ncpuset\t2\t1\t1\ndevices\t3\t1\t1\nfreezer\t4\t1\t1\nmemory\t5\t1\t1\npids\t6\t1\t1\n",
+    )
+    .unwrap();
+}
+
+/// A fake host on which every init check passes.
 fn good_host() -> FakeHost {
     let h = FakeHost::new().unwrap();
     h.add_programs(&[
@@ -645,26 +656,14 @@ fn each_check_fails_or_warns_as_kubeadm_does() {
             // A cgroup v1 host: a kubelet v1.35+ refuses it unless failCgroupV1 is false.
             "SystemVerification",
             |h, _| {
-                std::fs::remove_file(h.resolve(Path::new("/sys/fs/cgroup/cgroup.controllers")))
-                    .unwrap();
-                h.put(
-                    "/proc/cgroups",
-                    "#subsys_name\thierarchy\tnum_cgroups\tenabled\ncpu\t1\t1\t1\ncpuacct\t1\t1\t1\ncpuset\t2\t1\t1\ndevices\t3\t1\t1\nfreezer\t4\t1\t1\nmemory\t5\t1\t1\npids\t6\t1\t1\n",
-                )
-                .unwrap();
+                make_cgroup_v1(h);
             },
             Severity::Error,
         ),
         (
             "SystemVerification",
             |h, c| {
-                std::fs::remove_file(h.resolve(Path::new("/sys/fs/cgroup/cgroup.controllers")))
-                    .unwrap();
-                h.put(
-                    "/proc/cgroups",
-                    "#subsys_name\thierarchy\tnum_cgroups\tenabled\ncpu\t1\t1\t1\ncpuacct\t1\t1\t1\ncpuset\t2\t1\t1\ndevices\t3\t1\t1\nfreezer\t4\t1\t1\nmemory\t5\t1\t1\npids\t6\t1\t1\n",
-                )
-                .unwrap();
+                make_cgroup_v1(h);
                 c.kubelet = Some(serde_yaml::from_str("failCgroupV1: false").unwrap());
             },
             Severity::Warning,
@@ -1958,12 +1957,7 @@ fn kubelet_config_map_and_config_yaml_agree_on_every_cluster_wide_field() {
 fn cgroup_v1_host_fix_sets_fail_cgroup_v1_false_in_the_kubelet_configuration() {
     let v1_host = || {
         let h = good_host();
-        std::fs::remove_file(h.resolve(Path::new("/sys/fs/cgroup/cgroup.controllers"))).unwrap();
-        h.put(
-            "/proc/cgroups",
-            "#subsys_name\thierarchy\tnum_cgroups\tenabled\ncpu\t1\t1\t1\ncpuacct\t1\t1\t1\ncpuset\t2\t1\t1\ndevices\t3\t1\t1\nfreezer\t4\t1\t1\nmemory\t5\t1\t1\npids\t6\t1\t1\n",
-        )
-        .unwrap();
+        make_cgroup_v1(&h);
         Arc::new(h)
     };
     // v1.34: kubeadm's maintenance-mode warning only.

@@ -16,33 +16,6 @@ fn kubestrap(args: &[&str]) -> (i32, String, String) {
     k8s::run(Path::new(KUBESTRAP), args, &[])
 }
 
-fn parity_corpus() -> Vec<(String, String)> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/parity");
-    let mut v: Vec<(String, String)> = std::fs::read_dir(&dir)
-        .unwrap()
-        .filter_map(|e| e.ok())
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
-        .map(|p| {
-            (
-                p.file_name().unwrap().to_string_lossy().into_owned(),
-                std::fs::read_to_string(&p).unwrap(),
-            )
-        })
-        .collect();
-    v.sort();
-    v
-}
-
-fn applies(text: &str, version: &str) -> bool {
-    match text.lines().find_map(|l| l.strip_prefix("# versions:")) {
-        None => true,
-        Some(list) => list
-            .split_whitespace()
-            .any(|m| version.starts_with(&format!("{m}."))),
-    }
-}
-
 fn minor(version: &str) -> u32 {
     version.split('.').nth(1).unwrap().parse().unwrap()
 }
@@ -53,9 +26,9 @@ fn every_export_passes_the_real_kubeadm_config_validate() {
     let tmp = tempfile::tempdir().unwrap();
     let mut checked = 0;
     let mut failures = Vec::new();
-    for (name, text) in parity_corpus() {
+    for (name, text) in k8s::parity_corpus() {
         for v in k8s::CARRIED {
-            if !applies(&text, v) {
+            if !k8s::applies(&text, v) {
                 continue;
             }
             let input = tmp.path().join(format!("{v}-{name}"));
@@ -124,12 +97,12 @@ fn kubeadm_and_kubestrap_migrate_v1beta3_to_the_same_configuration() {
     let Some(bins) = k8s::bin_dir() else { return };
     let tmp = tempfile::tempdir().unwrap();
     let mut inputs: Vec<(String, PathBuf, &str)> = Vec::new();
-    for (name, text) in parity_corpus() {
+    for (name, text) in k8s::parity_corpus() {
         if !text.contains("kubeadm.k8s.io/v1beta3") {
             continue;
         }
         for v in k8s::CARRIED {
-            if applies(&text, v) {
+            if k8s::applies(&text, v) {
                 let p = tmp.path().join(format!("{v}-{name}"));
                 std::fs::write(&p, text.replace("__VERSION__", v)).unwrap();
                 inputs.push((format!("{name}@{v}"), p, v));

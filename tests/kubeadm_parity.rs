@@ -27,34 +27,6 @@ type Flat = BTreeMap<String, String>;
 /// `api/ConfigMap/kube-system/kubeadm-config`), each flattened.
 type Outputs = BTreeMap<String, Flat>;
 
-fn corpus() -> Vec<(String, String)> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/parity");
-    let mut v: Vec<(String, String)> = std::fs::read_dir(&dir)
-        .expect("tests/data/parity")
-        .filter_map(|e| e.ok())
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
-        .map(|p| {
-            (
-                p.file_name().unwrap().to_string_lossy().into_owned(),
-                std::fs::read_to_string(&p).unwrap(),
-            )
-        })
-        .collect();
-    v.sort();
-    v
-}
-
-/// The carried versions a corpus file applies to (`# versions: v1.34 v1.35` limits it).
-fn applies(text: &str, version: &str) -> bool {
-    match text.lines().find_map(|l| l.strip_prefix("# versions:")) {
-        None => true,
-        Some(list) => list
-            .split_whitespace()
-            .any(|m| version.starts_with(&format!("{m}."))),
-    }
-}
-
 // ---------------------------------------------------------------- flattening
 
 fn scalar(v: &Value) -> String {
@@ -582,9 +554,9 @@ fn kubestrap_matches_the_real_kubeadm_file_by_file() {
     .expect("tests/data/kubeadm-differences.toml parses");
     let only = std::env::var("PARITY_ONLY").ok();
     let mut jobs = Vec::new();
-    for (name, text) in corpus() {
+    for (name, text) in k8s::parity_corpus() {
         for v in k8s::CARRIED {
-            if !applies(&text, v) {
+            if !k8s::applies(&text, v) {
                 continue;
             }
             if let Some(o) = &only

@@ -168,18 +168,7 @@ pub fn run(root: Option<PathBuf>, args: InitArgs) -> i32 {
         summary(format, &outcome, &events, dry_path.as_deref())
     });
     if let Some(d) = dry_dir {
-        let last = d.finish();
-        match format {
-            OutputFormat::Text => println!("[dryrun] {last}"),
-            OutputFormat::Json => println!(
-                "{}",
-                crate::output::json::format(&Event::Log {
-                    level: LogLevel::Info,
-                    phase: Some("dryrun".into()),
-                    message: last,
-                })
-            ),
-        }
+        super::print_dry_run_end(d, format);
     }
     code
 }

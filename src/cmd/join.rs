@@ -188,18 +188,7 @@ pub fn run(root: Option<PathBuf>, args: JoinArgs) -> i32 {
     }
     let code = report(result, output, &root_dir);
     if let Some(d) = dry_dir {
-        let last = d.finish();
-        match output {
-            OutputFormat::Text => println!("[dryrun] {last}"),
-            OutputFormat::Json => println!(
-                "{}",
-                crate::output::json::format(&Event::Log {
-                    level: LogLevel::Info,
-                    phase: Some("dryrun".into()),
-                    message: last,
-                })
-            ),
-        }
+        super::print_dry_run_end(d, output);
     }
     code
 }

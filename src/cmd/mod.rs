@@ -54,6 +54,23 @@ pub fn run(cli: Cli) -> i32 {
     }
 }
 
+/// Ends a dry run: removes (or keeps, when asked) its directory and prints the last line that
+/// says which, as text or as a JSON `log` event.
+pub fn print_dry_run_end(dir: crate::host::DryRunDir, format: crate::cli::OutputFormat) {
+    let last = dir.finish();
+    match format {
+        crate::cli::OutputFormat::Text => println!("[dryrun] {last}"),
+        crate::cli::OutputFormat::Json => println!(
+            "{}",
+            crate::output::json::format(&crate::engine::Event::Log {
+                level: crate::engine::LogLevel::Info,
+                phase: Some("dryrun".into()),
+                message: last,
+            })
+        ),
+    }
+}
+
 /// Prints `error: <msg>` to standard error and returns exit code 1.
 pub fn fail(msg: impl std::fmt::Display) -> i32 {
     eprintln!("error: {msg}");

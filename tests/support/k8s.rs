@@ -77,3 +77,33 @@ pub fn run(program: &Path, args: &[&str], envs: &[(&str, &Path)]) -> (i32, Strin
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
 }
+
+/// The parity corpus (tests/data/parity/*.yaml) as (file name, text), sorted by name. Each
+/// file has `__VERSION__` where the carried version goes.
+pub fn parity_corpus() -> Vec<(String, String)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/parity");
+    let mut v: Vec<(String, String)> = std::fs::read_dir(&dir)
+        .expect("tests/data/parity")
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+        .map(|p| {
+            (
+                p.file_name().unwrap().to_string_lossy().into_owned(),
+                std::fs::read_to_string(&p).unwrap(),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// Whether a corpus file applies to `version` (a `# versions: v1.34 v1.35` line limits it).
+pub fn applies(text: &str, version: &str) -> bool {
+    match text.lines().find_map(|l| l.strip_prefix("# versions:")) {
+        None => true,
+        Some(list) => list
+            .split_whitespace()
+            .any(|m| version.starts_with(&format!("{m}."))),
+    }
+}
