@@ -141,3 +141,65 @@ fn flag_lists_are_the_flags_of_the_real_binaries() {
         );
     }
 }
+
+fn script() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/k8s-bins.sh")
+}
+
+#[test]
+fn without_go_the_script_says_what_is_missing_and_writes_nothing() {
+    let cache = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new("bash")
+        .arg(script())
+        .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+        .env("KUBESTRAP_K8S_CACHE", cache.path())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("no Go toolchain on PATH") && err.contains("install Go"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read_dir(cache.path()).unwrap().count(), 0);
+}
+
+#[test]
+fn a_cached_binary_with_the_wrong_version_is_rebuilt_not_used() {
+    let Some(bins) = k8s::bin_dir() else { return };
+    let def = k8s::default_version();
+    // A cache holding a kubeadm that claims another version.
+    let cache = tempfile::tempdir().unwrap();
+    let bin = cache.path().join(def).join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let fake = bin.join("kubeadm");
+    std::fs::write(&fake, "#!/bin/sh\necho v1.0.0\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = std::process::Command::new("bash")
+        .arg(script())
+        .arg("--kubeadm-only")
+        .env("KUBESTRAP_K8S_CACHE", cache.path())
+        .env("KUBESTRAP_K8S_VERSIONS", def)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains(&format!("building kubeadm {def}")), "{err}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(stdout.lines().last(), Some(bin.to_str().unwrap()));
+    assert_eq!(
+        first_line(&fake, &["version", "-o", "short"]),
+        def,
+        "the rebuilt kubeadm"
+    );
+    // Nothing temporary is left in the cache.
+    let left: Vec<_> = std::fs::read_dir(cache.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".tmp"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+    drop(bins);
+}
