@@ -168,7 +168,7 @@ pub struct ClusterConfiguration {
     pub etcd: Etcd,
     #[serde(default)]
     pub networking: Networking,
-    /// `v1.34.2` style; labels such as `stable-1` are resolved offline (see defaults).
+    /// `v1.37.2` style; labels such as `stable-1` are resolved offline (see defaults).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub kubernetes_version: String,
     /// `host` or `host:port`; IPv6 hosts in brackets when a port follows.

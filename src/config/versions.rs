@@ -132,7 +132,7 @@ pub fn carried_list() -> String {
         .join(", ")
 }
 
-/// Human-readable supported range, e.g. `v1.31 to v1.34`.
+/// Human-readable supported range, e.g. `v1.34 to v1.37`.
 pub fn supported_range() -> String {
     let first = SUPPORTED.first().map(|v| v.minor).unwrap_or(0);
     let last = SUPPORTED.last().map(|v| v.minor).unwrap_or(0);

@@ -683,7 +683,6 @@ pub fn common_checks(n: &NodeChecks, facts: &crate::host::HostFacts) -> Vec<Chec
 
     // Required commands: the same for every carried minor (kubeadm v1.34 to v1.37 check
     // exactly these; cmd/kubeadm/app/preflight/checks_linux.go), each with its Debian package.
-    let _ = minor;
     let required = [
         ("losetup", "mount", Severity::Error),
         ("mount", "mount", Severity::Error),
@@ -754,10 +753,8 @@ pub fn common_checks(n: &NodeChecks, facts: &crate::host::HostFacts) -> Vec<Chec
 }
 
 /// kubeadm's `MinExternalEtcdVersion` for a target Kubernetes minor: `(major, minor, patch)`.
-/// The kubeadm releases that carry v1.31–v1.34 (v1.31.14, v1.32.10+, v1.33.6+, v1.34.2+)
-/// require 3.5.24 (`cmd/kubeadm/app/constants/constants.go`, raised with
-/// kubernetes/kubernetes PR 134779); earlier patch releases of those minors accepted older
-/// 3.5.x releases. Minors outside 1.31–1.34 use the same value.
+/// kubeadm v1.34.4, v1.35.4, v1.36.3 and v1.37.2 all require 3.5.24
+/// (`MinExternalEtcdVersion` in cmd/kubeadm/app/constants/constants.go of each).
 pub fn min_external_etcd_version(_minor: u32) -> (u64, u64, u64) {
     (3, 5, 24)
 }
