@@ -467,7 +467,7 @@ fn every_check_passes_on_a_good_host() {
         "SystemVerification",
         "Hostname",
         "KubeletVersion",
-        "Service-Kubelet",
+        "Service-kubelet",
         "FileContent--proc-sys-net-ipv4-ip_forward",
         "CgroupDriver",
     ] {
@@ -588,7 +588,7 @@ fn each_check_fails_or_warns_as_kubeadm_does() {
             Severity::Error,
         ),
         (
-            "Service-Kubelet",
+            "Service-kubelet",
             |h, _| h.script("systemctl is-enabled kubelet.service", 1, "disabled\n"),
             Severity::Warning,
         ),

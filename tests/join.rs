@@ -1501,7 +1501,7 @@ fn join_preflight_runs_kubeadms_join_checks_by_name() {
         "SystemVerification",
         "Hostname",
         "KubeletVersion",
-        "Service-Kubelet",
+        "Service-kubelet",
         "Port-10250",
         "FileAvailable--etc-kubernetes-pki-ca.crt",
         "HTTPProxy",
@@ -1613,7 +1613,7 @@ fn join_preflight_runs_kubeadms_join_checks_by_name() {
             Box::new(|h| h.script("kubelet --version", 0, "Kubernetes v1.27.3\n")),
         ),
         (
-            "Service-Kubelet",
+            "Service-kubelet",
             Severity::Warning,
             "systemctl enable kubelet.service",
             Box::new(|h| h.script("systemctl is-enabled kubelet.service", 1, "disabled\n")),

@@ -4,7 +4,7 @@
 //! `DirAvailable--etc-kubernetes-manifests` (absent or empty),
 //! `FileAvailable--etc-kubernetes-kubelet.conf` and `…-bootstrap-kubelet.conf` (absent), the
 //! common checks (`CRI`, `Swap`, `FileExisting-*`, `SystemVerification`, `Hostname`,
-//! `KubeletVersion`, `Service-Kubelet`, `Port-10250`), `FileAvailable-<caCertPath>` for workers,
+//! `KubeletVersion`, `Service-kubelet`, `Port-10250`), `FileAvailable-<caCertPath>` for workers,
 //! `HTTPProxy` for the discovery endpoint, IPv4/IPv6 forwarding, and kubestrap's
 //! `KernelModules` and `CgroupDriver`. Each result is an [`Event::Check`]; the ignore list
 //! (`--ignore-preflight-errors` merged with `nodeRegistration.ignorePreflightErrors`) follows
@@ -66,7 +66,7 @@ pub fn check_names(cfg: &JoinConfiguration) -> Vec<String> {
         "SystemVerification",
         "Hostname",
         "KubeletVersion",
-        "Service-Kubelet",
+        "Service-kubelet",
         "Port-10250",
         "HTTPProxy",
         "FileContent--proc-sys-net-ipv4-ip_forward",

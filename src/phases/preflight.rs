@@ -179,21 +179,13 @@ pub const STATIC_CHECK_NAMES: &[&str] = &[
     "HTTPProxyCIDR",
     "CRI",
     "Swap",
-    "FileExisting-conntrack",
-    "FileExisting-crictl",
-    "FileExisting-ip",
-    "FileExisting-iptables",
+    "FileExisting-losetup",
     "FileExisting-mount",
-    "FileExisting-nsenter",
-    "FileExisting-ebtables",
-    "FileExisting-ethtool",
-    "FileExisting-socat",
-    "FileExisting-tc",
-    "FileExisting-touch",
+    "FileExisting-cp",
     "SystemVerification",
     "Hostname",
     "KubeletVersion",
-    "Service-Kubelet",
+    "Service-kubelet",
     "FileContent--proc-sys-net-ipv4-ip_forward",
     "FileContent--proc-sys-net-ipv6-conf-default-forwarding",
     "FileContent--proc-sys-net-bridge-bridge-nf-call-iptables",
@@ -588,7 +580,7 @@ pub fn run_checks(ctx: &PhaseCtx, ignore: &IgnoreSet) -> Vec<CheckResult> {
     out.extend(proxy_checks(ctx));
 
     // CRI, Swap, FileExisting-*, SystemVerification, Hostname, KubeletVersion,
-    // Service-Kubelet, Port-10250 (kubeadm's addCommonChecks, shared with join).
+    // Service-kubelet, Port-10250 (kubeadm's addCommonChecks, shared with join).
     out.extend(common_checks(&node, &facts));
 
     // Forwarding and (old releases only) bridge-nf-call checks.
@@ -669,7 +661,7 @@ pub fn port_check(host: &dyn Host, port: u16) -> CheckResult {
 
 /// The checks init and join share, in kubeadm's order (`addCommonChecks`): `CRI`, `Swap`,
 /// the `FileExisting-*` binaries for the target minor, `SystemVerification`, `Hostname`,
-/// `KubeletVersion`, `Service-Kubelet`, `Port-10250`. `facts` are the host's facts, taken once.
+/// `KubeletVersion`, `Service-kubelet`, `Port-10250`. `facts` are the host's facts, taken once.
 pub fn common_checks(n: &NodeChecks, facts: &crate::host::HostFacts) -> Vec<CheckResult> {
     let host = n.host;
     let minor = n.minor;
@@ -723,11 +715,17 @@ pub fn common_checks(n: &NodeChecks, facts: &crate::host::HostFacts) -> Vec<Chec
     // Hostname
     out.push(hostname_check(n, &facts.hostname));
 
-    // KubeletVersion, Service-Kubelet, Port-10250
+    // KubeletVersion, Service-kubelet (Service-Kubelet up to v1.34, whose kubeadm title-cased
+    // it; cmd/kubeadm/app/preflight/checks.go), Port-10250
     out.push(kubelet_version_check(n));
+    let service = if minor >= 35 {
+        "Service-kubelet"
+    } else {
+        "Service-Kubelet"
+    };
     out.push(if !systemd {
         CheckResult::warn(
-            "Service-Kubelet",
+            service,
             "no supported init system detected, skipping checking for services",
         )
     } else {
@@ -736,10 +734,10 @@ pub fn common_checks(n: &NodeChecks, facts: &crate::host::HostFacts) -> Vec<Chec
             .map(|o| o.success())
             .unwrap_or(false);
         if enabled {
-            CheckResult::pass("Service-Kubelet")
+            CheckResult::pass(service)
         } else {
             CheckResult::warn(
-                "Service-Kubelet",
+                service,
                 "kubelet service is not enabled, please run 'systemctl enable kubelet.service'",
             )
             .with_fix(Some(FixPlan {
