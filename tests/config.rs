@@ -740,6 +740,21 @@ fn row49_kubernetes_version() {
     );
     assert_eq!(validate_kubernetes_version("v1.34.0"), Ok(()));
     assert!(validate_kubernetes_version("v1.33.6").is_err());
+    // A patch newer than the newest kubestrap knows is a warning, not an error.
+    let cfg = example_init_config("v1.37.9");
+    let errs = validate_init(&cfg, &facts());
+    let w: Vec<_> = errs
+        .iter()
+        .filter(|e| e.path == "kubernetesVersion")
+        .collect();
+    assert!(
+        w.len() == 1
+            && w[0].warning
+            && w[0]
+                .rule
+                .contains("newest v1.37 patch kubestrap knows (v1.37.2)"),
+        "{errs:?}"
+    );
 }
 
 // ---------------------------------------------------------------- traps
@@ -1541,6 +1556,8 @@ fn cli_config_commands() {
             dir.join(f).to_str().unwrap(),
         ]);
         assert_eq!(code, 0, "{f}: {err}");
+        // migrate does not advise running migrate
+        assert!(!err.contains("config migrate"), "{f}: {err}");
         assert!(
             !out.contains("v1beta3")
                 && !out.contains("v1beta2")

@@ -342,6 +342,8 @@ pub fn migrate_file(path: &Path, facts: &HostFacts) -> Result<(String, Vec<Strin
     let loaded = overlay::load_file(path)?;
     let had_components = loaded.kubelet.is_some() || loaded.kube_proxy.is_some();
     let (init, join, reset, mut warnings) = check_loaded(loaded, &name, facts)?;
+    // The loader's "deprecated; run config migrate" advice is what this command is doing.
+    warnings.retain(|w| !w.contains("config migrate --old-config"));
     if had_components {
         warnings.push("KubeletConfiguration/KubeProxyConfiguration documents are not migrated (kubeadm drops them too)".into());
     }

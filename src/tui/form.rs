@@ -261,7 +261,9 @@ pub fn source_key(f: FieldId) -> &'static str {
 
 /// Applies the (valid) answers on top of `base`: fields whose text differs from what
 /// `base` implies get [`Source::Typed`]; the node-ip rule adds `kubeletExtraArgs node-ip`.
-/// Errors: the first field error, as [`validate_field`] words it.
+/// Errors: the first field error, as [`validate_field`] words it, else the first error of
+/// the whole configuration (`config::validate::validate_init`, e.g. a file's feature gate that
+/// the chosen version does not know).
 pub fn to_config(a: &Answers, base: &InitConfig, facts: &HostFacts) -> Result<InitConfig, String> {
     let all: Vec<FieldId> = NETWORK_FIELDS
         .iter()
@@ -312,6 +314,14 @@ pub fn to_config(a: &Answers, base: &InitConfig, facts: &HostFacts) -> Result<In
         });
         cfg.sources
             .insert("nodeRegistration.kubeletExtraArgs".into(), Source::Typed);
+    }
+    // The whole configuration through the same rules as `config validate`: an answer can make
+    // a value from the file invalid (a feature gate the chosen version's kubeadm dropped).
+    if let Some(e) = crate::config::validate::validate_init(&cfg, facts)
+        .into_iter()
+        .find(|e| !e.warning)
+    {
+        return Err(e.to_string());
     }
     Ok(cfg)
 }

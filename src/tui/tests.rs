@@ -1321,3 +1321,23 @@ fn preflight_fix_asks_first_then_applies_and_the_recheck_updates_the_row() {
     assert_eq!(swap.len(), 1);
     assert_eq!(swap[0].severity, Severity::Pass);
 }
+
+#[test]
+fn changing_the_version_rechecks_what_the_file_set_for_it() {
+    // A file for v1.34 with feature gates kubeadm v1.36+ no longer knows.
+    let mut base = app().base.clone();
+    base.cluster.kubernetes_version = "v1.34.4".into();
+    base.cluster
+        .feature_gates
+        .insert("ControlPlaneKubeletLocalMode".into(), true);
+    let mut a = Answers::from_config(&base);
+    a.advertise = "192.0.2.10".into();
+    assert!(form::to_config(&a, &base, &facts()).is_ok());
+    a.version = "v1.37.2".into();
+    let e = form::to_config(&a, &base, &facts()).unwrap_err();
+    assert!(
+        e.contains("featureGates.ControlPlaneKubeletLocalMode")
+            && e.contains("not a valid feature name in Kubernetes v1.37"),
+        "{e}"
+    );
+}
