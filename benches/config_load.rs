@@ -62,7 +62,7 @@ apiServer:
         "profiling",
         "service-node-port-range",
         "event-ttl",
-        "default-watch-cache-size",
+        "watch-cache-sizes",
         "max-requests-inflight",
         "max-mutating-requests-inflight",
         "request-timeout",
