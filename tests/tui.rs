@@ -118,7 +118,8 @@ impl Wizard {
     }
 
     /// Waits (at most `secs`) until the screen contains `text`; panics with the screen.
-    fn wait_for(&self, text: &str, secs: u64) -> String {
+    /// Returns at once: for timing (the latency measurement).
+    fn wait_for_now(&self, text: &str, secs: u64) -> String {
         let end = Instant::now() + Duration::from_secs(secs);
         loop {
             let s = self.screen();
@@ -130,6 +131,23 @@ impl Wizard {
             }
             std::thread::sleep(Duration::from_millis(2));
         }
+    }
+
+    /// Waits (at most `secs`) until the screen contains `text` and has stopped changing for
+    /// 50 ms (a frame is drawn in several writes under load), and returns that screen.
+    fn wait_for(&self, text: &str, secs: u64) -> String {
+        let end = Instant::now() + Duration::from_secs(secs);
+        let mut s = self.wait_for_now(text, secs);
+        let mut stable_since = Instant::now();
+        while Instant::now() < end && stable_since.elapsed() < Duration::from_millis(50) {
+            std::thread::sleep(Duration::from_millis(5));
+            let now = self.screen();
+            if now != s {
+                s = now;
+                stable_since = Instant::now();
+            }
+        }
+        s
     }
 
     /// Waits (at most `secs`) for the process to exit; returns its exit code.
@@ -437,10 +455,12 @@ fn a_failed_preflight_is_retried_to_success() {
     let mut w = Wizard::spawn(&["init", "--dry-run"], dir.path(), Some(&replay), 80, 24);
     fill_wizard(&mut w);
     w.send(ENTER);
-    let s = w.wait_for("phase preflight failed", 10);
+    w.wait_for("phase preflight failed", 10);
+    // The failure screen is drawn in several writes under load: wait for its last line.
+    let s = w.wait_for("Full log: ", 10);
+    assert!(s.contains("phase preflight failed"), "{s}");
     assert!(s.contains("✗ [Swap] swap is on"), "{s}");
     assert!(s.contains("Hint:"), "{s}");
-    assert!(s.contains("Full log: "), "{s}");
     w.send("r");
     w.wait_for("Dry run finished; nothing was started.", 20);
     w.send("q");
@@ -500,7 +520,7 @@ fn measure_key_latency_and_idle_cpu() {
         let want: String = word.chars().take(i + 1).collect();
         let t = Instant::now();
         w.send(&c.to_string());
-        w.wait_for(&format!("[{want} "), 5);
+        w.wait_for_now(&format!("[{want} "), 5);
         samples.push(t.elapsed());
     }
     samples.sort();
