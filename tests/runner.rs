@@ -2,31 +2,9 @@
 //! recording stand-in replaces it while preflight (with `--fix`), kubelet-start and
 //! kubelet-finalize run on a root that fails every fixable check.
 
-use std::path::Path;
+mod support;
 
-fn put(root: &Path, real: &str, data: &str) {
-    let p = root.join(real.trim_start_matches('/'));
-    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-    std::fs::write(p, data).unwrap();
-}
-
-/// Swap on, forwarding off, no kernel modules, containerd's cgroup driver wrong, no runtime
-/// socket; systemd runs.
-fn broken_root(root: &Path) {
-    put(
-        root,
-        "/proc/swaps",
-        "Filename\tType\tSize\tUsed\tPriority\n/swapfile file 1024 0 -2\n",
-    );
-    put(root, "/etc/fstab", "/swapfile none swap sw 0 0\n");
-    put(root, "/proc/sys/net/ipv4/ip_forward", "0\n");
-    put(
-        root,
-        "/etc/containerd/config.toml",
-        "version = 2\n[plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.runc.options]\n  SystemdCgroup = false\n",
-    );
-    std::fs::create_dir_all(root.join("run/systemd/system")).unwrap();
-}
+use support::roots::{broken_root, put};
 
 /// A recording stand-in for the command runner: every command that reaches it is recorded
 /// and "succeeds".

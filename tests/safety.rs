@@ -7,81 +7,11 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+mod support;
+
+use support::roots::{broken_root, recording_stubs};
+
 const BIN: &str = env!("CARGO_BIN_EXE_kubestrap");
-
-/// Every program kubestrap may start, as a stub that appends `name args...` to `record`.
-const STUBS: &[&str] = &[
-    "sysctl",
-    "modprobe",
-    "swapoff",
-    "apt-get",
-    "dnf",
-    "yum",
-    "systemctl",
-    "crictl",
-    "kubelet",
-    "containerd",
-    "getent",
-    "uname",
-    "id",
-    "hostname",
-    "iptables",
-    "ip",
-    "mount",
-    "nsenter",
-    "ebtables",
-    "ethtool",
-    "socat",
-    "tc",
-    "touch",
-    "conntrack",
-    "ctr",
-];
-
-fn stubs(dir: &Path, record: &Path) {
-    std::fs::create_dir_all(dir).unwrap();
-    for s in STUBS {
-        let p = dir.join(s);
-        std::fs::write(
-            &p,
-            format!(
-                "#!/bin/sh\necho \"{s} $*\" >> '{}'\nexit 0\n",
-                record.display()
-            ),
-        )
-        .unwrap();
-        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
-    }
-}
-
-fn put(root: &Path, real: &str, data: &str) {
-    let p = root.join(real.trim_start_matches('/'));
-    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-    std::fs::write(p, data).unwrap();
-}
-
-/// A root that fails every fixable check: swap on (and in fstab), forwarding off, no
-/// kernel modules, containerd's cgroup driver wrong, no runtime socket; systemd runs.
-fn broken_root(root: &Path) {
-    put(
-        root,
-        "/proc/swaps",
-        "Filename\tType\tSize\tUsed\tPriority\n/swapfile file 1024 0 -2\n",
-    );
-    put(root, "/etc/fstab", "/swapfile none swap sw 0 0\n");
-    put(root, "/proc/sys/net/ipv4/ip_forward", "0\n");
-    put(
-        root,
-        "/etc/containerd/config.toml",
-        "version = 2\n[plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.runc.options]\n  SystemdCgroup = false\n",
-    );
-    put(
-        root,
-        "/sys/fs/cgroup/cgroup.controllers",
-        "cpuset cpu io memory pids\n",
-    );
-    std::fs::create_dir_all(root.join("run/systemd/system")).unwrap();
-}
 
 fn run(path: &Path, home: &Path, args: &[&str]) -> (i32, String) {
     let out = Command::new(BIN)
@@ -125,7 +55,7 @@ fn root_with_fix_starts_no_command_that_changes_this_machine() {
     let home = t.path().join("home");
     std::fs::create_dir_all(&home).unwrap();
     let record = t.path().join("record");
-    stubs(&bin, &record);
+    recording_stubs(&bin, &record, None);
     broken_root(&root);
     let r = root.to_str().unwrap();
     let common = [

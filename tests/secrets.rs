@@ -7,7 +7,8 @@
 
 mod support;
 
-use std::os::unix::fs::PermissionsExt;
+use support::roots::put;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -23,33 +24,6 @@ const TOKEN: &str = "s3cr3t.k9x7q2m4w8z5v1b6";
 const SECRET: &str = "k9x7q2m4w8z5v1b6";
 const CERT_KEY: &str = "7d1c0e5f3a9b2c4d6e8f0a1b3c5d7e9f1a2b4c6d8e0f1a3b5c7d9e1f3a5b7c9d";
 
-const STUBS: &[&str] = &[
-    "sysctl",
-    "modprobe",
-    "swapoff",
-    "apt-get",
-    "dnf",
-    "yum",
-    "systemctl",
-    "crictl",
-    "kubelet",
-    "containerd",
-    "getent",
-    "uname",
-    "id",
-    "hostname",
-    "iptables",
-    "ip",
-    "mount",
-    "nsenter",
-    "ebtables",
-    "ethtool",
-    "socat",
-    "tc",
-    "touch",
-    "conntrack",
-];
-
 struct Sandbox {
     _t: tempfile::TempDir,
     base: PathBuf,
@@ -64,19 +38,7 @@ impl Sandbox {
         let bin = base.join("bin");
         let record = base.join("record");
         std::fs::create_dir_all(&bin).unwrap();
-        for s in STUBS {
-            let p = bin.join(s);
-            let body = if *s == "kubelet" {
-                format!(
-                    "#!/bin/sh\necho \"{s} $*\" >> '{}'\necho 'Kubernetes v1.36.3'\n",
-                    record.display()
-                )
-            } else {
-                format!("#!/bin/sh\necho \"{s} $*\" >> '{}'\n", record.display())
-            };
-            std::fs::write(&p, body).unwrap();
-            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
-        }
+        support::roots::recording_stubs(&bin, &record, Some("v1.36.3"));
         for d in ["home", "tmp", "state", "logs"] {
             std::fs::create_dir_all(base.join(d)).unwrap();
         }
@@ -107,12 +69,6 @@ impl Sandbox {
             String::from_utf8_lossy(&out.stderr).into_owned(),
         )
     }
-}
-
-fn put(root: &Path, real: &str, data: &str) {
-    let p = root.join(real.trim_start_matches('/'));
-    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-    std::fs::write(p, data).unwrap();
 }
 
 /// What is allowed to hold secrets: the PKI (keys), the kubeconfig files (client keys,

@@ -5,4 +5,5 @@ pub mod apiserver;
 pub mod k8s;
 pub mod netns;
 pub mod pki;
+pub mod roots;
 pub mod staticpods;
