@@ -645,6 +645,12 @@ fn each_check_fails_or_warns_as_kubeadm_does() {
             Severity::Warning,
         ),
         (
+            // 5.8 is newer than 4.19 but not one of system-validators' supported kernels.
+            "SystemVerification",
+            |h, _| h.set_facts(|f| f.kernel_release = "5.8.0-63-generic".into()),
+            Severity::Warning,
+        ),
+        (
             "SystemVerification",
             |h, _| {
                 h.put("/sys/fs/cgroup/cgroup.controllers", "cpuset cpu io pids\n")

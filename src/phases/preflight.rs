@@ -1188,12 +1188,16 @@ fn system_verification(
     cgroup_v1_allowed: bool,
 ) -> CheckResult {
     let mut warnings = Vec::new();
-    match kernel_major_minor(kernel) {
-        Some((maj, min)) if maj > 4 || (maj == 4 && min >= 19) => {}
-        Some(_) => warnings.push(format!(
-            "kernel release {kernel} is unsupported. Recommended LTS version from the 4.x series is 4.19. Any 5.x or 6.x versions are also supported. For cgroups v2 support, the minimal version is 4.15 and the recommended version is 5.8+"
-        )),
-        None => warnings.push(format!("failed to parse kernel release {kernel:?}")),
+    // system-validators' KernelSpec (v1.10.2 and v1.12.1, the versions kubeadm v1.34 to
+    // v1.37 use): 5.4, 5.10, 5.15 or any 6.x and newer.
+    let supported = kernel.starts_with("5.4")
+        || kernel.starts_with("5.10")
+        || kernel.starts_with("5.15")
+        || kernel_major_minor(kernel).is_some_and(|(maj, _)| maj >= 6);
+    if !supported {
+        warnings.push(format!(
+            "kernel release {kernel} is unsupported. Supported LTS versions from the 5.x series are 5.4, 5.10 and 5.15. Any 6.x version is also supported. For cgroups v2 support, the recommended version is 5.10 or newer"
+        ));
     }
     let (missing, v1) = if let Some(ctrl) = read_text(host, "/sys/fs/cgroup/cgroup.controllers") {
         let have: BTreeSet<&str> = ctrl.split_whitespace().collect();
