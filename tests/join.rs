@@ -23,6 +23,7 @@ use kubestrap::join::{self, JoinJob, Tuning, cmdline};
 use kubestrap::phases::{bootstrap_token, upload_config};
 use serde_json::json;
 use support::apiserver::{Shared, TestApiServer};
+use support::netns::ip;
 use support::pki::TestPki;
 
 const TOKEN: &str = "abcdef.0123456789abcdef";
@@ -62,28 +63,6 @@ fn control_plane_node(server: &TestApiServer) {
         .unwrap();
 }
 
-/// Stands in for the Node authorizer (which lets a kubelet read its own Node): group
-/// system:nodes may get nodes.
-fn node_authorizer(server: &TestApiServer) {
-    server
-        .insert(
-            "clusterroles",
-            "",
-            json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": "test:node-authorizer"},
-                   "rules": [{"apiGroups": [""], "resources": ["nodes"], "verbs": ["get"]}]}),
-        )
-        .unwrap();
-    server
-        .insert(
-            "clusterrolebindings",
-            "",
-            json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding", "metadata": {"name": "test:node-authorizer"},
-                   "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "test:node-authorizer"},
-                   "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "system:nodes"}]}),
-        )
-        .unwrap();
-}
-
 async fn cluster() -> Cluster {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().to_path_buf();
@@ -92,7 +71,7 @@ async fn cluster() -> Cluster {
     pki.write_kubeconfigs(&server.url());
     control_plane_node(&server);
     init_api(&root, &server.url()).await;
-    node_authorizer(&server);
+    server.allow_nodes_to_get_nodes();
     let pin = kubestrap::pki::ca_pin(&pki.ca.pair.cert_der).unwrap();
     Cluster {
         _dir: dir,
@@ -1003,16 +982,6 @@ impl Drop for NetnsGuard {
             let _ = Command::new("ip").args(["netns", "del", n]).status();
         }
     }
-}
-
-fn ip(args: &[&str]) {
-    let out = Command::new("ip").args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "ip {}: {}",
-        args.join(" "),
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 /// Moves the calling thread into network namespace `name`.

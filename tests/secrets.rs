@@ -125,27 +125,6 @@ fn node(name: &str) -> serde_json::Value {
     json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": name, "labels": {"kubernetes.io/hostname": name}}})
 }
 
-/// Stands in for the Node authorizer: group system:nodes may get nodes.
-fn node_authorizer(server: &TestApiServer) {
-    server
-        .insert(
-            "clusterroles",
-            "",
-            json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": "test:node-authorizer"},
-                   "rules": [{"apiGroups": [""], "resources": ["nodes"], "verbs": ["get"]}]}),
-        )
-        .unwrap();
-    server
-        .insert(
-            "clusterrolebindings",
-            "",
-            json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding", "metadata": {"name": "test:node-authorizer"},
-                   "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "test:node-authorizer"},
-                   "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "system:nodes"}]}),
-        )
-        .unwrap();
-}
-
 /// A machine ready for preflight under `root`.
 fn ready_root(root: &Path) {
     put(root, "/var/run/containerd/containerd.sock", "");
@@ -175,7 +154,7 @@ fn init_and_join_write_no_secret_outside_the_pki_and_kubeconfigs() {
     let pki = TestPki::new(&cp);
     let server = TestApiServer::start(&pki);
     server.insert("nodes", "", node("cp1")).unwrap();
-    node_authorizer(&server);
+    server.allow_nodes_to_get_nodes();
     // The kubelet's rotating client certificate, so kubelet-finalize wants a restart.
     let kubelet_pair = pki.ca.client("system:node:cp1", &["system:nodes"]);
     put(

@@ -353,6 +353,26 @@ const READYZ_CHECKS: &[&str] = &[
 ];
 
 impl TestApiServer {
+    /// Stands in for the Node authorizer (which lets a kubelet read its own Node): group
+    /// system:nodes may get nodes.
+    pub fn allow_nodes_to_get_nodes(&self) {
+        self.insert(
+            "clusterroles",
+            "",
+            serde_json::json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": "test:node-authorizer"},
+                   "rules": [{"apiGroups": [""], "resources": ["nodes"], "verbs": ["get"]}]}),
+        )
+        .unwrap();
+        self.insert(
+            "clusterrolebindings",
+            "",
+            serde_json::json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding", "metadata": {"name": "test:node-authorizer"},
+                   "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "test:node-authorizer"},
+                   "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "system:nodes"}]}),
+        )
+        .unwrap();
+    }
+
     /// Starts on `127.0.0.1:<free port>` with the apiserver pair of `pki`, trusting its CA for
     /// client certificates. Healthy at once.
     pub fn start(pki: &TestPki) -> Self {
