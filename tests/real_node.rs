@@ -16,6 +16,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use support::node::{self, HostSnapshot, Lab};
+use support::pty::{ENTER, Pty};
+
+/// One lab at a time: the machine has few cores.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 const BIN: &str = env!("CARGO_BIN_EXE_kubestrap");
 const CP: &str = "ks-cp";
@@ -622,6 +626,11 @@ fn init_and_join_bring_up_a_two_node_cluster_with_the_real_kubelet_and_container
     );
 
     // Teardown leaves nothing of the lab behind and this machine as it was.
+    teardown_and_compare(lab, &before);
+}
+
+/// Tears the lab down and checks that nothing of it is left and this machine is as before.
+fn teardown_and_compare(mut lab: Lab, before: &HostSnapshot) {
     let spaces: Vec<PathBuf> = lab
         .nodes
         .iter()
@@ -641,7 +650,106 @@ fn init_and_join_bring_up_a_two_node_cluster_with_the_real_kubelet_and_container
         }
     }
     drop(lab);
-    let after = HostSnapshot::take();
-    let diff = before.diff(&after);
+    let diff = before.diff(&HostSnapshot::take());
     assert!(diff.is_empty(), "this machine changed:\n{diff}");
+}
+
+/// The wizard, in a pseudo-terminal, runs the same real init: it opens on the review of the
+/// file, shows the real control plane's health as it comes up, and ends on the join command.
+#[test]
+fn the_wizard_runs_a_real_init_and_ends_on_the_join_command() {
+    let Some(bins) = support::k8s::bin_dir() else {
+        return;
+    };
+    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    assert!(
+        is_root(),
+        "the real-node test needs root (namespaces, mounts)"
+    );
+    require_tools();
+    let before = HostSnapshot::take();
+    let refs = kubeadm_images(&bins, VERSION);
+    let pause = refs
+        .iter()
+        .find(|r| r.contains("/pause:"))
+        .cloned()
+        .unwrap();
+    let images = build_images(&bins, &refs);
+    let tmp = tempfile::Builder::new()
+        .prefix("kubestrap-real-node")
+        .tempdir()
+        .unwrap();
+    let mut lab = Lab::new(tmp.path());
+    let path = format!(
+        "{}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        bins.display()
+    );
+    let cp = lab.add_node(CP);
+    prepare_node(&mut lab, cp, &bins, &images, &pause);
+    let cfg = lab.dir.join("kubeadm.yaml");
+    std::fs::write(&cfg, init_config(&lab.nodes[cp].ip)).unwrap();
+    let pid = lab.nodes[cp].ns.pid.to_string();
+    let mut w = Pty::spawn(
+        Path::new("nsenter"),
+        &[
+            "-t",
+            &pid,
+            "-m",
+            "-u",
+            "-n",
+            "--",
+            BIN,
+            "init",
+            "--config",
+            cfg.to_str().unwrap(),
+        ],
+        &lab.dir,
+        &[
+            ("PATH", path.as_str()),
+            ("KUBESTRAP_LOG_DIR", lab.dir.to_str().unwrap()),
+        ],
+        120,
+        40,
+    );
+    let n = &lab.nodes[cp];
+    let diag = || {
+        format!(
+            "kubelet:\n{}\ncontainerd:\n{}",
+            n.log_tail("kubelet.log", 30),
+            n.log_tail("containerd.log", 10)
+        )
+    };
+    let review = w.wait_for("step 5 of 6", 60, &diag);
+    assert!(
+        review.contains(&format!("advertiseAddress: {}", n.ip)),
+        "{review}"
+    );
+    let t0 = Instant::now();
+    w.send(ENTER);
+    // The health pane follows the real components: each turns healthy.
+    let health = w.wait_for("healthy after", 300, &diag);
+    assert!(health.contains("Control-plane health"), "{health}");
+    let done = w.wait_for("Join worker nodes", 300, &diag);
+    let elapsed = t0.elapsed();
+    assert!(done.contains("kubestrap join"), "{done}");
+    eprintln!(
+        "the wizard's real init, Start → done screen: {:.0} s\n{done}",
+        elapsed.as_secs_f64()
+    );
+    std::fs::write(
+        concat!(env!("CARGO_TARGET_TMPDIR"), "/real-node-wizard-done.txt"),
+        &done,
+    )
+    .unwrap();
+    // The cluster it reports is there: the real kubectl with its admin.conf sees the Node.
+    let c = Cluster {
+        bins: &bins,
+        path: path.clone(),
+    };
+    let out = c.kubectl_ok(n, &["get", "node", CP, "-o", "name"]);
+    assert_eq!(out.trim(), format!("node/{CP}"));
+    w.send("q");
+    let _ = w.wait_exit(20);
+    drop(w);
+    teardown_and_compare(lab, &before);
 }

@@ -6,5 +6,6 @@ pub mod k8s;
 pub mod netns;
 pub mod node;
 pub mod pki;
+pub mod pty;
 pub mod roots;
 pub mod staticpods;

@@ -380,7 +380,12 @@ pub const LAB_NET: &str = "10.77.0";
 impl Lab {
     /// A lab in a new folder under `parent`, with its switch namespace.
     pub fn new(parent: &Path) -> Lab {
-        let id = format!("kstest{}", std::process::id());
+        static LABS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let id = format!(
+            "kstest{}-{}",
+            std::process::id(),
+            LABS.fetch_add(1, Ordering::SeqCst)
+        );
         let dir = parent.join(&id);
         fs::create_dir_all(dir.join("switch")).unwrap();
         let switch = Ns::start(
