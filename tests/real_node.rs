@@ -174,12 +174,11 @@ impl Cluster<'_> {
         all.extend(["-o", "json"]);
         loop {
             let (ok, text) = self.kubectl(n, &all);
-            if ok {
-                if let Ok(v) = serde_json::from_str::<Value>(&text) {
-                    if f(&v) {
-                        return v;
-                    }
-                }
+            if ok
+                && let Ok(v) = serde_json::from_str::<Value>(&text)
+                && f(&v)
+            {
+                return v;
             }
             last = text;
             if Instant::now() > deadline {

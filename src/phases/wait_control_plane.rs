@@ -537,6 +537,9 @@ fn container_logs(host: &dyn Host, cri_socket: &str, component: &str) -> Option<
     ))
 }
 
+/// Reads a container's last log lines when called (only when they are needed).
+type LogReader<'a> = Box<dyn FnOnce() -> String + 'a>;
+
 /// How many times `component`'s container exited, the newest exited container's ID and its
 /// last 20 log lines: over CRI, or through `crictl` when no runtime answers on the socket
 /// and crictl is installed. `None` when it never exited or nothing can be asked.
@@ -544,7 +547,7 @@ fn component_exits<'a>(
     host: &'a dyn Host,
     cri_socket: &str,
     component: &str,
-) -> Option<(u32, String, Box<dyn FnOnce() -> String + 'a>)> {
+) -> Option<(u32, String, LogReader<'a>)> {
     let ep = super::preflight::cri_endpoint(cri_socket);
     match super::container_runtime::component_containers(host, &ep, component) {
         Some(c) => {

@@ -577,11 +577,11 @@ pub fn pids_in(spaces: &[PathBuf], except: &[u32]) -> Vec<u32> {
             continue;
         }
         for kind in ["mnt", "net"] {
-            if let Ok(l) = fs::read_link(format!("/proc/{pid}/ns/{kind}")) {
-                if spaces.contains(&l) {
-                    out.push(pid);
-                    break;
-                }
+            if let Ok(l) = fs::read_link(format!("/proc/{pid}/ns/{kind}"))
+                && spaces.contains(&l)
+            {
+                out.push(pid);
+                break;
             }
         }
     }
