@@ -1,0 +1,116 @@
+//! The container runtime as reset and `config images pull` use it, through [`Host::run`]:
+//! `crictl` when it is in `PATH` (`ctr` for pulls on containerd when crictl is absent).
+//! These are the only two functions that touch the runtime for day-two commands; the CRI
+//! gRPC client replaces their insides without changing callers.
+
+use super::Host;
+
+/// `unix:///var/run/containerd/containerd.sock` for a socket given with or without scheme.
+pub fn cri_endpoint(socket: &str) -> String {
+    if socket.contains("://") {
+        socket.to_string()
+    } else {
+        format!("unix://{socket}")
+    }
+}
+
+/// What [`remove_kube_containers`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Removal {
+    /// This many pod sandboxes were stopped and removed (0: there were none).
+    Removed(usize),
+    /// Nothing was removed; the reason says why (no crictl, refused under `--root`).
+    Skipped(String),
+}
+
+/// Removes the Kubernetes pods (and so their containers) of the runtime at `cri_socket`,
+/// as kubeadm's `removeContainers` does (`ListKubeContainers` = every pod sandbox, then
+/// `StopPodSandbox` and `RemovePodSandbox` for each): `crictl pods -q`, `crictl stopp`,
+/// `crictl rmp`. Without crictl, or where the host refuses to change the machine
+/// (`--root`), nothing is removed and [`Removal::Skipped`] says why. Errors: crictl failed
+/// (its message).
+pub fn remove_kube_containers(host: &dyn Host, cri_socket: &str) -> Result<Removal, String> {
+    let ep = cri_endpoint(cri_socket);
+    if host.which("crictl").is_none() {
+        return Ok(Removal::Skipped(
+            "crictl is not in PATH; the node's containers were not removed (remove them with your container runtime's tools)".into(),
+        ));
+    }
+    if let Some(why) = host.command_refusal("crictl", &["--runtime-endpoint", &ep, "rmp", "ID"]) {
+        return Ok(Removal::Skipped(why));
+    }
+    let list = host
+        .run("crictl", &["--runtime-endpoint", &ep, "pods", "-q"])
+        .map_err(|e| format!("crictl pods: {e}"))?;
+    if !list.success() {
+        return Err(format!(
+            "crictl --runtime-endpoint {ep} pods -q failed: {}",
+            list.stderr.trim()
+        ));
+    }
+    let ids: Vec<&str> = list.stdout.split_whitespace().collect();
+    for id in &ids {
+        for verb in ["stopp", "rmp"] {
+            let o = host
+                .run("crictl", &["--runtime-endpoint", &ep, verb, id])
+                .map_err(|e| format!("crictl {verb} {id}: {e}"))?;
+            if !o.success() {
+                return Err(format!(
+                    "failed to {} pod sandbox {id}: {}",
+                    if verb == "stopp" { "stop" } else { "remove" },
+                    o.stderr.trim()
+                ));
+            }
+        }
+    }
+    Ok(Removal::Removed(ids.len()))
+}
+
+/// Pulls one image into the runtime at `cri_socket` (`kubeadm config images pull`):
+/// `crictl pull`, else `ctr -n k8s.io images pull` for a containerd socket. Errors: no tool
+/// to pull with, the host refuses (`--root`), or the pull failed (with its output).
+pub fn pull_image(host: &dyn Host, cri_socket: &str, image: &str) -> Result<(), String> {
+    let ep = cri_endpoint(cri_socket);
+    let (program, args): (&str, Vec<String>) = if host.which("crictl").is_some() {
+        (
+            "crictl",
+            vec!["--runtime-endpoint".into(), ep.clone(), "pull".into(), image.into()],
+        )
+    } else if host.which("ctr").is_some() && ep.contains("containerd") {
+        let path = ep.trim_start_matches("unix://").to_string();
+        (
+            "ctr",
+            vec![
+                "--address".into(),
+                path,
+                "--namespace".into(),
+                "k8s.io".into(),
+                "images".into(),
+                "pull".into(),
+                image.into(),
+            ],
+        )
+    } else {
+        return Err(format!(
+            "cannot pull images: neither crictl nor ctr is in PATH (the runtime at {ep} is reached through them); install cri-tools or pull the images with your runtime's tools"
+        ));
+    };
+    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+    if let Some(why) = host.command_refusal(program, &argv) {
+        return Err(why);
+    }
+    let o = host
+        .run(program, &argv)
+        .map_err(|e| format!("{program}: {e}"))?;
+    if o.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{} {}",
+            o.stderr.trim(),
+            o.stdout.trim()
+        )
+        .trim()
+        .to_string())
+    }
+}
