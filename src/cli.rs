@@ -315,7 +315,11 @@ pub struct ResetArgs {
     #[arg(long, value_name = "CHECKS", value_delimiter = ',')]
     pub ignore_preflight_errors: Vec<String>,
     /// The kubeconfig file to use when talking to the cluster.
-    #[arg(long, value_name = "FILE", default_value = "/etc/kubernetes/admin.conf")]
+    #[arg(
+        long,
+        value_name = "FILE",
+        default_value = "/etc/kubernetes/admin.conf"
+    )]
     pub kubeconfig: PathBuf,
     /// Phases to skip: preflight, remove-etcd-member, cleanup-node.
     #[arg(long, value_name = "PHASES", value_delimiter = ',')]
@@ -349,7 +353,11 @@ pub struct CertsFlags {
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// The kubeconfig file to use when talking to the cluster (to read its configuration).
-    #[arg(long, value_name = "FILE", default_value = "/etc/kubernetes/admin.conf")]
+    #[arg(
+        long,
+        value_name = "FILE",
+        default_value = "/etc/kubernetes/admin.conf"
+    )]
     pub kubeconfig: PathBuf,
 }
 

@@ -78,8 +78,15 @@ fn root() -> (tempfile::TempDir, PathBuf) {
 }
 
 fn openssl(args: &[&str]) -> String {
-    let o = Command::new("openssl").args(args).output().expect("openssl");
-    assert!(o.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&o.stderr));
+    let o = Command::new("openssl")
+        .args(args)
+        .output()
+        .expect("openssl");
+    assert!(
+        o.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
@@ -91,7 +98,10 @@ fn mask_dates(s: &str) -> String {
     let mut out = String::new();
     let mut rest = s;
     while !rest.is_empty() {
-        let hit = months.iter().filter_map(|m| rest.find(&format!("{m} "))).min();
+        let hit = months
+            .iter()
+            .filter_map(|m| rest.find(&format!("{m} ")))
+            .min();
         match hit {
             Some(i)
                 if rest[i..].len() >= 22
@@ -120,10 +130,11 @@ fn expiry_column(table: &str) -> BTreeMap<String, String> {
     let mut m = BTreeMap::new();
     for line in table.lines() {
         let name = line.split_whitespace().next().unwrap_or("");
-        if let Some(i) = line.find(" UTC") {
-            if i >= 19 && !name.starts_with('!') {
-                m.insert(name.to_string(), line[i - 18..i + 4].to_string());
-            }
+        if let Some(i) = line.find(" UTC")
+            && i >= 19
+            && !name.starts_with('!')
+        {
+            m.insert(name.to_string(), line[i - 18..i + 4].to_string());
         }
     }
     m
@@ -162,7 +173,16 @@ fn check_expiration_json_and_yaml_are_kubeadms_objects() {
     std::fs::remove_file(r.join("etc/kubernetes/super-admin.conf")).unwrap();
     let rs = r.to_str().unwrap();
     let cs = cfg.to_str().unwrap();
-    let out = ok(&["certs", "check-expiration", "--root", rs, "--config", cs, "-o", "json"]);
+    let out = ok(&[
+        "certs",
+        "check-expiration",
+        "--root",
+        rs,
+        "--config",
+        cs,
+        "-o",
+        "json",
+    ]);
     assert!(out.starts_with("{\n    \"kind\": \"CertificateExpirationInfo\",\n    \"apiVersion\": \"output.kubeadm.k8s.io/v1alpha3\",\n"), "{out}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     let certs = v["certificates"].as_array().unwrap();
@@ -190,13 +210,28 @@ fn check_expiration_json_and_yaml_are_kubeadms_objects() {
     let api = &certs[1];
     assert_eq!(api["caName"], "ca");
     let residual = api["residualTime"].as_i64().unwrap();
-    assert!((8759 * 3600..=8760 * 3600).contains(&residual), "{residual}");
+    assert!(
+        (8759 * 3600..=8760 * 3600).contains(&residual),
+        "{residual}"
+    );
     let cas = v["certificateAuthorities"].as_array().unwrap();
     assert_eq!(cas.len(), 3);
     assert!(cas.iter().all(|c| c.get("caName").is_none()));
-    let y = ok(&["certs", "check-expiration", "--root", rs, "--config", cs, "-o", "yaml"]);
+    let y = ok(&[
+        "certs",
+        "check-expiration",
+        "--root",
+        rs,
+        "--config",
+        cs,
+        "-o",
+        "yaml",
+    ]);
     assert!(y.contains("kind: CertificateExpirationInfo\n"), "{y}");
-    assert!(y.contains("- caName: ca\n") || y.contains("  caName: ca\n"), "{y}");
+    assert!(
+        y.contains("- caName: ca\n") || y.contains("  caName: ca\n"),
+        "{y}"
+    );
     // The text table names the missing file as kubeadm does.
     let t = ok(&["certs", "check-expiration", "--root", rs, "--config", cs]);
     assert!(t.contains("!MISSING! super-admin.conf"), "{t}");
@@ -208,8 +243,19 @@ fn check_expiration_external_etcd_has_no_etcd_rows() {
     let cfg = data("external-etcd.yaml");
     let rs = r.to_str().unwrap();
     let cs = cfg.to_str().unwrap();
-    ok(&["init", "phase", "certs", "all", "--root", rs, "--config", cs]);
-    ok(&["init", "phase", "kubeconfig", "all", "--root", rs, "--config", cs]);
+    ok(&[
+        "init", "phase", "certs", "all", "--root", rs, "--config", cs,
+    ]);
+    ok(&[
+        "init",
+        "phase",
+        "kubeconfig",
+        "all",
+        "--root",
+        rs,
+        "--config",
+        cs,
+    ]);
     let t = ok(&["certs", "check-expiration", "--root", rs, "--config", cs]);
     assert!(!t.contains("etcd"), "{t}");
     assert_eq!(t.lines().count(), 1 + 7 + 1 + 1 + 2, "{t}");
@@ -220,7 +266,11 @@ fn check_expiration_corrupt_certificate_is_one_unreadable_row() {
     let (_t, r) = root();
     let cfg = data("cluster.yaml");
     init_root(&r, &cfg);
-    std::fs::write(r.join("etc/kubernetes/pki/apiserver.crt"), "not a certificate\n").unwrap();
+    std::fs::write(
+        r.join("etc/kubernetes/pki/apiserver.crt"),
+        "not a certificate\n",
+    )
+    .unwrap();
     let (code, out, err) = ks(&[
         "certs",
         "check-expiration",
@@ -233,7 +283,8 @@ fn check_expiration_corrupt_certificate_is_one_unreadable_row() {
     assert!(out.contains("!UNREADABLE! apiserver "), "{out}");
     assert!(out.contains("\napiserver-etcd-client "), "{out}");
     assert!(
-        err.contains("apiserver is unreadable") && err.contains("/etc/kubernetes/pki/apiserver.crt"),
+        err.contains("apiserver is unreadable")
+            && err.contains("/etc/kubernetes/pki/apiserver.crt"),
         "{err}"
     );
 }
@@ -247,14 +298,30 @@ fn check_expiration_warns_within_30_days() {
     let short = r.parent().unwrap().join("short.yaml");
     std::fs::write(
         &short,
-        std::fs::read_to_string(&cfg)
-            .unwrap()
-            .replace("encryptionAlgorithm: ECDSA-P256", "encryptionAlgorithm: ECDSA-P256\ncertificateValidityPeriod: 240h0m0s"),
+        std::fs::read_to_string(&cfg).unwrap().replace(
+            "encryptionAlgorithm: ECDSA-P256",
+            "encryptionAlgorithm: ECDSA-P256\ncertificateValidityPeriod: 240h0m0s",
+        ),
     )
     .unwrap();
     let rs = r.to_str().unwrap();
-    ok(&["certs", "renew", "apiserver", "--root", rs, "--config", short.to_str().unwrap()]);
-    let (code, out, err) = ks(&["certs", "check-expiration", "--root", rs, "--config", cfg.to_str().unwrap()]);
+    ok(&[
+        "certs",
+        "renew",
+        "apiserver",
+        "--root",
+        rs,
+        "--config",
+        short.to_str().unwrap(),
+    ]);
+    let (code, out, err) = ks(&[
+        "certs",
+        "check-expiration",
+        "--root",
+        rs,
+        "--config",
+        cfg.to_str().unwrap(),
+    ]);
     assert_eq!(code, 0);
     // 9d, or 10d when run in the second the certificate was signed
     assert!(out.contains("   9d ") || out.contains("   10d "), "{out}");
@@ -278,14 +345,23 @@ fn check_expiration_dates_equal_the_real_kubeadms() {
     let kcfg = r.parent().unwrap().join("kubeadm.yaml");
     std::fs::write(
         &kcfg,
-        std::fs::read_to_string(&cfg)
-            .unwrap()
-            .replace("kubernetesVersion: v1.37.2", &format!("kubernetesVersion: v1.37.2\ncertificatesDir: {}", pki.display())),
+        std::fs::read_to_string(&cfg).unwrap().replace(
+            "kubernetesVersion: v1.37.2",
+            &format!(
+                "kubernetesVersion: v1.37.2\ncertificatesDir: {}",
+                pki.display()
+            ),
+        ),
     )
     .unwrap();
     let (code, theirs, err) = k8s::run(
         &k8s::kubeadm(&bins, "v1.37.2"),
-        &["certs", "check-expiration", "--config", kcfg.to_str().unwrap()],
+        &[
+            "certs",
+            "check-expiration",
+            "--config",
+            kcfg.to_str().unwrap(),
+        ],
         &[],
     );
     assert_eq!(code, 0, "{theirs}{err}");
@@ -312,13 +388,20 @@ fn check_expiration_dates_equal_the_real_kubeadms() {
     ];
     for n in pki_rows {
         assert!(t.contains_key(n), "kubeadm has no date for {n}:\n{theirs}");
-        assert_eq!(t.get(n), o.get(n), "{n}\nkubeadm:\n{theirs}\nkubestrap:\n{ours}");
+        assert_eq!(
+            t.get(n),
+            o.get(n),
+            "{n}\nkubeadm:\n{theirs}\nkubestrap:\n{ours}"
+        );
     }
     // The same cells (kubeadm's first column is wider: its kubeconfig rows are
     // `!MISSING! …`, read from the real /etc/kubernetes); the residual time may differ by
     // the second between the two runs (364d/365d, 9y/10y).
     let cells = |s: &str, n: &str| -> Vec<String> {
-        let l = s.lines().find(|l| l.starts_with(&format!("{n} "))).unwrap_or("");
+        let l = s
+            .lines()
+            .find(|l| l.starts_with(&format!("{n} ")))
+            .unwrap_or("");
         l.split("   ")
             .map(str::trim)
             .filter(|c| !c.is_empty())
@@ -328,7 +411,16 @@ fn check_expiration_dates_equal_the_real_kubeadms() {
     for n in pki_rows {
         assert_eq!(cells(&theirs, n), cells(&ours, n), "row {n}");
     }
-    let header = |s: &str| s.lines().next().unwrap_or("").split("   ").map(str::trim).filter(|c| !c.is_empty()).map(String::from).collect::<Vec<_>>();
+    let header = |s: &str| {
+        s.lines()
+            .next()
+            .unwrap_or("")
+            .split("   ")
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .map(String::from)
+            .collect::<Vec<_>>()
+    };
     assert_eq!(header(&theirs), header(&ours));
 }
 
@@ -347,11 +439,23 @@ fn kept_fields(pem_path: &Path) -> String {
 }
 
 fn end_date(pem_path: &Path) -> String {
-    openssl(&["x509", "-noout", "-enddate", "-in", pem_path.to_str().unwrap()])
+    openssl(&[
+        "x509",
+        "-noout",
+        "-enddate",
+        "-in",
+        pem_path.to_str().unwrap(),
+    ])
 }
 
 fn pubkey(pem_path: &Path) -> String {
-    openssl(&["x509", "-noout", "-pubkey", "-in", pem_path.to_str().unwrap()])
+    openssl(&[
+        "x509",
+        "-noout",
+        "-pubkey",
+        "-in",
+        pem_path.to_str().unwrap(),
+    ])
 }
 
 /// Writes the client certificate embedded in a kubeconfig to `out` and returns the parsed
@@ -360,7 +464,9 @@ fn embedded_cert(conf: &Path, out: &Path) -> serde_yaml::Value {
     use base64::Engine;
     let v: serde_yaml::Value =
         serde_yaml::from_str(&std::fs::read_to_string(conf).unwrap()).unwrap();
-    let d = v["users"][0]["user"]["client-certificate-data"].as_str().unwrap();
+    let d = v["users"][0]["user"]["client-certificate-data"]
+        .as_str()
+        .unwrap();
     let pem = base64::engine::general_purpose::STANDARD.decode(d).unwrap();
     std::fs::write(out, pem).unwrap();
     v
@@ -414,9 +520,17 @@ fn renew_all_gives_new_not_after_and_keys_with_the_same_subjects_sans_and_usages
     assert!(out.ends_with("\nDone renewing certificates. You must restart the kube-apiserver, kube-controller-manager, kube-scheduler and etcd, so that they can use the new certificates.\n"), "{out}");
     for (l, (fields, end, key)) in leaves.iter().zip(before) {
         let p = pki.join(format!("{l}.crt"));
-        assert_eq!(kept_fields(&p), fields, "{l}: subject, SANs or usages changed");
+        assert_eq!(
+            kept_fields(&p),
+            fields,
+            "{l}: subject, SANs or usages changed"
+        );
         assert_ne!(end_date(&p), end, "{l}: notAfter unchanged");
-        assert_ne!(pubkey(&p), key, "{l}: the key was not replaced (kubeadm generates a new one)");
+        assert_ne!(
+            pubkey(&p),
+            key,
+            "{l}: the key was not replaced (kubeadm generates a new one)"
+        );
         let ca = if l.starts_with("etcd/") || *l == "apiserver-etcd-client" {
             "etcd/ca.crt"
         } else if *l == "front-proxy-client" {
@@ -432,7 +546,12 @@ fn renew_all_gives_new_not_after_and_keys_with_the_same_subjects_sans_and_usages
         ]);
         assert!(v.contains(": OK"), "{l}: {v}");
         // the key on disk matches the new certificate
-        let k = openssl(&["pkey", "-pubout", "-in", pki.join(format!("{l}.key")).to_str().unwrap()]);
+        let k = openssl(&[
+            "pkey",
+            "-pubout",
+            "-in",
+            pki.join(format!("{l}.key")).to_str().unwrap(),
+        ]);
         assert_eq!(k, pubkey(&p), "{l}: key and certificate do not match");
     }
     let admin_after_cert = t.path().join("admin-after.crt");
@@ -441,15 +560,28 @@ fn renew_all_gives_new_not_after_and_keys_with_the_same_subjects_sans_and_usages
     assert_ne!(end_date(&admin_after_cert), admin_end);
     assert_eq!(admin_before["clusters"], admin_after["clusters"]);
     assert_eq!(admin_before["contexts"], admin_after["contexts"]);
-    assert_eq!(admin_before["current-context"], admin_after["current-context"]);
+    assert_eq!(
+        admin_before["current-context"],
+        admin_after["current-context"]
+    );
     assert_ne!(
         admin_before["users"][0]["user"]["client-key-data"],
         admin_after["users"][0]["user"]["client-key-data"]
     );
-    let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&admin).unwrap().permissions());
+    let mode =
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&admin).unwrap().permissions());
     assert_eq!(mode & 0o777, 0o600);
     // NotAfter = now + certificateValidityPeriod (200h) of the configuration.
-    let json = ok(&["certs", "check-expiration", "--root", r.to_str().unwrap(), "--config", data("cluster.yaml").to_str().unwrap(), "-o", "json"]);
+    let json = ok(&[
+        "certs",
+        "check-expiration",
+        "--root",
+        r.to_str().unwrap(),
+        "--config",
+        data("cluster.yaml").to_str().unwrap(),
+        "-o",
+        "json",
+    ]);
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
     for c in v["certificates"].as_array().unwrap() {
         let s = c["residualTime"].as_i64().unwrap();
@@ -464,20 +596,50 @@ fn renew_one_name_and_missing_and_external_ca() {
     init_root(&r, &cfg);
     let rs = r.to_str().unwrap();
     let cs = cfg.to_str().unwrap();
-    let out = ok(&["certs", "renew", "front-proxy-client", "--root", rs, "--config", cs]);
+    let out = ok(&[
+        "certs",
+        "renew",
+        "front-proxy-client",
+        "--root",
+        rs,
+        "--config",
+        cs,
+    ]);
     assert_eq!(out, "certificate for the front proxy client renewed\n");
     std::fs::remove_file(r.join("etc/kubernetes/super-admin.conf")).unwrap();
-    let out = ok(&["certs", "renew", "super-admin.conf", "--root", rs, "--config", cs]);
-    assert_eq!(out, "MISSING! certificate embedded in the kubeconfig file for the super-admin\n");
+    let out = ok(&[
+        "certs",
+        "renew",
+        "super-admin.conf",
+        "--root",
+        rs,
+        "--config",
+        cs,
+    ]);
+    assert_eq!(
+        out,
+        "MISSING! certificate embedded in the kubeconfig file for the super-admin\n"
+    );
     // External CA: ca.key removed; renew all exits 0, renews nothing the CA signs, names
     // the missing key; the etcd and front-proxy certificates are still renewed.
     let api = r.join("etc/kubernetes/pki/apiserver.crt");
     let before = std::fs::read(&api).unwrap();
     std::fs::remove_file(r.join("etc/kubernetes/pki/ca.key")).unwrap();
     let out = ok(&["certs", "renew", "all", "--root", rs, "--config", cs]);
-    assert!(out.contains("Detected external ca, certificate for serving the Kubernetes API can't be renewed\n"), "{out}");
-    assert!(out.contains("/etc/kubernetes/pki/ca.key is absent"), "{out}");
-    assert!(out.contains("certificate for serving etcd renewed"), "{out}");
+    assert!(
+        out.contains(
+            "Detected external ca, certificate for serving the Kubernetes API can't be renewed\n"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains("/etc/kubernetes/pki/ca.key is absent"),
+        "{out}"
+    );
+    assert!(
+        out.contains("certificate for serving etcd renewed"),
+        "{out}"
+    );
     assert_eq!(std::fs::read(&api).unwrap(), before);
     let t = ok(&["certs", "check-expiration", "--root", rs, "--config", cs]);
     let row = t.lines().find(|l| l.starts_with("apiserver ")).unwrap();
@@ -498,7 +660,11 @@ fn certificate_key_is_64_lower_case_hex() {
     let out = ok(&["certs", "certificate-key"]);
     let k = out.strip_suffix('\n').unwrap();
     assert_eq!(k.len(), 64);
-    assert!(k.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)), "{k}");
+    assert!(
+        k.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)),
+        "{k}"
+    );
     assert_ne!(ok(&["certs", "certificate-key"]), out);
 }
 
@@ -528,17 +694,33 @@ fn config_images_list_equals_every_carried_kubeadms() {
         let (code, theirs, err) = k8s::run(&kubeadm, &a, &[]);
         assert_eq!(code, 0, "{v}: {err}");
         assert_eq!(ok(&a), theirs, "{v} config file");
-        let j = ["config", "images", "list", "--kubernetes-version", v, "-o", "json"];
+        let j = [
+            "config",
+            "images",
+            "list",
+            "--kubernetes-version",
+            v,
+            "-o",
+            "json",
+        ];
         let (_, theirs, _) = k8s::run(&kubeadm, &j, &[]);
-        let (a, b): (serde_json::Value, serde_json::Value) =
-            (serde_json::from_str(&ok(&j)).unwrap(), serde_json::from_str(&theirs).unwrap());
+        let (a, b): (serde_json::Value, serde_json::Value) = (
+            serde_json::from_str(&ok(&j)).unwrap(),
+            serde_json::from_str(&theirs).unwrap(),
+        );
         assert_eq!(a, b, "{v} json");
     }
 }
 
 #[test]
 fn config_images_pull_without_a_runtime_tool_says_so() {
-    let (code, _, err) = ks(&["config", "images", "pull", "--kubernetes-version", "v1.37.2"]);
+    let (code, _, err) = ks(&[
+        "config",
+        "images",
+        "pull",
+        "--kubernetes-version",
+        "v1.37.2",
+    ]);
     assert_eq!(code, 1);
     assert!(err.contains("neither crictl nor ctr is in PATH"), "{err}");
 }
@@ -556,7 +738,15 @@ fn snapshot(root: &Path) -> BTreeMap<String, String> {
                 walk(root, &p, out);
             } else {
                 let b = std::fs::read(&p).unwrap_or_default();
-                out.insert(rel, format!("{} bytes {:x}", b.len(), b.iter().fold(0u64, |h, x| h.wrapping_mul(31).wrapping_add(*x as u64))));
+                out.insert(
+                    rel,
+                    format!(
+                        "{} bytes {:x}",
+                        b.len(),
+                        b.iter()
+                            .fold(0u64, |h, x| h.wrapping_mul(31).wrapping_add(*x as u64))
+                    ),
+                );
             }
         }
     }
@@ -603,7 +793,11 @@ fn init_then_reset_leaves_the_tree_as_before_but_for_the_documented_leftovers() 
     std::fs::create_dir_all(r.join("var/lib/etcd/member/snap")).unwrap();
     std::fs::write(r.join("var/lib/etcd/member/snap/db"), "x").unwrap();
     std::fs::create_dir_all(r.join("etc/kubernetes/tmp")).unwrap();
-    std::fs::write(r.join("etc/kubernetes/tmp/kubestrap-init-progress.json"), "{}").unwrap();
+    std::fs::write(
+        r.join("etc/kubernetes/tmp/kubestrap-init-progress.json"),
+        "{}",
+    )
+    .unwrap();
     std::fs::write(r.join("etc/kubernetes/bootstrap-kubelet.conf"), "x").unwrap();
     let during = snapshot(&r);
     assert!(during.len() > before.len() + 20);
@@ -620,14 +814,26 @@ fn init_then_reset_leaves_the_tree_as_before_but_for_the_documented_leftovers() 
             "{p} is left after reset and is not a documented leftover\n{out}"
         );
     }
-    assert!(out.contains("[preflight] Running pre-flight checks\n"), "{out}");
-    assert!(out.contains("[reset] Deleted contents of the etcd data directory: /var/lib/etcd\n"), "{out}");
+    assert!(
+        out.contains("[preflight] Running pre-flight checks\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("[reset] Deleted contents of the etcd data directory: /var/lib/etcd\n"),
+        "{out}"
+    );
     assert!(out.contains("[reset] Deleting contents of directories: [/etc/kubernetes/manifests /var/lib/kubelet /etc/kubernetes/pki]\n"), "{out}");
     assert!(out.contains("[reset] Deleting files: [/etc/kubernetes/admin.conf /etc/kubernetes/super-admin.conf /etc/kubernetes/kubelet.conf /etc/kubernetes/bootstrap-kubelet.conf /etc/kubernetes/controller-manager.conf /etc/kubernetes/scheduler.conf]\n"), "{out}");
     assert!(out.contains("The reset process does not perform cleanup of CNI plugin configuration,\nnetwork filtering rules and kubeconfig files.\n"), "{out}");
-    assert!(out.contains("/etc/cni/net.d") && out.contains("$HOME/.kube/config"), "{out}");
+    assert!(
+        out.contains("/etc/cni/net.d") && out.contains("$HOME/.kube/config"),
+        "{out}"
+    );
     // No systemd under the root: kubeadm's warning; no crictl: said so.
-    assert!(err.contains("Unable to detect a supported init system!"), "{err}");
+    assert!(
+        err.contains("Unable to detect a supported init system!"),
+        "{err}"
+    );
     assert!(err.contains("crictl is not in PATH"), "{err}");
     // A second reset finds nothing.
     let (code, out2, _) = ks(&["reset", "--root", r.to_str().unwrap()]);
@@ -655,9 +861,18 @@ fn reset_asks_and_only_y_or_yes_proceeds() {
     for answer in ["n\n", "\n", "nope\n", ""] {
         let (code, out, err) = ks_in(&["reset", "--root", rs], answer);
         assert_eq!(code, 1, "{answer:?}: {out}{err}");
-        assert!(out.contains("[reset] Are you sure you want to proceed? [y/N]: "), "{out}");
-        assert!(out.contains("[reset]   /etc/kubernetes/admin.conf\n"), "{out}");
-        assert!(err.contains("won't proceed; the user didn't answer (Y|y) in order to continue"), "{err}");
+        assert!(
+            out.contains("[reset] Are you sure you want to proceed? [y/N]: "),
+            "{out}"
+        );
+        assert!(
+            out.contains("[reset]   /etc/kubernetes/admin.conf\n"),
+            "{out}"
+        );
+        assert!(
+            err.contains("won't proceed; the user didn't answer (Y|y) in order to continue"),
+            "{err}"
+        );
         assert!(err.contains("[reset] WARNING: Changes made to this host by 'kubeadm init' or 'kubeadm join' will be reverted."));
         assert_eq!(snapshot(&r), before, "{answer:?} changed the tree");
     }
@@ -698,20 +913,44 @@ fn reset_flags_and_reset_configuration() {
     };
     put("/srv/pki/ca.crt");
     put("/etc/kubernetes/tmp/kubeadm-backup-manifests-2026/etcd.yaml");
-    let (code, out, err) = ks(&["reset", "--root", rs, "--config", data("reset.yaml").to_str().unwrap()]);
+    let (code, out, err) = ks(&[
+        "reset",
+        "--root",
+        rs,
+        "--config",
+        data("reset.yaml").to_str().unwrap(),
+    ]);
     assert_eq!(code, 0, "{out}{err}");
-    assert!(err.contains("[reset] WARNING: Cleaning a non-default certificates directory: \"/srv/pki\""), "{err}");
-    assert!(out.contains("[/etc/kubernetes/manifests /var/lib/kubelet /srv/pki /etc/kubernetes/tmp]"), "{out}");
+    assert!(
+        err.contains(
+            "[reset] WARNING: Cleaning a non-default certificates directory: \"/srv/pki\""
+        ),
+        "{err}"
+    );
+    assert!(
+        out.contains("[/etc/kubernetes/manifests /var/lib/kubelet /srv/pki /etc/kubernetes/tmp]"),
+        "{out}"
+    );
     assert!(!r.join("srv/pki/ca.crt").exists());
     assert!(r.join("srv/pki").is_dir());
-    assert!(!r.join("etc/kubernetes/tmp/kubeadm-backup-manifests-2026").exists());
+    assert!(
+        !r.join("etc/kubernetes/tmp/kubeadm-backup-manifests-2026")
+            .exists()
+    );
     // The default pki is not the one cleaned: it stays.
     assert!(r.join("etc/kubernetes/pki/ca.crt").exists());
     // --cert-dir wins over the file; --skip-phases cleanup-node keeps every file
     let (_t2, r2) = root();
     let rs2 = r2.to_str().unwrap();
     init_root(&r2, &data("cluster.yaml"));
-    let (code, out, err) = ks(&["reset", "-f", "--root", rs2, "--skip-phases", "cleanup-node,preflight"]);
+    let (code, out, err) = ks(&[
+        "reset",
+        "-f",
+        "--root",
+        rs2,
+        "--skip-phases",
+        "cleanup-node,preflight",
+    ]);
     assert_eq!(code, 0, "{out}{err}");
     assert!(r2.join("etc/kubernetes/admin.conf").exists());
     assert!(!out.contains("[preflight]"), "{out}");
@@ -720,11 +959,28 @@ fn reset_flags_and_reset_configuration() {
     assert!(err.contains("\"nope\" is not a phase of reset"), "{err}");
     let bad = r2.parent().unwrap().join("bad.yaml");
     std::fs::write(&bad, "apiVersion: kubeadm.k8s.io/v1beta4\nkind: ResetConfiguration\nunmountFlags:\n- MNT_SOMETIMES\n").unwrap();
-    let (code, _, err) = ks(&["reset", "-f", "--root", rs2, "--config", bad.to_str().unwrap()]);
+    let (code, _, err) = ks(&[
+        "reset",
+        "-f",
+        "--root",
+        rs2,
+        "--config",
+        bad.to_str().unwrap(),
+    ]);
     assert_eq!(code, 1);
-    assert!(err.contains("unmountFlags[0]") && err.contains("MNT_SOMETIMES"), "{err}");
+    assert!(
+        err.contains("unmountFlags[0]") && err.contains("MNT_SOMETIMES"),
+        "{err}"
+    );
     // --cert-dir names the directory to clean
-    let (code, out, _) = ks(&["reset", "-f", "--root", rs2, "--cert-dir", "/etc/kubernetes/pki"]);
+    let (code, out, _) = ks(&[
+        "reset",
+        "-f",
+        "--root",
+        rs2,
+        "--cert-dir",
+        "/etc/kubernetes/pki",
+    ]);
     assert_eq!(code, 0);
     assert!(out.contains("/etc/kubernetes/pki]"), "{out}");
     assert!(!r2.join("etc/kubernetes/pki/ca.crt").exists());
@@ -750,8 +1006,18 @@ fn reset_on_a_worker_cleans_what_join_wrote() {
     let (code, out, err) = ks(&["reset", "-f", "--root", r.to_str().unwrap()]);
     assert_eq!(code, 0, "{out}{err}");
     assert!(!r.join("etc/kubernetes/kubelet.conf").exists());
-    assert_eq!(std::fs::read_dir(r.join("var/lib/kubelet")).unwrap().count(), 0);
-    assert_eq!(std::fs::read_dir(r.join("etc/kubernetes/pki")).unwrap().count(), 0);
+    assert_eq!(
+        std::fs::read_dir(r.join("var/lib/kubelet"))
+            .unwrap()
+            .count(),
+        0
+    );
+    assert_eq!(
+        std::fs::read_dir(r.join("etc/kubernetes/pki"))
+            .unwrap()
+            .count(),
+        0
+    );
     // no etcd manifest: the default data dir, nothing in it, nothing said
     assert!(!out.contains("etcd data directory"), "{out}");
 }
@@ -781,7 +1047,10 @@ fn kubeconfig_user_is_signed_by_the_cluster_ca() {
     let v = embedded_cert(&conf, &crt);
     assert_eq!(v["current-context"], "alice@kubernetes");
     assert_eq!(v["users"][0]["name"], "alice");
-    assert_eq!(v["clusters"][0]["cluster"]["server"], "https://192.0.2.10:6443");
+    assert_eq!(
+        v["clusters"][0]["cluster"]["server"],
+        "https://192.0.2.10:6443"
+    );
     let subject = openssl(&["x509", "-noout", "-subject", "-in", crt.to_str().unwrap()]);
     assert_eq!(subject.trim(), "subject=O = devs, O = ops, CN = alice");
     let verify = openssl(&[
@@ -791,15 +1060,36 @@ fn kubeconfig_user_is_signed_by_the_cluster_ca() {
         crt.to_str().unwrap(),
     ]);
     assert!(verify.contains(": OK"));
-    let ext = openssl(&["x509", "-noout", "-ext", "extendedKeyUsage", "-in", crt.to_str().unwrap()]);
+    let ext = openssl(&[
+        "x509",
+        "-noout",
+        "-ext",
+        "extendedKeyUsage",
+        "-in",
+        crt.to_str().unwrap(),
+    ]);
     assert!(ext.contains("TLS Web Client Authentication"), "{ext}");
     // 24h validity
     let ok_now = Command::new("openssl")
-        .args(["x509", "-noout", "-checkend", "86000", "-in", crt.to_str().unwrap()])
+        .args([
+            "x509",
+            "-noout",
+            "-checkend",
+            "86000",
+            "-in",
+            crt.to_str().unwrap(),
+        ])
         .status()
         .unwrap();
     let not_in_25h = Command::new("openssl")
-        .args(["x509", "-noout", "-checkend", "90000", "-in", crt.to_str().unwrap()])
+        .args([
+            "x509",
+            "-noout",
+            "-checkend",
+            "90000",
+            "-in",
+            crt.to_str().unwrap(),
+        ])
         .status()
         .unwrap();
     assert!(ok_now.success() && !not_in_25h.success());
@@ -807,7 +1097,14 @@ fn kubeconfig_user_is_signed_by_the_cluster_ca() {
     if let Some(bins) = k8s::bin_dir() {
         let (code, view, err) = k8s::run(
             &bins.join("kubectl"),
-            &["config", "view", "--kubeconfig", conf.to_str().unwrap(), "-o", "jsonpath={.contexts[0].name}"],
+            &[
+                "config",
+                "view",
+                "--kubeconfig",
+                conf.to_str().unwrap(),
+                "-o",
+                "jsonpath={.contexts[0].name}",
+            ],
             &[],
         );
         assert_eq!(code, 0, "{err}");
@@ -815,9 +1112,29 @@ fn kubeconfig_user_is_signed_by_the_cluster_ca() {
     }
     // the token form needs only ca.crt; a missing CA is named
     std::fs::remove_file(r.join("etc/kubernetes/pki/ca.key")).unwrap();
-    let out = ok(&["kubeconfig", "user", "--client-name", "bob", "--token", "abcdef.0123456789abcdef", "--root", r.to_str().unwrap(), "--config", cfg.to_str().unwrap()]);
+    let out = ok(&[
+        "kubeconfig",
+        "user",
+        "--client-name",
+        "bob",
+        "--token",
+        "abcdef.0123456789abcdef",
+        "--root",
+        r.to_str().unwrap(),
+        "--config",
+        cfg.to_str().unwrap(),
+    ]);
     assert!(out.contains("token: abcdef.0123456789abcdef"), "{out}");
-    let (code, _, err) = ks(&["kubeconfig", "user", "--client-name", "bob", "--root", r.to_str().unwrap(), "--config", cfg.to_str().unwrap()]);
+    let (code, _, err) = ks(&[
+        "kubeconfig",
+        "user",
+        "--client-name",
+        "bob",
+        "--root",
+        r.to_str().unwrap(),
+        "--config",
+        cfg.to_str().unwrap(),
+    ]);
     assert_eq!(code, 1);
     assert!(err.contains("/etc/kubernetes/pki/ca.key"), "{err}");
 }

@@ -57,7 +57,11 @@ fn config(
 
 /// `certs check-expiration`: the table (or `-o json|yaml`) on standard output; unreadable
 /// files and certificates expiring within 30 days as warnings on standard error.
-pub fn check_expiration(root: &Option<PathBuf>, flags: &CertsFlags, output: &str) -> Result<(), String> {
+pub fn check_expiration(
+    root: &Option<PathBuf>,
+    flags: &CertsFlags,
+    output: &str,
+) -> Result<(), String> {
     let h = host(root, true)?;
     let (cfg, lines) = config(&h, flags, "check-expiration")?;
     if output == "text" {
@@ -116,7 +120,10 @@ pub fn renew(root: &Option<PathBuf>, flags: &CertsFlags, name: &str) -> Result<(
     let list: Vec<&certs::Handler> = if name == "all" {
         certs::handlers(cfg.cluster.etcd.external.is_some())
     } else {
-        vec![certs::handler(name).ok_or_else(|| format!("{name} is not a valid certificate for this cluster"))?]
+        vec![
+            certs::handler(name)
+                .ok_or_else(|| format!("{name} is not a valid certificate for this cluster"))?,
+        ]
     };
     for hd in list {
         match certs::renew(&files, &cfg, hd)? {
@@ -135,7 +142,9 @@ pub fn renew(root: &Option<PathBuf>, flags: &CertsFlags, name: &str) -> Result<(
         }
     }
     if name == "all" {
-        print!("\nDone renewing certificates. You must restart the kube-apiserver, kube-controller-manager, kube-scheduler and etcd, so that they can use the new certificates.\n");
+        print!(
+            "\nDone renewing certificates. You must restart the kube-apiserver, kube-controller-manager, kube-scheduler and etcd, so that they can use the new certificates.\n"
+        );
     }
     Ok(())
 }

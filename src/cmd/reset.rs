@@ -81,7 +81,9 @@ fn run_inner(root: Option<PathBuf>, args: ResetArgs) -> Result<(), String> {
                 }
                 cluster = Some(c);
             }
-            Err(e) => eprintln!("[reset] Unable to fetch the kubeadm-config ConfigMap from cluster: {e}"),
+            Err(e) => {
+                eprintln!("[reset] Unable to fetch the kubeadm-config ConfigMap from cluster: {e}")
+            }
         }
     }
     let cri_socket = match args.cri_socket.clone().filter(|s| !s.is_empty()) {
@@ -116,7 +118,9 @@ fn run_inner(root: Option<PathBuf>, args: ResetArgs) -> Result<(), String> {
     };
     let present = reset::present(&host, &d);
     if present.is_empty() {
-        println!("[reset] Nothing to reset: none of the files and directories that 'kubeadm init' and 'kubeadm join' (or kubestrap) create exist on this node; nothing was changed.");
+        println!(
+            "[reset] Nothing to reset: none of the files and directories that 'kubeadm init' and 'kubeadm join' (or kubestrap) create exist on this node; nothing was changed."
+        );
         return Ok(());
     }
     if !d.force && !d.dry_run {

@@ -239,13 +239,16 @@ impl Files<'_> {
                         path.display()
                     )
                 })?;
-                load_cert_pem(&pem, &format!("{} (client-certificate-data)", path.display()))
-                    .map_err(|e| {
-                        format!(
-                            "kubeConfig file {} does not contain a valid client certificate: {e}",
-                            path.display()
-                        )
-                    })
+                load_cert_pem(
+                    &pem,
+                    &format!("{} (client-certificate-data)", path.display()),
+                )
+                .map_err(|e| {
+                    format!(
+                        "kubeConfig file {} does not contain a valid client certificate: {e}",
+                        path.display()
+                    )
+                })
             }
         }
     }
@@ -270,7 +273,10 @@ impl Files<'_> {
             .find(|c| c.name == ctx.cluster)
             .and_then(|c| c.cluster.as_ref())
             .ok_or_else(|| {
-                format!("invalid kubeConfig file {p}: missing cluster {}", ctx.cluster)
+                format!(
+                    "invalid kubeConfig file {p}: missing cluster {}",
+                    ctx.cluster
+                )
             })?;
         if cluster
             .certificate_authority_data
@@ -284,7 +290,9 @@ impl Files<'_> {
         }
         let user = ctx.user.clone().unwrap_or_default();
         if !kc.auth_infos.iter().any(|a| a.name == user) {
-            return Err(format!("invalid kubeConfig file {p}: missing authInfo {user}"));
+            return Err(format!(
+                "invalid kubeConfig file {p}: missing authInfo {user}"
+            ));
         }
         Ok((kc, user))
     }
@@ -529,9 +537,15 @@ pub fn warnings(info: &ExpirationInfo) -> Vec<String> {
             )
         };
         let what = if is_ca {
-            format!("the certificate authority {} {when}; kubeadm and kubestrap do not renew CAs: rotate it by hand (see \"Manual certificate renewal\" in the kubeadm documentation)", c.name)
+            format!(
+                "the certificate authority {} {when}; kubeadm and kubestrap do not renew CAs: rotate it by hand (see \"Manual certificate renewal\" in the kubeadm documentation)",
+                c.name
+            )
         } else if c.externally_managed {
-            format!("the certificate {} {when}; its CA {} is managed outside this cluster: have it sign a new one", c.name, c.ca_name)
+            format!(
+                "the certificate {} {when}; its CA {} is managed outside this cluster: have it sign a new one",
+                c.name, c.ca_name
+            )
         } else {
             format!(
                 "the certificate {} {when}; renew it with: kubestrap certs renew {}",
@@ -640,10 +654,13 @@ pub fn renew(files: &Files<'_>, cfg: &InitConfig, h: &Handler) -> Result<Renewed
     let cert_pem = pem_encode("CERTIFICATE", &new_der);
     let key_pem = private_key_pem(&key).map_err(|e| e.to_string())?;
     let write = |p: &Path, data: &[u8], mode: u32| {
-        files
-            .host
-            .write_atomic(p, data, mode)
-            .map_err(|e| format!("failed to write new certificate {}: {}: {e}", h.name, p.display()))
+        files.host.write_atomic(p, data, mode).map_err(|e| {
+            format!(
+                "failed to write new certificate {}: {}: {e}",
+                h.name,
+                p.display()
+            )
+        })
     };
     match h.file {
         CertFile::Pki(base) => {

@@ -62,8 +62,15 @@ pub fn build(
                 .map_err(|e| e.to_string())?;
             let key = alg.generate().map_err(|e| e.to_string())?;
             let org_refs: Vec<&str> = orgs.iter().map(String::as_str).collect();
-            let der = client_cert(&ca, client_name, &org_refs, &key, SystemTime::now(), validity)
-                .map_err(|e| e.to_string())?;
+            let der = client_cert(
+                &ca,
+                client_name,
+                &org_refs,
+                &key,
+                SystemTime::now(),
+                validity,
+            )
+            .map_err(|e| e.to_string())?;
             let key_pem = private_key_pem(&key).map_err(|e| e.to_string())?;
             with_client_cert(
                 cluster,

@@ -131,8 +131,7 @@ pub fn fetch_cluster_config(host: &dyn Host, kubeconfig: &Path) -> Result<InitCo
             .await
             .map_err(|_| "timed out after 5s".to_string())?
     })?;
-    let loaded =
-        load_documents(&data, "kubeadm-config ConfigMap").map_err(|e| e.to_string())?;
+    let loaded = load_documents(&data, "kubeadm-config ConfigMap").map_err(|e| e.to_string())?;
     let (mut cfg, _, _) =
         init_from_loaded(loaded, "kubeadm-config ConfigMap").map_err(|e| e.to_string())?;
     defaults::apply_static_init_defaults(&mut cfg);

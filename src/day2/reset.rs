@@ -7,7 +7,9 @@ use std::io::BufRead;
 use std::path::{Path, PathBuf};
 
 use crate::config::InitConfig;
-use crate::config::defaults::{DEFAULT_CERTIFICATES_DIR, DEFAULT_CRI_SOCKET, DEFAULT_ETCD_DATA_DIR};
+use crate::config::defaults::{
+    DEFAULT_CERTIFICATES_DIR, DEFAULT_CRI_SOCKET, DEFAULT_ETCD_DATA_DIR,
+};
 use crate::host::Host;
 use crate::host::runtime::{self, Removal};
 
@@ -315,17 +317,25 @@ pub fn remove_etcd_member(host: &dyn Host, cfg: &InitConfig) -> Result<String, S
     let members = v["members"].as_array().cloned().unwrap_or_default();
     let urls = |m: &serde_json::Value, k: &str| -> Vec<String> {
         m[k].as_array()
-            .map(|a| a.iter().filter_map(|u| u.as_str().map(String::from)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|u| u.as_str().map(String::from))
+                    .collect()
+            })
             .unwrap_or_default()
     };
     if members.len() == 1 && urls(&members[0], "clientURLs").contains(&client_url) {
-        return Ok("This is the only remaining etcd member in the etcd cluster, skip removing it".into());
+        return Ok(
+            "This is the only remaining etcd member in the etcd cluster, skip removing it".into(),
+        );
     }
     let Some(m) = members
         .iter()
         .find(|m| urls(m, "peerURLs").first() == Some(&peer_url))
     else {
-        return Ok(format!("member was already removed, because no member id exists for peer {peer_url}"));
+        return Ok(format!(
+            "member was already removed, because no member id exists for peer {peer_url}"
+        ));
     };
     let id = m["ID"]
         .as_u64()
@@ -359,7 +369,11 @@ pub fn remove_etcd_member_phase(host: &dyn Host, d: &ResetData, out: &mut dyn Ou
         }
     };
     let dir_p = PathBuf::from(&dir);
-    if let Some(cfg) = d.cluster.as_ref().filter(|c| c.cluster.etcd.local.is_some()) {
+    if let Some(cfg) = d
+        .cluster
+        .as_ref()
+        .filter(|c| c.cluster.etcd.local.is_some())
+    {
         if !d.dry_run {
             match remove_etcd_member(host, cfg) {
                 Err(e) => out.warn(&format!("[reset] Failed to remove etcd member: {e}, please manually remove this etcd member using etcdctl")),
@@ -373,7 +387,9 @@ pub fn remove_etcd_member_phase(host: &dyn Host, d: &ResetData, out: &mut dyn Ou
             }
         } else {
             out.line("[dryrun] Would remove the etcd member on this node from the etcd cluster");
-            out.line(&format!("[dryrun] Would delete contents of the etcd data directory: {dir}"));
+            out.line(&format!(
+                "[dryrun] Would delete contents of the etcd data directory: {dir}"
+            ));
         }
     }
     if !dir_is_empty(host, &dir_p) && !d.dry_run {

@@ -74,7 +74,12 @@ pub fn pull_image(host: &dyn Host, cri_socket: &str, image: &str) -> Result<(), 
     let (program, args): (&str, Vec<String>) = if host.which("crictl").is_some() {
         (
             "crictl",
-            vec!["--runtime-endpoint".into(), ep.clone(), "pull".into(), image.into()],
+            vec![
+                "--runtime-endpoint".into(),
+                ep.clone(),
+                "pull".into(),
+                image.into(),
+            ],
         )
     } else if host.which("ctr").is_some() && ep.contains("containerd") {
         let path = ep.trim_start_matches("unix://").to_string();
@@ -105,12 +110,8 @@ pub fn pull_image(host: &dyn Host, cri_socket: &str, image: &str) -> Result<(), 
     if o.success() {
         Ok(())
     } else {
-        Err(format!(
-            "{} {}",
-            o.stderr.trim(),
-            o.stdout.trim()
-        )
-        .trim()
-        .to_string())
+        Err(format!("{} {}", o.stderr.trim(), o.stdout.trim())
+            .trim()
+            .to_string())
     }
 }
