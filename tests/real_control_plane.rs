@@ -1333,3 +1333,124 @@ fn ctrl_c_during_the_wait_ends_within_two_seconds() {
     drop(w);
     assert_nothing_left(&dir_path, &names);
 }
+
+/// Day two on the real control plane: `certs check-expiration` reads the configuration from
+/// the cluster's kubeadm-config ConfigMap; `kubeconfig user` authenticates as its user with
+/// the real kube-apiserver and is refused until RBAC grants access; after `certs renew all`
+/// the renewed admin.conf still works; `reset` leaves the only etcd member in place (kubeadm's
+/// rule) and empties its data directory and everything else kubeadm's reset deletes.
+#[test]
+fn day_two_on_the_real_control_plane() {
+    let Some(bins) = bins() else { return };
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let w = World::new(bins.clone(), "r");
+    let dir_path = w.dir.path().to_path_buf();
+    let names = w.nets.names.clone();
+    {
+        let cfg = w.config("", "");
+        let cfg_s = cfg.to_str().unwrap();
+        let mut runner = w.runner(&[]);
+        let mut run = w.init(&runner, &cfg);
+        let rc = run.wait(Duration::from_secs(400));
+        assert_eq!(rc, Some(0), "{}", check_failed_with("init", &run, &runner));
+        let root = w.cp_root();
+        let r = root.to_str().unwrap();
+        let path = format!(
+            "{}:{}",
+            bins.display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        let ks = |args: &[&str]| -> (i32, String, String) {
+            let mut cmd = Command::new(BIN);
+            cmd.args(args).stdin(Stdio::null()).env("PATH", &path);
+            netns::command_in(&mut cmd, &w.cp_ns);
+            let o = cmd.output().unwrap();
+            (
+                o.status.code().unwrap_or(-1),
+                String::from_utf8_lossy(&o.stdout).into_owned(),
+                String::from_utf8_lossy(&o.stderr).into_owned(),
+            )
+        };
+
+        let (rc, out, err) = ks(&["certs", "check-expiration", "--root", r]);
+        assert_eq!(rc, 0, "{out}{err}");
+        assert!(
+            out.starts_with("[check-expiration] Reading configuration from the \"kubeadm-config\" ConfigMap in namespace \"kube-system\"...\n"),
+            "{out}"
+        );
+        assert!(
+            out.contains("\napiserver ") && out.contains("\netcd-server "),
+            "{out}"
+        );
+
+        let (rc, kc, err) = ks(&[
+            "kubeconfig",
+            "user",
+            "--client-name",
+            "alice",
+            "--root",
+            r,
+            "--config",
+            cfg_s,
+        ]);
+        assert_eq!(rc, 0, "{err}");
+        let alice = w.path("alice.conf");
+        std::fs::write(&alice, kc).unwrap();
+        let (rc, who, err) = w.kubectl_with(
+            &alice,
+            &[
+                "auth",
+                "whoami",
+                "-o",
+                "jsonpath={.status.userInfo.username}",
+            ],
+        );
+        assert_eq!((rc, who.as_str()), (0, "alice"), "{err}");
+        let (rc, _, err) = w.kubectl_with(&alice, &["get", "pods", "-n", "kube-system"]);
+        assert_ne!(rc, 0);
+        assert!(err.contains("forbidden"), "{err}");
+        w.kubectl(&[
+            "create",
+            "clusterrolebinding",
+            "alice-view",
+            "--clusterrole=view",
+            "--user=alice",
+        ]);
+        let t = Instant::now();
+        loop {
+            let (rc, _, err) = w.kubectl_with(&alice, &["get", "pods", "-n", "kube-system"]);
+            if rc == 0 {
+                break;
+            }
+            assert!(t.elapsed() < Duration::from_secs(30), "{err}");
+            std::thread::sleep(Duration::from_millis(500));
+        }
+
+        let admin = root.join("etc/kubernetes/admin.conf");
+        let before = std::fs::read(&admin).unwrap();
+        let (rc, out, err) = ks(&["certs", "renew", "all", "--root", r, "--config", cfg_s]);
+        assert_eq!(rc, 0, "{out}{err}");
+        assert!(out.contains("Done renewing certificates."), "{out}");
+        assert_ne!(std::fs::read(&admin).unwrap(), before);
+        let nodes = w.kubectl(&["get", "nodes", "-o", "name"]);
+        assert!(nodes.contains(&format!("node/{NODE}")), "{nodes}");
+
+        let (rc, out, err) = ks(&["reset", "-f", "--root", r]);
+        assert_eq!(rc, 0, "{out}{err}");
+        assert!(!err.contains("Failed to remove etcd member"), "{err}");
+        assert!(
+            out.contains("[reset] Deleted contents of the etcd data directory: /var/lib/etcd\n"),
+            "{out}"
+        );
+        assert!(!admin.exists());
+        assert_eq!(
+            std::fs::read_dir(root.join("etc/kubernetes/pki"))
+                .unwrap()
+                .count(),
+            0
+        );
+        runner.stop();
+    }
+    drop(w);
+    assert_nothing_left(&dir_path, &names);
+}
