@@ -1454,3 +1454,185 @@ fn day_two_on_the_real_control_plane() {
     drop(w);
     assert_nothing_left(&dir_path, &names);
 }
+
+/// `reset` on a stacked etcd member of a two-member cluster removes this node's member (the
+/// one whose first peer URL is `https://<advertise>:2380`) with the real etcd and etcdctl:
+/// a second etcd member runs in the control plane's namespace on a second address.
+#[test]
+fn reset_removes_this_nodes_member_from_a_two_member_etcd() {
+    let Some(bins) = bins() else { return };
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let w = World::new(bins.clone(), "s");
+    let dir_path = w.dir.path().to_path_buf();
+    let names = w.nets.names.clone();
+    const CP2_IP: &str = "10.200.0.3";
+    {
+        let cfg = w.config(
+            "",
+            &format!(
+                "etcd:\n  local:\n    serverCertSANs:\n    - {CP2_IP}\n    peerCertSANs:\n    - {CP2_IP}\n"
+            ),
+        );
+        let mut runner = w.runner(&[]);
+        let mut run = w.init(&runner, &cfg);
+        let rc = run.wait(Duration::from_secs(400));
+        assert_eq!(rc, Some(0), "{}", check_failed_with("init", &run, &runner));
+        let root = w.cp_root();
+        let pki = root.join("etc/kubernetes/pki/etcd");
+        let ifname = format!("kscp{}", w.cp_ns.trim_start_matches("ks-cp-"));
+        netns::ip(&[
+            "-n",
+            &w.cp_ns,
+            "addr",
+            "add",
+            &format!("{CP2_IP}/24"),
+            "dev",
+            &ifname,
+        ]);
+        // The second member's certificate (server and peer), signed by the cluster's etcd CA.
+        let d = w.path("cp2");
+        std::fs::create_dir_all(d.join("data")).unwrap();
+        let sh = |script: &str| {
+            let o = Command::new("sh").arg("-c").arg(script).output().unwrap();
+            assert!(
+                o.status.success(),
+                "{script}: {}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+        };
+        sh(&format!(
+            "cd {d} && openssl ecparam -name prime256v1 -genkey -noout -out cp2.key \
+             && openssl req -new -key cp2.key -subj /CN=cp2 -out cp2.csr \
+             && printf 'subjectAltName=IP:{CP2_IP},IP:{CP_IP},IP:127.0.0.1,DNS:cp2\\nextendedKeyUsage=serverAuth,clientAuth\\nkeyUsage=digitalSignature,keyEncipherment\\n' > ext \
+             && openssl x509 -req -in cp2.csr -CA {pki}/ca.crt -CAkey {pki}/ca.key -CAcreateserial -days 1 -extfile ext -out cp2.crt",
+            d = d.display(),
+            pki = pki.display()
+        ));
+        // Copies: reset empties the PKI folder, the test still talks to etcd afterwards.
+        for f in ["ca.crt", "healthcheck-client.crt", "healthcheck-client.key"] {
+            std::fs::copy(pki.join(f), d.join(f)).unwrap();
+        }
+        let ca = d.join("ca.crt");
+        let (hc_crt, hc_key) = (
+            d.join("healthcheck-client.crt"),
+            d.join("healthcheck-client.key"),
+        );
+        let etcdctl = |endpoint: &str, args: &[&str]| -> (i32, String, String) {
+            let mut all = vec![
+                "--endpoints",
+                endpoint,
+                "--cacert",
+                ca.to_str().unwrap(),
+                "--cert",
+                hc_crt.to_str().unwrap(),
+                "--key",
+                hc_key.to_str().unwrap(),
+                "--command-timeout",
+                "10s",
+            ];
+            all.extend_from_slice(args);
+            w.run_in(&w.cp_ns, &bins.join("etcdctl"), &all)
+        };
+        let cp1 = format!("https://{CP_IP}:2379");
+        let cp2 = format!("https://{CP2_IP}:2379");
+        let (rc, out, err) = etcdctl(
+            &cp1,
+            &[
+                "member",
+                "add",
+                "cp2",
+                &format!("--peer-urls=https://{CP2_IP}:2380"),
+            ],
+        );
+        assert_eq!(rc, 0, "{out}{err}");
+        let crt = d.join("cp2.crt");
+        let key = d.join("cp2.key");
+        let (c, k, a) = (
+            crt.to_str().unwrap(),
+            key.to_str().unwrap(),
+            ca.to_str().unwrap(),
+        );
+        let mut cmd = Command::new(bins.join("etcd"));
+        cmd.args([
+            "--name",
+            "cp2",
+            "--data-dir",
+            d.join("data").to_str().unwrap(),
+            "--listen-client-urls",
+            &cp2,
+            "--advertise-client-urls",
+            &cp2,
+            "--listen-peer-urls",
+            &format!("https://{CP2_IP}:2380"),
+            "--initial-advertise-peer-urls",
+            &format!("https://{CP2_IP}:2380"),
+            "--initial-cluster",
+            &format!("{NODE}=https://{CP_IP}:2380,cp2=https://{CP2_IP}:2380"),
+            "--initial-cluster-state",
+            "existing",
+            "--cert-file",
+            c,
+            "--key-file",
+            k,
+            "--trusted-ca-file",
+            a,
+            "--client-cert-auth",
+            "--peer-cert-file",
+            c,
+            "--peer-key-file",
+            k,
+            "--peer-trusted-ca-file",
+            a,
+            "--peer-client-cert-auth",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(w.path("cp2.log")).unwrap());
+        netns::command_in(&mut cmd, &w.cp_ns);
+        let _etcd2 = ChildGuard(Some(cmd.spawn().unwrap()));
+        let t = Instant::now();
+        loop {
+            let (rc, out, _) = etcdctl(&cp2, &["endpoint", "health"]);
+            if rc == 0 && out.contains("is healthy") {
+                break;
+            }
+            assert!(
+                t.elapsed() < Duration::from_secs(60),
+                "the second etcd member did not become healthy\n{}",
+                std::fs::read_to_string(w.path("cp2.log")).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(500));
+        }
+        let (_, list, _) = etcdctl(&cp2, &["member", "list"]);
+        assert_eq!(list.lines().count(), 2, "{list}");
+
+        let path = format!(
+            "{}:{}",
+            bins.display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        let mut cmd = Command::new(BIN);
+        cmd.args(["reset", "-f", "--root", root.to_str().unwrap()])
+            .stdin(Stdio::null())
+            .env("PATH", &path);
+        netns::command_in(&mut cmd, &w.cp_ns);
+        let o = cmd.output().unwrap();
+        let (out, err) = (
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        );
+        assert_eq!(o.status.code(), Some(0), "{out}{err}");
+        assert!(!err.contains("Failed to remove etcd member"), "{err}");
+        assert!(
+            out.contains("[reset] Deleted contents of the etcd data directory: /var/lib/etcd\n"),
+            "{out}"
+        );
+        let (rc, list, err) = etcdctl(&cp2, &["member", "list"]);
+        assert_eq!(rc, 0, "{err}");
+        assert_eq!(list.lines().count(), 1, "{list}");
+        assert!(list.contains("cp2") && !list.contains(NODE), "{list}");
+        runner.stop();
+    }
+    drop(w);
+    assert_nothing_left(&dir_path, &names);
+}

@@ -346,13 +346,32 @@ pub fn remove_etcd_member(host: &dyn Host, cfg: &InitConfig) -> Result<String, S
         .copied()
         .chain(["member", "remove", hex.as_str()])
         .collect();
-    let o = host
-        .run("etcdctl", &rm_args)
-        .map_err(|e| format!("etcdctl member remove {hex}: {e}"))?;
-    if !o.success() && !o.stderr.contains("member not found") {
-        return Err(format!("etcdctl member remove {hex}: {}", o.stderr.trim()));
+    // kubeadm retries MemberRemove every 500 ms until timeouts.etcdAPICall (2 minutes):
+    // etcd refuses ("unhealthy cluster") until every member has been connected for a while.
+    let limit = cfg
+        .init
+        .timeouts
+        .as_ref()
+        .and_then(|t| t.etcd_api_call.as_ref())
+        .map(|d| d.as_std())
+        .unwrap_or(std::time::Duration::from_secs(120));
+    let started = std::time::Instant::now();
+    loop {
+        let o = host
+            .run("etcdctl", &rm_args)
+            .map_err(|e| format!("etcdctl member remove {hex}: {e}"))?;
+        let last = o.stderr.lines().last().unwrap_or("").trim().to_string();
+        if o.success() || o.stderr.contains("member not found") {
+            return Ok(format!("removed etcd member {peer_url} (id {hex})"));
+        }
+        if started.elapsed() >= limit {
+            return Err(format!(
+                "etcdctl member remove {hex} (peer {peer_url}), retried for {}s: {last}",
+                limit.as_secs()
+            ));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(500));
     }
-    Ok(format!("removed etcd member {peer_url} (id {hex})"))
 }
 
 /// The `remove-etcd-member` phase (kubeadm's `runRemoveETCDMemberPhase`).
