@@ -695,7 +695,86 @@ pub fn renew(files: &Files<'_>, cfg: &InitConfig, h: &Handler) -> Result<Renewed
     Ok(Renewed::Done)
 }
 
+/// The warnings `init` preflight gives for existing certificates (a re-run, or files put in
+/// place for external-CA mode): each certificate of the table that has expired or expires
+/// within [`WARN_DAYS`] days, with the command that renews it. Missing files (a first run)
+/// give nothing.
+pub fn expiring_soon(host: &dyn Host, cfg: &InitConfig) -> Vec<String> {
+    let files = Files {
+        host,
+        cert_dir: Path::new(&cfg.cluster.certificates_dir),
+        kube_dir: Path::new("/etc/kubernetes"),
+    };
+    let info = expiration_info(&files, cfg.cluster.etcd.external.is_some(), now_unix());
+    warnings(&info)
+        .into_iter()
+        .filter(|w| !w.contains(" is unreadable: "))
+        .collect()
+}
+
 /// Unix time now, for [`expiration_info`].
 pub fn now() -> i64 {
     now_unix()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::host::FakeHost;
+
+    #[test]
+    fn a_fresh_node_has_no_expiry_warning_and_a_short_lived_certificate_has_one() {
+        let h = FakeHost::new().unwrap();
+        let mut cfg = crate::config::defaults::example_init_config("v1.37.2");
+        crate::config::defaults::apply_static_init_defaults(&mut cfg);
+        assert!(expiring_soon(&h, &cfg).is_empty());
+        let key = KeyAlgorithm::EcdsaP256.generate().unwrap();
+        let ca_der = issue_cert(
+            "kubernetes",
+            &[],
+            Usage::Ca,
+            &Sans::default(),
+            &key,
+            None,
+            SystemTime::now(),
+            Duration::from_secs(86400 * 3650),
+        )
+        .unwrap();
+        let ca = Ca::new(
+            "ca",
+            PathBuf::from("/etc/kubernetes/pki/ca.crt"),
+            ca_der,
+            Some(key),
+        );
+        h.put("/etc/kubernetes/pki/ca.crt", &ca.cert_pem).unwrap();
+        let leaf_key = KeyAlgorithm::EcdsaP256.generate().unwrap();
+        let der = issue_cert(
+            "kube-apiserver",
+            &[],
+            Usage::Server,
+            &Sans::default(),
+            &leaf_key,
+            Some(&ca),
+            SystemTime::now(),
+            Duration::from_secs(86400 * 5 - 3600),
+        )
+        .unwrap();
+        h.put(
+            "/etc/kubernetes/pki/apiserver.crt",
+            &pem_encode("CERTIFICATE", &der),
+        )
+        .unwrap();
+        h.put(
+            "/etc/kubernetes/pki/ca.key",
+            &private_key_pem(ca.key.as_ref().unwrap()).unwrap(),
+        )
+        .unwrap();
+        let w = expiring_soon(&h, &cfg);
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert!(
+            w[0].starts_with("the certificate apiserver expires in 4d2"),
+            "{w:?}"
+        );
+        assert!(w[0].ends_with("kubestrap certs renew apiserver"), "{w:?}");
+    }
 }
