@@ -324,6 +324,9 @@ pub struct ResetArgs {
     /// Phases to skip: preflight, remove-etcd-member, cleanup-node.
     #[arg(long, value_name = "PHASES", value_delimiter = ',')]
     pub skip_phases: Vec<String>,
+    /// On a terminal, ask with kubeadm's [y/N] question instead of the confirmation screen.
+    #[arg(long)]
+    pub non_interactive: bool,
 }
 
 /// The names `certs renew` accepts (kubeadm's renewal handlers) and `all`.

@@ -1138,3 +1138,80 @@ fn kubeconfig_user_is_signed_by_the_cluster_ca() {
     assert_eq!(code, 1);
     assert!(err.contains("/etc/kubernetes/pki/ca.key"), "{err}");
 }
+
+/// `kubestrap reset` in a pseudo-terminal: the confirmation screen lists what will be
+/// deleted; Esc cancels (nothing changes), Enter resets.
+#[test]
+fn reset_confirmation_screen_in_a_terminal() {
+    use portable_pty::{CommandBuilder, PtySize, native_pty_system};
+    use std::io::Read;
+    use std::sync::{Arc, Mutex};
+    use std::time::{Duration, Instant};
+
+    let (_t, r) = root();
+    init_root(&r, &data("cluster.yaml"));
+    let before = snapshot(&r);
+    let run = |keys: &str| -> (u32, String) {
+        let pair = native_pty_system()
+            .openpty(PtySize {
+                rows: 24,
+                cols: 80,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .unwrap();
+        let mut cmd = CommandBuilder::new(bin());
+        cmd.args(["reset", "--root", r.to_str().unwrap()]);
+        cmd.env("TERM", "xterm-256color");
+        cmd.env("PATH", "/nonexistent");
+        let mut child = pair.slave.spawn_command(cmd).unwrap();
+        drop(pair.slave);
+        let parser = Arc::new(Mutex::new(vt100::Parser::new(24, 80, 0)));
+        let mut reader = pair.master.try_clone_reader().unwrap();
+        let p2 = parser.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = reader.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                p2.lock().unwrap().process(&buf[..n]);
+            }
+        });
+        let mut writer = pair.master.take_writer().unwrap();
+        let end = Instant::now() + Duration::from_secs(20);
+        let screen = loop {
+            let s = parser.lock().unwrap().screen().contents();
+            if s.contains("Enter reset this node") && s.contains("/etc/kubernetes/admin.conf") {
+                break s;
+            }
+            assert!(Instant::now() < end, "no confirmation screen:\n{s}");
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        writer.write_all(keys.as_bytes()).unwrap();
+        writer.flush().unwrap();
+        let end = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(st) = child.try_wait().unwrap() {
+                return (st.exit_code(), screen);
+            }
+            assert!(Instant::now() < end, "reset did not end after {keys:?}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    let (code, screen) = run("\x1b");
+    assert_eq!(code, 1, "{screen}");
+    assert!(screen.contains("kubestrap · reset"), "{screen}");
+    assert!(screen.contains("/etc/kubernetes/manifests"), "{screen}");
+    assert!(screen.contains("Left in place: /etc/cni/net.d"), "{screen}");
+    assert_eq!(snapshot(&r), before, "Esc changed the tree");
+    let (code, _) = run("\r");
+    assert_eq!(code, 0);
+    assert!(!r.join("etc/kubernetes/admin.conf").exists());
+    assert_eq!(
+        std::fs::read_dir(r.join("etc/kubernetes/pki"))
+            .unwrap()
+            .count(),
+        0
+    );
+}

@@ -123,7 +123,25 @@ fn run_inner(root: Option<PathBuf>, args: ResetArgs) -> Result<(), String> {
         );
         return Ok(());
     }
-    if !d.force && !d.dry_run {
+    let asks = !d.force && !d.dry_run && !reset::is_skipped(&d, "preflight");
+    let mut d = d;
+    use std::io::IsTerminal;
+    if asks
+        && !args.non_interactive
+        && std::io::stdin().is_terminal()
+        && std::io::stdout().is_terminal()
+    {
+        // The wizard's confirmation screen stands in for kubeadm's [y/N] question.
+        eprintln!(
+            "[reset] WARNING: Changes made to this host by 'kubeadm init' or 'kubeadm join' will be reverted."
+        );
+        let yes = crate::tui::reset::confirm(&present)
+            .map_err(|e| format!("the confirmation screen failed: {e}"))?;
+        if !yes {
+            return Err("won't proceed; the user didn't answer (Y|y) in order to continue".into());
+        }
+        d.force = true;
+    } else if asks {
         println!("[reset] These will be deleted (directories are emptied, not removed):");
         for p in &present {
             println!("[reset]   {p}");

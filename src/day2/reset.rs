@@ -101,7 +101,8 @@ pub fn check_skip_phases(list: &[String]) -> Result<(), String> {
     Ok(())
 }
 
-fn skipped(d: &ResetData, phase: &str) -> bool {
+/// True when `phase` is in `--skip-phases` (by name or alias, `/all` allowed).
+pub fn is_skipped(d: &ResetData, phase: &str) -> bool {
     let alias = PHASES
         .iter()
         .find(|(n, _)| *n == phase)
@@ -613,13 +614,13 @@ pub fn run(
     out: &mut dyn Out,
     input: &mut dyn BufRead,
 ) -> Result<(), String> {
-    if !skipped(d, "preflight") {
+    if !is_skipped(d, "preflight") {
         preflight(host, d, out, input)?;
     }
-    if !skipped(d, "remove-etcd-member") {
+    if !is_skipped(d, "remove-etcd-member") {
         remove_etcd_member_phase(host, d, out);
     }
-    if !skipped(d, "cleanup-node") {
+    if !is_skipped(d, "cleanup-node") {
         cleanup_node(host, d, out)?;
     }
     Ok(())

@@ -8,6 +8,7 @@ pub mod args;
 pub mod engine_link;
 pub mod form;
 pub mod join;
+pub mod reset;
 pub mod review;
 pub mod state;
 pub mod strings;
