@@ -1215,3 +1215,70 @@ fn reset_confirmation_screen_in_a_terminal() {
         0
     );
 }
+
+/// The init wizard's welcome screen on a machine that already has a control plane shows
+/// the certificates' expiry and the commands to renew or start over.
+#[test]
+fn welcome_screen_shows_an_existing_control_planes_certificates() {
+    use portable_pty::{CommandBuilder, PtySize, native_pty_system};
+    use std::io::Read;
+    use std::sync::{Arc, Mutex};
+    use std::time::{Duration, Instant};
+
+    let (t, r) = root();
+    init_root(&r, &data("cluster.yaml"));
+    let pair = native_pty_system()
+        .openpty(PtySize {
+            rows: 24,
+            cols: 80,
+            pixel_width: 0,
+            pixel_height: 0,
+        })
+        .unwrap();
+    let mut cmd = CommandBuilder::new(bin());
+    cmd.args([
+        "init",
+        "--dry-run",
+        "--root",
+        r.to_str().unwrap(),
+        "--apiserver-advertise-address",
+        "192.0.2.10",
+    ]);
+    cmd.env("TERM", "xterm-256color");
+    cmd.env("TMPDIR", t.path());
+    cmd.env("KUBESTRAP_LOG_DIR", t.path());
+    let mut child = pair.slave.spawn_command(cmd).unwrap();
+    drop(pair.slave);
+    let parser = Arc::new(Mutex::new(vt100::Parser::new(24, 80, 0)));
+    let mut reader = pair.master.try_clone_reader().unwrap();
+    let p2 = parser.clone();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = reader.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            p2.lock().unwrap().process(&buf[..n]);
+        }
+    });
+    let end = Instant::now() + Duration::from_secs(30);
+    let screen = loop {
+        let s = parser.lock().unwrap().screen().contents();
+        if s.contains("kubestrap certs renew all") {
+            break s;
+        }
+        if Instant::now() > end {
+            let _ = child.kill();
+            panic!("no expiry summary on the welcome screen:\n{s}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        screen.contains("control plane found: 14 certificates, ")
+            && screen.contains(" expires first (in 36"),
+        "{screen}"
+    );
+    assert!(screen.contains("kubestrap reset"), "{screen}");
+}

@@ -181,8 +181,9 @@ impl Files<'_> {
     }
 
     fn is_file(&self, p: &Path) -> bool {
-        let r = self.host.resolve(p);
-        std::fs::metadata(&r).is_ok_and(|m| m.is_file())
+        // Through the host, so a dry-run overlay finds files of the root below it; reading
+        // a directory fails.
+        self.host.read(p).is_ok()
     }
 
     fn read(&self, p: &Path) -> Result<Vec<u8>, String> {
@@ -710,6 +711,42 @@ pub fn expiring_soon(host: &dyn Host, cfg: &InitConfig) -> Vec<String> {
         .into_iter()
         .filter(|w| !w.contains(" is unreadable: "))
         .collect()
+}
+
+/// What the wizard's welcome screen says about a control plane already on this machine
+/// (`<certificatesDir>/ca.crt` present): how many certificates there are, which expires
+/// first and when, each certificate expiring within [`WARN_DAYS`] days, and the commands
+/// that renew or start over. Empty on a fresh machine.
+pub fn welcome_lines(host: &dyn Host, cfg: &InitConfig) -> Vec<String> {
+    let cert_dir = Path::new(&cfg.cluster.certificates_dir);
+    if !host.exists(&cert_dir.join("ca.crt")) {
+        return Vec::new();
+    }
+    let files = Files {
+        host,
+        cert_dir,
+        kube_dir: Path::new("/etc/kubernetes"),
+    };
+    let info = expiration_info(&files, cfg.cluster.etcd.external.is_some(), now_unix());
+    let present: Vec<&Row> = info
+        .certificates
+        .iter()
+        .chain(&info.certificate_authorities)
+        .filter(|r| r.not_after.is_some())
+        .collect();
+    let mut l = Vec::new();
+    match present.iter().min_by_key(|r| r.residual_time) {
+        Some(first) => l.push(format!(
+            "found: {} certificates, {} expires first (in {})",
+            present.len(),
+            first.name,
+            human_duration(first.residual_time),
+        )),
+        None => l.push("found, but its certificates cannot be read".into()),
+    }
+    l.extend(warnings(&info).into_iter().map(|w| format!("✗ {w}")));
+    l.push("renew: kubestrap certs renew all · undo: kubestrap reset".into());
+    l
 }
 
 /// Unix time now, for [`expiration_info`].

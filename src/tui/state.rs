@@ -267,6 +267,9 @@ pub struct Detected {
     pub dry_run: bool,
     /// Where the run's full log is written.
     pub log_path: String,
+    /// A control plane already on the machine: its certificates' expiry
+    /// (`day2::certs::welcome_lines`); empty on a fresh machine.
+    pub existing: Vec<String>,
 }
 
 /// The whole wizard state.
