@@ -1282,3 +1282,58 @@ fn welcome_screen_shows_an_existing_control_planes_certificates() {
     );
     assert!(screen.contains("kubestrap reset"), "{screen}");
 }
+
+#[test]
+fn config_images_pull_pulls_each_image_through_crictl() {
+    let t = tempfile::tempdir().unwrap();
+    let record = t.path().join("record");
+    let stub = t.path().join("bin");
+    std::fs::create_dir_all(&stub).unwrap();
+    std::fs::write(
+        stub.join("crictl"),
+        format!("#!/bin/sh\necho \"crictl $*\" >> '{}'\n", record.display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        stub.join("crictl"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let o = Command::new(bin())
+        .args([
+            "config",
+            "images",
+            "pull",
+            "--kubernetes-version",
+            "v1.36.3",
+            "--cri-socket",
+            "unix:///run/test/cri.sock",
+        ])
+        .env("PATH", &stub)
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success(),
+        "{out}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let images = ok(&[
+        "config",
+        "images",
+        "list",
+        "--kubernetes-version",
+        "v1.36.3",
+    ]);
+    let want: String = images
+        .lines()
+        .map(|i| format!("[config/images] Pulled {i}\n"))
+        .collect();
+    assert_eq!(out, want);
+    let rec = std::fs::read_to_string(&record).unwrap();
+    let want: String = images
+        .lines()
+        .map(|i| format!("crictl --runtime-endpoint unix:///run/test/cri.sock pull {i}\n"))
+        .collect();
+    assert_eq!(rec, want);
+}

@@ -115,3 +115,69 @@ pub fn pull_image(host: &dyn Host, cri_socket: &str, image: &str) -> Result<(), 
             .to_string())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::host::FakeHost;
+
+    #[test]
+    fn pods_are_stopped_and_removed_with_crictl_and_skipped_without_it() {
+        let h = FakeHost::new().unwrap();
+        let skipped = remove_kube_containers(&h, "/run/containerd/containerd.sock").unwrap();
+        assert!(
+            matches!(&skipped, Removal::Skipped(why) if why.starts_with("crictl is not in PATH")),
+            "{skipped:?}"
+        );
+        h.add_programs(&["crictl"]);
+        h.script(
+            "crictl --runtime-endpoint unix:///run/containerd/containerd.sock pods -q",
+            0,
+            "aaa\nbbb\n",
+        );
+        let done = remove_kube_containers(&h, "/run/containerd/containerd.sock").unwrap();
+        assert_eq!(done, Removal::Removed(2));
+        let ran: Vec<String> = h
+            .commands_run()
+            .into_iter()
+            .filter(|c| c.contains("stopp") || c.contains("rmp"))
+            .collect();
+        assert_eq!(
+            ran,
+            [
+                "crictl --runtime-endpoint unix:///run/containerd/containerd.sock stopp aaa",
+                "crictl --runtime-endpoint unix:///run/containerd/containerd.sock rmp aaa",
+                "crictl --runtime-endpoint unix:///run/containerd/containerd.sock stopp bbb",
+                "crictl --runtime-endpoint unix:///run/containerd/containerd.sock rmp bbb",
+            ]
+        );
+    }
+
+    #[test]
+    fn pull_uses_crictl_else_ctr_else_says_what_is_missing() {
+        let h = FakeHost::new().unwrap();
+        let e = pull_image(
+            &h,
+            "unix:///var/run/containerd/containerd.sock",
+            "registry.k8s.io/pause:3.10.2",
+        )
+        .unwrap_err();
+        assert!(e.contains("neither crictl nor ctr is in PATH"), "{e}");
+        h.add_programs(&["ctr"]);
+        pull_image(
+            &h,
+            "unix:///var/run/containerd/containerd.sock",
+            "registry.k8s.io/pause:3.10.2",
+        )
+        .unwrap();
+        h.add_programs(&["crictl"]);
+        h.script(
+            "crictl --runtime-endpoint unix:///var/run/containerd/containerd.sock pull bad:1",
+            1,
+            "",
+        );
+        assert!(pull_image(&h, "unix:///var/run/containerd/containerd.sock", "bad:1").is_err());
+        let ran = h.commands_run();
+        assert!(ran.contains(&"ctr --address /var/run/containerd/containerd.sock --namespace k8s.io images pull registry.k8s.io/pause:3.10.2".to_string()), "{ran:?}");
+    }
+}
