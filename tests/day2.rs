@@ -1337,3 +1337,76 @@ fn config_images_pull_pulls_each_image_through_crictl() {
         .collect();
     assert_eq!(rec, want);
 }
+
+/// On a PKI without kubeconfig files (kubeadm reads those from the real /etc/kubernetes,
+/// absent here), the real kubeadm's check-expiration output, text, JSON and YAML, equals
+/// kubestrap's but for the residual time (the runs are a second or so apart).
+#[test]
+fn check_expiration_output_equals_the_real_kubeadms_on_a_pki() {
+    let Some(bins) = k8s::bin_dir() else { return };
+    if Path::new("/etc/kubernetes/admin.conf").exists() {
+        eprintln!("SKIPPED: this machine has /etc/kubernetes/admin.conf, which kubeadm would read");
+        return;
+    }
+    let (_t, r) = root();
+    let cfg = data("cluster.yaml");
+    let (rs, cs) = (r.to_str().unwrap(), cfg.to_str().unwrap());
+    ok(&[
+        "init", "phase", "certs", "all", "--root", rs, "--config", cs,
+    ]);
+    let kcfg = r.parent().unwrap().join("kubeadm.yaml");
+    std::fs::write(
+        &kcfg,
+        std::fs::read_to_string(&cfg).unwrap().replace(
+            "kubernetesVersion: v1.37.2",
+            &format!(
+                "kubernetesVersion: v1.37.2\ncertificatesDir: {}",
+                r.join("etc/kubernetes/pki").display()
+            ),
+        ),
+    )
+    .unwrap();
+    let norm = |s: &str| -> String {
+        s.lines()
+            .map(|l| {
+                if l.contains("residualTime") {
+                    "residualTime".to_string()
+                } else {
+                    l.replace("   365d   ", "   364d   ")
+                        .replace("   10y    ", "   9y     ")
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    for fmt in ["text", "json", "yaml"] {
+        let (code, theirs, err) = k8s::run(
+            &k8s::kubeadm(&bins, "v1.37.2"),
+            &[
+                "certs",
+                "check-expiration",
+                "--config",
+                kcfg.to_str().unwrap(),
+                "-o",
+                fmt,
+            ],
+            &[],
+        );
+        assert_eq!(code, 0, "{err}");
+        let ours = ok(&[
+            "certs",
+            "check-expiration",
+            "--root",
+            rs,
+            "--config",
+            cs,
+            "-o",
+            fmt,
+        ]);
+        assert_eq!(
+            norm(&ours),
+            norm(&theirs),
+            "-o {fmt}\nkubeadm:\n{theirs}\nkubestrap:\n{ours}"
+        );
+    }
+}

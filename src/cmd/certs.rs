@@ -89,7 +89,18 @@ pub fn check_expiration(
         }
         "yaml" => {
             let v = serde_json::to_value(&info).map_err(|e| e.to_string())?;
-            print!("{}", serde_yaml::to_string(&v).map_err(|e| e.to_string())?);
+            let y = serde_yaml::to_string(&v).map_err(|e| e.to_string())?;
+            // Go's YAML quotes strings that look like timestamps; serde_yaml does not.
+            let y: String = y
+                .lines()
+                .map(|l| match l.split_once("expirationDate: ") {
+                    Some((head, t)) if t.starts_with(|c: char| c.is_ascii_digit()) => {
+                        format!("{head}expirationDate: \"{t}\"\n")
+                    }
+                    _ => format!("{l}\n"),
+                })
+                .collect();
+            print!("{y}");
         }
         _ => print!("{}", certs::format_text(&info)),
     }
