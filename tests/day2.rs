@@ -694,6 +694,17 @@ fn config_images_list_equals_every_carried_kubeadms() {
         let (code, theirs, err) = k8s::run(&kubeadm, &a, &[]);
         assert_eq!(code, 0, "{v}: {err}");
         assert_eq!(ok(&a), theirs, "{v} config file");
+        let y = [
+            "config",
+            "images",
+            "list",
+            "--kubernetes-version",
+            v,
+            "-o",
+            "yaml",
+        ];
+        let (_, theirs, _) = k8s::run(&kubeadm, &y, &[]);
+        assert_eq!(ok(&y), theirs, "{v} yaml");
         let j = [
             "config",
             "images",

@@ -59,7 +59,11 @@ pub fn run(root: Option<PathBuf>, cmd: ImagesCommand) -> i32 {
                     }
                     println!("{}", String::from_utf8_lossy(&buf));
                 }
-                "yaml" => match serde_yaml::to_string(&Images::new(images)) {
+                // Keys sorted, as Go's YAML printer writes them.
+                "yaml" => match serde_json::to_value(Images::new(images))
+                    .map_err(|e| e.to_string())
+                    .and_then(|v| serde_yaml::to_string(&v).map_err(|e| e.to_string()))
+                {
                     Ok(s) => print!("{s}"),
                     Err(e) => return super::fail(e),
                 },
