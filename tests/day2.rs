@@ -1421,3 +1421,83 @@ fn check_expiration_output_equals_the_real_kubeadms_on_a_pki() {
         );
     }
 }
+
+/// `certs renew all` on two copies of the same PKI (no kubeconfig files): the real kubeadm
+/// v1.37.2 and kubestrap print the same lines and write certificates with the same subject,
+/// issuer, SANs, key usages, extended key usages and basic constraints.
+#[test]
+fn renew_all_equals_the_real_kubeadms() {
+    let Some(bins) = k8s::bin_dir() else { return };
+    if Path::new("/etc/kubernetes/admin.conf").exists() {
+        eprintln!(
+            "SKIPPED: this machine has /etc/kubernetes/admin.conf, which kubeadm would renew"
+        );
+        return;
+    }
+    let (t, r) = root();
+    let cfg = data("cluster.yaml");
+    let (rs, cs) = (r.to_str().unwrap(), cfg.to_str().unwrap());
+    ok(&[
+        "init", "phase", "certs", "all", "--root", rs, "--config", cs,
+    ]);
+    let theirs_pki = t.path().join("kubeadm-pki");
+    let o = Command::new("cp")
+        .args([
+            "-a",
+            r.join("etc/kubernetes/pki").to_str().unwrap(),
+            theirs_pki.to_str().unwrap(),
+        ])
+        .status()
+        .unwrap();
+    assert!(o.success());
+    let kcfg = t.path().join("kubeadm.yaml");
+    std::fs::write(
+        &kcfg,
+        std::fs::read_to_string(&cfg).unwrap().replace(
+            "kubernetesVersion: v1.37.2",
+            &format!(
+                "kubernetesVersion: v1.37.2\ncertificatesDir: {}",
+                theirs_pki.display()
+            ),
+        ),
+    )
+    .unwrap();
+    let (code, theirs, err) = k8s::run(
+        &k8s::kubeadm(&bins, "v1.37.2"),
+        &["certs", "renew", "all", "--config", kcfg.to_str().unwrap()],
+        &[],
+    );
+    assert_eq!(code, 0, "{err}");
+    let ours = ok(&["certs", "renew", "all", "--root", rs, "--config", cs]);
+    assert_eq!(ours, theirs);
+    for leaf in [
+        "apiserver",
+        "apiserver-kubelet-client",
+        "apiserver-etcd-client",
+        "front-proxy-client",
+        "etcd/server",
+        "etcd/peer",
+        "etcd/healthcheck-client",
+    ] {
+        // The same extensions (openssl lists them in certificate order, which differs).
+        let sorted = |p: PathBuf| {
+            let mut v: Vec<String> = kept_fields(&p).lines().map(String::from).collect();
+            v.sort();
+            v
+        };
+        let a = sorted(r.join(format!("etc/kubernetes/pki/{leaf}.crt")));
+        let b = sorted(theirs_pki.join(format!("{leaf}.crt")));
+        assert_eq!(a, b, "{leaf}");
+        let key_type = |p: &Path| {
+            openssl(&["x509", "-noout", "-text", "-in", p.to_str().unwrap()])
+                .lines()
+                .find(|l| l.contains("Public Key Algorithm") || l.contains("ASN1 OID"))
+                .map(String::from)
+        };
+        assert_eq!(
+            key_type(&r.join(format!("etc/kubernetes/pki/{leaf}.crt"))),
+            key_type(&theirs_pki.join(format!("{leaf}.crt"))),
+            "{leaf}"
+        );
+    }
+}
