@@ -1501,3 +1501,65 @@ fn renew_all_equals_the_real_kubeadms() {
         );
     }
 }
+
+/// `kubeconfig user` prints the same kubeconfig as the real kubeadm v1.37.2 on the same CA
+/// (but for the key and certificate bytes), with the same client certificate fields.
+#[test]
+fn kubeconfig_user_equals_the_real_kubeadms() {
+    let Some(bins) = k8s::bin_dir() else { return };
+    let (t, r) = root();
+    let cfg = data("cluster.yaml");
+    let (rs, cs) = (r.to_str().unwrap(), cfg.to_str().unwrap());
+    ok(&["init", "phase", "certs", "ca", "--root", rs, "--config", cs]);
+    let kcfg = t.path().join("kubeadm.yaml");
+    std::fs::write(
+        &kcfg,
+        std::fs::read_to_string(&cfg).unwrap().replace(
+            "kubernetesVersion: v1.37.2",
+            &format!(
+                "kubernetesVersion: v1.37.2\ncertificatesDir: {}",
+                r.join("etc/kubernetes/pki").display()
+            ),
+        ),
+    )
+    .unwrap();
+    let mask = |s: &str| -> String {
+        s.lines()
+            .map(|l| match l.split_once("client-") {
+                Some((head, rest)) if rest.contains("-data: ") => {
+                    format!("{head}client-{}", rest.split_once(':').unwrap().0)
+                }
+                _ => l.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    for extra in [
+        &["--org", "devs"][..],
+        &["--token", "abcdef.0123456789abcdef"][..],
+    ] {
+        let mut a = vec!["kubeconfig", "user", "--client-name", "alice"];
+        a.extend_from_slice(extra);
+        let mut k = a.clone();
+        k.extend(["--config", kcfg.to_str().unwrap()]);
+        let (code, theirs, err) = k8s::run(&k8s::kubeadm(&bins, "v1.37.2"), &k, &[]);
+        assert_eq!(code, 0, "{err}");
+        a.extend(["--root", rs, "--config", cs]);
+        let ours = ok(&a);
+        assert_eq!(mask(&ours), mask(&theirs), "{extra:?}");
+        if extra[0] == "--org" {
+            let (p1, p2) = (t.path().join("ours.conf"), t.path().join("theirs.conf"));
+            std::fs::write(&p1, &ours).unwrap();
+            std::fs::write(&p2, &theirs).unwrap();
+            let (c1, c2) = (t.path().join("ours.crt"), t.path().join("theirs.crt"));
+            embedded_cert(&p1, &c1);
+            embedded_cert(&p2, &c2);
+            let sorted = |p: &Path| {
+                let mut v: Vec<String> = kept_fields(p).lines().map(String::from).collect();
+                v.sort();
+                v
+            };
+            assert_eq!(sorted(&c1), sorted(&c2));
+        }
+    }
+}

@@ -39,7 +39,8 @@ pub fn run(root: Option<PathBuf>, cmd: KubeconfigCommand) -> i32 {
     };
     match build(&host, &cfg, &client_name, &org, token.as_deref(), validity) {
         Ok(text) => {
-            print!("{text}");
+            // kubeadm prints the YAML with Fprintln: one more newline at the end.
+            println!("{text}");
             0
         }
         Err(e) => super::fail(e),

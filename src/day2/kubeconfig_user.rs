@@ -82,5 +82,8 @@ pub fn build(
             )
         }
     };
+    // kubeadm's `kubeconfig user` output has no `preferences: {}` (its init files do).
+    let mut kc = kc;
+    kc.preferences = None;
     to_yaml(&kc).map_err(|e| e.to_string())
 }
