@@ -202,7 +202,9 @@ pub fn present(host: &dyn Host, d: &ResetData) -> Vec<String> {
 
 /// Where reset writes: standard output for kubeadm's lines, standard error for its warnings.
 pub trait Out {
+    /// One line of kubeadm's standard output (`[reset] …`, `[dryrun] …`).
     fn line(&mut self, s: &str);
+    /// One warning (kubeadm logs them through klog on standard error).
     fn warn(&mut self, s: &str);
 }
 

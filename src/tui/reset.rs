@@ -22,8 +22,11 @@ pub struct ResetScreen {
 /// What a key does on the screen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Answer {
+    /// Enter: reset the node.
     Reset,
+    /// Esc, `q`, Ctrl-C: leave everything as it is.
     Cancel,
+    /// Any other key: stay on the screen.
     Stay,
 }
 
