@@ -1563,3 +1563,54 @@ fn kubeconfig_user_equals_the_real_kubeadms() {
         }
     }
 }
+
+#[test]
+fn reset_cleanup_tmp_dir_and_cri_socket_flags() {
+    let (t, r) = root();
+    let rs = r.to_str().unwrap();
+    init_root(&r, &data("cluster.yaml"));
+    let tmp_file = r.join("etc/kubernetes/tmp/kubeadm-backup-etcd-2026/x");
+    std::fs::create_dir_all(tmp_file.parent().unwrap()).unwrap();
+    std::fs::write(&tmp_file, "x").unwrap();
+    // a crictl in PATH: under --root it is not run, and the refusal names the socket used
+    let stub = t.path().join("bin");
+    std::fs::create_dir_all(&stub).unwrap();
+    std::fs::write(stub.join("crictl"), "#!/bin/sh\nexit 0\n").unwrap();
+    std::fs::set_permissions(
+        stub.join("crictl"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let o = Command::new(bin())
+        .args([
+            "reset",
+            "-f",
+            "--root",
+            rs,
+            "--cleanup-tmp-dir",
+            "--cri-socket",
+            "unix:///run/other/cri.sock",
+        ])
+        .env("PATH", &stub)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let (out, err) = (
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr),
+    );
+    assert!(o.status.success(), "{out}{err}");
+    assert!(
+        out.contains(
+            "[/etc/kubernetes/manifests /var/lib/kubelet /etc/kubernetes/pki /etc/kubernetes/tmp]"
+        ),
+        "{out}"
+    );
+    assert!(!tmp_file.exists());
+    assert!(r.join("etc/kubernetes/tmp").is_dir());
+    assert!(
+        err.contains("crictl --runtime-endpoint unix:///run/other/cri.sock")
+            && err.contains("under --root"),
+        "{err}"
+    );
+}
