@@ -86,6 +86,17 @@ fn run_inner(root: Option<PathBuf>, args: ResetArgs) -> Result<(), String> {
             }
         }
     }
+    // ResetConfiguration.timeouts.etcdAPICall bounds the member removal (kubeadm's active
+    // timeouts come from the reset configuration).
+    if let (Some(c), Some(t)) = (
+        cluster.as_mut(),
+        rc.timeouts.as_ref().and_then(|t| t.etcd_api_call.clone()),
+    ) {
+        c.init
+            .timeouts
+            .get_or_insert_with(Default::default)
+            .etcd_api_call = Some(t);
+    }
     let cri_socket = match args.cri_socket.clone().filter(|s| !s.is_empty()) {
         Some(s) => s,
         None if !rc.cri_socket.is_empty() => rc.cri_socket.clone(),
