@@ -35,7 +35,7 @@ For information on how to perform this cleanup manually, please see:
 ";
 
 /// What kubestrap adds to kubeadm's end message: the leftovers by name.
-pub const LEFTOVERS: &str = "Left in place on purpose (as kubeadm does): /etc/cni/net.d (CNI configuration), the iptables/nftables/IPVS rules kube-proxy wrote, $HOME/.kube/config, and this node's objects in the cluster (kubectl delete node).\n";
+pub const LEFTOVERS: &str = "Left in place on purpose (as kubeadm does): /etc/cni/net.d (CNI configuration), the iptables/nftables/IPVS rules kube-proxy wrote, $HOME/.kube/config, and this node's objects in the cluster (kubectl delete node). Also left: the host preparation preflight --fix made (/etc/sysctl.d/k8s.conf, /etc/modules-load.d/k8s.conf, containerd's SystemdCgroup) and kubestrap's logs in /var/log/kubestrap.\n";
 
 /// kubeadm's `filesToClean`, under `/etc/kubernetes`.
 pub const FILES: &[&str] = &[
