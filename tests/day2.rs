@@ -1284,6 +1284,24 @@ fn welcome_screen_shows_an_existing_control_planes_certificates() {
         }
         std::thread::sleep(Duration::from_millis(50));
     };
+    // r renews them (a dry run: the renewed files go to its own directory, not the root)
+    let before = std::fs::read(r.join("etc/kubernetes/pki/apiserver.crt")).unwrap();
+    let mut writer = pair.master.take_writer().unwrap();
+    writer.write_all(b"r").unwrap();
+    writer.flush().unwrap();
+    let end = Instant::now() + Duration::from_secs(30);
+    loop {
+        let s = parser.lock().unwrap().screen().contents();
+        if s.contains("Renewed 11 certificates (0 missing or external)") {
+            break;
+        }
+        if Instant::now() > end {
+            let _ = child.kill();
+            panic!("no renewal notice after r:\n{s}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(std::fs::read(r.join("etc/kubernetes/pki/apiserver.crt")).unwrap(), before);
     let _ = child.kill();
     let _ = child.wait();
     assert!(

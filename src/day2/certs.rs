@@ -745,8 +745,30 @@ pub fn welcome_lines(host: &dyn Host, cfg: &InitConfig) -> Vec<String> {
         None => l.push("found, but its certificates cannot be read".into()),
     }
     l.extend(warnings(&info).into_iter().map(|w| format!("✗ {w}")));
-    l.push("renew: kubestrap certs renew all · undo: kubestrap reset".into());
+    l.push("r renews them all now (kubestrap certs renew all)".into());
+    l.push("start over instead: kubestrap reset".into());
     l
+}
+
+/// `certs renew all` for the wizard's `r` on the welcome screen: renews every certificate
+/// of `cfg` and returns a one-line summary (how many were renewed, skipped as missing or
+/// external, and the restart kubeadm asks for), or the first error.
+pub fn renew_all_summary(host: &dyn Host, cfg: &InitConfig) -> Result<String, String> {
+    let files = Files {
+        host,
+        cert_dir: Path::new(&cfg.cluster.certificates_dir),
+        kube_dir: Path::new("/etc/kubernetes"),
+    };
+    let (mut done, mut skipped) = (0, 0);
+    for h in handlers(cfg.cluster.etcd.external.is_some()) {
+        match renew(&files, cfg, h)? {
+            Renewed::Done => done += 1,
+            Renewed::Missing | Renewed::ExternalCa { .. } => skipped += 1,
+        }
+    }
+    Ok(format!(
+        "Renewed {done} certificates ({skipped} missing or external); restart kube-apiserver, kube-controller-manager, kube-scheduler and etcd to use them"
+    ))
 }
 
 /// Unix time now, for [`expiration_info`].

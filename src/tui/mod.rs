@@ -615,6 +615,17 @@ async fn event_loop(app: &mut App, link: Link, log_dir: &Path) -> std::io::Resul
                                 },
                             });
                         }
+                        Effect::RenewCerts => {
+                            let host = link.host.as_ref();
+                            app.notice = Some(
+                                match crate::day2::certs::renew_all_summary(host, &app.base) {
+                                    Ok(s) => s,
+                                    Err(e) => format!("renewal failed: {e}"),
+                                },
+                            );
+                            app.detected.existing =
+                                crate::day2::certs::welcome_lines(host, &app.base);
+                        }
                         Effect::Copy(text) => {
                             let mut o = std::io::stdout();
                             let _ = o.write_all(osc52(&text).as_bytes());
