@@ -1301,7 +1301,10 @@ fn welcome_screen_shows_an_existing_control_planes_certificates() {
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-    assert_eq!(std::fs::read(r.join("etc/kubernetes/pki/apiserver.crt")).unwrap(), before);
+    assert_eq!(
+        std::fs::read(r.join("etc/kubernetes/pki/apiserver.crt")).unwrap(),
+        before
+    );
     let _ = child.kill();
     let _ = child.wait();
     assert!(

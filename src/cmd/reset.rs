@@ -90,7 +90,7 @@ fn run_inner(root: Option<PathBuf>, args: ResetArgs) -> Result<(), String> {
     // timeouts come from the reset configuration).
     if let (Some(c), Some(t)) = (
         cluster.as_mut(),
-        rc.timeouts.as_ref().and_then(|t| t.etcd_api_call.clone()),
+        rc.timeouts.as_ref().and_then(|t| t.etcd_api_call),
     ) {
         c.init
             .timeouts
