@@ -1635,3 +1635,61 @@ fn reset_cleanup_tmp_dir_and_cri_socket_flags() {
         "{err}"
     );
 }
+
+/// reset's preflight root check (`IsPrivilegedUser`) as a user other than root, and
+/// `--ignore-preflight-errors` turning it into a warning (setpriv runs kubestrap as nobody;
+/// only the preflight phase runs).
+#[test]
+fn reset_preflight_root_check_and_ignore_preflight_errors() {
+    if !Path::new("/usr/bin/setpriv").exists() || unsafe { libc::geteuid() } != 0 {
+        eprintln!("SKIPPED: needs root and setpriv");
+        return;
+    }
+    let t = tempfile::tempdir().unwrap();
+    let r = t.path().join("root");
+    let f = r.join("etc/kubernetes/admin.conf");
+    std::fs::create_dir_all(f.parent().unwrap()).unwrap();
+    std::fs::write(&f, "x").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    for d in [t.path(), &r, &r.join("etc"), &r.join("etc/kubernetes")] {
+        std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let as_nobody = |extra: &[&str]| {
+        let mut args = vec![
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            bin(),
+            "reset",
+            "-f",
+            "--root",
+            r.to_str().unwrap(),
+            "--skip-phases",
+            "remove-etcd-member,cleanup-node",
+        ];
+        args.extend_from_slice(extra);
+        let o = Command::new("/usr/bin/setpriv")
+            .args(&args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        (
+            o.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    };
+    let (code, out, err) = as_nobody(&[]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        err.contains("[ERROR IsPrivilegedUser]: user is not running as root"),
+        "{err}"
+    );
+    let (code, out, err) = as_nobody(&["--ignore-preflight-errors", "IsPrivilegedUser"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        err.contains("[WARNING IsPrivilegedUser]: user is not running as root"),
+        "{err}"
+    );
+    assert!(f.exists(), "cleanup-node was skipped");
+}
