@@ -1434,6 +1434,59 @@ fn day_two_on_the_real_control_plane() {
         assert_ne!(std::fs::read(&admin).unwrap(), before);
         let nodes = w.kubectl(&["get", "nodes", "-o", "name"]);
         assert!(nodes.contains(&format!("node/{NODE}")), "{nodes}");
+        // Restart kube-apiserver as kubeadm's notice asks (the runner, like the kubelet,
+        // starts it again after the back-off): it then serves the renewed apiserver.crt,
+        // and kubectl with the renewed admin.conf works against it.
+        let api_pid = runner
+            .pids()
+            .into_iter()
+            .find(|p| {
+                std::fs::read(format!("/proc/{p}/cmdline")).is_ok_and(|c| {
+                    c.split(|b| *b == 0)
+                        .next()
+                        .is_some_and(|a0| a0.ends_with(b"kube-apiserver"))
+                })
+            })
+            .expect("the kube-apiserver process");
+        // SAFETY: kill on a PID of the runner's child, which the runner reaps.
+        unsafe { libc::kill(api_pid as i32, libc::SIGTERM) };
+        let t = Instant::now();
+        while runner.exits("kube-apiserver") == 0 {
+            assert!(
+                t.elapsed() < Duration::from_secs(30),
+                "kube-apiserver did not exit"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        let t = Instant::now();
+        loop {
+            let (rc, _, err) = w.kubectl_with(&admin, &["get", "nodes", "-o", "name"]);
+            if rc == 0 {
+                break;
+            }
+            assert!(
+                t.elapsed() < Duration::from_secs(120),
+                "kubectl with the renewed admin.conf after the restart: {err}\n{}",
+                runner.log_tails(20)
+            );
+            std::thread::sleep(Duration::from_secs(1));
+        }
+        let serial = |cmd: &str| -> String {
+            let (rc, out, err) = w.run_in(&w.cp_ns, Path::new("sh"), &["-c", cmd]);
+            assert_eq!(rc, 0, "{cmd}: {err}");
+            out.trim().to_string()
+        };
+        let served = serial(&format!(
+            "openssl s_client -connect {CP_IP}:6443 </dev/null 2>/dev/null | openssl x509 -noout -serial"
+        ));
+        let on_disk = serial(&format!(
+            "openssl x509 -noout -serial -in {}",
+            root.join("etc/kubernetes/pki/apiserver.crt").display()
+        ));
+        assert_eq!(
+            served, on_disk,
+            "the restarted apiserver serves the renewed certificate"
+        );
 
         let (rc, out, err) = ks(&["reset", "-f", "--root", r]);
         assert_eq!(rc, 0, "{out}{err}");
