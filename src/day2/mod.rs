@@ -95,6 +95,11 @@ pub fn certs_config(
         }
     };
     if let Some(d) = cert_dir.filter(|d| !d.is_empty()) {
+        if !d.starts_with('/') {
+            return Err(format!(
+                "--cert-dir: {d:?} must be an absolute path, e.g. /etc/kubernetes/pki"
+            ));
+        }
         cfg.cluster.certificates_dir = d.to_string();
     }
     Ok((cfg, lines))
