@@ -39,6 +39,12 @@ pub fn load_init_config(
     let mut errs = apply_flags(&mut cfg, flags);
     apply_dynamic_defaults(&mut cfg, facts, &mut warnings);
     defaults::apply_static_init_defaults(&mut cfg);
+    if need_address && cfg.init.local_api_endpoint.advertise_address.is_empty() {
+        return Err(format!(
+            "{}localAPIEndpoint.advertiseAddress: could not be detected (no default route); give a --config with localAPIEndpoint.advertiseAddress (or controlPlaneEndpoint)",
+            if source.is_empty() { String::new() } else { format!("{source}: ") }
+        ));
+    }
     errs.extend(validate::validate_init(&cfg, facts));
     let errs: Vec<_> = errs
         .into_iter()
