@@ -42,7 +42,11 @@ pub fn load_init_config(
     if need_address && cfg.init.local_api_endpoint.advertise_address.is_empty() {
         return Err(format!(
             "{}localAPIEndpoint.advertiseAddress: could not be detected (no default route); give a --config that sets localAPIEndpoint.advertiseAddress",
-            if source.is_empty() { String::new() } else { format!("{source}: ") }
+            if source.is_empty() {
+                String::new()
+            } else {
+                format!("{source}: ")
+            }
         ));
     }
     errs.extend(validate::validate_init(&cfg, facts));
