@@ -385,8 +385,6 @@ fn good_host() -> FakeHost {
         "losetup",
         "mount",
         "cp",
-        // kubestrap pulls images through crictl (no preflight check asks for it)
-        "crictl",
         "kubelet",
         "containerd",
         "systemctl",
@@ -617,12 +615,11 @@ fn each_check_fails_or_warns_as_kubeadm_does() {
         ),
         (
             "CRI",
+            // containerd answers but is not ready (CRI Status: RuntimeReady false)
             |h, _| {
-                h.script(
-                    "crictl --runtime-endpoint unix:///var/run/containerd/containerd.sock info",
-                    1,
-                    "",
-                )
+                let mut st = h.runtime().status.lock().unwrap();
+                st.conditions[0].status = false;
+                st.conditions[0].reason = "NotStarted".into();
             },
             Severity::Error,
         ),

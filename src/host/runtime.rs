@@ -1,9 +1,9 @@
-//! The container runtime as reset and `config images pull` use it, through [`Host::run`]:
-//! `crictl` when it is in `PATH` (`ctr` for pulls on containerd when crictl is absent).
-//! These are the only two functions that touch the runtime for day-two commands; the CRI
-//! gRPC client replaces their insides without changing callers.
+//! The container runtime as reset and `config images pull` use it: CRI v1 over gRPC on the
+//! socket ([`Host::container_runtime`]), as kubeadm does; when no runtime answers there,
+//! `crictl` through [`Host::run`] when it is in `PATH` (`ctr` for pulls on containerd).
 
 use super::Host;
+use super::cri::CriError;
 
 /// `unix:///var/run/containerd/containerd.sock` for a socket given with or without scheme.
 pub fn cri_endpoint(socket: &str) -> String {
@@ -25,16 +25,31 @@ pub enum Removal {
 
 /// Removes the Kubernetes pods (and so their containers) of the runtime at `cri_socket`,
 /// as kubeadm's `removeContainers` does (`ListKubeContainers` = every pod sandbox, then
-/// `StopPodSandbox` and `RemovePodSandbox` for each): `crictl pods -q`, `crictl stopp`,
-/// `crictl rmp`. Without crictl, or where the host refuses to change the machine
-/// (`--root`), nothing is removed and [`Removal::Skipped`] says why. Errors: crictl failed
-/// (its message).
+/// `StopPodSandbox` and `RemovePodSandbox` for each) over CRI; when no runtime answers on
+/// the socket, with `crictl pods -q`, `crictl stopp`, `crictl rmp`. Without either, or where
+/// the host refuses to change the machine (`--root`), nothing is removed and
+/// [`Removal::Skipped`] says why. Errors: the runtime or crictl failed (its message).
 pub fn remove_kube_containers(host: &dyn Host, cri_socket: &str) -> Result<Removal, String> {
     let ep = cri_endpoint(cri_socket);
+    let rt = host.container_runtime(&ep);
+    let unreachable = match rt.list_pod_sandboxes() {
+        Ok(ids) => {
+            for id in &ids {
+                match rt.remove_pod_sandbox(id) {
+                    Ok(()) => {}
+                    Err(CriError::Refused(why)) => return Ok(Removal::Skipped(why)),
+                    Err(e) => return Err(format!("failed to remove pod sandbox {id}: {e}")),
+                }
+            }
+            return Ok(Removal::Removed(ids.len()));
+        }
+        Err(e @ CriError::Connect { .. }) => e.to_string(),
+        Err(e) => return Err(e.to_string()),
+    };
     if host.which("crictl").is_none() {
-        return Ok(Removal::Skipped(
-            "crictl is not in PATH; the node's containers were not removed (remove them with your container runtime's tools)".into(),
-        ));
+        return Ok(Removal::Skipped(format!(
+            "crictl is not in PATH and {unreachable}; the node's containers were not removed (remove them with your container runtime's tools)"
+        )));
     }
     if let Some(why) = host.command_refusal("crictl", &["--runtime-endpoint", &ep, "rmp", "ID"]) {
         return Ok(Removal::Skipped(why));
@@ -66,11 +81,17 @@ pub fn remove_kube_containers(host: &dyn Host, cri_socket: &str) -> Result<Remov
     Ok(Removal::Removed(ids.len()))
 }
 
-/// Pulls one image into the runtime at `cri_socket` (`kubeadm config images pull`):
-/// `crictl pull`, else `ctr -n k8s.io images pull` for a containerd socket. Errors: no tool
-/// to pull with, the host refuses (`--root`), or the pull failed (with its output).
+/// Pulls one image into the runtime at `cri_socket` (`kubeadm config images pull`): CRI
+/// `PullImage`; when no runtime answers on the socket, `crictl pull`, else
+/// `ctr -n k8s.io images pull` for a containerd socket. Errors: no runtime and no tool to pull
+/// with, the host refuses (`--root`), or the pull failed (with its output).
 pub fn pull_image(host: &dyn Host, cri_socket: &str, image: &str) -> Result<(), String> {
     let ep = cri_endpoint(cri_socket);
+    let unreachable = match host.container_runtime(&ep).pull_image(image) {
+        Ok(_) => return Ok(()),
+        Err(e @ CriError::Connect { .. }) => e.to_string(),
+        Err(e) => return Err(e.to_string()),
+    };
     let (program, args): (&str, Vec<String>) = if host.which("crictl").is_some() {
         (
             "crictl",
@@ -97,7 +118,7 @@ pub fn pull_image(host: &dyn Host, cri_socket: &str, image: &str) -> Result<(), 
         )
     } else {
         return Err(format!(
-            "cannot pull images: neither crictl nor ctr is in PATH (the runtime at {ep} is reached through them); install cri-tools or pull the images with your runtime's tools"
+            "cannot pull images: {unreachable}, and neither crictl nor ctr is in PATH; start the container runtime (or pass --cri-socket), or pull the images with your runtime's tools"
         ));
     };
     let argv: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -121,12 +142,31 @@ mod tests {
     use super::*;
     use crate::host::FakeHost;
 
+    fn no_runtime(h: &FakeHost) {
+        *h.runtime().fail.lock().unwrap() = Some(CriError::Connect {
+            endpoint: "unix:///run/containerd/containerd.sock".into(),
+            reason: "dial unix /run/containerd/containerd.sock: connect: no such file or directory"
+                .into(),
+        });
+    }
+
     #[test]
-    fn pods_are_stopped_and_removed_with_crictl_and_skipped_without_it() {
+    fn pods_are_removed_over_cri() {
         let h = FakeHost::new().unwrap();
+        *h.runtime().sandboxes.lock().unwrap() = vec!["aaa".into(), "bbb".into()];
+        let done = remove_kube_containers(&h, "/run/containerd/containerd.sock").unwrap();
+        assert_eq!(done, Removal::Removed(2));
+        assert_eq!(*h.runtime().removed.lock().unwrap(), ["aaa", "bbb"]);
+        assert!(h.commands_run().iter().all(|c| !c.starts_with("crictl")));
+    }
+
+    #[test]
+    fn without_a_runtime_crictl_removes_the_pods_or_removal_is_skipped() {
+        let h = FakeHost::new().unwrap();
+        no_runtime(&h);
         let skipped = remove_kube_containers(&h, "/run/containerd/containerd.sock").unwrap();
         assert!(
-            matches!(&skipped, Removal::Skipped(why) if why.starts_with("crictl is not in PATH")),
+            matches!(&skipped, Removal::Skipped(why) if why.starts_with("crictl is not in PATH and could not connect to the container runtime")),
             "{skipped:?}"
         );
         h.add_programs(&["crictl"]);
@@ -154,29 +194,26 @@ mod tests {
     }
 
     #[test]
-    fn pull_uses_crictl_else_ctr_else_says_what_is_missing() {
+    fn pull_uses_cri_else_crictl_else_ctr_else_says_what_is_missing() {
+        let ep = "unix:///var/run/containerd/containerd.sock";
         let h = FakeHost::new().unwrap();
-        let e = pull_image(
-            &h,
-            "unix:///var/run/containerd/containerd.sock",
-            "registry.k8s.io/pause:3.10.2",
-        )
-        .unwrap_err();
-        assert!(e.contains("neither crictl nor ctr is in PATH"), "{e}");
-        h.add_programs(&["ctr"]);
-        pull_image(
-            &h,
-            "unix:///var/run/containerd/containerd.sock",
-            "registry.k8s.io/pause:3.10.2",
-        )
-        .unwrap();
-        h.add_programs(&["crictl"]);
-        h.script(
-            "crictl --runtime-endpoint unix:///var/run/containerd/containerd.sock pull bad:1",
-            1,
-            "",
+        pull_image(&h, ep, "registry.k8s.io/pause:3.10.2").unwrap();
+        assert_eq!(
+            *h.runtime().pulled.lock().unwrap(),
+            ["registry.k8s.io/pause:3.10.2"]
         );
-        assert!(pull_image(&h, "unix:///var/run/containerd/containerd.sock", "bad:1").is_err());
+        no_runtime(&h);
+        let e = pull_image(&h, ep, "registry.k8s.io/pause:3.10.2").unwrap_err();
+        assert!(
+            e.contains("could not connect to the container runtime")
+                && e.contains("neither crictl nor ctr is in PATH"),
+            "{e}"
+        );
+        h.add_programs(&["ctr"]);
+        pull_image(&h, ep, "registry.k8s.io/pause:3.10.2").unwrap();
+        h.add_programs(&["crictl"]);
+        h.script(&format!("crictl --runtime-endpoint {ep} pull bad:1"), 1, "");
+        assert!(pull_image(&h, ep, "bad:1").is_err());
         let ran = h.commands_run();
         assert!(ran.contains(&"ctr --address /var/run/containerd/containerd.sock --namespace k8s.io images pull registry.k8s.io/pause:3.10.2".to_string()), "{ran:?}");
     }
