@@ -1246,7 +1246,7 @@ fn apiserver_that_rejects_a_flag_is_named_early() {
     {
         let cfg = w.config(
             "",
-            "apiServer:\n  extraArgs:\n  - name: audit-log-maxage\n    value: \"ten\"\n",
+            "apiServer:\n  extraArgs:\n  - name: log-text-info-buffer-size\n    value: \"lots\"\n",
         );
         let runner = w.runner(&[]);
         let mut run = w.init(&runner, &cfg);
@@ -1259,8 +1259,8 @@ fn apiserver_that_rejects_a_flag_is_named_early() {
             at.as_secs_f64()
         );
         assert!(error.contains("kube-apiserver"), "{error}");
-        assert!(error.contains("--audit-log-maxage"), "{error}");
-        assert!(error.contains("invalid argument \"ten\""), "{error}");
+        assert!(error.contains("--log-text-info-buffer-size"), "{error}");
+        assert!(error.contains("invalid argument \"lots\""), "{error}");
         assert!(at < Duration::from_secs(60), "took {at:?}: {error}");
         assert!(runner.exits("kube-apiserver") >= 1);
     }
