@@ -298,6 +298,13 @@ kind: KubeletConfiguration
 cgroupDriver: cgroupfs
 failCgroupV1: false
 oomScoreAdj: 0
+# The nodes share this machine's disk with everything else on it: evict for the sandbox's
+# own sake only when the disk is nearly full (the default, 10 % free, taints the node with
+# disk-pressure on a busy build machine and CoreDNS is never scheduled).
+evictionHard:
+  nodefs.available: "1%"
+  imagefs.available: "1%"
+  memory.available: "100Mi"
 ---
 # A node in a network namespace cannot raise nf_conntrack_max (a global setting).
 apiVersion: kubeproxy.config.k8s.io/v1alpha1
