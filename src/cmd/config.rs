@@ -255,7 +255,20 @@ pub fn check_loaded(
         if placeholder {
             // Without a default route the address is only known when init runs on the
             // target machine: validate the rest with a stand-in and keep the file's value.
-            cfg.init.local_api_endpoint.advertise_address = "127.0.0.1".into();
+            // (a documentation address: loopback is refused as an advertise address)
+            cfg.init.local_api_endpoint.advertise_address =
+                if cfg
+                    .cluster
+                    .networking
+                    .service_subnet
+                    .split(',')
+                    .next()
+                    .is_some_and(|s| s.contains(':'))
+                {
+                    "2001:db8::1".into()
+                } else {
+                    "192.0.2.1".into()
+                };
         }
         defaults::apply_static_init_defaults(&mut cfg);
         problems.extend(validate::validate_init(&cfg, facts));
@@ -280,7 +293,7 @@ pub fn check_loaded(
             cp.local_api_endpoint.advertise_address = facts
                 .default_route_addr
                 .map(|a| a.to_string())
-                .unwrap_or_else(|| "127.0.0.1".into());
+                .unwrap_or_else(|| "192.0.2.1".into());
         }
         problems.extend(validate::validate_join(&j, facts));
         j

@@ -18,6 +18,9 @@ pub mod types;
 pub mod v1beta2;
 pub mod v1beta3;
 pub mod validate;
+pub mod validate_host;
+pub mod validate_values;
+pub mod component_fields;
 pub mod versions;
 pub mod yaml11;
 
