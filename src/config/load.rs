@@ -135,6 +135,7 @@ pub fn load_documents(text: &str, source_name: &str) -> Result<Loaded, ConfigErr
     let mut out = Loaded::default();
     let mut errors: Vec<FieldError> = Vec::new();
     let mut cp_timeout: Option<(Node, usize)> = None;
+    let mut components: Vec<(String, Node)> = Vec::new();
     for d in docs {
         let mut root = match yaml11::parse_document(&d.text, d.first_line) {
             Ok(Some(n)) => n,
@@ -199,6 +200,7 @@ pub fn load_documents(text: &str, source_name: &str) -> Result<Loaded, ConfigErr
                     ));
                     continue;
                 }
+                components.push((kind_s.clone(), root.clone()));
                 let mut v = root.to_value();
                 if let serde_yaml::Value::Mapping(m) = &mut v {
                     m.insert("apiVersion".into(), api_s.clone().into());
@@ -447,6 +449,7 @@ pub fn load_documents(text: &str, source_name: &str) -> Result<Loaded, ConfigErr
             *s = s.to_lowercase();
         }
     }
+    errors.extend(super::component_fields::check_loaded(&components, out.cluster.as_ref().map(|c| c.kubernetes_version.as_str())));
     if errors.is_empty() {
         Ok(out)
     } else {
