@@ -2017,6 +2017,7 @@ fn a_token_that_never_expires_is_a_warning() {
     let (cfg, _, _) = init_from_loaded(l, "t.yaml").unwrap();
     let mut cfg = cfg;
     cfg.init.local_api_endpoint.advertise_address = "192.168.1.10".into();
+    cfg.init.node_registration.name = "cp1".into();
     apply_static_init_defaults(&mut cfg);
     let e = validate_init(&cfg, &facts());
     assert!(e.iter().all(|e| e.warning), "{e:?}");
