@@ -1905,10 +1905,15 @@ fn loopback_advertise_address_is_refused_in_files_flags_and_validators() {
             cfg.cluster.networking.service_subnet = "fd00:96::/112".into();
             cfg.cluster.networking.pod_subnet = "fd00:244::/56".into();
         }
-        let e = rules_of(&validate_init(&cfg, &facts()), "localAPIEndpoint.advertiseAddress");
+        let e = rules_of(
+            &validate_init(&cfg, &facts()),
+            "localAPIEndpoint.advertiseAddress",
+        );
         assert_eq!(
             e,
-            [format!("localAPIEndpoint.advertiseAddress: {adv:?} is a loopback address: other nodes and the kubernetes Service could not reach the API server on it; use an address of this host's network")]
+            [format!(
+                "localAPIEndpoint.advertiseAddress: {adv:?} is a loopback address: other nodes and the kubernetes Service could not reach the API server on it; use an address of this host's network"
+            )]
         );
     }
     // the flag goes through the same rule
@@ -1933,11 +1938,16 @@ fn bind_ports_of_other_components_are_refused_naming_the_component() {
     ] {
         assert_eq!(
             validate_bind_port(port).unwrap_err(),
-            format!("clashes with {owner}, which listens on port {port} on this node; use another port (the default is 6443)")
+            format!(
+                "clashes with {owner}, which listens on port {port} on this node; use another port (the default is 6443)"
+            )
         );
         let mut cfg = example_init_config("v1.37.2");
         cfg.init.local_api_endpoint.bind_port = port;
-        assert_eq!(rules_of(&validate_init(&cfg, &facts()), "localAPIEndpoint.bindPort").len(), 1);
+        assert_eq!(
+            rules_of(&validate_init(&cfg, &facts()), "localAPIEndpoint.bindPort").len(),
+            1
+        );
     }
     for ok in [6443, 443, 8443] {
         assert_eq!(validate_bind_port(ok), Ok(()));
@@ -1954,17 +1964,24 @@ fn pod_and_service_subnets_of_different_families_are_refused() {
     };
     assert_eq!(
         rule("fd00:10::/56", "10.96.0.0/12"),
-        ["networking.podSubnet: \"fd00:10::/56\" is IPv6 only but networking.serviceSubnet \"10.96.0.0/12\" is IPv4 only; pods and Services need a common IP family (use one family for both, or dual-stack)"]
+        [
+            "networking.podSubnet: \"fd00:10::/56\" is IPv6 only but networking.serviceSubnet \"10.96.0.0/12\" is IPv4 only; pods and Services need a common IP family (use one family for both, or dual-stack)"
+        ]
     );
     let e = rule("10.244.0.0/16", "fd00:96::/112");
-    assert!(e[0].contains("is IPv4 only but networking.serviceSubnet \"fd00:96::/112\" is IPv6 only"), "{e:?}");
+    assert!(
+        e[0].contains("is IPv4 only but networking.serviceSubnet \"fd00:96::/112\" is IPv6 only"),
+        "{e:?}"
+    );
     // dual-stack on either side shares a family: accepted
     assert!(rule("10.244.0.0/16,fd00:244::/56", "10.96.0.0/12").is_empty());
     assert!(rule("10.244.0.0/16", "10.96.0.0/12,fd00:96::/112").is_empty());
     // the wizard's field validator says the same
-    assert!(validate_pod_subnet("fd00:10::/56", "10.96.0.0/12", (24, 64))
-        .unwrap_err()
-        .contains("need a common IP family"));
+    assert!(
+        validate_pod_subnet("fd00:10::/56", "10.96.0.0/12", (24, 64))
+            .unwrap_err()
+            .contains("need a common IP family")
+    );
 }
 
 #[test]
@@ -1975,7 +1992,9 @@ fn a_pod_subnet_with_room_for_one_node_is_a_warning_naming_the_mask_flag() {
     assert!(e.iter().all(|e| e.warning), "{e:?}");
     assert_eq!(
         rules_of(&e, "networking.podSubnet"),
-        ["warning: networking.podSubnet: \"10.244.0.0/24\" has room for one node only (node blocks are /24); other nodes get no pod CIDR: use a larger subnet, or a larger controllerManager.extraArgs node-cidr-mask-size-ipv4"]
+        [
+            "warning: networking.podSubnet: \"10.244.0.0/24\" has room for one node only (node blocks are /24); other nodes get no pod CIDR: use a larger subnet, or a larger controllerManager.extraArgs node-cidr-mask-size-ipv4"
+        ]
     );
     // with a larger node mask there is room for more nodes
     cfg.cluster.controller_manager.extra_args = vec![Arg {
@@ -2023,17 +2042,35 @@ fn a_token_that_never_expires_is_a_warning() {
     assert!(e.iter().all(|e| e.warning), "{e:?}");
     let w = rules_of(&e, "bootstrapTokens[0].ttl");
     assert_eq!(w.len(), 1, "{e:?}");
-    assert!(w[0].starts_with("warning: bootstrapTokens[0].ttl: \"0s\" makes the token never expire"), "{w:?}");
+    assert!(
+        w[0].starts_with("warning: bootstrapTokens[0].ttl: \"0s\" makes the token never expire"),
+        "{w:?}"
+    );
 }
 
 #[test]
 fn unexpanded_variables_are_refused_with_that_hint_once_per_field() {
     let hint = "looks like an unexpanded shell or template variable";
-    for v in ["$NODE", "$(hostname)", "${NODE_NAME}", "{{ .nodeName }}", "cp-${N}"] {
-        assert!(kubestrap::config::validate_values::refuse_unexpanded(v).unwrap_err().starts_with(hint), "{v}");
+    for v in [
+        "$NODE",
+        "$(hostname)",
+        "${NODE_NAME}",
+        "{{ .nodeName }}",
+        "cp-${N}",
+    ] {
+        assert!(
+            kubestrap::config::validate_values::refuse_unexpanded(v)
+                .unwrap_err()
+                .starts_with(hint),
+            "{v}"
+        );
     }
     for ok in ["cp1", "10.0.0.1", "a$", "price$1"] {
-        assert_eq!(kubestrap::config::validate_values::refuse_unexpanded(ok), Ok(()), "{ok}");
+        assert_eq!(
+            kubestrap::config::validate_values::refuse_unexpanded(ok),
+            Ok(()),
+            "{ok}"
+        );
     }
     let mut cfg = example_init_config("v1.37.2");
     cfg.init.local_api_endpoint.advertise_address = "$ADVERTISE_IP".into();
@@ -2070,7 +2107,12 @@ fn unexpanded_variables_are_refused_with_that_hint_once_per_field() {
 
 #[test]
 fn image_repositories_must_be_references_and_k8s_gcr_io_is_a_warning() {
-    for ok in ["registry.k8s.io", "localhost:5000/k8s", "Registry.Example.com/a_b/c__d/e--f", "myorg"] {
+    for ok in [
+        "registry.k8s.io",
+        "localhost:5000/k8s",
+        "Registry.Example.com/a_b/c__d/e--f",
+        "myorg",
+    ] {
         assert_eq!(validate_image_repository(ok), Ok(()), "{ok}");
     }
     for (bad, why) in [
@@ -2083,13 +2125,19 @@ fn image_repositories_must_be_references_and_k8s_gcr_io_is_a_warning() {
         ("registry.k8s.io:port", "port \"port\""),
     ] {
         let e = validate_image_repository(bad).unwrap_err();
-        assert!(e.starts_with("is not a valid image repository: ") && e.contains(why), "{bad}: {e}");
+        assert!(
+            e.starts_with("is not a valid image repository: ") && e.contains(why),
+            "{bad}: {e}"
+        );
     }
     let mut cfg = example_init_config("v1.37.2");
     cfg.cluster.image_repository = "k8s.gcr.io".into();
     let e = validate_init(&cfg, &facts());
     assert!(e.iter().all(|e| e.warning), "{e:?}");
-    assert!(rules_of(&e, "imageRepository")[0].contains("is frozen: k8s.gcr.io receives no new images"), "{e:?}");
+    assert!(
+        rules_of(&e, "imageRepository")[0].contains("is frozen: k8s.gcr.io receives no new images"),
+        "{e:?}"
+    );
 }
 
 #[test]
@@ -2136,7 +2184,10 @@ fn external_ca_lists_every_missing_file_and_refuses_upload_certs_before_anything
     }
     assert!(err.contains("9 file(s) are missing"), "{err}");
     assert!(!err.contains("/etc/kubernetes/pki/apiserver.crt,"), "{err}");
-    assert!(!out.contains("[preflight]") && !out.contains("[certs]"), "{out}");
+    assert!(
+        !out.contains("[preflight]") && !out.contains("[certs]"),
+        "{out}"
+    );
     // a CA with its key is not external: no complaint
     std::fs::write(pki.join("ca.key"), "x").unwrap();
     let cfg = {
@@ -2166,11 +2217,16 @@ fn unknown_component_config_fields_are_errors_with_a_suggestion_and_line() {
         assert!(e.contains(want), "{want}\nnot in\n{e}");
     }
     // maps (evictionHard) are not looked into; known fields pass
-    assert!(!e.contains("memory.available") && !e.contains("strictARP"), "{e}");
+    assert!(
+        !e.contains("memory.available") && !e.contains("strictARP"),
+        "{e}"
+    );
     assert_eq!(e.lines().count(), 4, "{e}");
     // per version: memoryReservationPolicy is new in v1.37's kubelet
     let f = |v: &str| {
-        format!("apiVersion: kubeadm.k8s.io/v1beta4\nkind: ClusterConfiguration\nkubernetesVersion: {v}\n---\napiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nmemoryReservationPolicy: None\n")
+        format!(
+            "apiVersion: kubeadm.k8s.io/v1beta4\nkind: ClusterConfiguration\nkubernetesVersion: {v}\n---\napiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nmemoryReservationPolicy: None\n"
+        )
     };
     assert!(load_documents(&f("v1.37.2"), "t.yaml").is_ok());
     assert!(load_err(&f("v1.34.4")).contains("memoryReservationPolicy: \"None\" unknown field of KubeletConfiguration in Kubernetes v1.34"));
@@ -2201,9 +2257,16 @@ fn go_json_tags(src: &str, root: &str) -> std::collections::BTreeSet<String> {
             continue;
         }
         let Some(i) = l.find("json:\"") else { continue };
-        let tag: String = l[i + 6..].chars().take_while(|c| *c != ',' && *c != '"').collect();
+        let tag: String = l[i + 6..]
+            .chars()
+            .take_while(|c| *c != ',' && *c != '"')
+            .collect();
         let ty = l.split_whitespace().nth(1).unwrap_or_default();
-        let ty = ty.rsplit([']', '*', '.']).next().unwrap_or_default().to_string();
+        let ty = ty
+            .rsplit([']', '*', '.'])
+            .next()
+            .unwrap_or_default()
+            .to_string();
         structs.get_mut(c).unwrap().push((tag, ty));
     }
     let mut out = BTreeSet::new();
@@ -2237,10 +2300,25 @@ fn component_field_lists_match_the_go_types_in_the_module_cache() {
     let cache = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
     let mut checked = 0;
     for (kind, module, pkg, file) in [
-        ("KubeletConfiguration", "kubelet", "config/v1beta1", "kubelet"),
-        ("KubeProxyConfiguration", "kube-proxy", "config/v1alpha1", "kube-proxy"),
+        (
+            "KubeletConfiguration",
+            "kubelet",
+            "config/v1beta1",
+            "kubelet",
+        ),
+        (
+            "KubeProxyConfiguration",
+            "kube-proxy",
+            "config/v1alpha1",
+            "kube-proxy",
+        ),
     ] {
-        for (minor, v) in [(34, "0.34.4"), (35, "0.35.4"), (36, "0.36.3"), (37, "0.37.2")] {
+        for (minor, v) in [
+            (34, "0.34.4"),
+            (35, "0.35.4"),
+            (36, "0.36.3"),
+            (37, "0.37.2"),
+        ] {
             let types = cache.join(format!("k8s.io/{module}@v{v}/{pkg}/types.go"));
             let Ok(src) = std::fs::read_to_string(&types) else {
                 eprintln!("{} not in the module cache; skipped", types.display());
@@ -2251,21 +2329,35 @@ fn component_field_lists_match_the_go_types_in_the_module_cache() {
                 env!("CARGO_MANIFEST_DIR")
             ))
             .unwrap();
-            assert!(list.contains(&format!("{module} v{v}")), "{file} v1.{minor}: header names another version");
+            assert!(
+                list.contains(&format!("{module} v{v}")),
+                "{file} v1.{minor}: header names another version"
+            );
             let names: std::collections::BTreeSet<&str> = list
                 .lines()
                 .filter(|l| !l.starts_with('#'))
                 .map(|l| l.rsplit('.').next().unwrap())
                 .collect();
             let tags = go_json_tags(&src, kind);
-            let missing: Vec<&String> = tags.iter().filter(|t| !names.contains(t.as_str())).collect();
-            assert!(missing.is_empty(), "{kind} v1.{minor}: json tags of types.go missing from the list: {missing:?}");
+            let missing: Vec<&String> = tags
+                .iter()
+                .filter(|t| !names.contains(t.as_str()))
+                .collect();
+            assert!(
+                missing.is_empty(),
+                "{kind} v1.{minor}: json tags of types.go missing from the list: {missing:?}"
+            );
             let fields = kubestrap::config::component_fields::fields(kind, minor).unwrap();
             let extra: Vec<&&str> = fields
                 .iter()
-                .filter(|f| !f.contains('.') && !tags.contains(**f) && !["apiVersion", "kind"].contains(*f))
+                .filter(|f| {
+                    !f.contains('.') && !tags.contains(**f) && !["apiVersion", "kind"].contains(*f)
+                })
                 .collect();
-            assert!(extra.is_empty(), "{kind} v1.{minor}: top-level fields not in types.go: {extra:?}");
+            assert!(
+                extra.is_empty(),
+                "{kind} v1.{minor}: top-level fields not in types.go: {extra:?}"
+            );
             checked += 1;
         }
     }

@@ -257,19 +257,18 @@ pub fn check_loaded(
             // Without a default route the address is only known when init runs on the
             // target machine: validate the rest with a stand-in and keep the file's value.
             // (a documentation address: loopback is refused as an advertise address)
-            cfg.init.local_api_endpoint.advertise_address =
-                if cfg
-                    .cluster
-                    .networking
-                    .service_subnet
-                    .split(',')
-                    .next()
-                    .is_some_and(|s| s.contains(':'))
-                {
-                    "2001:db8::1".into()
-                } else {
-                    "192.0.2.1".into()
-                };
+            cfg.init.local_api_endpoint.advertise_address = if cfg
+                .cluster
+                .networking
+                .service_subnet
+                .split(',')
+                .next()
+                .is_some_and(|s| s.contains(':'))
+            {
+                "2001:db8::1".into()
+            } else {
+                "192.0.2.1".into()
+            };
         }
         defaults::apply_static_init_defaults(&mut cfg);
         problems.extend(validate::validate_init(&cfg, facts));

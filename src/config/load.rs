@@ -449,7 +449,10 @@ pub fn load_documents(text: &str, source_name: &str) -> Result<Loaded, ConfigErr
             *s = s.to_lowercase();
         }
     }
-    errors.extend(super::component_fields::check_loaded(&components, out.cluster.as_ref().map(|c| c.kubernetes_version.as_str())));
+    errors.extend(super::component_fields::check_loaded(
+        &components,
+        out.cluster.as_ref().map(|c| c.kubernetes_version.as_str()),
+    ));
     if errors.is_empty() {
         Ok(out)
     } else {

@@ -57,7 +57,11 @@ pub fn external_ca_missing(host: &dyn Host, cfg: &InitConfig) -> Vec<(String, St
 /// The external-CA rules, as one message (one line per problem, every missing file listed
 /// at once): `--upload-certs` refused with an external cluster or front-proxy CA (the
 /// kubeadm-certs Secret would need the CA keys), and the files an external CA needs.
-pub fn check_external_ca(host: &dyn Host, cfg: &InitConfig, upload_certs: bool) -> Result<(), String> {
+pub fn check_external_ca(
+    host: &dyn Host,
+    cfg: &InitConfig,
+    upload_certs: bool,
+) -> Result<(), String> {
     let mut lines = Vec::new();
     let pki = crate::engine::Paths::from_config(cfg).pki_dir;
     if upload_certs

@@ -334,7 +334,9 @@ pub fn check_image_reference(s: &str) -> Result<(), String> {
                     && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'-')
             };
             if !h.split('.').all(label_ok) {
-                return bad(format!("registry host {h:?} is not a DNS name or an IP address"));
+                return bad(format!(
+                    "registry host {h:?} is not a DNS name or an IP address"
+                ));
             }
         }
         if let Some(p) = port
