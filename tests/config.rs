@@ -2363,3 +2363,22 @@ fn component_field_lists_match_the_go_types_in_the_module_cache() {
     }
     eprintln!("{checked} lists checked against their types.go");
 }
+
+#[test]
+fn v1beta3_map_form_extra_args_are_named_by_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("k.yaml");
+    std::fs::write(
+        &p,
+        "apiVersion: kubeadm.k8s.io/v1beta3\nkind: ClusterConfiguration\napiServer:\n  extraArgs:\n    audit-log-path: /var/log/a.log\n    profiling: \"maybe\"\n",
+    )
+    .unwrap();
+    let (code, out, err) = kubestrap(&["config", "validate", "--config", p.to_str().unwrap()]);
+    let all = out + &err;
+    assert_eq!(code, 1, "{all}");
+    assert!(
+        all.contains("apiServer.extraArgs[\"profiling\"]: \"maybe\"") && all.contains("(line 6)"),
+        "{all}"
+    );
+    assert!(!all.contains("extraArgs[1]"), "{all}");
+}

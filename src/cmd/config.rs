@@ -304,6 +304,9 @@ pub fn check_loaded(
         r
     });
     attach_lines(&mut problems, &lines, &Default::default());
+    if let Some(c) = &init_out {
+        crate::config::arg_paths::name_map_keys(&mut problems, c, &loaded.api_versions);
+    }
     let (warn, errors): (Vec<FieldError>, Vec<FieldError>) =
         problems.into_iter().partition(|e| e.warning);
     warnings.extend(warn.iter().map(|w| w.to_string()));

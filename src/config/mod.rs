@@ -5,6 +5,7 @@
 //! [`validate::validate_init`] / [`validate::validate_join`] and the per-field validators,
 //! [`export::export_init`] / [`export::export_join`], [`flags::known_flags`].
 
+pub mod arg_paths;
 pub mod component_fields;
 pub mod de;
 pub mod defaults;

@@ -323,9 +323,11 @@ pub fn resolve_init(
     flags: &InitFlags,
     facts: &HostFacts,
 ) -> Result<(InitConfig, Vec<String>), ConfigErrors> {
+    let mut api_versions = BTreeMap::new();
     let (mut cfg, mut warnings, lines, source) = match &flags.config {
         Some(p) => {
             let loaded = load_file(p)?;
+            api_versions = loaded.api_versions.clone();
             let name = p.display().to_string();
             let (c, w, l) = init_from_loaded(loaded, &name)?;
             (c, w, l, name)
@@ -381,6 +383,7 @@ pub fn resolve_init(
             .filter(|e| !flag_errs.iter().any(|(v, r)| *v == e.value && *r == e.rule)),
     );
     attach_lines(&mut errs, &lines, &cfg.sources);
+    super::arg_paths::name_map_keys(&mut errs, &cfg, &api_versions);
     let (warn, errors): (Vec<FieldError>, Vec<FieldError>) =
         errs.into_iter().partition(|e| e.warning);
     warnings.extend(warn.iter().map(|w| w.to_string()));
