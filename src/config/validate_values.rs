@@ -261,7 +261,7 @@ pub fn check_image_reference(s: &str) -> Result<(), String> {
     refuse_unexpanded(s)?;
     let bad = |why: String| {
         Err(format!(
-            "is not a valid image repository: {why} (expected e.g. registry.k8s.io or 127.0.0.1:5000/mirror, without scheme, tag or digest)"
+            "is not a valid image repository: {why} (expected e.g. registry.k8s.io or 127.0.0.1:5000/mirror, without scheme or tag)"
         ))
     };
     if s.is_empty() {
