@@ -2382,3 +2382,38 @@ fn v1beta3_map_form_extra_args_are_named_by_key() {
     );
     assert!(!all.contains("extraArgs[1]"), "{all}");
 }
+
+#[test]
+fn unknown_component_fields_come_with_every_other_problem_in_one_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("k.yaml");
+    std::fs::write(
+        &p,
+        "apiVersion: kubeadm.k8s.io/v1beta4\nkind: InitConfiguration\nlocalAPIEndpoint:\n  advertiseAddress: 127.0.0.1\n  bindPort: 10259\n---\napiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\ncgroupdriver: systemd\n",
+    )
+    .unwrap();
+    let (code, out, err) = kubestrap(&["config", "validate", "--config", p.to_str().unwrap()]);
+    let all = out + &err;
+    assert_eq!(code, 1, "{all}");
+    for want in [
+        "localAPIEndpoint.advertiseAddress: \"127.0.0.1\" is a loopback address",
+        "localAPIEndpoint.bindPort: \"10259\" clashes with kube-scheduler",
+        "KubeletConfiguration.cgroupdriver: \"systemd\" unknown field of KubeletConfiguration in Kubernetes v1.37 (did you mean cgroupDriver?); the component would drop it (line 9)",
+    ] {
+        assert!(all.contains(want), "{want}\nnot in\n{all}");
+    }
+    // init --config reports them together too, before anything runs
+    let (code, out, err) = kubestrap(&[
+        "init",
+        "--dry-run",
+        "--non-interactive",
+        "--config",
+        p.to_str().unwrap(),
+    ]);
+    let all = out + &err;
+    assert_eq!(code, 1, "{all}");
+    assert!(
+        all.contains("is a loopback address") && all.contains("did you mean cgroupDriver?"),
+        "{all}"
+    );
+}

@@ -323,7 +323,7 @@ pub fn check_loaded(
 /// document (empty, comments only, component configs only) is an error.
 pub fn validate_file(path: &Path, facts: &HostFacts) -> (i32, String) {
     let name = path.display().to_string();
-    let res = overlay::load_file(path).and_then(|l| {
+    let res = overlay::load_file_and_component_errors(path).and_then(|(l, component)| {
         if l.init.is_none() && l.cluster.is_none() && l.join.is_none() && l.reset.is_none() {
             return Err(ConfigErrors::new(
                 &name,
@@ -336,7 +336,15 @@ pub fn validate_file(path: &Path, facts: &HostFacts) -> (i32, String) {
                 }],
             ));
         }
-        check_loaded(l, &name, facts)
+        // Unknown component-config fields are reported with every other problem.
+        match check_loaded(l, &name, facts) {
+            Ok(_) if !component.is_empty() => Err(ConfigErrors::new(&name, component)),
+            Err(mut e) => {
+                e.errors.extend(component);
+                Err(e)
+            }
+            ok => ok,
+        }
     });
     match res {
         Ok((_, _, _, warnings)) => {
