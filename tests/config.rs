@@ -2002,6 +2002,12 @@ fn a_pod_subnet_with_room_for_one_node_is_a_warning_naming_the_mask_flag() {
         value: "26".into(),
     }];
     assert!(rules_of(&validate_init(&cfg, &facts()), "networking.podSubnet").is_empty());
+    // without node CIDR allocation the node mask does not matter
+    cfg.cluster.controller_manager.extra_args = vec![Arg {
+        name: "allocate-node-cidrs".into(),
+        value: "false".into(),
+    }];
+    assert!(rules_of(&validate_init(&cfg, &facts()), "networking.podSubnet").is_empty());
     // IPv6 names the IPv6 flag
     assert!(
         kubestrap::config::validate_values::pod_subnet_one_node("fd00::/64", (24, 64))

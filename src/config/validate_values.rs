@@ -214,7 +214,15 @@ pub fn check_init(cfg: &InitConfig) -> Vec<FieldError> {
             true,
         ));
     }
-    if !c.networking.pod_subnet.is_empty()
+    let allocate = c
+        .controller_manager
+        .extra_args
+        .iter()
+        .rev()
+        .find(|a| a.name == "allocate-node-cidrs")
+        .is_none_or(|a| a.value != "false");
+    if allocate
+        && !c.networking.pod_subnet.is_empty()
         && let Ok(mask) = super::validate::node_cidr_mask_sizes(&c.controller_manager.extra_args)
         && let Some(w) = pod_subnet_one_node(&c.networking.pod_subnet, mask)
     {
