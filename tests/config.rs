@@ -160,7 +160,15 @@ fn row23_ip_addresses() {
                 .contains("cannot be used as the API server address")
         );
     }
-    assert_eq!(validate_advertise_address("127.0.0.1"), Ok(()));
+    // Loopback is refused (issue 12): other nodes could not reach the API server on it.
+    for bad in ["127.0.0.1", "127.1.2.3", "::1"] {
+        assert!(
+            validate_advertise_address(bad)
+                .unwrap_err()
+                .starts_with("is a loopback address"),
+            "{bad}"
+        );
+    }
 }
 
 #[test]
@@ -246,7 +254,7 @@ fn row28_29_30_pod_subnet_and_node_mask() {
         "10.0.0.16/12,2001:db8::/48",
     ] {
         assert_eq!(
-            validate_pod_subnet(ok, "192.168.0.0/16", (24, 64)),
+            validate_pod_subnet(ok, "192.168.0.0/16,fd00:96::/112", (24, 64)),
             Ok(()),
             "{ok}"
         );
@@ -1877,4 +1885,541 @@ fn cli_messages_name_the_problem_once() {
             "{err}"
         );
     }
+}
+
+// ---------------------------------------------------------------- issue 12: values that must not pass silently
+
+fn rules_of(errs: &[FieldError], path: &str) -> Vec<String> {
+    errs.iter()
+        .filter(|e| e.path == path)
+        .map(|e| format!("{}{}", if e.warning { "warning: " } else { "" }, e))
+        .collect()
+}
+
+#[test]
+fn loopback_advertise_address_is_refused_in_files_flags_and_validators() {
+    for adv in ["127.0.0.1", "127.0.1.1", "::1"] {
+        let mut cfg = example_init_config("v1.37.2");
+        cfg.init.local_api_endpoint.advertise_address = adv.into();
+        if adv == "::1" {
+            cfg.cluster.networking.service_subnet = "fd00:96::/112".into();
+            cfg.cluster.networking.pod_subnet = "fd00:244::/56".into();
+        }
+        let e = rules_of(
+            &validate_init(&cfg, &facts()),
+            "localAPIEndpoint.advertiseAddress",
+        );
+        assert_eq!(
+            e,
+            [format!(
+                "localAPIEndpoint.advertiseAddress: {adv:?} is a loopback address: other nodes and the kubernetes Service could not reach the API server on it; use an address of this host's network"
+            )]
+        );
+    }
+    // the flag goes through the same rule
+    let (code, _, err) = kubestrap(&[
+        "config",
+        "export",
+        "--apiserver-advertise-address",
+        "127.0.0.1",
+    ]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("\"127.0.0.1\" is a loopback address"), "{err}");
+}
+
+#[test]
+fn bind_ports_of_other_components_are_refused_naming_the_component() {
+    for (port, owner) in [
+        (2379, "etcd (client)"),
+        (2380, "etcd (peer)"),
+        (10250, "the kubelet"),
+        (10257, "kube-controller-manager"),
+        (10259, "kube-scheduler"),
+    ] {
+        assert_eq!(
+            validate_bind_port(port).unwrap_err(),
+            format!(
+                "clashes with {owner}, which listens on port {port} on this node; use another port (the default is 6443)"
+            )
+        );
+        let mut cfg = example_init_config("v1.37.2");
+        cfg.init.local_api_endpoint.bind_port = port;
+        assert_eq!(
+            rules_of(&validate_init(&cfg, &facts()), "localAPIEndpoint.bindPort").len(),
+            1
+        );
+    }
+    for ok in [6443, 443, 8443] {
+        assert_eq!(validate_bind_port(ok), Ok(()));
+    }
+}
+
+#[test]
+fn pod_and_service_subnets_of_different_families_are_refused() {
+    let rule = |pod: &str, svc: &str| {
+        let mut cfg = example_init_config("v1.37.2");
+        cfg.cluster.networking.pod_subnet = pod.into();
+        cfg.cluster.networking.service_subnet = svc.into();
+        rules_of(&validate_init(&cfg, &facts()), "networking.podSubnet")
+    };
+    assert_eq!(
+        rule("fd00:10::/56", "10.96.0.0/12"),
+        [
+            "networking.podSubnet: \"fd00:10::/56\" is IPv6 only but networking.serviceSubnet \"10.96.0.0/12\" is IPv4 only; pods and Services need a common IP family (use one family for both, or dual-stack)"
+        ]
+    );
+    let e = rule("10.244.0.0/16", "fd00:96::/112");
+    assert!(
+        e[0].contains("is IPv4 only but networking.serviceSubnet \"fd00:96::/112\" is IPv6 only"),
+        "{e:?}"
+    );
+    // dual-stack on either side shares a family: accepted
+    assert!(rule("10.244.0.0/16,fd00:244::/56", "10.96.0.0/12").is_empty());
+    assert!(rule("10.244.0.0/16", "10.96.0.0/12,fd00:96::/112").is_empty());
+    // the wizard's field validator says the same
+    assert!(
+        validate_pod_subnet("fd00:10::/56", "10.96.0.0/12", (24, 64))
+            .unwrap_err()
+            .contains("need a common IP family")
+    );
+}
+
+#[test]
+fn a_pod_subnet_with_room_for_one_node_is_a_warning_naming_the_mask_flag() {
+    let mut cfg = example_init_config("v1.37.2");
+    cfg.cluster.networking.pod_subnet = "10.244.0.0/24".into();
+    let e = validate_init(&cfg, &facts());
+    assert!(e.iter().all(|e| e.warning), "{e:?}");
+    assert_eq!(
+        rules_of(&e, "networking.podSubnet"),
+        [
+            "warning: networking.podSubnet: \"10.244.0.0/24\" has room for one node only (node blocks are /24); other nodes get no pod CIDR: use a larger subnet, or a larger controllerManager.extraArgs node-cidr-mask-size-ipv4"
+        ]
+    );
+    // with a larger node mask there is room for more nodes
+    cfg.cluster.controller_manager.extra_args = vec![Arg {
+        name: "node-cidr-mask-size-ipv4".into(),
+        value: "26".into(),
+    }];
+    assert!(rules_of(&validate_init(&cfg, &facts()), "networking.podSubnet").is_empty());
+    // without node CIDR allocation the node mask does not matter
+    cfg.cluster.controller_manager.extra_args = vec![Arg {
+        name: "allocate-node-cidrs".into(),
+        value: "false".into(),
+    }];
+    assert!(rules_of(&validate_init(&cfg, &facts()), "networking.podSubnet").is_empty());
+    // IPv6 names the IPv6 flag
+    assert!(
+        kubestrap::config::validate_values::pod_subnet_one_node("fd00::/64", (24, 64))
+            .unwrap()
+            .contains("node-cidr-mask-size-ipv6")
+    );
+}
+
+#[test]
+fn certificate_validity_longer_than_the_cas_is_a_warning() {
+    let mut cfg = example_init_config("v1.37.2");
+    cfg.cluster.ca_certificate_validity_period = Some(GoDuration::parse("8760h").unwrap());
+    cfg.cluster.certificate_validity_period = Some(GoDuration::parse("17520h").unwrap());
+    let e = validate_init(&cfg, &facts());
+    assert!(e.iter().all(|e| e.warning), "{e:?}");
+    assert!(
+        rules_of(&e, "certificateValidityPeriod").iter().any(|m| m
+            == "warning: certificateValidityPeriod: \"17520h0m0s\" is longer than the CA's validity (caCertificateValidityPeriod 8760h0m0s): the certificates stop being trusted when the CA expires, before their own end date"),
+        "{e:?}"
+    );
+    cfg.cluster.certificate_validity_period = Some(GoDuration::parse("4380h").unwrap());
+    assert!(rules_of(&validate_init(&cfg, &facts()), "certificateValidityPeriod").is_empty());
+}
+
+#[test]
+fn a_token_that_never_expires_is_a_warning() {
+    let l = load_documents(
+        "apiVersion: kubeadm.k8s.io/v1beta4\nkind: InitConfiguration\nbootstrapTokens:\n- token: abcdef.0123456789abcdef\n  ttl: 0s\n",
+        "t.yaml",
+    )
+    .unwrap();
+    let (cfg, _, _) = init_from_loaded(l, "t.yaml").unwrap();
+    let mut cfg = cfg;
+    cfg.init.local_api_endpoint.advertise_address = "192.168.1.10".into();
+    cfg.init.node_registration.name = "cp1".into();
+    apply_static_init_defaults(&mut cfg);
+    let e = validate_init(&cfg, &facts());
+    assert!(e.iter().all(|e| e.warning), "{e:?}");
+    let w = rules_of(&e, "bootstrapTokens[0].ttl");
+    assert_eq!(w.len(), 1, "{e:?}");
+    assert!(
+        w[0].starts_with("warning: bootstrapTokens[0].ttl: \"0s\" makes the token never expire"),
+        "{w:?}"
+    );
+}
+
+#[test]
+fn unexpanded_variables_are_refused_with_that_hint_once_per_field() {
+    let hint = "looks like an unexpanded shell or template variable";
+    for v in [
+        "$NODE",
+        "$(hostname)",
+        "${NODE_NAME}",
+        "{{ .nodeName }}",
+        "cp-${N}",
+    ] {
+        assert!(
+            kubestrap::config::validate_values::refuse_unexpanded(v)
+                .unwrap_err()
+                .starts_with(hint),
+            "{v}"
+        );
+    }
+    for ok in ["cp1", "10.0.0.1", "a$", "price$1"] {
+        assert_eq!(
+            kubestrap::config::validate_values::refuse_unexpanded(ok),
+            Ok(()),
+            "{ok}"
+        );
+    }
+    let mut cfg = example_init_config("v1.37.2");
+    cfg.init.local_api_endpoint.advertise_address = "$ADVERTISE_IP".into();
+    cfg.init.node_registration.name = "${node}".into();
+    cfg.cluster.control_plane_endpoint = "{{ .endpoint }}:6443".into();
+    cfg.cluster.networking.pod_subnet = "$(POD_CIDR)".into();
+    cfg.cluster.api_server.cert_sans = vec!["$SAN".into()];
+    cfg.cluster.image_repository = "${REGISTRY}/k8s".into();
+    let e = validate_init(&cfg, &facts());
+    for path in [
+        "localAPIEndpoint.advertiseAddress",
+        "nodeRegistration.name",
+        "controlPlaneEndpoint",
+        "networking.podSubnet",
+        "apiServer.certSANs[0]",
+        "imageRepository",
+    ] {
+        let m = rules_of(&e, path);
+        assert_eq!(m.len(), 1, "{path}: {m:?}");
+        assert!(m[0].contains(hint), "{m:?}");
+    }
+    // in a file, with the line
+    let text = "apiVersion: kubeadm.k8s.io/v1beta4\nkind: ClusterConfiguration\ncontrolPlaneEndpoint: \"${LB}:6443\"\n";
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("k.yaml");
+    std::fs::write(&p, text).unwrap();
+    let (code, out, err) = kubestrap(&["config", "validate", "--config", p.to_str().unwrap()]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        (out.clone() + &err).contains("controlPlaneEndpoint: \"${LB}:6443\" looks like an unexpanded shell or template variable (${...})") && (out.clone() + &err).contains("(line 3)"),
+        "{out}{err}"
+    );
+}
+
+#[test]
+fn image_repositories_must_be_references_and_k8s_gcr_io_is_a_warning() {
+    for ok in [
+        "registry.k8s.io",
+        "localhost:5000/k8s",
+        "Registry.Example.com/a_b/c__d/e--f",
+        "myorg",
+    ] {
+        assert_eq!(validate_image_repository(ok), Ok(()), "{ok}");
+    }
+    for (bad, why) in [
+        ("registry.k8s.io/Upper", "path component \"Upper\""),
+        ("registry.k8s.io/-a", "path component \"-a\""),
+        ("registry.k8s.io/a.", "path component \"a.\""),
+        ("reg_istry.io/a", "registry host \"reg_istry.io\""),
+        ("Myorg/app", "\"Myorg\" is neither a registry host"),
+        ("registry.k8s.io/pause@sha256:abc", "a digest"),
+        ("registry.k8s.io:port", "port \"port\""),
+    ] {
+        let e = validate_image_repository(bad).unwrap_err();
+        assert!(
+            e.starts_with("is not a valid image repository: ") && e.contains(why),
+            "{bad}: {e}"
+        );
+    }
+    let mut cfg = example_init_config("v1.37.2");
+    cfg.cluster.image_repository = "k8s.gcr.io".into();
+    let e = validate_init(&cfg, &facts());
+    assert!(e.iter().all(|e| e.warning), "{e:?}");
+    assert!(
+        rules_of(&e, "imageRepository")[0].contains("is frozen: k8s.gcr.io receives no new images"),
+        "{e:?}"
+    );
+}
+
+#[test]
+fn external_ca_lists_every_missing_file_and_refuses_upload_certs_before_anything_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let pki = root.join("etc/kubernetes/pki");
+    std::fs::create_dir_all(&pki).unwrap();
+    // an external CA: ca.crt without ca.key (content is not read by this check)
+    std::fs::write(pki.join("ca.crt"), "x").unwrap();
+    std::fs::write(pki.join("apiserver.crt"), "x").unwrap();
+    std::fs::write(pki.join("apiserver.key"), "x").unwrap();
+    let r = root.to_str().unwrap();
+    let (code, out, err) = kubestrap(&[
+        "--root",
+        r,
+        "init",
+        "--dry-run",
+        "--non-interactive",
+        "--apiserver-advertise-address",
+        "192.0.2.10",
+        "--node-name",
+        "cp1",
+        "--upload-certs",
+    ]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        err.contains("--upload-certs cannot be used with an external CA (/etc/kubernetes/pki/ca.crt present without /etc/kubernetes/pki/ca.key)"),
+        "{err}"
+    );
+    // every missing file at once, in one message; nothing ran
+    for f in [
+        "/etc/kubernetes/pki/apiserver-kubelet-client.crt",
+        "/etc/kubernetes/pki/apiserver-kubelet-client.key",
+        "/etc/kubernetes/pki/sa.key",
+        "/etc/kubernetes/pki/sa.pub",
+        "/etc/kubernetes/admin.conf",
+        "/etc/kubernetes/super-admin.conf",
+        "/etc/kubernetes/kubelet.conf",
+        "/etc/kubernetes/controller-manager.conf",
+        "/etc/kubernetes/scheduler.conf",
+    ] {
+        assert!(err.contains(f), "{f} not in {err}");
+    }
+    assert!(err.contains("9 file(s) are missing"), "{err}");
+    assert!(!err.contains("/etc/kubernetes/pki/apiserver.crt,"), "{err}");
+    assert!(
+        !out.contains("[preflight]") && !out.contains("[certs]"),
+        "{out}"
+    );
+    // a CA with its key is not external: no complaint
+    std::fs::write(pki.join("ca.key"), "x").unwrap();
+    let cfg = {
+        let mut c = example_init_config("v1.37.2");
+        apply_static_init_defaults(&mut c);
+        c
+    };
+    let host = kubestrap::host::RealHost::new(root, false).unwrap();
+    assert_eq!(
+        kubestrap::config::validate_host::check_external_ca(&host, &cfg, true),
+        Ok(())
+    );
+}
+
+// ---------------------------------------------------------------- issue 12: component config fields
+
+#[test]
+fn unknown_component_config_fields_are_errors_with_a_suggestion_and_line() {
+    let text = "apiVersion: kubeadm.k8s.io/v1beta4\nkind: ClusterConfiguration\nkubernetesVersion: v1.36.3\n---\napiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\ncgroupdriver: systemd\nauthentication:\n  x509:\n    clientCAfile: /etc/ca.crt\nevictionHard:\n  memory.available: 100Mi\nlogging:\n  vmodule:\n  - filePattern: a.go\n    verbosty: 2\n---\napiVersion: kubeproxy.config.k8s.io/v1alpha1\nkind: KubeProxyConfiguration\nmoed: ipvs\nipvs:\n  strictARP: true\n";
+    let e = load_err(text);
+    for want in [
+        "t.yaml: KubeletConfiguration.cgroupdriver: \"systemd\" unknown field of KubeletConfiguration in Kubernetes v1.36 (did you mean cgroupDriver?); the component would drop it (line 7)",
+        "KubeletConfiguration.authentication.x509.clientCAfile: \"/etc/ca.crt\" unknown field of KubeletConfiguration in Kubernetes v1.36 (did you mean clientCAFile?)",
+        "KubeletConfiguration.logging.vmodule.verbosty: \"2\" unknown field of KubeletConfiguration in Kubernetes v1.36 (did you mean verbosity?); the component would drop it (line 16)",
+        "KubeProxyConfiguration.moed: \"ipvs\" unknown field of KubeProxyConfiguration in Kubernetes v1.36 (did you mean mode?); the component would drop it (line 20)",
+    ] {
+        assert!(e.contains(want), "{want}\nnot in\n{e}");
+    }
+    // maps (evictionHard) are not looked into; known fields pass
+    assert!(
+        !e.contains("memory.available") && !e.contains("strictARP"),
+        "{e}"
+    );
+    assert_eq!(e.lines().count(), 4, "{e}");
+    // per version: memoryReservationPolicy is new in v1.37's kubelet
+    let f = |v: &str| {
+        format!(
+            "apiVersion: kubeadm.k8s.io/v1beta4\nkind: ClusterConfiguration\nkubernetesVersion: {v}\n---\napiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nmemoryReservationPolicy: None\n"
+        )
+    };
+    assert!(load_documents(&f("v1.37.2"), "t.yaml").is_ok());
+    assert!(load_err(&f("v1.34.4")).contains("memoryReservationPolicy: \"None\" unknown field of KubeletConfiguration in Kubernetes v1.34"));
+}
+
+/// The json tags of the struct `root` of a Go file and of the structs of that file its fields
+/// reach (by type name), as the generator reads them.
+fn go_json_tags(src: &str, root: &str) -> std::collections::BTreeSet<String> {
+    use std::collections::{BTreeMap, BTreeSet};
+    // struct name -> (json tag, field type's last identifier)
+    let mut structs: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
+    let mut cur: Option<String> = None;
+    for l in src.lines() {
+        let l = l.trim();
+        if let Some(rest) = l.strip_prefix("type ")
+            && let Some(name) = rest.strip_suffix(" struct {")
+        {
+            cur = Some(name.trim().to_string());
+            structs.entry(name.trim().to_string()).or_default();
+            continue;
+        }
+        if l == "}" {
+            cur = None;
+            continue;
+        }
+        let Some(c) = &cur else { continue };
+        if l.starts_with("//") {
+            continue;
+        }
+        let Some(i) = l.find("json:\"") else { continue };
+        let tag: String = l[i + 6..]
+            .chars()
+            .take_while(|c| *c != ',' && *c != '"')
+            .collect();
+        let ty = l.split_whitespace().nth(1).unwrap_or_default();
+        let ty = ty
+            .rsplit([']', '*', '.'])
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        structs.get_mut(c).unwrap().push((tag, ty));
+    }
+    let mut out = BTreeSet::new();
+    let mut todo = vec![root.to_string()];
+    let mut seen = BTreeSet::new();
+    while let Some(t) = todo.pop() {
+        if !seen.insert(t.clone()) {
+            continue;
+        }
+        for (tag, ty) in structs.get(&t).cloned().unwrap_or_default() {
+            if !tag.is_empty() && tag != "-" {
+                out.insert(tag);
+            }
+            if structs.contains_key(&ty) {
+                todo.push(ty);
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn component_field_lists_match_the_go_types_in_the_module_cache() {
+    // The lists are generated by scripts/gen-component-fields.sh; every json tag of the
+    // component's own types.go must be a field name of the list of that version, and every
+    // top-level field of the list a tag there (or a field of an embedded type).
+    let Ok(out) = Command::new("go").args(["env", "GOMODCACHE"]).output() else {
+        eprintln!("go not installed; skipped (scripts/test.sh installs it)");
+        return;
+    };
+    let cache = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+    let mut checked = 0;
+    for (kind, module, pkg, file) in [
+        (
+            "KubeletConfiguration",
+            "kubelet",
+            "config/v1beta1",
+            "kubelet",
+        ),
+        (
+            "KubeProxyConfiguration",
+            "kube-proxy",
+            "config/v1alpha1",
+            "kube-proxy",
+        ),
+    ] {
+        for (minor, v) in [
+            (34, "0.34.4"),
+            (35, "0.35.4"),
+            (36, "0.36.3"),
+            (37, "0.37.2"),
+        ] {
+            let types = cache.join(format!("k8s.io/{module}@v{v}/{pkg}/types.go"));
+            let Ok(src) = std::fs::read_to_string(&types) else {
+                eprintln!("{} not in the module cache; skipped", types.display());
+                continue;
+            };
+            let list = std::fs::read_to_string(format!(
+                "{}/assets/component-fields/{file}-v1.{minor}.txt",
+                env!("CARGO_MANIFEST_DIR")
+            ))
+            .unwrap();
+            assert!(
+                list.contains(&format!("{module} v{v}")),
+                "{file} v1.{minor}: header names another version"
+            );
+            let names: std::collections::BTreeSet<&str> = list
+                .lines()
+                .filter(|l| !l.starts_with('#'))
+                .map(|l| l.rsplit('.').next().unwrap())
+                .collect();
+            let tags = go_json_tags(&src, kind);
+            let missing: Vec<&String> = tags
+                .iter()
+                .filter(|t| !names.contains(t.as_str()))
+                .collect();
+            assert!(
+                missing.is_empty(),
+                "{kind} v1.{minor}: json tags of types.go missing from the list: {missing:?}"
+            );
+            let fields = kubestrap::config::component_fields::fields(kind, minor).unwrap();
+            let extra: Vec<&&str> = fields
+                .iter()
+                .filter(|f| {
+                    !f.contains('.') && !tags.contains(**f) && !["apiVersion", "kind"].contains(*f)
+                })
+                .collect();
+            assert!(
+                extra.is_empty(),
+                "{kind} v1.{minor}: top-level fields not in types.go: {extra:?}"
+            );
+            checked += 1;
+        }
+    }
+    eprintln!("{checked} lists checked against their types.go");
+}
+
+#[test]
+fn v1beta3_map_form_extra_args_are_named_by_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("k.yaml");
+    std::fs::write(
+        &p,
+        "apiVersion: kubeadm.k8s.io/v1beta3\nkind: ClusterConfiguration\napiServer:\n  extraArgs:\n    audit-log-path: /var/log/a.log\n    profiling: \"maybe\"\n",
+    )
+    .unwrap();
+    let (code, out, err) = kubestrap(&["config", "validate", "--config", p.to_str().unwrap()]);
+    let all = out + &err;
+    assert_eq!(code, 1, "{all}");
+    assert!(
+        all.contains("apiServer.extraArgs[\"profiling\"]: \"maybe\"") && all.contains("(line 6)"),
+        "{all}"
+    );
+    assert!(!all.contains("extraArgs[1]"), "{all}");
+}
+
+#[test]
+fn unknown_component_fields_come_with_every_other_problem_in_one_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("k.yaml");
+    std::fs::write(
+        &p,
+        "apiVersion: kubeadm.k8s.io/v1beta4\nkind: InitConfiguration\nlocalAPIEndpoint:\n  advertiseAddress: 127.0.0.1\n  bindPort: 10259\n---\napiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\ncgroupdriver: systemd\n",
+    )
+    .unwrap();
+    let (code, out, err) = kubestrap(&["config", "validate", "--config", p.to_str().unwrap()]);
+    let all = out + &err;
+    assert_eq!(code, 1, "{all}");
+    for want in [
+        "localAPIEndpoint.advertiseAddress: \"127.0.0.1\" is a loopback address",
+        "localAPIEndpoint.bindPort: \"10259\" clashes with kube-scheduler",
+        "KubeletConfiguration.cgroupdriver: \"systemd\" unknown field of KubeletConfiguration in Kubernetes v1.37 (did you mean cgroupDriver?); the component would drop it (line 9)",
+    ] {
+        assert!(all.contains(want), "{want}\nnot in\n{all}");
+    }
+    // init --config reports them together too, before anything runs
+    let (code, out, err) = kubestrap(&[
+        "init",
+        "--dry-run",
+        "--non-interactive",
+        "--config",
+        p.to_str().unwrap(),
+    ]);
+    let all = out + &err;
+    assert_eq!(code, 1, "{all}");
+    assert!(
+        all.contains("is a loopback address") && all.contains("did you mean cgroupDriver?"),
+        "{all}"
+    );
 }

@@ -175,7 +175,9 @@ fn init_and_join_write_no_secret_outside_the_pki_and_kubeconfigs() {
             "--control-plane-endpoint",
             &endpoint,
             "--apiserver-advertise-address",
-            "127.0.0.1",
+            // a documentation address: loopback is refused as an advertise address, and
+            // the API phases reach the test server through the control-plane endpoint
+            "192.0.2.10",
             "--node-name",
             "cp1",
             "--kubernetes-version",

@@ -256,7 +256,19 @@ pub fn check_loaded(
         if placeholder {
             // Without a default route the address is only known when init runs on the
             // target machine: validate the rest with a stand-in and keep the file's value.
-            cfg.init.local_api_endpoint.advertise_address = "127.0.0.1".into();
+            // (a documentation address: loopback is refused as an advertise address)
+            cfg.init.local_api_endpoint.advertise_address = if cfg
+                .cluster
+                .networking
+                .service_subnet
+                .split(',')
+                .next()
+                .is_some_and(|s| s.contains(':'))
+            {
+                "2001:db8::1".into()
+            } else {
+                "192.0.2.1".into()
+            };
         }
         defaults::apply_static_init_defaults(&mut cfg);
         problems.extend(validate::validate_init(&cfg, facts));
@@ -281,7 +293,7 @@ pub fn check_loaded(
             cp.local_api_endpoint.advertise_address = facts
                 .default_route_addr
                 .map(|a| a.to_string())
-                .unwrap_or_else(|| "127.0.0.1".into());
+                .unwrap_or_else(|| "192.0.2.1".into());
         }
         problems.extend(validate::validate_join(&j, facts));
         j
@@ -292,6 +304,9 @@ pub fn check_loaded(
         r
     });
     attach_lines(&mut problems, &lines, &Default::default());
+    if let Some(c) = &init_out {
+        crate::config::arg_paths::name_map_keys(&mut problems, c, &loaded.api_versions);
+    }
     let (warn, errors): (Vec<FieldError>, Vec<FieldError>) =
         problems.into_iter().partition(|e| e.warning);
     warnings.extend(warn.iter().map(|w| w.to_string()));
@@ -308,7 +323,7 @@ pub fn check_loaded(
 /// document (empty, comments only, component configs only) is an error.
 pub fn validate_file(path: &Path, facts: &HostFacts) -> (i32, String) {
     let name = path.display().to_string();
-    let res = overlay::load_file(path).and_then(|l| {
+    let res = overlay::load_file_and_component_errors(path).and_then(|(l, component)| {
         if l.init.is_none() && l.cluster.is_none() && l.join.is_none() && l.reset.is_none() {
             return Err(ConfigErrors::new(
                 &name,
@@ -321,7 +336,15 @@ pub fn validate_file(path: &Path, facts: &HostFacts) -> (i32, String) {
                 }],
             ));
         }
-        check_loaded(l, &name, facts)
+        // Unknown component-config fields are reported with every other problem.
+        match check_loaded(l, &name, facts) {
+            Ok(_) if !component.is_empty() => Err(ConfigErrors::new(&name, component)),
+            Err(mut e) => {
+                e.errors.extend(component);
+                Err(e)
+            }
+            ok => ok,
+        }
     });
     match res {
         Ok((_, _, _, warnings)) => {

@@ -83,6 +83,13 @@ pub fn run(root: Option<PathBuf>, args: InitArgs) -> i32 {
         ),
         Err(e) => return super::fail(e),
     };
+    if let Err(e) = crate::config::validate_host::check_external_ca(
+        host.as_ref(),
+        &cfg,
+        args.flags.upload_certs,
+    ) {
+        return super::fail(e);
+    }
     let mut skip = cfg.init.skip_phases.clone();
     skip.extend(args.flags.skip_phases.iter().cloned());
     skip.sort();

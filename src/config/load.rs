@@ -129,12 +129,47 @@ const ACCEPTED: &str = "kubeadm.k8s.io/v1beta4 (or v1beta3, v1beta2) InitConfigu
 /// Loads every document of `text` (named `source_name` in messages). Collects all problems
 /// of all documents; returns them together as [`ConfigErrors`]. Never panics on any input.
 pub fn load_documents(text: &str, source_name: &str) -> Result<Loaded, ConfigErrors> {
+    let mut component = Vec::new();
+    match load_inner(text, source_name, &mut component) {
+        Ok(l) if component.is_empty() => Ok(l),
+        Ok(_) => Err(ConfigErrors::new(source_name, component)),
+        Err(mut e) => {
+            e.errors.extend(component);
+            Err(e)
+        }
+    }
+}
+
+/// Like [`load_documents`], but the unknown fields of KubeletConfiguration and
+/// KubeProxyConfiguration documents do not stop the load: they come back beside the
+/// documents, so a caller that goes on to validate reports them with every other problem of
+/// the file. The caller must report them.
+pub fn load_documents_and_component_errors(
+    text: &str,
+    source_name: &str,
+) -> Result<(Loaded, Vec<FieldError>), ConfigErrors> {
+    let mut component = Vec::new();
+    match load_inner(text, source_name, &mut component) {
+        Ok(l) => Ok((l, component)),
+        Err(mut e) => {
+            e.errors.extend(component);
+            Err(e)
+        }
+    }
+}
+
+fn load_inner(
+    text: &str,
+    source_name: &str,
+    component_errors: &mut Vec<FieldError>,
+) -> Result<Loaded, ConfigErrors> {
     let fail = |errs: Vec<FieldError>| ConfigErrors::new(source_name, errs);
     let docs = yaml11::split_documents(text)
         .map_err(|e| fail(vec![doc_err("(yaml)", "", e.message, e.line)]))?;
     let mut out = Loaded::default();
     let mut errors: Vec<FieldError> = Vec::new();
     let mut cp_timeout: Option<(Node, usize)> = None;
+    let mut components: Vec<(String, Node)> = Vec::new();
     for d in docs {
         let mut root = match yaml11::parse_document(&d.text, d.first_line) {
             Ok(Some(n)) => n,
@@ -199,6 +234,7 @@ pub fn load_documents(text: &str, source_name: &str) -> Result<Loaded, ConfigErr
                     ));
                     continue;
                 }
+                components.push((kind_s.clone(), root.clone()));
                 let mut v = root.to_value();
                 if let serde_yaml::Value::Mapping(m) = &mut v {
                     m.insert("apiVersion".into(), api_s.clone().into());
@@ -447,6 +483,10 @@ pub fn load_documents(text: &str, source_name: &str) -> Result<Loaded, ConfigErr
             *s = s.to_lowercase();
         }
     }
+    component_errors.extend(super::component_fields::check_loaded(
+        &components,
+        out.cluster.as_ref().map(|c| c.kubernetes_version.as_str()),
+    ));
     if errors.is_empty() {
         Ok(out)
     } else {

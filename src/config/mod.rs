@@ -5,6 +5,8 @@
 //! [`validate::validate_init`] / [`validate::validate_join`] and the per-field validators,
 //! [`export::export_init`] / [`export::export_join`], [`flags::known_flags`].
 
+pub mod arg_paths;
+pub mod component_fields;
 pub mod de;
 pub mod defaults;
 pub mod duration;
@@ -18,6 +20,8 @@ pub mod types;
 pub mod v1beta2;
 pub mod v1beta3;
 pub mod validate;
+pub mod validate_host;
+pub mod validate_values;
 pub mod versions;
 pub mod yaml11;
 

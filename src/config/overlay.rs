@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use super::GoDuration;
 use super::defaults;
-use super::load::{ConfigErrors, Loaded, load_documents};
+use super::load::{ConfigErrors, Loaded};
 use super::types::*;
 use super::validate::{self, FieldError};
 use crate::cli::InitFlags;
@@ -49,8 +49,31 @@ fn flag_err(path: &str, value: &str, rule: impl Into<String>) -> FieldError {
     }
 }
 
+/// [`load_file`] that returns the unknown fields of component configs beside the documents
+/// (see [`super::load::load_documents_and_component_errors`]); the caller reports them.
+pub fn load_file_and_component_errors(
+    path: &std::path::Path,
+) -> Result<(Loaded, Vec<FieldError>), ConfigErrors> {
+    let mut component = Vec::new();
+    let loaded = load_file_with(path, &mut component)?;
+    Ok((loaded, component))
+}
+
 /// Reads and loads a configuration file. Errors: unreadable file (named), or the load errors.
 pub fn load_file(path: &std::path::Path) -> Result<Loaded, ConfigErrors> {
+    let mut component = Vec::new();
+    let loaded = load_file_with(path, &mut component)?;
+    if component.is_empty() {
+        Ok(loaded)
+    } else {
+        Err(ConfigErrors::new(&path.display().to_string(), component))
+    }
+}
+
+fn load_file_with(
+    path: &std::path::Path,
+    component: &mut Vec<FieldError>,
+) -> Result<Loaded, ConfigErrors> {
     let name = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|e| {
         ConfigErrors::new(
@@ -58,7 +81,9 @@ pub fn load_file(path: &std::path::Path) -> Result<Loaded, ConfigErrors> {
             vec![flag_err("--config", &name, format!("cannot be read: {e}"))],
         )
     })?;
-    load_documents(&text, &name)
+    let (loaded, c) = super::load::load_documents_and_component_errors(&text, &name)?;
+    component.extend(c);
+    Ok(loaded)
 }
 
 /// An init configuration built from a file: the configuration (not yet defaulted), the
@@ -323,9 +348,13 @@ pub fn resolve_init(
     flags: &InitFlags,
     facts: &HostFacts,
 ) -> Result<(InitConfig, Vec<String>), ConfigErrors> {
+    let mut api_versions = BTreeMap::new();
+    let mut component_errors = Vec::new();
     let (mut cfg, mut warnings, lines, source) = match &flags.config {
         Some(p) => {
-            let loaded = load_file(p)?;
+            let (loaded, c) = load_file_and_component_errors(p)?;
+            component_errors = c;
+            api_versions = loaded.api_versions.clone();
             let name = p.display().to_string();
             let (c, w, l) = init_from_loaded(loaded, &name)?;
             (c, w, l, name)
@@ -381,6 +410,8 @@ pub fn resolve_init(
             .filter(|e| !flag_errs.iter().any(|(v, r)| *v == e.value && *r == e.rule)),
     );
     attach_lines(&mut errs, &lines, &cfg.sources);
+    super::arg_paths::name_map_keys(&mut errs, &cfg, &api_versions);
+    errs.extend(component_errors);
     let (warn, errors): (Vec<FieldError>, Vec<FieldError>) =
         errs.into_iter().partition(|e| e.warning);
     warnings.extend(warn.iter().map(|w| w.to_string()));

@@ -112,9 +112,11 @@ pub fn validate_ip(s: &str) -> Result<(), String> {
 /// not unspecified (`0.0.0.0` means "detect" and must be resolved first), link-local or
 /// multicast. Mirrors `ValidateAPIEndpoint` + `ChooseAPIServerBindAddress`.
 pub fn validate_advertise_address(s: &str) -> Result<(), String> {
+    super::validate_values::refuse_unexpanded(s)?;
     let ip: IpAddr = s.parse().map_err(|_| {
         "is not a valid IP address (expected e.g. 192.168.1.10 or 2001:db8::10)".to_string()
     })?;
+    super::validate_values::refuse_loopback(ip)?;
     let bad = match ip {
         IpAddr::V4(v) => {
             v.is_unspecified() || v.is_link_local() || v.is_multicast() || v.is_broadcast()
@@ -131,6 +133,7 @@ pub fn validate_advertise_address(s: &str) -> Result<(), String> {
 
 /// A TCP port 1–65535. Mirrors `ValidatePort`.
 pub fn validate_bind_port(port: i32) -> Result<(), String> {
+    super::validate_values::refuse_reserved_port(port)?;
     if (1..=65535).contains(&port) {
         Ok(())
     } else {
@@ -141,6 +144,7 @@ pub fn validate_bind_port(port: i32) -> Result<(), String> {
 /// A subnet list: one CIDR, or two (one IPv4 and one IPv6) comma-separated, each holding at
 /// least `min_addresses` addresses. Mirrors `ValidateIPNetFromString`.
 pub fn validate_subnets(value: &str, min_addresses: u128) -> Result<Vec<IpNet>, String> {
+    super::validate_values::refuse_unexpanded(value)?;
     let nets = parse_subnets(value)?;
     if nets.len() > 2 {
         return Err("expected one CIDR or two (one IPv4 and one IPv6) separated by a comma".into());
@@ -269,6 +273,7 @@ pub fn validate_cert_san_list(s: &str) -> Result<(), String> {
 
 /// `networking.dnsDomain`: a lower-case RFC 1123 subdomain.
 pub fn validate_dns_domain(s: &str) -> Result<(), String> {
+    super::validate_values::refuse_unexpanded(s)?;
     if is_dns1123_subdomain(s) {
         Ok(())
     } else {
@@ -278,6 +283,7 @@ pub fn validate_dns_domain(s: &str) -> Result<(), String> {
 
 /// Node name: required, lower-case RFC 1123 subdomain (underscores and upper case refused).
 pub fn validate_node_name(s: &str) -> Result<(), String> {
+    super::validate_values::refuse_unexpanded(s)?;
     if s.is_empty() {
         return Err("is required".into());
     }
@@ -297,6 +303,7 @@ pub fn normalize_node_name(s: &str) -> Result<String, String> {
 
 /// A certificate SAN: an IP, a DNS name, or a DNS name with one leading `*.` wildcard.
 pub fn validate_cert_san(s: &str) -> Result<(), String> {
+    super::validate_values::refuse_unexpanded(s)?;
     if s.parse::<IpAddr>().is_ok() {
         return Ok(());
     }
@@ -314,6 +321,7 @@ pub fn validate_cert_san(s: &str) -> Result<(), String> {
 /// `controlPlaneEndpoint`: `host[:port]` where host is an IP or a lower-case DNS name and
 /// port 1–65535; IPv6 with a port needs brackets.
 pub fn validate_control_plane_endpoint(s: &str) -> Result<(), String> {
+    super::validate_values::refuse_unexpanded(s)?;
     let (host, _port) = split_host_port(s)?;
     if host.parse::<IpAddr>().is_ok() || is_dns1123_subdomain(&host) {
         Ok(())
@@ -391,6 +399,7 @@ pub fn validate_certificate_key(s: &str) -> Result<(), String> {
 
 /// `criSocket`: a `unix://` URL with a path.
 pub fn validate_cri_socket(s: &str) -> Result<(), String> {
+    super::validate_values::refuse_unexpanded(s)?;
     if s.is_empty() {
         return Err("is required".into());
     }
@@ -420,6 +429,7 @@ pub fn validate_encryption_algorithm(s: &str) -> Result<(), String> {
 /// `imageRepository`: `host[:port][/path...]`, no scheme, no tag, no empty path parts,
 /// no spaces; path parts lower-case `[a-z0-9._-]`.
 pub fn validate_image_repository(s: &str) -> Result<(), String> {
+    super::validate_values::check_image_reference(s)?;
     let bad = || {
         Err("is not a valid image repository (expected e.g. registry.k8s.io or 127.0.0.1:5000/mirror, without scheme or tag)".to_string())
     };
@@ -930,6 +940,7 @@ fn check_cluster(
 
 /// Errors when any subnet of `pod` overlaps any subnet of `service_subnet`.
 pub fn check_overlap(pod: &str, service_subnet: &str) -> Result<(), String> {
+    super::validate_values::check_subnet_families(pod, service_subnet)?;
     let (Ok(p), Ok(s)) = (parse_subnets(pod), parse_subnets(service_subnet)) else {
         return Ok(());
     };
@@ -1021,6 +1032,8 @@ pub fn validate_init(cfg: &InitConfig, facts: &HostFacts) -> Vec<FieldError> {
         );
     }
     check_cluster(&mut r, &cfg.cluster, Some(facts), Some(adv));
+    r.errs.extend(super::validate_values::check_init(cfg));
+    super::validate_values::prefer_variable_hint(&mut r.errs);
     r.errs
 }
 

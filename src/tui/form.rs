@@ -215,7 +215,10 @@ pub fn field_warning(a: &Answers, f: FieldId, facts: &HostFacts) -> Option<Strin
                     }
                 }
             }
-            None
+            crate::config::validate_values::pod_subnet_one_node(a.pod_subnet.trim(), (24, 64))
+        }
+        FieldId::ImageRepo => {
+            crate::config::validate_values::image_repository_warning(a.image_repo.trim())
         }
         FieldId::Advertise => node_ip(a, facts).map(|ip| {
             format!("{ip} is not the default-route address; it also becomes the kubelet's node-ip")

@@ -330,6 +330,14 @@ pub fn run_init(root: Option<PathBuf>, args: crate::cli::InitArgs) -> i32 {
         Err(e) if args.flags.config.is_some() => return crate::cmd::fail(e),
         Err(_) => (base_config(&args.flags, &detected, None), vec![]),
     };
+    // External-CA files and --upload-certs: refused before the wizard opens, as init does.
+    if let Err(e) = crate::config::validate_host::check_external_ca(
+        host.as_ref(),
+        &base,
+        args.flags.upload_certs,
+    ) {
+        return crate::cmd::fail(e);
+    }
     let from_file = args.flags.config.is_some();
     let mut app = App::new(base, detected, theme_from_env(), from_file);
     app.detected.existing = crate::day2::certs::welcome_lines(host.as_ref(), &app.base);

@@ -1342,3 +1342,33 @@ fn changing_the_version_rechecks_what_the_file_set_for_it() {
         "{e}"
     );
 }
+
+#[test]
+fn wizard_fields_share_the_issue_12_value_rules() {
+    let f = facts();
+    let mut a = Answers::from_config(&app().base);
+    a.advertise = "127.0.0.1".into();
+    let e = form::validate_field(&a, FieldId::Advertise).unwrap_err();
+    assert!(e.contains("\"127.0.0.1\" is a loopback address"), "{e}");
+    a.bind_port = "10250".into();
+    let e = form::validate_field(&a, FieldId::BindPort).unwrap_err();
+    assert!(e.contains("clashes with the kubelet"), "{e}");
+    a.node_name = "${NODE}".into();
+    let e = form::validate_field(&a, FieldId::NodeName).unwrap_err();
+    assert!(
+        e.contains("looks like an unexpanded shell or template variable"),
+        "{e}"
+    );
+    a.pod_subnet = "fd00:10::/56".into();
+    a.service_subnet = "10.96.0.0/12".into();
+    let e = form::validate_field(&a, FieldId::PodSubnet).unwrap_err();
+    assert!(e.contains("need a common IP family"), "{e}");
+    a.pod_subnet = "10.244.0.0/24".into();
+    assert_eq!(form::validate_field(&a, FieldId::PodSubnet), Ok(()));
+    let w = form::field_warning(&a, FieldId::PodSubnet, &f).unwrap();
+    assert!(w.contains("node-cidr-mask-size-ipv4"), "{w}");
+    a.image_repo = "k8s.gcr.io".into();
+    assert_eq!(form::validate_field(&a, FieldId::ImageRepo), Ok(()));
+    let w = form::field_warning(&a, FieldId::ImageRepo, &f).unwrap();
+    assert!(w.contains("is frozen"), "{w}");
+}
