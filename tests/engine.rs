@@ -48,7 +48,7 @@ fn drain(rx: &mut tokio::sync::mpsc::UnboundedReceiver<Event>) -> Vec<Event> {
 
 /// A workflow where every leaf records its id into `log` and succeeds.
 fn recording_workflow(log: Arc<Mutex<Vec<String>>>) -> Workflow {
-    let mut wf = Workflow::init();
+    let mut wf = kubestrap::phases::init_workflow();
     for p in wf.phases.clone() {
         let top = p.name.clone();
         let log = log.clone();
@@ -201,7 +201,7 @@ fn init_phase_selection_runs_only_that_phase() {
 
 #[test]
 fn cancellation_stops_at_the_next_safe_point_and_reports_what_was_done() {
-    let mut wf = Workflow::init();
+    let mut wf = kubestrap::phases::init_workflow();
     let count = Arc::new(AtomicUsize::new(0));
     for p in wf.phases.clone() {
         let c = count.clone();
@@ -339,7 +339,7 @@ fn resume_after_failure_skips_completed_phases_and_a_finished_run_is_not_resumed
 
 #[test]
 fn missing_phase_modules_fail_with_their_name_never_succeed() {
-    let wf = Workflow::init();
+    let wf = kubestrap::phases::init_workflow();
     let (ctx, mut rx) = ctx_with(
         example_init_config("v1.37.2"),
         Arc::new(FakeHost::new().unwrap()),
@@ -1172,7 +1172,7 @@ fn dry_run_events() -> Vec<Event> {
     host.put("/proc/sys/net/ipv4/ip_forward", "0\n").unwrap();
     host.remove_program("losetup");
     let host = Arc::new(host);
-    let wf = Workflow::init();
+    let wf = kubestrap::phases::init_workflow();
     let missing = wf.missing_phases();
     let mut cfg = example_init_config("v1.37.2");
     cfg.cluster.encryption_algorithm = "ECDSA-P256".into();
@@ -1327,7 +1327,7 @@ impl Drop for KillOnDrop {
 }
 
 fn dry_run_cmd(root: &Path, dry: &Path, output: &str) -> Command {
-    let wf = Workflow::init();
+    let wf = kubestrap::phases::init_workflow();
     let mut c = Command::new(bin());
     c.args(["init", "--non-interactive", "--dry-run", "--output", output])
         .arg("--root")
@@ -1764,7 +1764,8 @@ fn ctrl_c_during_wait_control_plane_stops_within_two_seconds_as_cancelled() {
         .unwrap();
     let (outcome, took, events) = rt.block_on(async {
         let cancel = ctx.cancel.clone();
-        let handle = kubestrap::engine::spawn_workflow(Workflow::init(), ctx, plan);
+        let handle =
+            kubestrap::engine::spawn_workflow(kubestrap::phases::init_workflow(), ctx, plan);
         let mut seen = Vec::new();
         // Wait (bounded) for the phase to start, then cancel 300 ms into it.
         let started = tokio::time::timeout(Duration::from_secs(10), async {

@@ -625,24 +625,6 @@ pub fn base_container(
     }
 }
 
-/// Builds the static Pod of `component` for `cfg` (a fully defaulted configuration).
-/// Dispatches to [`crate::phases::etcd::build_etcd_pod`] and the builders in
-/// [`crate::phases::control_plane`]. Errors name the bad field.
-pub fn build_pod(
-    component: Component,
-    cfg: &InitConfig,
-    inputs: &PodInputs,
-) -> Result<Pod, ManifestError> {
-    match component {
-        Component::Etcd => crate::phases::etcd::build_etcd_pod(cfg, inputs),
-        Component::KubeApiServer => crate::phases::control_plane::build_apiserver_pod(cfg, inputs),
-        Component::KubeControllerManager => {
-            crate::phases::control_plane::build_controller_manager_pod(cfg, inputs)
-        }
-        Component::KubeScheduler => crate::phases::control_plane::build_scheduler_pod(cfg, inputs),
-    }
-}
-
 /// The manifest text of `pod` (YAML, `apiVersion: v1`, `kind: Pod` first).
 pub fn to_yaml(component: Component, pod: &Pod) -> Result<String, ManifestError> {
     serde_yaml::to_string(pod).map_err(|source| ManifestError::Yaml {
@@ -669,16 +651,16 @@ pub fn warn_unsupported_feature_gates(ctx: &PhaseCtx, phase: &str) {
     }
 }
 
-/// Builds `component`'s Pod and writes it to `<manifests dir>/<name>.yaml` (mode 0600,
-/// directory 0700) through `ctx.host`, sending [`Event::FileWritten`] with the real path.
-/// Errors: bad configuration (field named), or the io error with the file path.
+/// Writes `component`'s built Pod to `<manifests dir>/<name>.yaml` (mode 0600, directory
+/// 0700) through `ctx.host`, sending [`Event::FileWritten`] with the real path. The builders
+/// are in `etcd.rs` and `control_plane.rs` (and `phases::build_pod` picks one); this
+/// toolkit never calls them. Errors: the YAML, or the io error with the file path.
 pub fn write_manifest(
     ctx: &PhaseCtx,
     component: Component,
-    inputs: &PodInputs,
+    pod: &Pod,
 ) -> Result<std::path::PathBuf, PhaseError> {
-    let pod = build_pod(component, &ctx.cfg, inputs)?;
-    let yaml = to_yaml(component, &pod)?;
+    let yaml = to_yaml(component, pod)?;
     let dir = &ctx.paths.manifests_dir;
     ctx.host
         .create_dir_all(dir, MANIFESTS_DIR_MODE)
