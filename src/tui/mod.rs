@@ -524,7 +524,11 @@ async fn event_loop(app: &mut App, link: Link, log_dir: &Path) -> std::io::Resul
         while !pending.is_empty() {
             let batch = std::mem::take(&mut pending);
             for msg in batch {
-                if let (Msg::Engine(ev), Some(f)) = (&msg, log_file.as_mut()) {
+                // Probes feed the health pane; the log has wait-control-plane's change
+                // and summary lines instead.
+                if let (Msg::Engine(ev), Some(f)) = (&msg, log_file.as_mut())
+                    && !matches!(ev, Event::Probe { .. })
+                {
                     let _ = writeln!(f, "{}", log_line(ev));
                 }
                 if matches!(msg, Msg::Tick) && !app.animating() {
