@@ -1546,6 +1546,64 @@ fn sigkill_at_several_points_then_a_rerun_completes() {
     }
 }
 
+/// Kill points inside the grouped writes (`KUBESTRAP_TEST_KILL_AT`, see
+/// `host::fs::KILL_AT_ENV`): a temporary file written, the group synced but nothing renamed,
+/// a file renamed into place with the rest of its group not. Each run dies by SIGKILL at its
+/// point; the tree holds only whole files (and temporary ones), and a re-run converges.
+const KILL_POINTS: &[&str] = &[
+    "pki/ca.key@temp",
+    "pki/ca.crt@synced",
+    "pki/ca.crt@renamed",
+    "pki/apiserver.key@renamed",
+    "pki/etcd/server.crt@synced",
+    "pki/sa.pub@temp",
+    "kubernetes/admin.conf@temp",
+    "kubernetes/controller-manager.conf@renamed",
+    "kubernetes/kubelet.conf@synced",
+    "manifests/etcd.yaml@temp",
+    "manifests/kube-apiserver.yaml@renamed",
+    "manifests/kube-scheduler.yaml@synced",
+    "kubelet/kubeadm-flags.env@renamed",
+    "kubelet/config.yaml@temp",
+];
+
+#[test]
+fn sigkill_inside_each_file_group_then_a_rerun_converges() {
+    use std::os::unix::process::ExitStatusExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("root");
+    std::fs::create_dir_all(&root).unwrap();
+    for (i, point) in KILL_POINTS.iter().enumerate() {
+        let dry = tmp.path().join(format!("killed{i}"));
+        let out = dry_run_cmd(&root, &dry, "json")
+            .env(kubestrap::host::fs::KILL_AT_ENV, point)
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.signal(),
+            Some(libc::SIGKILL),
+            "the run did not reach the kill point {point}: {:?}\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_complete(&dry, true);
+        let out = dry_run_cmd(&root, &dry, "json").output().unwrap();
+        assert!(
+            out.status.success(),
+            "rerun after the kill at {point} failed: {}\n{}",
+            String::from_utf8_lossy(&out.stderr),
+            String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .rev()
+                .take(5)
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+        assert_complete(&dry, false);
+        assert_tree(&dry);
+    }
+}
+
 #[test]
 fn binary_dry_run_json_and_bad_input() {
     let tmp = tempfile::tempdir().unwrap();

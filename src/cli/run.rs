@@ -32,7 +32,9 @@ pub fn requested_dry_run_dir(args: &InitArgs) -> Option<PathBuf> {
 
 /// The host an init runs on and the dry-run directory to finish at the end. A dry run reads
 /// the machine (under `--root`) through a private temporary directory (or the requested
-/// one, kept) that receives every write; a real init works under `--root` or `/`.
+/// one, kept) that receives every write; a real init works under `--root` or `/`. What a
+/// run killed mid-write left in `/etc/kubernetes` and `/var/lib/kubelet` is recovered first
+/// ([`crate::host::fs::sweep_stale_temps`]), for the wizard as for `init`.
 /// Errors, ready for [`fail`]: `--dry-run-dir` without `--dry-run`, or a directory that
 /// cannot be used.
 pub fn init_host(
@@ -40,19 +42,23 @@ pub fn init_host(
     args: &InitArgs,
 ) -> Result<(Arc<dyn Host>, Option<DryRunDir>), String> {
     let base = root.unwrap_or_else(|| PathBuf::from("/"));
-    if args.dry_run {
+    let (host, dir): (Arc<dyn Host>, _) = if args.dry_run {
         let d = DryRunDir::new("kubestrap-init-dryrun", requested_dry_run_dir(args))
             .map_err(|e| format!("creating the dry-run directory: {e}"))?;
         let host =
             RealHost::dry_run_overlay(&base, d.path()).map_err(|e| format!("--root: {e}"))?;
-        Ok((Arc::new(host), Some(d)))
+        (Arc::new(host), Some(d))
     } else {
         if args.dry_run_dir.is_some() {
             return Err("--dry-run-dir is only used with --dry-run".into());
         }
         let host = RealHost::new(&base, false).map_err(|e| format!("--root: {e}"))?;
-        Ok((Arc::new(host), None))
+        (Arc::new(host), None)
+    };
+    for d in ["/etc/kubernetes", "/var/lib/kubelet"] {
+        crate::host::fs::sweep_stale_temps(&host.resolve(std::path::Path::new(d)));
     }
+    Ok((host, dir))
 }
 
 /// The host a join runs on, the directory its files go to, and the dry-run directory to

@@ -43,10 +43,6 @@ pub fn run(root: Option<PathBuf>, args: InitArgs) -> i32 {
         Ok(h) => h,
         Err(e) => return super::fail(e),
     };
-    // A run killed mid-write may have left temporary files; remove them first.
-    for dir in ["/etc/kubernetes", "/var/lib/kubelet"] {
-        crate::host::fs::sweep_stale_temps(&host.resolve(std::path::Path::new(dir)));
-    }
     let facts = host.facts();
     let (cfg, warnings) = match crate::config::resolve_init(&args.flags, &facts) {
         Ok((cfg, warnings)) => (

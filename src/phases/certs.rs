@@ -17,6 +17,7 @@ use rayon::prelude::*;
 use rcgen::KeyPair;
 
 use crate::engine::{Event, PhaseCtx, PhaseError};
+use crate::host::FileWrite;
 use crate::pki::issue::{Ca, cert_info, check_key_matches, check_leaf, disp, read};
 use crate::pki::keys::{load_private_key, private_key_pem, public_key_pem};
 use crate::pki::spec::{self, CertSpec, Usage};
@@ -290,49 +291,37 @@ impl Batch {
         }
     }
 
-    /// Writes every queued file through `Host::write_atomic` (temp file, fsync, rename),
-    /// all at once on scoped threads so that their fsyncs overlap, then sends
+    /// Writes every queued file with one [`crate::host::Host::write_atomic_all`] (every
+    /// temporary file, one sync, the renames, one sync per directory), then sends
     /// `FileWritten` per file in queue order and the queued events. Paths written are
-    /// appended to `written` (for rollback); the first failure in queue order is returned.
+    /// appended to `written` (for rollback); the failing file is named in the error.
     pub(crate) fn flush(self, ctx: &PhaseCtx, written: &mut Vec<PathBuf>) -> Result<(), PkiError> {
-        let host = ctx.host.as_ref();
-        let results: Vec<std::io::Result<()>> = std::thread::scope(|s| {
-            let handles: Vec<_> = self
-                .files
-                .iter()
-                .map(|(p, d, m)| s.spawn(move || host.write_atomic(p, d, *m)))
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| {
-                    h.join()
-                        .unwrap_or_else(|_| Err(std::io::Error::other("writer thread panicked")))
-                })
-                .collect()
-        });
-        let mut first_err = None;
-        for ((path, _, mode), r) in self.files.iter().zip(results) {
-            match r {
-                Ok(()) => {
-                    written.push(path.clone());
-                    if first_err.is_none() {
-                        ctx.events.send(Event::FileWritten {
-                            path: disp(path),
-                            mode: *mode,
-                        });
-                    }
-                }
-                Err(e) if first_err.is_none() => {
-                    first_err = Some(PkiError::Io {
-                        path: disp(path),
-                        source: e,
-                    })
-                }
-                Err(_) => {}
-            }
+        let files: Vec<FileWrite<'_>> = self
+            .files
+            .iter()
+            .map(|(path, data, mode)| FileWrite {
+                path,
+                data,
+                mode: *mode,
+            })
+            .collect();
+        let result = ctx.host.write_atomic_all(&files);
+        let in_place = match &result {
+            Ok(()) => self.files.len(),
+            Err(e) => e.written,
+        };
+        for (path, _, mode) in &self.files[..in_place] {
+            written.push(path.clone());
+            ctx.events.send(Event::FileWritten {
+                path: disp(path),
+                mode: *mode,
+            });
         }
-        if let Some(e) = first_err {
-            return Err(e);
+        if let Err(e) = result {
+            return Err(PkiError::Io {
+                path: disp(&self.files[e.failed].0),
+                source: e.source,
+            });
         }
         for ev in self.events {
             ctx.events.send(ev);

@@ -95,8 +95,8 @@ pub fn run(ctx: &PhaseCtx, sub: &str) -> Result<(), PhaseError> {
             ctx.paths.manifests_dir.display().to_string()
         ),
     );
-    for (c, pod) in pods {
-        let sub_phase = format!("{PHASE}/{}", sub_name(c));
+    for (c, _) in &pods {
+        let sub_phase = format!("{PHASE}/{}", sub_name(*c));
         ctx.events.log(
             &sub_phase,
             format!(
@@ -104,8 +104,8 @@ pub fn run(ctx: &PhaseCtx, sub: &str) -> Result<(), PhaseError> {
                 c.name()
             ),
         );
-        staticpod::write_manifest(ctx, c, &pod)?;
     }
+    staticpod::write_manifests(ctx, &pods)?;
     Ok(())
 }
 

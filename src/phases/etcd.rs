@@ -98,13 +98,15 @@ fn run_local(ctx: &PhaseCtx) -> Result<(), PhaseError> {
             ctx.paths.manifests_dir.display().to_string()
         ),
     );
-    let path = staticpod::write_manifest(ctx, Component::Etcd, &pod).map_err(|e| PhaseError {
-        message: format!(
-            "error creating local etcd static pod manifest file: {}",
-            e.message
-        ),
-        ..e
-    })?;
+    let path = staticpod::write_manifests(ctx, &[(Component::Etcd, pod)])
+        .map_err(|e| PhaseError {
+            message: format!(
+                "error creating local etcd static pod manifest file: {}",
+                e.message
+            ),
+            ..e
+        })?
+        .remove(0);
     if ctx.dry_run() {
         // kubeadm prints the etcd manifest from the etcd phase itself (the other static
         // Pods are printed by wait-control-plane): one tab-indented line per file line.
