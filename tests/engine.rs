@@ -4,6 +4,8 @@
 //! binary killed with SIGKILL and run again; a golden of the plain-text dry run and a schema
 //! test of the JSON events.
 
+mod support;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -378,43 +380,20 @@ fn make_cgroup_v1(h: &FakeHost) {
     .unwrap();
 }
 
-/// A fake host on which every init check passes.
+/// A fake host on which every init check passes: a ready node (support::roots) with
+/// what init's own checks and fixes ask for besides.
 fn good_host() -> FakeHost {
-    let h = FakeHost::new().unwrap();
+    let h = support::roots::ready_fake_host("cp1", "v1.37.2");
     h.add_programs(&[
-        "losetup",
-        "mount",
-        "cp",
         // kubestrap pulls images through crictl (no preflight check asks for it)
         "crictl",
-        "kubelet",
         "containerd",
-        "systemctl",
-        "getent",
         "apt-get",
         "swapoff",
         "modprobe",
         "sysctl",
     ]);
-    h.script("kubelet --version", 0, "Kubernetes v1.37.2\n");
-    h.script("getent hosts cp1", 0, "192.168.1.10 cp1\n");
     h.script("systemctl is-active firewalld", 3, "inactive\n");
-    h.script("systemctl is-enabled kubelet.service", 0, "enabled\n");
-    h.put("/proc/swaps", "Filename\tType\tSize\tUsed\tPriority\n")
-        .unwrap();
-    h.put("/proc/sys/net/ipv4/ip_forward", "1\n").unwrap();
-    h.put(
-        "/sys/fs/cgroup/cgroup.controllers",
-        "cpuset cpu io memory hugetlb pids rdma misc\n",
-    )
-    .unwrap();
-    h.create_dir_all(Path::new("/sys/module/overlay"), 0o755)
-        .unwrap();
-    h.create_dir_all(Path::new("/sys/module/br_netfilter"), 0o755)
-        .unwrap();
-    h.create_dir_all(Path::new("/run/systemd/system"), 0o755)
-        .unwrap();
-    h.put("/var/run/containerd/containerd.sock", "").unwrap();
     h.put(
         "/etc/containerd/config.toml",
         "version = 2\n[plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.runc.options]\n  SystemdCgroup = true\n",
@@ -1508,6 +1487,26 @@ fn which_real(p: &str) -> Option<PathBuf> {
     })
 }
 
+/// After a killed run into `dry`: only whole files (and temporary ones) are there, a re-run
+/// succeeds, and then every file is whole, none temporary, and the tree complete.
+fn rerun_converges(root: &Path, dry: &Path, after: &str) {
+    assert_complete(dry, true);
+    let out = dry_run_cmd(root, dry, "json").output().unwrap();
+    assert!(
+        out.status.success(),
+        "rerun after {after} failed: {}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .rev()
+            .take(5)
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    assert_complete(dry, false);
+    assert_tree(dry);
+}
+
 #[test]
 fn sigkill_at_several_points_then_a_rerun_completes() {
     let tmp = tempfile::tempdir().unwrap();
@@ -1523,22 +1522,7 @@ fn sigkill_at_several_points_then_a_rerun_completes() {
             nix::sys::signal::Signal::SIGKILL,
         );
         let _ = guard.0.wait();
-        assert_complete(&dry, true);
-        // run again: it completes, and every file is whole
-        let out = dry_run_cmd(&root, &dry, "json").output().unwrap();
-        assert!(
-            out.status.success(),
-            "rerun after kill at {delay_ms} ms failed: {}\n{}",
-            String::from_utf8_lossy(&out.stderr),
-            String::from_utf8_lossy(&out.stdout)
-                .lines()
-                .rev()
-                .take(5)
-                .collect::<Vec<_>>()
-                .join("\n")
-        );
-        assert_complete(&dry, false);
-        assert_tree(&dry);
+        rerun_converges(&root, &dry, &format!("kill at {delay_ms} ms"));
         let prog =
             std::fs::read_to_string(dry.join("etc/kubernetes/tmp/kubestrap-init-progress.json"))
                 .unwrap();
@@ -1586,21 +1570,7 @@ fn sigkill_inside_each_file_group_then_a_rerun_converges() {
             out.status,
             String::from_utf8_lossy(&out.stderr)
         );
-        assert_complete(&dry, true);
-        let out = dry_run_cmd(&root, &dry, "json").output().unwrap();
-        assert!(
-            out.status.success(),
-            "rerun after the kill at {point} failed: {}\n{}",
-            String::from_utf8_lossy(&out.stderr),
-            String::from_utf8_lossy(&out.stdout)
-                .lines()
-                .rev()
-                .take(5)
-                .collect::<Vec<_>>()
-                .join("\n")
-        );
-        assert_complete(&dry, false);
-        assert_tree(&dry);
+        rerun_converges(&root, &dry, &format!("the kill at {point}"));
     }
 }
 

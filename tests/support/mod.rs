@@ -5,5 +5,6 @@ pub mod apiserver;
 pub mod k8s;
 pub mod netns;
 pub mod pki;
+pub mod pty;
 pub mod roots;
 pub mod staticpods;
