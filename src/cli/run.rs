@@ -32,7 +32,8 @@ pub fn requested_dry_run_dir(args: &InitArgs) -> Option<PathBuf> {
 
 /// The host an init runs on and the dry-run directory to finish at the end. A dry run reads
 /// the machine (under `--root`) through a private temporary directory (or the requested
-/// one, kept) that receives every write; a real init works under `--root` or `/`. What a
+/// one, kept) that receives every write (not synced to disk when the directory is private,
+/// as it is removed at the end); a real init works under `--root` or `/`. What a
 /// run killed mid-write left in `/etc/kubernetes` and `/var/lib/kubelet` is recovered first
 /// ([`crate::host::fs::sweep_stale_temps`]), for the wizard as for `init`.
 /// Errors, ready for [`fail`]: `--dry-run-dir` without `--dry-run`, or a directory that
@@ -43,10 +44,16 @@ pub fn init_host(
 ) -> Result<(Arc<dyn Host>, Option<DryRunDir>), String> {
     let base = root.unwrap_or_else(|| PathBuf::from("/"));
     let (host, dir): (Arc<dyn Host>, _) = if args.dry_run {
-        let d = DryRunDir::new("kubestrap-init-dryrun", requested_dry_run_dir(args))
+        let requested = requested_dry_run_dir(args);
+        let private = requested.is_none();
+        let d = DryRunDir::new("kubestrap-init-dryrun", requested)
             .map_err(|e| format!("creating the dry-run directory: {e}"))?;
-        let host =
+        let mut host =
             RealHost::dry_run_overlay(&base, d.path()).map_err(|e| format!("--root: {e}"))?;
+        if private {
+            // Removed at the end: atomic writes, no syncs (nothing there outlives the run).
+            host = host.without_sync();
+        }
         (Arc::new(host), Some(d))
     } else {
         if args.dry_run_dir.is_some() {

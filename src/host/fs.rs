@@ -23,6 +23,8 @@ pub struct RealHost {
     base: Option<PathBuf>,
     /// Starts the commands [`super::command_policy`] allows.
     runner: Arc<dyn CommandRunner>,
+    /// Whether writes are synced to disk (see [`RealHost::without_sync`]).
+    sync: bool,
 }
 
 impl RealHost {
@@ -35,12 +37,21 @@ impl RealHost {
             dry_run,
             base: None,
             runner: Arc::new(ProcessRunner),
+            sync: true,
         })
     }
 
     /// The same host, starting its commands through `runner` (tests record them).
     pub fn with_runner(mut self, runner: Arc<dyn CommandRunner>) -> Self {
         self.runner = runner;
+        self
+    }
+
+    /// The same host, writing files atomically (temporary file, rename: a SIGKILL never
+    /// leaves a torn file) but without syncing them to disk: for a private dry-run directory
+    /// that is removed when the run ends, where surviving a power loss means nothing.
+    pub fn without_sync(mut self) -> Self {
+        self.sync = false;
         self
     }
 
@@ -63,6 +74,7 @@ impl RealHost {
             dry_run: true,
             base: Some(base),
             runner: Arc::new(ProcessRunner),
+            sync: true,
         })
     }
 
@@ -100,12 +112,19 @@ pub fn check_root(root: &Path) -> io::Result<()> {
 /// given `mode`, fsynced, renamed over `target`, and the directory is fsynced.
 /// A crash leaves either the old file or the new one, never a half-written file.
 pub fn write_atomic(target: &Path, data: &[u8], mode: u32) -> io::Result<()> {
+    write_atomic_with(target, data, mode, true)
+}
+
+/// [`write_atomic`], syncing only when `sync`.
+fn write_atomic_with(target: &Path, data: &[u8], mode: u32, sync: bool) -> io::Result<()> {
     let tmp = write_temp(target, data, mode)?;
     let result = (|| {
-        fs::File::open(&tmp)?.sync_all()?;
+        if sync {
+            fs::File::open(&tmp)?.sync_all()?;
+        }
         fs::rename(&tmp, target)?;
         let dir = parent(target)?;
-        if let Ok(d) = fs::File::open(dir) {
+        if sync && let Ok(d) = fs::File::open(dir) {
             let _ = d.sync_all();
         }
         remove_stale_temps(dir, &file_name(target)?);
@@ -194,6 +213,12 @@ const JOURNAL_END: &str = "commit";
 /// [`sweep_stale_temps`] renames what is left, so the group is all old or all new, and no
 /// file is ever torn.
 pub fn write_atomic_all(files: &[(PathBuf, &[u8], u32)]) -> Result<(), WriteAllError> {
+    write_atomic_all_with(files, true)
+}
+
+/// [`write_atomic_all`], syncing only when `sync` (the commit record still makes the group
+/// all old or all new after a SIGKILL).
+fn write_atomic_all_with(files: &[(PathBuf, &[u8], u32)], sync: bool) -> Result<(), WriteAllError> {
     let kill_at = std::env::var(KILL_AT_ENV).ok().and_then(|v| {
         v.rsplit_once('@')
             .map(|(p, s)| (p.to_string(), s.to_string()))
@@ -234,7 +259,7 @@ pub fn write_atomic_all(files: &[(PathBuf, &[u8], u32)]) -> Result<(), WriteAllE
     // One sync per filesystem (directories on the same device share one), then the record.
     let committed = (|| {
         let mut devices = Vec::new();
-        for d in &dirs {
+        for d in dirs.iter().filter(|_| sync) {
             let f = fs::File::open(d)?;
             let dev = std::os::unix::fs::MetadataExt::dev(&f.metadata()?);
             if !devices.contains(&dev) {
@@ -259,7 +284,9 @@ pub fn write_atomic_all(files: &[(PathBuf, &[u8], u32)]) -> Result<(), WriteAllE
             .mode(0o600)
             .open(&journal)?;
         f.write_all(record.as_bytes())?;
-        f.sync_all()?;
+        if sync {
+            f.sync_all()?;
+        }
         Ok::<_, io::Error>(journal)
     })();
     let journal = match committed {
@@ -280,7 +307,7 @@ pub fn write_atomic_all(files: &[(PathBuf, &[u8], u32)]) -> Result<(), WriteAllE
         }
         kill_point(&kill_at, target, "renamed");
     }
-    for d in &dirs {
+    for d in dirs.iter().filter(|_| sync) {
         if let Ok(f) = fs::File::open(d) {
             let _ = f.sync_all();
         }
@@ -406,7 +433,11 @@ impl Host for RealHost {
     }
 
     fn write_atomic(&self, path: &Path, data: &[u8], mode: u32) -> io::Result<()> {
-        write_atomic(&self.resolve(path), data, mode)
+        write_atomic_with(&self.resolve(path), data, mode, self.sync)
+    }
+
+    fn write_atomic_unsynced(&self, path: &Path, data: &[u8], mode: u32) -> io::Result<()> {
+        write_atomic_with(&self.resolve(path), data, mode, false)
     }
 
     fn write_atomic_all(&self, files: &[FileWrite<'_>]) -> Result<(), WriteAllError> {
@@ -414,7 +445,7 @@ impl Host for RealHost {
             .iter()
             .map(|f| (self.resolve(f.path), f.data, f.mode))
             .collect();
-        write_atomic_all(&resolved)
+        write_atomic_all_with(&resolved, self.sync)
     }
 
     fn create_dir_all(&self, path: &Path, mode: u32) -> io::Result<()> {

@@ -94,6 +94,12 @@ pub trait Host: Send + Sync + std::fmt::Debug {
     /// Writes `data` atomically (temp file in the same directory, fsync, rename) with
     /// permission `mode`, creating missing parent directories with mode 0755.
     fn write_atomic(&self, path: &Path, data: &[u8], mode: u32) -> io::Result<()>;
+    /// [`Host::write_atomic`] without the syncs: a SIGKILL still never leaves a torn file, but
+    /// a power loss may lose the write. For records whose loss only repeats work (the engine's
+    /// progress record). This default syncs anyway.
+    fn write_atomic_unsynced(&self, path: &Path, data: &[u8], mode: u32) -> io::Result<()> {
+        self.write_atomic(path, data, mode)
+    }
     /// Writes a group of files atomically, in order, paying for durability once: every
     /// temporary file first, one sync, then the renames, then one sync per directory
     /// ([`RealHost`] does so; this default writes them one by one). A crash at any point
