@@ -101,10 +101,11 @@ pub trait Host: Send + Sync + std::fmt::Debug {
         self.write_atomic(path, data, mode)
     }
     /// Writes a group of files atomically, in order, paying for durability once: every
-    /// temporary file first, one sync, then the renames, then one sync per directory
-    /// ([`RealHost`] does so; this default writes them one by one). A crash at any point
-    /// leaves each file old or new, never torn, and the renamed files are a prefix of
-    /// `files`. Errors: which file failed and how many were renamed into place.
+    /// temporary file first, their fsyncs together, a commit record, the renames, one sync
+    /// per directory ([`RealHost`] does so; this default writes them one by one). A crash at
+    /// any point leaves each file old or new, never torn; once the commit record is durable,
+    /// the next `host::fs::sweep_stale_temps` finishes the renames, so the group ends all old
+    /// or all new. Errors: which file failed and how many were renamed into place.
     fn write_atomic_all(&self, files: &[FileWrite<'_>]) -> Result<(), WriteAllError> {
         for (i, f) in files.iter().enumerate() {
             self.write_atomic(f.path, f.data, f.mode)

@@ -263,7 +263,7 @@ pub fn kubelet_config(ctx: &PhaseCtx, resolved_active: bool) -> Result<Value, Ph
     Ok(cfg)
 }
 
-/// Writes the kubelet's files as one group (one sync for all), mode 0644, then sends
+/// Writes the kubelet's files as one group (synced together), mode 0644, then sends
 /// `FileWritten` for each. Errors name the file.
 fn write_all(ctx: &PhaseCtx, files: &[(&str, String)]) -> Result<(), PhaseError> {
     let writes: Vec<FileWrite<'_>> = files

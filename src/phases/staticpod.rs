@@ -652,7 +652,7 @@ pub fn warn_unsupported_feature_gates(ctx: &PhaseCtx, phase: &str) {
 }
 
 /// Writes the built Pods to `<manifests dir>/<name>.yaml` (mode 0600, directory 0700)
-/// through `ctx.host` as one group (one sync for all, [`crate::host::Host::write_atomic_all`]),
+/// through `ctx.host` as one group (synced together, [`crate::host::Host::write_atomic_all`]),
 /// sending [`Event::FileWritten`] with the real path of each; returns the paths. The
 /// builders are in `etcd.rs` and `control_plane.rs` (`phases::build_pod` picks one); this
 /// toolkit never calls them. Errors: the YAML, or the io error with the file path.
