@@ -81,6 +81,15 @@ pub fn run(root: Option<PathBuf>, args: InitArgs) -> i32 {
     ) {
         return super::fail(e);
     }
+    // A fresh PKI's key pairs are generated on every core while preflight runs.
+    let pki_planned = only.as_ref().is_none_or(|ids| {
+        ids.iter()
+            .any(|id| id.starts_with("certs") || id.starts_with("kubeconfig"))
+    });
+    let skipped = |p: &str| skip.iter().any(|s| s == p || *s == format!("{p}/all"));
+    if pki_planned && !(skipped("certs") && skipped("kubeconfig")) {
+        ctx.key_pool = crate::phases::certs::fresh_pki_key_pool(&ctx);
+    }
     let plan = Plan {
         skip,
         resume: only.is_none(),
