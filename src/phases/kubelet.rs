@@ -50,14 +50,7 @@ pub fn node_local_cri_socket(ctx: &PhaseCtx) -> bool {
 }
 
 fn cri_socket(ctx: &PhaseCtx) -> String {
-    let s = &ctx.cfg.init.node_registration.cri_socket;
-    if s.is_empty() {
-        crate::config::defaults::DEFAULT_CRI_SOCKET.to_string()
-    } else if s.contains("://") {
-        s.clone()
-    } else {
-        format!("unix://{s}")
-    }
+    crate::config::defaults::cri_endpoint(&ctx.cfg.init.node_registration.cri_socket)
 }
 
 /// The `--node-ip` kubestrap sets: the advertise address when it is an IP that differs from

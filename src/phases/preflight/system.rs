@@ -13,6 +13,9 @@ use crate::config::versions::{KubeVersion, SUPPORTED};
 use crate::engine::{PhaseCtx, PhaseError};
 use crate::host::{Host, HostFacts};
 
+/// The CRI endpoint URL for a `criSocket` value (it lives with the configuration defaults).
+pub use crate::config::defaults::cri_endpoint;
+
 /// `NumCPU` and `Mem`: at least 2 CPUs and 1700 MB of memory (errors otherwise).
 pub(super) fn cpu_and_memory_checks(facts: &HostFacts) -> [CheckResult; 2] {
     let cpu = if facts.cpus < 2 {
@@ -45,18 +48,6 @@ pub(super) fn root_check(ctx: &PhaseCtx) -> CheckResult {
         CheckResult::pass("IsPrivilegedUser")
     } else {
         CheckResult::error("IsPrivilegedUser", "user is not running as root")
-    }
-}
-
-/// The CRI endpoint URL for a `criSocket` value (`unix://` added; empty = default).
-pub fn cri_endpoint(socket: &str) -> String {
-    let s = socket;
-    if s.is_empty() {
-        crate::config::defaults::DEFAULT_CRI_SOCKET.to_string()
-    } else if s.contains("://") {
-        s.to_string()
-    } else {
-        format!("unix://{s}")
     }
 }
 
