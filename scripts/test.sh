@@ -17,6 +17,17 @@ echo "scripts/test.sh: real Kubernetes binaries ready in $(( $(date +%s) - start
 need_apt=()
 command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
 command -v ip >/dev/null 2>&1 || need_apt+=(iproute2)
+# The real node (tests/real_node.rs): containerd and runc, the CNI plugins of the test's pod
+# network, busybox for its workload image, iptables for kube-proxy's image, nft to check that
+# this machine's rules did not change, gcc to build the pause binary.
+command -v containerd >/dev/null 2>&1 || need_apt+=(containerd)
+command -v runc >/dev/null 2>&1 || need_apt+=(runc)
+[ -x /usr/lib/cni/bridge ] || need_apt+=(containernetworking-plugins)
+[ -x /bin/busybox ] || need_apt+=(busybox-static)
+command -v xtables-nft-multi >/dev/null 2>&1 || need_apt+=(iptables)
+command -v nft >/dev/null 2>&1 || need_apt+=(nftables)
+command -v gcc >/dev/null 2>&1 && [ -f /usr/lib/x86_64-linux-gnu/libc.a ] || need_apt+=(gcc libc6-dev)
+command -v nsenter >/dev/null 2>&1 || need_apt+=(util-linux)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "scripts/test.sh: installing ${need_apt[*]}"
   export DEBIAN_FRONTEND=noninteractive

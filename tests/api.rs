@@ -15,6 +15,9 @@ use base64::engine::general_purpose::STANDARD;
 use kubestrap::config::InitConfig;
 use kubestrap::config::defaults::example_init_config;
 use kubestrap::engine::{Event, EventSink, PhaseCtx, ProbeOutcome};
+use kubestrap::host::cri::{
+    Container, ContainerDetail, ContainerRuntime, ContainerState, ScriptedRuntime,
+};
 use kubestrap::host::{CmdOutput, Host, HostFacts, RealHost};
 use kubestrap::phases::{
     addons, bootstrap_token, kubelet_finalize, mark_control_plane, show_join, upload_certs,
@@ -942,11 +945,49 @@ async fn wait_control_plane_reports_each_attempt_until_healthy() {
     assert_eq!(rbac, vec![false, true]);
 }
 
-/// A host whose `crictl` answers with a crashed kube-apiserver container.
+/// A host whose container runtime (CRI) lists a crashed kube-apiserver container whose log
+/// file names a rejected flag.
 #[derive(Debug)]
-struct CrictlHost(RealHost);
+struct CriHost(RealHost, Arc<ScriptedRuntime>);
 
-impl Host for CrictlHost {
+impl CriHost {
+    fn new(root: &Path) -> CriHost {
+        let log = "/var/log/pods/kube-system_kube-apiserver-cp1_x/kube-apiserver/1.log";
+        let file = root.join(log.trim_start_matches('/'));
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(
+            &file,
+            "2026-12-07T03:00:00.000000000Z stderr F I0101 00:00:00.000 1 flags.go:64] FLAG: --v=\"0\"\n\
+             2026-12-07T03:00:00.100000000Z stderr F Error: unknown flag: --bogus-flag\n",
+        )
+        .unwrap();
+        let rt = ScriptedRuntime::default();
+        let c = |id: &str, attempt| Container {
+            id: id.into(),
+            name: "kube-apiserver".into(),
+            state: ContainerState::Exited,
+            attempt,
+            ..Default::default()
+        };
+        *rt.containers.lock().unwrap() = vec![
+            (c("5d1e0a", 0), ContainerDetail::default()),
+            (
+                c("3f2a9c1b7e", 1),
+                ContainerDetail {
+                    log_path: log.into(),
+                    exit_code: 1,
+                    ..Default::default()
+                },
+            ),
+        ];
+        CriHost(RealHost::new(root, false).unwrap(), Arc::new(rt))
+    }
+}
+
+impl Host for CriHost {
+    fn container_runtime(&self, _endpoint: &str) -> Arc<dyn ContainerRuntime> {
+        self.1.clone()
+    }
     fn root(&self) -> &Path {
         self.0.root()
     }
@@ -972,20 +1013,10 @@ impl Host for CrictlHost {
         self.0.mode(p)
     }
     fn run(&self, program: &str, args: &[&str]) -> std::io::Result<CmdOutput> {
-        assert_eq!(program, "crictl");
-        let stdout = match args {
-            ["ps", "-a", "--name", "kube-apiserver", "-q"] => "3f2a9c1b7e\n5d1e0a\n".to_string(),
-            ["logs", "--tail", "20", "3f2a9c1b7e"] => "I0101 00:00:00.000 1 flags.go:64] FLAG: --v=\"0\"\nError: unknown flag: --bogus-flag\n".to_string(),
-            other => panic!("unexpected crictl {other:?}"),
-        };
-        Ok(CmdOutput {
-            status: Some(0),
-            stdout,
-            stderr: String::new(),
-        })
+        panic!("no command is run to read container logs: {program} {args:?}")
     }
-    fn which(&self, p: &str) -> Option<PathBuf> {
-        (p == "crictl").then(|| PathBuf::from("/usr/bin/crictl"))
+    fn which(&self, _p: &str) -> Option<PathBuf> {
+        None
     }
     fn facts(&self) -> HostFacts {
         self.0.facts()
@@ -1000,7 +1031,7 @@ async fn wait_timeout_names_component_last_answer_and_container_log() {
     let e = env(config());
     e.server
         .set_healthy_at(Instant::now() + Duration::from_secs(3600));
-    let host = Arc::new(CrictlHost(RealHost::new(&e.root, false).unwrap()));
+    let host = Arc::new(CriHost::new(&e.root));
     let ctx = PhaseCtx::new(e.ctx.cfg.clone(), host, EventSink::discard());
     let ca = std::fs::read(e.root.join("etc/kubernetes/pki/ca.crt")).unwrap();
     let target = wait_control_plane::ProbeTarget {

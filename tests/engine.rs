@@ -385,8 +385,6 @@ fn make_cgroup_v1(h: &FakeHost) {
 fn good_host() -> FakeHost {
     let h = support::roots::ready_fake_host("cp1", "v1.37.2");
     h.add_programs(&[
-        // kubestrap pulls images through crictl (no preflight check asks for it)
-        "crictl",
         "containerd",
         "apt-get",
         "swapoff",
@@ -596,12 +594,11 @@ fn each_check_fails_or_warns_as_kubeadm_does() {
         ),
         (
             "CRI",
+            // containerd answers but is not ready (CRI Status: RuntimeReady false)
             |h, _| {
-                h.script(
-                    "crictl --runtime-endpoint unix:///var/run/containerd/containerd.sock info",
-                    1,
-                    "",
-                )
+                let mut st = h.runtime().status.lock().unwrap();
+                st.conditions[0].status = false;
+                st.conditions[0].reason = "NotStarted".into();
             },
             Severity::Error,
         ),

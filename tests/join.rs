@@ -122,6 +122,13 @@ impl Host for NodeHost {
     fn root(&self) -> &Path {
         self.inner.root()
     }
+    /// A ready containerd with every image present (CRI stand-in).
+    fn container_runtime(
+        &self,
+        _endpoint: &str,
+    ) -> Arc<dyn kubestrap::host::cri::ContainerRuntime> {
+        Arc::new(kubestrap::host::cri::ScriptedRuntime::default())
+    }
     fn read(&self, path: &Path) -> std::io::Result<Vec<u8>> {
         self.inner.read(path)
     }
@@ -217,7 +224,7 @@ impl Host for NodeHost {
 
 fn node_host(c: &Cluster, node: &str) -> (tempfile::TempDir, Arc<NodeHost>) {
     let dir = tempfile::tempdir().unwrap();
-    support::roots::ready_node(dir.path());
+    support::roots::ready_systemd_node(dir.path());
     let pair = c
         .pki
         .ca
@@ -376,12 +383,14 @@ async fn worker_join_succeeds_with_pin_and_tls_bootstrap() {
     );
     assert!(root.join("etc/kubernetes/kubelet.conf").exists());
     let calls = host.calls.lock().unwrap().clone();
-    // Preflight's read-only probes (Hostname, KubeletVersion), then kubelet-start's calls.
+    // Preflight's read-only probes (Hostname, KubeletVersion, Service-kubelet on this systemd
+    // machine), then kubelet-start's calls.
     assert_eq!(
         calls,
         [
             "getent hosts worker-1",
             "kubelet --version",
+            "systemctl is-enabled kubelet.service",
             "systemctl stop kubelet",
             "systemctl daemon-reload",
             "systemctl restart kubelet"
@@ -1253,7 +1262,7 @@ async fn discovery_retries_until_the_server_answers_and_bootstrap_wait_is_bounde
     // A kubelet that never finishes the TLS bootstrap: the wait ends with a hint, in bounded
     // time, and bootstrap-kubelet.conf is removed as kubeadm does.
     let dir = tempfile::tempdir().unwrap();
-    support::roots::ready_node(dir.path());
+    support::roots::ready_systemd_node(dir.path());
     let host = Arc::new(NodeHost {
         inner: RealHost::new(dir.path(), false).unwrap(),
         sim: None,
@@ -1374,8 +1383,10 @@ fn join_preflight_runs_kubeadms_join_checks_by_name() {
         "HTTPProxy",
         "FileContent--proc-sys-net-ipv4-ip_forward",
         "KernelModules",
-        "CgroupDriver",
+        "ContainerRuntimeVersion",
     ];
+    // CgroupDriver runs in kubelet-start, once the cluster names the kubelet's driver.
+    assert!(!all.contains_key("CgroupDriver"));
     let names: Vec<&str> = all.keys().map(String::as_str).collect();
     for n in expected {
         assert!(names.contains(&n), "{n} missing from {names:?}");
@@ -1510,17 +1521,10 @@ fn join_preflight_runs_kubeadms_join_checks_by_name() {
             Box::new(|h| std::fs::remove_dir(h.root().join("sys/module/br_netfilter")).unwrap()),
         ),
         (
-            "CgroupDriver",
-            Severity::Error,
-            "containerd uses \"cgroupfs\"",
-            Box::new(|h| {
-                h.add_programs(&["containerd"]);
-                h.put(
-                    "/etc/containerd/config.toml",
-                    "version = 2\n[plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.runc.options]\n  SystemdCgroup = false\n",
-                )
-                .unwrap();
-            }),
+            "ContainerRuntimeVersion",
+            Severity::Warning,
+            "supports the CRI method RuntimeConfig",
+            Box::new(|h| *h.runtime().runtime_config.lock().unwrap() = false),
         ),
     ];
     for (name, want, text, brk) in &cases {

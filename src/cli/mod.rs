@@ -24,7 +24,7 @@ pub struct Cli {
     /// modprobe, swapoff, package installs, systemctl restart/stop/enable, image pulls) are
     /// never run under --root (kubestrap does not chroot): they are refused with a message
     /// saying so, preflight offers no fix that needs one, and the kubelet is not restarted.
-    /// Read-only commands (kubelet --version, crictl info, systemctl is-active) still run.
+    /// Read-only commands (kubelet --version, CRI Status and Version calls, systemctl is-active) still run.
     #[arg(long, global = true, value_name = "DIR")]
     pub root: Option<PathBuf>,
 

@@ -27,6 +27,7 @@ pub struct FakeHost {
     busy_ports: Mutex<BTreeSet<u16>>,
     env: Mutex<BTreeMap<String, String>>,
     ran: Mutex<Vec<String>>,
+    cri: std::sync::Arc<super::cri::ScriptedRuntime>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -59,6 +60,7 @@ impl FakeHost {
             outputs: Mutex::default(),
             busy_ports: Mutex::default(),
             env: Mutex::default(),
+            cri: std::sync::Arc::default(),
             ran: Mutex::default(),
         })
     }
@@ -67,6 +69,12 @@ impl FakeHost {
     pub fn with_dry_run(mut self, dry_run: bool) -> Self {
         self.dry_run = dry_run;
         self
+    }
+
+    /// The scripted container runtime every CRI endpoint of this host reaches (a ready
+    /// runtime with every image present until a test changes it).
+    pub fn runtime(&self) -> &std::sync::Arc<super::cri::ScriptedRuntime> {
+        &self.cri
     }
 
     /// Changes the facts.
@@ -197,6 +205,13 @@ impl FakeHost {
 impl Host for FakeHost {
     fn root(&self) -> &Path {
         self.dir.path()
+    }
+
+    fn container_runtime(
+        &self,
+        _endpoint: &str,
+    ) -> std::sync::Arc<dyn super::cri::ContainerRuntime> {
+        self.cri.clone()
     }
 
     fn read(&self, path: &Path) -> io::Result<Vec<u8>> {

@@ -5,6 +5,7 @@
 //! maps them under its root (`--root DIR`, or the temporary root of `--dry-run`), so the
 //! paths written *inside* files stay the real ones.
 
+pub mod cri;
 pub mod dryrun;
 pub mod facts;
 pub mod fake;
@@ -156,6 +157,17 @@ pub trait Host: Send + Sync + std::fmt::Debug {
     fn has_systemd(&self) -> bool {
         self.exists(Path::new("/run/systemd/system"))
     }
+    /// The container runtime at CRI `endpoint` (`unix:///run/containerd/containerd.sock`),
+    /// spoken to over CRI v1 gRPC on its socket (under the root, like every path). Calls that
+    /// change the machine follow [`command_policy`] as the pseudo-command `cri <Method>`.
+    fn container_runtime(&self, endpoint: &str) -> std::sync::Arc<dyn cri::ContainerRuntime> {
+        std::sync::Arc::new(cri::GrpcRuntime::new(
+            endpoint,
+            self.resolve(&cri::socket_path(endpoint)),
+            self.root(),
+            self.dry_run(),
+        ))
+    }
 }
 
 /// What a host does with a command it is asked to run. Decided by [`command_policy`] alone.
@@ -246,6 +258,18 @@ pub fn is_read_only_command(program: &str, args: &[&str]) -> bool {
             .iter()
             .any(|a| a.contains('=') || *a == "-w" || *a == "-p" || *a == "--system"),
         "getent" | "uname" | "id" | "hostname" => true,
+        // CRI calls (host::cri): the ones that only ask.
+        "cri" => matches!(
+            first,
+            "Version"
+                | "Status"
+                | "RuntimeConfig"
+                | "ImageStatus"
+                | "ListImages"
+                | "ListContainers"
+                | "ContainerStatus"
+                | "ListPodSandbox"
+        ),
         _ => false,
     }
 }

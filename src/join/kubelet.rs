@@ -308,7 +308,31 @@ pub fn kubelet_start(
     if !host.exists(Path::new(&cfg.ca_cert_path)) {
         write(host, events, &cfg.ca_cert_path, ca_pem, 0o644)?;
     }
-    let systemd = host.which("systemctl").is_some();
+    // CgroupDriver (kubestrap's check): only now is the kubelet's cgroupDriver known, from the
+    // cluster's KubeletConfiguration; a mismatch with containerd is a warning with the fix.
+    if let Ok(kubelet) = serde_yaml::from_str::<serde_yaml::Value>(&settings.kubelet_config) {
+        let node = crate::phases::preflight::NodeChecks {
+            host,
+            cri_socket: &cfg.node_registration.cri_socket,
+            node_name: &cfg.node_registration.name,
+            kubelet: Some(&kubelet),
+            minor: settings.minor(),
+            control_plane_version: None,
+            kubelet_allow_cgroup_v1: false,
+        };
+        let r = crate::phases::preflight::cgroup_driver_check(&node);
+        if r.severity != crate::engine::Severity::Pass {
+            let fix = r
+                .fix
+                .as_ref()
+                .map(|f| format!("; fix: {}", f.summary))
+                .unwrap_or_default();
+            events.warn(PHASE, format!("[CgroupDriver] {}{fix}", r.message));
+        }
+    }
+    // kubeadm's initsystem.GetInitSystem: systemd is the init system when it runs, not when
+    // systemctl happens to be installed.
+    let systemd = host.has_systemd();
     // Under --root the host refuses to restart this machine's kubelet (host::command_policy).
     let refused = host.command_refusal("systemctl", &["restart", "kubelet"]);
     if host.dry_run() {
@@ -367,7 +391,7 @@ pub fn kubelet_start(
         return Ok(());
     }
     if !systemd {
-        events.warn(PHASE, "no systemd found (systemctl is not in PATH): start the kubelet yourself, with the flags in /var/lib/kubelet/kubeadm-flags.env");
+        events.warn(PHASE, "no supported init system detected (systemd is not running); the kubelet was not started: start it yourself, with the flags in /var/lib/kubelet/kubeadm-flags.env");
         return Ok(());
     }
     events.log(PHASE, "Starting the kubelet");

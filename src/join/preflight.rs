@@ -6,7 +6,7 @@
 //! common checks (`CRI`, `Swap`, `FileExisting-*`, `SystemVerification`, `Hostname`,
 //! `KubeletVersion`, `Service-kubelet`, `Port-10250`), `FileAvailable-<caCertPath>` for workers,
 //! `HTTPProxy` for the discovery endpoint, IPv4/IPv6 forwarding, and kubestrap's
-//! `KernelModules` and `CgroupDriver`. Each result is an [`Event::Check`]; the ignore list
+//! `KernelModules` (`CgroupDriver` runs in kubelet-start, once the cluster names the kubelet's driver). Each result is an [`Event::Check`]; the ignore list
 //! (`--ignore-preflight-errors` merged with `nodeRegistration.ignorePreflightErrors`) follows
 //! init's rules: case-insensitive names, `all` alone, unknown names rejected.
 
@@ -130,8 +130,8 @@ fn simple(name: String, error: Option<String>) -> CheckResult {
 /// `ignore` covers. The Kubernetes version is unknown before discovery, so the
 /// version-dependent parts use kubestrap's newest supported minor and `KubeletVersion` checks
 /// only the minimum (as kubeadm's join, which passes an empty version). No KubeletConfiguration
-/// is known yet either (it comes from the cluster), so `Swap` and `CgroupDriver` use the
-/// kubelet defaults (`failSwapOn: true`, `cgroupDriver: systemd`).
+/// is known yet either (it comes from the cluster), so `Swap` uses the kubelet default
+/// (`failSwapOn: true`) and `CgroupDriver` waits for kubelet-start.
 pub fn run_checks(
     host: &dyn Host,
     cfg: &JoinConfiguration,
@@ -184,7 +184,8 @@ pub fn run_checks(
         ));
     }
     out.push(checks::kernel_modules_check(host));
-    out.push(checks::cgroup_driver_check(&node));
+    // CgroupDriver needs the kubelet's cgroupDriver, which comes from the cluster: checked in
+    // kubelet-start, after discovery (join::kubelet::kubelet_start).
 
     for r in &mut out {
         if r.severity == crate::engine::Severity::Error && ignore.ignores(&r.name) {

@@ -108,6 +108,8 @@ pub async fn run(ctx: &PhaseCtx, sub: &str) -> Result<(), PhaseError> {
         path: conf.display().to_string(),
         mode: 0o600,
     });
+    // kubeadm's TryRestartKubelet: without an init system, or when the restart fails, a
+    // message and a warning, never an error (the kubelet.conf written above stays valid).
     if let Some(why) = ctx
         .host
         .command_refusal("systemctl", &["restart", "kubelet"])
@@ -116,16 +118,25 @@ pub async fn run(ctx: &PhaseCtx, sub: &str) -> Result<(), PhaseError> {
             "kubelet-finalize",
             format!("the kubelet was not restarted: {why}; restart it yourself inside that root"),
         );
+    } else if !ctx.host.has_systemd() {
+        ctx.events.warn(
+            "kubelet-finalize",
+            "no supported init system detected (systemd is not running); restart the kubelet yourself so that it uses the rotatable client certificate",
+        );
     } else if !ctx.dry_run() {
-        let out = ctx
-            .host
-            .run("systemctl", &["restart", "kubelet"])
-            .map_err(|e| PhaseError::new("cannot restart the kubelet").caused_by(e))?;
-        if !out.success() {
-            return Err(PhaseError::new(format!(
-                "systemctl restart kubelet failed: {}",
-                out.stderr.trim()
-            )));
+        match ctx.host.run("systemctl", &["restart", "kubelet"]) {
+            Ok(out) if out.success() => {}
+            Ok(out) => ctx.events.warn(
+                "kubelet-finalize",
+                format!(
+                    "unable to restart the kubelet service momentarily: [systemctl restart kubelet: {}]",
+                    out.stderr.trim()
+                ),
+            ),
+            Err(e) => ctx.events.warn(
+                "kubelet-finalize",
+                format!("unable to restart the kubelet service momentarily: [{e}]"),
+            ),
         }
     }
     Ok(())

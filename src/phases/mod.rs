@@ -4,6 +4,7 @@
 pub mod addons;
 pub mod bootstrap_token;
 pub mod certs;
+pub mod container_runtime;
 pub mod control_plane;
 pub mod etcd;
 pub mod kubeconfig;

@@ -4,6 +4,7 @@
 pub mod apiserver;
 pub mod k8s;
 pub mod netns;
+pub mod node;
 pub mod pki;
 pub mod pty;
 pub mod roots;

@@ -68,6 +68,12 @@ pub fn ready_node(root: &Path) {
     }
 }
 
+/// [`ready_node`] with systemd running (`/run/systemd/system`).
+pub fn ready_systemd_node(root: &Path) {
+    ready_node(root);
+    std::fs::create_dir_all(root.join("run/systemd/system")).unwrap();
+}
+
 /// A scripted machine on which the node checks init and join share pass for `node`, with
 /// systemd, a kubelet of `kubelet_version` (`v1.37.2`) and the commands those checks ask for.
 pub fn ready_fake_host(node: &str, kubelet_version: &str) -> kubestrap::host::FakeHost {

@@ -35,6 +35,7 @@ pub const STATIC_CHECK_NAMES: &[&str] = &[
     "HTTPProxy",
     "HTTPProxyCIDR",
     "CRI",
+    "ContainerRuntimeVersion",
     "Swap",
     "FileExisting-losetup",
     "FileExisting-mount",

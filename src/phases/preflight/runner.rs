@@ -106,7 +106,14 @@ pub fn run_checks(ctx: &PhaseCtx, ignore: &IgnoreSet) -> Vec<CheckResult> {
 /// the `FileExisting-*` binaries for the target minor, `SystemVerification`, `Hostname`,
 /// `KubeletVersion`, `Service-kubelet`, `Port-10250`. `facts` are the host's facts, taken once.
 pub fn common_checks(n: &NodeChecks, facts: &crate::host::HostFacts) -> Vec<CheckResult> {
-    let mut out: Vec<CheckResult> = vec![system::cri_check(n), system::swap_check(n)];
+    // CRI, then ContainerRuntimeVersion (asked only of a runtime that answered)
+    let cri = system::cri_check(n);
+    let cri_ok = cri.severity == Severity::Pass;
+    let mut out: Vec<CheckResult> = vec![cri];
+    if cri_ok {
+        out.push(system::runtime_version_check(n));
+    }
+    out.push(system::swap_check(n));
     out.extend(files::required_binaries(n.host));
     let cgroup_v1_allowed = n
         .kubelet_value("failCgroupV1")

@@ -104,27 +104,23 @@ pub(super) fn cri_check(n: &NodeChecks) -> CheckResult {
         )
         .with_fix(fix);
     }
-    if host.which("crictl").is_some() {
-        match host.run("crictl", &["--runtime-endpoint", &ep, "info"]) {
-            Ok(o) if o.success() => {}
-            Ok(o) => {
-                return CheckResult::error(
-                    "CRI",
-                    format!(
-                        "container runtime is not running: output: {}, error: exit status {}",
-                        o.stderr.trim(),
-                        o.status.unwrap_or(-1)
-                    ),
-                )
-                .with_fix(fix);
-            }
-            Err(e) => {
-                return CheckResult::error("CRI", format!("container runtime is not running: {e}"))
-                    .with_fix(fix);
-            }
-        }
+    if let Err(msg) = crate::phases::container_runtime::runtime_running(host, &ep) {
+        return CheckResult::error("CRI", msg).with_fix(fix);
     }
     CheckResult::pass("CRI")
+}
+
+/// `ContainerRuntimeVersion`: the runtime's configuration as kubeadm checks it (asked only
+/// of a runtime that answered the `CRI` check).
+pub(super) fn runtime_version_check(n: &NodeChecks) -> CheckResult {
+    match crate::phases::container_runtime::runtime_config_warning(
+        n.host,
+        &cri_endpoint(n.cri_socket),
+    ) {
+        Ok(None) => CheckResult::pass("ContainerRuntimeVersion"),
+        Ok(Some(w)) => CheckResult::warn("ContainerRuntimeVersion", w),
+        Err(e) => CheckResult::error("ContainerRuntimeVersion", e),
+    }
 }
 
 fn swap_allowed(n: &NodeChecks) -> bool {
@@ -399,36 +395,39 @@ pub(super) fn image_pull(ctx: &PhaseCtx, ignore: &IgnoreSet) -> Result<(), Phase
         return Ok(());
     }
     let ep = cri_endpoint(&ctx.cfg.init.node_registration.cri_socket);
-    if let Some(why) = ctx
-        .host
-        .command_refusal("crictl", &["--runtime-endpoint", &ep, "pull", "IMAGE"])
-    {
+    if let Some(why) = ctx.host.command_refusal("cri", &["PullImage", "IMAGE"]) {
         ctx.events
             .warn(PHASE, format!("the images were not pulled: {why}"));
         return Ok(());
     }
-    let mut failures = Vec::new();
-    for image in required_images(ctx) {
-        if policy != "Always"
-            && ctx
-                .host
-                .run(
-                    "crictl",
-                    &["--runtime-endpoint", &ep, "inspecti", "-q", &image],
-                )
-                .is_ok_and(|o| o.success())
-        {
-            continue;
-        }
-        match ctx
-            .host
-            .run("crictl", &["--runtime-endpoint", &ep, "pull", &image])
-        {
-            Ok(o) if o.success() => {}
-            Ok(o) => failures.push(format!("failed to pull image {image}: {}", o.stderr.trim())),
-            Err(e) => failures.push(format!("failed to pull image {image}: {e}")),
-        }
+    let images = required_images(ctx);
+    if let Some(pause) = images.iter().find(|i| i.contains("/pause:"))
+        && let Some(w) =
+            crate::phases::container_runtime::sandbox_image_warning(ctx.host.as_ref(), &ep, pause)
+    {
+        ctx.events.warn(PHASE, w);
     }
+    let progress = |image: &str, outcome: &crate::phases::container_runtime::PullOutcome| {
+        use crate::phases::container_runtime::PullOutcome;
+        match outcome {
+            PullOutcome::Present => ctx.events.log(PHASE, format!("Image {image} is present")),
+            PullOutcome::Pulled => ctx.events.log(PHASE, format!("Pulled image {image}")),
+            PullOutcome::Failed(_) => {}
+        }
+    };
+    let failures: Vec<String> = crate::phases::container_runtime::pull_images(
+        ctx.host.as_ref(),
+        &ep,
+        &images,
+        policy != "Always",
+        &progress,
+    )
+    .into_iter()
+    .filter_map(|(_, o)| match o {
+        crate::phases::container_runtime::PullOutcome::Failed(m) => Some(m),
+        _ => None,
+    })
+    .collect();
     if failures.is_empty() {
         return Ok(());
     }

@@ -18,7 +18,11 @@ pub(super) fn timeout_error(
     if component == "kubelet" {
         msg.push_str("\nThe kubelet is not running or unhealthy: look at 'systemctl status kubelet' and 'journalctl -xeu kubelet'.");
     } else {
-        let logs = container_logs(ctx.host.as_ref(), component);
+        let logs = container_logs(
+            ctx.host.as_ref(),
+            &ctx.cfg.init.node_registration.cri_socket,
+            component,
+        );
         if component == "kube-apiserver"
             && let Some(d) = etcd_diagnosis(ctx, answer, logs.as_deref().unwrap_or(""))
         {
@@ -36,27 +40,85 @@ pub(super) fn timeout_error(
     ))
 }
 
-/// With crictl installed: the state and last 20 log lines of the newest container named
-/// `component` (`crictl ps -a --name <c> -q`, `crictl logs --tail 20 <id>`).
-pub(super) fn container_logs(host: &dyn Host, component: &str) -> Option<String> {
-    host.which("crictl")?;
-    let ps = host
-        .run("crictl", &["ps", "-a", "--name", component, "-q"])
-        .ok()?;
-    let id = ps
-        .stdout
-        .lines()
-        .map(str::trim)
-        .find(|l| !l.is_empty())?
-        .to_string();
-    let logs = host.run("crictl", &["logs", "--tail", "20", &id]).ok()?;
-    let text = format!("{}{}", logs.stdout, logs.stderr);
+/// The last 20 log lines of the newest container named `component`: asked of the runtime
+/// over CRI (ListContainers, ContainerStatus's log path), or, when no runtime answers on the
+/// configured socket but `crictl` is installed, through `crictl ps -a --name <c> -q` and
+/// `crictl logs --tail 20 <id>`.
+pub(super) fn container_logs(host: &dyn Host, cri_socket: &str, component: &str) -> Option<String> {
+    let ep = crate::phases::preflight::cri_endpoint(cri_socket);
+    let (id, text) = match crate::phases::container_runtime::component_containers(host, &ep, component) {
+        Some(c) => {
+            let id = c.newest_id?;
+            let text = crate::phases::container_runtime::container_log_tail(host, &ep, &id, 20)?;
+            (id, text)
+        }
+        None => {
+            host.which("crictl")?;
+            let ps = host
+                .run("crictl", &["ps", "-a", "--name", component, "-q"])
+                .ok()?;
+            let id = ps
+                .stdout
+                .lines()
+                .map(str::trim)
+                .find(|l| !l.is_empty())?
+                .to_string();
+            let logs = host.run("crictl", &["logs", "--tail", "20", &id]).ok()?;
+            (id, format!("{}{}", logs.stdout, logs.stderr))
+        }
+    };
     let lines: Vec<&str> = text.lines().collect();
     let tail = &lines[lines.len().saturating_sub(20)..];
     Some(format!(
         "\nLast log lines of container {id} ({component}):\n{}",
         tail.join("\n")
     ))
+}
+
+/// Reads a container's last log lines when called (only when they are needed).
+type LogReader<'a> = Box<dyn FnOnce() -> String + 'a>;
+
+/// How many times `component`'s container exited, the newest exited container's ID and its
+/// last 20 log lines: over CRI, or through `crictl` when no runtime answers on the socket
+/// and crictl is installed. `None` when it never exited or nothing can be asked.
+fn component_exits<'a>(
+    host: &'a dyn Host,
+    cri_socket: &str,
+    component: &str,
+) -> Option<(u32, String, LogReader<'a>)> {
+    let ep = crate::phases::preflight::cri_endpoint(cri_socket);
+    match crate::phases::container_runtime::component_containers(host, &ep, component) {
+        Some(c) => {
+            let id = c.exited_id?;
+            (c.exits > 0).then_some(())?;
+            let id2 = id.clone();
+            Some((
+                c.exits,
+                id,
+                Box::new(move || {
+                    crate::phases::container_runtime::container_log_tail(host, &ep, &id2, 20)
+                        .unwrap_or_default()
+                }),
+            ))
+        }
+        None => {
+            host.which("crictl")?;
+            let ps = host
+                .run("crictl", &["ps", "-a", "--name", component, "-o", "json"])
+                .ok()?;
+            let (exits, id) = container_exits(&ps.stdout, component)?;
+            let id2 = id.clone();
+            Some((
+                exits,
+                id,
+                Box::new(move || {
+                    host.run("crictl", &["logs", "--tail", "20", &id2])
+                        .map(|l| format!("{}{}", l.stdout, l.stderr))
+                        .unwrap_or_default()
+                }),
+            ))
+        }
+    }
 }
 
 /// From `crictl ps -a --name <component> -o json`: how many times `component`'s container
@@ -132,7 +194,8 @@ pub(super) fn extra_args_of(
     Some((field, args.iter().map(|a| a.name.clone()).collect()))
 }
 
-/// With `crictl` installed: when `component`'s container exited [`CRASH_EXITS`] times or more,
+/// When `component`'s container exited [`CRASH_EXITS`] times or more (asked over CRI, see
+/// [`component_exits`]),
 /// the message naming it, how often it exited, the flag its log rejects (and the kubeadm.yaml
 /// field it came from) and its last 20 log lines. `None` otherwise.
 pub fn crash_report(
@@ -140,16 +203,12 @@ pub fn crash_report(
     cfg: &crate::config::InitConfig,
     component: &str,
 ) -> Option<String> {
-    host.which("crictl")?;
-    let ps = host
-        .run("crictl", &["ps", "-a", "--name", component, "-o", "json"])
-        .ok()?;
-    let (exits, id) = container_exits(&ps.stdout, component)?;
+    let (exits, id, logs) =
+        component_exits(host, &cfg.init.node_registration.cri_socket, component)?;
     if exits < CRASH_EXITS {
         return None;
     }
-    let logs = host.run("crictl", &["logs", "--tail", "20", &id]).ok()?;
-    let text = format!("{}{}", logs.stdout, logs.stderr);
+    let text = logs();
     let mut msg = format!(
         "{component} exits at start: its container exited {exits} times and the kubelet keeps restarting it"
     );
@@ -170,7 +229,7 @@ pub fn crash_report(
 }
 
 /// For kube-apiserver: when its last answer or log shows it cannot reach etcd, a line naming
-/// etcd and its `--etcd-servers`, and, with `crictl`, the state of the etcd container.
+/// etcd and its `--etcd-servers`, and, over CRI, the state of the etcd container.
 pub(super) fn etcd_diagnosis(ctx: &PhaseCtx, answer: &str, logs: &str) -> Option<String> {
     let api = manifest_flags(
         ctx.host.as_ref(),
@@ -210,15 +269,17 @@ pub(super) fn etcd_diagnosis(ctx: &PhaseCtx, answer: &str, logs: &str) -> Option
         .unwrap_or_default();
     let mut msg =
         format!("\nkube-apiserver cannot reach etcd at {servers} (--etcd-servers){reason}.");
-    if ctx.cfg.cluster.etcd.external.is_none() && ctx.host.which("crictl").is_some() {
-        let ps = ctx
-            .host
-            .run("crictl", &["ps", "-a", "--name", "etcd", "-o", "json"])
-            .ok();
-        let listed = ps
-            .as_ref()
-            .and_then(|o| serde_json::from_str::<serde_json::Value>(&o.stdout).ok())
-            .and_then(|v| {
+    if ctx.cfg.cluster.etcd.external.is_none() {
+        let ep = crate::phases::preflight::cri_endpoint(&ctx.cfg.init.node_registration.cri_socket);
+        let listed = crate::phases::container_runtime::component_containers(ctx.host.as_ref(), &ep, "etcd")
+            .map(|c| c.count)
+            .or_else(|| {
+                ctx.host.which("crictl")?;
+                let o = ctx
+                    .host
+                    .run("crictl", &["ps", "-a", "--name", "etcd", "-o", "json"])
+                    .ok()?;
+                let v = serde_json::from_str::<serde_json::Value>(&o.stdout).ok()?;
                 v["containers"]
                     .as_array()
                     .map(|a| a.iter().filter(|c| c["metadata"]["name"] == "etcd").count())

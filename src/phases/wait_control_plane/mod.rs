@@ -43,7 +43,7 @@ pub const POLL_INTERVAL: Duration = Duration::from_millis(100);
 pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// How often, while a control-plane component is unhealthy, the container runtime is asked
-/// (through `crictl`) whether its container keeps exiting.
+/// (over CRI) whether its container keeps exiting.
 pub const CRASH_CHECK_INTERVAL: Duration = Duration::from_secs(2);
 
 /// Exits after which a component counts as failing at start: the kubelet restarted it and it
@@ -239,7 +239,7 @@ enum WaitFailure {
 
 /// Polls one target every `interval` until healthy or `timeout`; every attempt is reported as
 /// [`Event::Probe`] (elapsed since `start`). A control-plane component whose container keeps
-/// exiting (asked every [`CRASH_CHECK_INTERVAL`] through `crictl`) ends the wait at once.
+/// exiting (asked every [`CRASH_CHECK_INTERVAL`] over CRI) ends the wait at once.
 async fn wait_one(
     ctx: &PhaseCtx,
     log: &std::sync::Mutex<ProbeLog>,
@@ -343,7 +343,7 @@ async fn wait_one(
 /// or fails on the first that stays unhealthy for `timeout`; stops at once with
 /// [`PhaseError::cancelled`] when `ctx.cancel` fires. The timeout error names the component,
 /// its URL and last answer, and hints at `crictl ps -a` / `journalctl -u kubelet`, adding the
-/// last log lines of the component's most recent container when `crictl` is installed.
+/// last log lines of the component's most recent container (over CRI).
 pub async fn wait_healthy(
     ctx: &PhaseCtx,
     targets: &[ProbeTarget],
