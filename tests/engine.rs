@@ -384,13 +384,7 @@ fn make_cgroup_v1(h: &FakeHost) {
 /// what init's own checks and fixes ask for besides.
 fn good_host() -> FakeHost {
     let h = support::roots::ready_fake_host("cp1", "v1.37.2");
-    h.add_programs(&[
-        "containerd",
-        "apt-get",
-        "swapoff",
-        "modprobe",
-        "sysctl",
-    ]);
+    h.add_programs(&["containerd", "apt-get", "swapoff", "modprobe", "sysctl"]);
     h.script("systemctl is-active firewalld", 3, "inactive\n");
     h.put(
         "/etc/containerd/config.toml",

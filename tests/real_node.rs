@@ -27,11 +27,6 @@ const WORKER: &str = "ks-worker";
 /// The test's workload image (Debian's busybox-static), never pulled.
 const BUSYBOX: &str = "kubestrap.test/busybox:1";
 
-fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    unsafe { libc::geteuid() == 0 }
-}
-
 /// The tools the sandbox needs; scripts/test.sh installs them (Debian packages).
 fn require_tools() {
     for (tool, package) in [
@@ -345,7 +340,7 @@ fn init_and_join_bring_up_a_two_node_cluster_with_the_real_kubelet_and_container
         return;
     };
     assert!(
-        is_root(),
+        support::netns::is_root(),
         "the real-node test needs root (namespaces, mounts)"
     );
     require_tools();
@@ -662,7 +657,7 @@ fn the_wizard_runs_a_real_init_and_ends_on_the_join_command() {
     };
     let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
     assert!(
-        is_root(),
+        support::netns::is_root(),
         "the real-node test needs root (namespaces, mounts)"
     );
     require_tools();
@@ -762,13 +757,23 @@ fn a_flag_the_real_apiserver_rejects_is_named_from_the_runtime() {
         return;
     };
     let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
-    assert!(is_root(), "the real-node test needs root (namespaces, mounts)");
+    assert!(
+        support::netns::is_root(),
+        "the real-node test needs root (namespaces, mounts)"
+    );
     require_tools();
     let before = HostSnapshot::take();
     let refs = kubeadm_images(&bins, VERSION);
-    let pause = refs.iter().find(|r| r.contains("/pause:")).cloned().unwrap();
+    let pause = refs
+        .iter()
+        .find(|r| r.contains("/pause:"))
+        .cloned()
+        .unwrap();
     let images = build_images(&bins, &refs);
-    let tmp = tempfile::Builder::new().prefix("kubestrap-real-node").tempdir().unwrap();
+    let tmp = tempfile::Builder::new()
+        .prefix("kubestrap-real-node")
+        .tempdir()
+        .unwrap();
     let mut lab = Lab::new(tmp.path());
     let path = format!(
         "{}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
@@ -786,7 +791,12 @@ fn a_flag_the_real_apiserver_rejects_is_named_from_the_runtime() {
     let out = run_in(
         &lab.nodes[cp],
         Path::new(BIN),
-        &["init", "--non-interactive", "--config", cfg.to_str().unwrap()],
+        &[
+            "init",
+            "--non-interactive",
+            "--config",
+            cfg.to_str().unwrap(),
+        ],
         &path,
         Duration::from_secs(400),
     );

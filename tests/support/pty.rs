@@ -162,7 +162,12 @@ impl Pty {
 
     /// True while the program shows the alternate screen.
     pub fn alternate_screen(&self) -> bool {
-        self.shared.lock().unwrap().parser.screen().alternate_screen()
+        self.shared
+            .lock()
+            .unwrap()
+            .parser
+            .screen()
+            .alternate_screen()
     }
 
     /// True while the program hides the cursor.
@@ -195,7 +200,8 @@ impl Wizard {
         rows: u16,
         envs: &[(&str, &Path)],
     ) -> Wizard {
-        let mut all: Vec<(&str, String)> = vec![("KUBESTRAP_TUI_REPLAY", replay.unwrap_or("").to_string())];
+        let mut all: Vec<(&str, String)> =
+            vec![("KUBESTRAP_TUI_REPLAY", replay.unwrap_or("").to_string())];
         all.extend(envs.iter().map(|(k, v)| (*k, v.display().to_string())));
         let all: Vec<(&str, &str)> = all.iter().map(|(k, v)| (*k, v.as_str())).collect();
         Wizard(Pty::spawn(Path::new(BIN), args, cwd, &all, cols, rows))

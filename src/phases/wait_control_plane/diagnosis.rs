@@ -46,27 +46,29 @@ pub(super) fn timeout_error(
 /// `crictl logs --tail 20 <id>`.
 pub(super) fn container_logs(host: &dyn Host, cri_socket: &str, component: &str) -> Option<String> {
     let ep = crate::phases::preflight::cri_endpoint(cri_socket);
-    let (id, text) = match crate::phases::container_runtime::component_containers(host, &ep, component) {
-        Some(c) => {
-            let id = c.newest_id?;
-            let text = crate::phases::container_runtime::container_log_tail(host, &ep, &id, 20)?;
-            (id, text)
-        }
-        None => {
-            host.which("crictl")?;
-            let ps = host
-                .run("crictl", &["ps", "-a", "--name", component, "-q"])
-                .ok()?;
-            let id = ps
-                .stdout
-                .lines()
-                .map(str::trim)
-                .find(|l| !l.is_empty())?
-                .to_string();
-            let logs = host.run("crictl", &["logs", "--tail", "20", &id]).ok()?;
-            (id, format!("{}{}", logs.stdout, logs.stderr))
-        }
-    };
+    let (id, text) =
+        match crate::phases::container_runtime::component_containers(host, &ep, component) {
+            Some(c) => {
+                let id = c.newest_id?;
+                let text =
+                    crate::phases::container_runtime::container_log_tail(host, &ep, &id, 20)?;
+                (id, text)
+            }
+            None => {
+                host.which("crictl")?;
+                let ps = host
+                    .run("crictl", &["ps", "-a", "--name", component, "-q"])
+                    .ok()?;
+                let id = ps
+                    .stdout
+                    .lines()
+                    .map(str::trim)
+                    .find(|l| !l.is_empty())?
+                    .to_string();
+                let logs = host.run("crictl", &["logs", "--tail", "20", &id]).ok()?;
+                (id, format!("{}{}", logs.stdout, logs.stderr))
+            }
+        };
     let lines: Vec<&str> = text.lines().collect();
     let tail = &lines[lines.len().saturating_sub(20)..];
     Some(format!(
@@ -271,19 +273,20 @@ pub(super) fn etcd_diagnosis(ctx: &PhaseCtx, answer: &str, logs: &str) -> Option
         format!("\nkube-apiserver cannot reach etcd at {servers} (--etcd-servers){reason}.");
     if ctx.cfg.cluster.etcd.external.is_none() {
         let ep = crate::phases::preflight::cri_endpoint(&ctx.cfg.init.node_registration.cri_socket);
-        let listed = crate::phases::container_runtime::component_containers(ctx.host.as_ref(), &ep, "etcd")
-            .map(|c| c.count)
-            .or_else(|| {
-                ctx.host.which("crictl")?;
-                let o = ctx
-                    .host
-                    .run("crictl", &["ps", "-a", "--name", "etcd", "-o", "json"])
-                    .ok()?;
-                let v = serde_json::from_str::<serde_json::Value>(&o.stdout).ok()?;
-                v["containers"]
-                    .as_array()
-                    .map(|a| a.iter().filter(|c| c["metadata"]["name"] == "etcd").count())
-            });
+        let listed =
+            crate::phases::container_runtime::component_containers(ctx.host.as_ref(), &ep, "etcd")
+                .map(|c| c.count)
+                .or_else(|| {
+                    ctx.host.which("crictl")?;
+                    let o = ctx
+                        .host
+                        .run("crictl", &["ps", "-a", "--name", "etcd", "-o", "json"])
+                        .ok()?;
+                    let v = serde_json::from_str::<serde_json::Value>(&o.stdout).ok()?;
+                    v["containers"]
+                        .as_array()
+                        .map(|a| a.iter().filter(|c| c["metadata"]["name"] == "etcd").count())
+                });
         match listed {
             Some(0) => msg.push_str(&format!(
                 " There is no etcd container: the kubelet has not started the etcd static pod ({}).",
