@@ -8,6 +8,7 @@
 pub mod cli;
 pub mod cmd;
 pub mod config;
+pub mod day2;
 pub mod engine;
 pub mod host;
 pub mod join;

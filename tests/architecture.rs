@@ -21,6 +21,7 @@ const FLOORS: &[&[&str]] = &[
     &["pki"],
     &["engine"],
     &["kubeapi", "output"],
+    &["day2"],
     &["phases"],
     &["join"],
     &["tui"],

@@ -625,6 +625,45 @@ fn row42_43_44_algorithms_repositories_paths() {
 }
 
 #[test]
+fn extra_args_values_are_checked_by_the_flags_type() {
+    let mut cfg = example_init_config("v1.37.2");
+    cfg.cluster.api_server.extra_args = vec![
+        Arg {
+            name: "audit-log-maxage".into(),
+            value: "ten".into(),
+        },
+        Arg {
+            name: "profiling".into(),
+            value: "off".into(),
+        },
+        Arg {
+            name: "request-timeout".into(),
+            value: "90".into(),
+        },
+        Arg {
+            name: "audit-log-path".into(),
+            value: "-".into(),
+        },
+    ];
+    let errs = validate_init(&cfg, &facts());
+    let at = |p: &str| {
+        errs.iter()
+            .find(|e| e.path == p)
+            .unwrap_or_else(|| panic!("no error at {p}: {errs:?}"))
+            .rule
+            .clone()
+    };
+    assert!(at("apiServer.extraArgs[0].value").contains("takes an integer"));
+    assert!(at("apiServer.extraArgs[1].value").contains("takes a boolean (true or false)"));
+    assert!(at("apiServer.extraArgs[2].value").contains("a duration such as 30s"));
+    assert!(
+        !errs
+            .iter()
+            .any(|e| e.path == "apiServer.extraArgs[3].value")
+    );
+}
+
+#[test]
 fn row45_extra_args_names() {
     let count = |args: Vec<Arg>| {
         let mut cfg = example_init_config("v1.37.2");
@@ -1349,11 +1388,18 @@ fn arb_config(v1beta3: bool) -> impl Strategy<Value = InitConfig> {
             prop::option::of("[a-z0-9]{6}\\.[a-z0-9]{16}"),
         ),
         (
+            // String-typed flags: any string is a value their components take (typed flags'
+            // values are checked by flags::check_flag_value, tested against the binaries).
             arb_args(
-                &["audit-log-path", "feature-gates", "profiling", "v"],
+                &[
+                    "audit-log-path",
+                    "feature-gates",
+                    "audit-policy-file",
+                    "tls-cipher-suites",
+                ],
                 v1beta3,
             ),
-            arb_args(&["bind-address", "node-cidr-mask-size-ipv4"], v1beta3),
+            arb_args(&["cluster-name", "root-ca-file"], v1beta3),
             arb_args(&["node-ip", "max-pods"], v1beta3),
             prop::collection::vec(
                 prop::sample::select(vec![

@@ -203,3 +203,62 @@ fn a_cached_binary_with_the_wrong_version_is_rebuilt_not_used() {
     assert!(left.is_empty(), "{left:?}");
     drop(bins);
 }
+
+/// kubestrap's check of an extraArgs value agrees with the real component's flag parser: for
+/// one flag of each checked type (boolean, int, float, duration, ip, portRange) of each
+/// component, a good and a bad value are given to the binary with `--version` (cobra parses
+/// every flag first and exits non-zero on a value it rejects).
+#[test]
+fn flag_value_checks_agree_with_the_real_binaries() {
+    use kubestrap::config::flags::{check_flag_value, flag_type, known_flags};
+    let Some(bins) = k8s::bin_dir() else { return };
+    let samples: &[(&str, &str, &str)] = &[
+        ("", "false", "maybe"),
+        ("", "true", ""),
+        ("int", "30", "ten"),
+        ("int", "0x1e", ""),
+        ("int32", "30", "3.5"),
+        ("float32", "0.5", "half"),
+        ("float", "0.01", "1/2"),
+        ("duration", "1m30s", "90"),
+        ("duration", "0s", ""),
+        ("ip", "10.0.0.1", "10.0.0.256"),
+        ("ip", "", "::g"),
+        ("portRange", "30000-32767", "32767-30000"),
+        ("portRange", "", "1-70000"),
+    ];
+    let mut checked = 0;
+    for c in [
+        "kube-apiserver",
+        "kube-controller-manager",
+        "kube-scheduler",
+    ] {
+        for (ty, good, bad) in samples {
+            // A flag of this type that does not change what --version does.
+            let Some(flag) = known_flags(c).iter().find(|f| {
+                flag_type(c, f) == Some(*ty) && !matches!(**f, "version" | "help" | "v" | "vmodule")
+            }) else {
+                continue;
+            };
+            for (value, kubestrap_ok) in [(good, true), (bad, false)] {
+                assert_eq!(
+                    check_flag_value(c, flag, value).is_ok(),
+                    kubestrap_ok,
+                    "{c} --{flag}={value}"
+                );
+                let (code, out, err) = k8s::run(
+                    &bins.join(c),
+                    &[&format!("--{flag}={value}"), "--version"],
+                    &[],
+                );
+                assert_eq!(
+                    code == 0,
+                    kubestrap_ok,
+                    "{c} --{flag}={value}: exit {code}: {out}{err}"
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 40, "only {checked} flag values checked");
+}

@@ -1244,7 +1244,7 @@ fn apiserver_that_rejects_a_flag_is_named_early() {
     {
         let cfg = w.config(
             "",
-            "apiServer:\n  extraArgs:\n  - name: audit-log-maxage\n    value: \"ten\"\n",
+            "apiServer:\n  extraArgs:\n  - name: log-text-info-buffer-size\n    value: \"lots\"\n",
         );
         let runner = w.runner(&[]);
         let mut run = w.init(&runner, &cfg);
@@ -1257,8 +1257,8 @@ fn apiserver_that_rejects_a_flag_is_named_early() {
             at.as_secs_f64()
         );
         assert!(error.contains("kube-apiserver"), "{error}");
-        assert!(error.contains("--audit-log-maxage"), "{error}");
-        assert!(error.contains("invalid argument \"ten\""), "{error}");
+        assert!(error.contains("--log-text-info-buffer-size"), "{error}");
+        assert!(error.contains("invalid argument \"lots\""), "{error}");
         assert!(at < Duration::from_secs(60), "took {at:?}: {error}");
         assert!(runner.exits("kube-apiserver") >= 1);
     }
@@ -1327,6 +1327,362 @@ fn ctrl_c_during_the_wait_ends_within_two_seconds() {
             .map(|(_, v)| v);
         let fin = fin.unwrap_or_else(|| panic!("{}", run.output()));
         assert_eq!(fin["outcome"]["status"], "cancelled", "{fin}");
+    }
+    drop(w);
+    assert_nothing_left(&dir_path, &names);
+}
+
+/// Day two on the real control plane: `certs check-expiration` reads the configuration from
+/// the cluster's kubeadm-config ConfigMap; `kubeconfig user` authenticates as its user with
+/// the real kube-apiserver and is refused until RBAC grants access; after `certs renew all`
+/// the renewed admin.conf still works; `reset` leaves the only etcd member in place (kubeadm's
+/// rule) and empties its data directory and everything else kubeadm's reset deletes.
+#[test]
+fn day_two_on_the_real_control_plane() {
+    let Some(bins) = bins() else { return };
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let w = World::new(bins.clone(), "r");
+    let dir_path = w.dir.path().to_path_buf();
+    let names = w.nets.names.clone();
+    {
+        let cfg = w.config("", "");
+        let cfg_s = cfg.to_str().unwrap();
+        let mut runner = w.runner(&[]);
+        let mut run = w.init(&runner, &cfg);
+        let rc = run.wait(Duration::from_secs(400));
+        assert_eq!(rc, Some(0), "{}", check_failed_with("init", &run, &runner));
+        let root = w.cp_root();
+        let r = root.to_str().unwrap();
+        let path = format!(
+            "{}:{}",
+            bins.display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        let ks = |args: &[&str]| -> (i32, String, String) {
+            let mut cmd = Command::new(BIN);
+            cmd.args(args).stdin(Stdio::null()).env("PATH", &path);
+            netns::command_in(&mut cmd, &w.cp_ns);
+            let o = cmd.output().unwrap();
+            (
+                o.status.code().unwrap_or(-1),
+                String::from_utf8_lossy(&o.stdout).into_owned(),
+                String::from_utf8_lossy(&o.stderr).into_owned(),
+            )
+        };
+
+        let (rc, out, err) = ks(&["certs", "check-expiration", "--root", r]);
+        assert_eq!(rc, 0, "{out}{err}");
+        assert!(
+            out.starts_with("[check-expiration] Reading configuration from the \"kubeadm-config\" ConfigMap in namespace \"kube-system\"...\n"),
+            "{out}"
+        );
+        assert!(
+            out.contains("\napiserver ") && out.contains("\netcd-server "),
+            "{out}"
+        );
+
+        let (rc, kc, err) = ks(&[
+            "kubeconfig",
+            "user",
+            "--client-name",
+            "alice",
+            "--root",
+            r,
+            "--config",
+            cfg_s,
+        ]);
+        assert_eq!(rc, 0, "{err}");
+        let alice = w.path("alice.conf");
+        std::fs::write(&alice, kc).unwrap();
+        let (rc, who, err) = w.kubectl_with(
+            &alice,
+            &[
+                "auth",
+                "whoami",
+                "-o",
+                "jsonpath={.status.userInfo.username}",
+            ],
+        );
+        assert_eq!((rc, who.as_str()), (0, "alice"), "{err}");
+        let (rc, _, err) = w.kubectl_with(&alice, &["get", "pods", "-n", "kube-system"]);
+        assert_ne!(rc, 0);
+        assert!(err.contains("forbidden"), "{err}");
+        w.kubectl(&[
+            "create",
+            "clusterrolebinding",
+            "alice-view",
+            "--clusterrole=view",
+            "--user=alice",
+        ]);
+        let t = Instant::now();
+        loop {
+            let (rc, _, err) = w.kubectl_with(&alice, &["get", "pods", "-n", "kube-system"]);
+            if rc == 0 {
+                break;
+            }
+            assert!(t.elapsed() < Duration::from_secs(30), "{err}");
+            std::thread::sleep(Duration::from_millis(500));
+        }
+
+        let admin = root.join("etc/kubernetes/admin.conf");
+        let before = std::fs::read(&admin).unwrap();
+        let (rc, out, err) = ks(&["certs", "renew", "all", "--root", r, "--config", cfg_s]);
+        assert_eq!(rc, 0, "{out}{err}");
+        assert!(out.contains("Done renewing certificates."), "{out}");
+        assert_ne!(std::fs::read(&admin).unwrap(), before);
+        let nodes = w.kubectl(&["get", "nodes", "-o", "name"]);
+        assert!(nodes.contains(&format!("node/{NODE}")), "{nodes}");
+        // Restart kube-apiserver as kubeadm's notice asks (the runner, like the kubelet,
+        // starts it again after the back-off): it then serves the renewed apiserver.crt,
+        // and kubectl with the renewed admin.conf works against it.
+        let api_pid = runner
+            .pids()
+            .into_iter()
+            .find(|p| {
+                std::fs::read(format!("/proc/{p}/cmdline")).is_ok_and(|c| {
+                    c.split(|b| *b == 0)
+                        .next()
+                        .is_some_and(|a0| a0.ends_with(b"kube-apiserver"))
+                })
+            })
+            .expect("the kube-apiserver process");
+        // SAFETY: kill on a PID of the runner's child, which the runner reaps.
+        unsafe { libc::kill(api_pid as i32, libc::SIGTERM) };
+        let t = Instant::now();
+        while runner.exits("kube-apiserver") == 0 {
+            assert!(
+                t.elapsed() < Duration::from_secs(30),
+                "kube-apiserver did not exit"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        let t = Instant::now();
+        loop {
+            let (rc, _, err) = w.kubectl_with(&admin, &["get", "nodes", "-o", "name"]);
+            if rc == 0 {
+                break;
+            }
+            assert!(
+                t.elapsed() < Duration::from_secs(120),
+                "kubectl with the renewed admin.conf after the restart: {err}\n{}",
+                runner.log_tails(20)
+            );
+            std::thread::sleep(Duration::from_secs(1));
+        }
+        let serial = |cmd: &str| -> String {
+            let (rc, out, err) = w.run_in(&w.cp_ns, Path::new("sh"), &["-c", cmd]);
+            assert_eq!(rc, 0, "{cmd}: {err}");
+            out.trim().to_string()
+        };
+        let served = serial(&format!(
+            "openssl s_client -connect {CP_IP}:6443 </dev/null 2>/dev/null | openssl x509 -noout -serial"
+        ));
+        let on_disk = serial(&format!(
+            "openssl x509 -noout -serial -in {}",
+            root.join("etc/kubernetes/pki/apiserver.crt").display()
+        ));
+        assert_eq!(
+            served, on_disk,
+            "the restarted apiserver serves the renewed certificate"
+        );
+
+        let (rc, out, err) = ks(&["reset", "-f", "--root", r]);
+        assert_eq!(rc, 0, "{out}{err}");
+        assert!(!err.contains("Failed to remove etcd member"), "{err}");
+        assert!(
+            out.contains("[reset] Deleted contents of the etcd data directory: /var/lib/etcd\n"),
+            "{out}"
+        );
+        assert!(!admin.exists());
+        assert_eq!(
+            std::fs::read_dir(root.join("etc/kubernetes/pki"))
+                .unwrap()
+                .count(),
+            0
+        );
+        runner.stop();
+    }
+    drop(w);
+    assert_nothing_left(&dir_path, &names);
+}
+
+/// `reset` on a stacked etcd member of a two-member cluster removes this node's member (the
+/// one whose first peer URL is `https://<advertise>:2380`) with the real etcd and etcdctl:
+/// a second etcd member runs in the control plane's namespace on a second address.
+#[test]
+fn reset_removes_this_nodes_member_from_a_two_member_etcd() {
+    let Some(bins) = bins() else { return };
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let w = World::new(bins.clone(), "s");
+    let dir_path = w.dir.path().to_path_buf();
+    let names = w.nets.names.clone();
+    const CP2_IP: &str = "10.200.0.3";
+    {
+        let cfg = w.config(
+            "",
+            &format!(
+                "etcd:\n  local:\n    serverCertSANs:\n    - {CP2_IP}\n    peerCertSANs:\n    - {CP2_IP}\n"
+            ),
+        );
+        let mut runner = w.runner(&[]);
+        let mut run = w.init(&runner, &cfg);
+        let rc = run.wait(Duration::from_secs(400));
+        assert_eq!(rc, Some(0), "{}", check_failed_with("init", &run, &runner));
+        let root = w.cp_root();
+        let pki = root.join("etc/kubernetes/pki/etcd");
+        let ifname = format!("kscp{}", w.cp_ns.trim_start_matches("ks-cp-"));
+        netns::ip(&[
+            "-n",
+            &w.cp_ns,
+            "addr",
+            "add",
+            &format!("{CP2_IP}/24"),
+            "dev",
+            &ifname,
+        ]);
+        // The second member's certificate (server and peer), signed by the cluster's etcd CA.
+        let d = w.path("cp2");
+        std::fs::create_dir_all(d.join("data")).unwrap();
+        let sh = |script: &str| {
+            let o = Command::new("sh").arg("-c").arg(script).output().unwrap();
+            assert!(
+                o.status.success(),
+                "{script}: {}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+        };
+        sh(&format!(
+            "cd {d} && openssl ecparam -name prime256v1 -genkey -noout -out cp2.key \
+             && openssl req -new -key cp2.key -subj /CN=cp2 -out cp2.csr \
+             && printf 'subjectAltName=IP:{CP2_IP},IP:{CP_IP},IP:127.0.0.1,DNS:cp2\\nextendedKeyUsage=serverAuth,clientAuth\\nkeyUsage=digitalSignature,keyEncipherment\\n' > ext \
+             && openssl x509 -req -in cp2.csr -CA {pki}/ca.crt -CAkey {pki}/ca.key -CAcreateserial -days 1 -extfile ext -out cp2.crt",
+            d = d.display(),
+            pki = pki.display()
+        ));
+        // Copies: reset empties the PKI folder, the test still talks to etcd afterwards.
+        for f in ["ca.crt", "healthcheck-client.crt", "healthcheck-client.key"] {
+            std::fs::copy(pki.join(f), d.join(f)).unwrap();
+        }
+        let ca = d.join("ca.crt");
+        let (hc_crt, hc_key) = (
+            d.join("healthcheck-client.crt"),
+            d.join("healthcheck-client.key"),
+        );
+        let etcdctl = |endpoint: &str, args: &[&str]| -> (i32, String, String) {
+            let mut all = vec![
+                "--endpoints",
+                endpoint,
+                "--cacert",
+                ca.to_str().unwrap(),
+                "--cert",
+                hc_crt.to_str().unwrap(),
+                "--key",
+                hc_key.to_str().unwrap(),
+                "--command-timeout",
+                "10s",
+            ];
+            all.extend_from_slice(args);
+            w.run_in(&w.cp_ns, &bins.join("etcdctl"), &all)
+        };
+        let cp1 = format!("https://{CP_IP}:2379");
+        let cp2 = format!("https://{CP2_IP}:2379");
+        let (rc, out, err) = etcdctl(
+            &cp1,
+            &[
+                "member",
+                "add",
+                "cp2",
+                &format!("--peer-urls=https://{CP2_IP}:2380"),
+            ],
+        );
+        assert_eq!(rc, 0, "{out}{err}");
+        let crt = d.join("cp2.crt");
+        let key = d.join("cp2.key");
+        let (c, k, a) = (
+            crt.to_str().unwrap(),
+            key.to_str().unwrap(),
+            ca.to_str().unwrap(),
+        );
+        let mut cmd = Command::new(bins.join("etcd"));
+        cmd.args([
+            "--name",
+            "cp2",
+            "--data-dir",
+            d.join("data").to_str().unwrap(),
+            "--listen-client-urls",
+            &cp2,
+            "--advertise-client-urls",
+            &cp2,
+            "--listen-peer-urls",
+            &format!("https://{CP2_IP}:2380"),
+            "--initial-advertise-peer-urls",
+            &format!("https://{CP2_IP}:2380"),
+            "--initial-cluster",
+            &format!("{NODE}=https://{CP_IP}:2380,cp2=https://{CP2_IP}:2380"),
+            "--initial-cluster-state",
+            "existing",
+            "--cert-file",
+            c,
+            "--key-file",
+            k,
+            "--trusted-ca-file",
+            a,
+            "--client-cert-auth",
+            "--peer-cert-file",
+            c,
+            "--peer-key-file",
+            k,
+            "--peer-trusted-ca-file",
+            a,
+            "--peer-client-cert-auth",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(w.path("cp2.log")).unwrap());
+        netns::command_in(&mut cmd, &w.cp_ns);
+        let _etcd2 = ChildGuard(Some(cmd.spawn().unwrap()));
+        let t = Instant::now();
+        loop {
+            let (rc, out, _) = etcdctl(&cp2, &["endpoint", "health"]);
+            if rc == 0 && out.contains("is healthy") {
+                break;
+            }
+            assert!(
+                t.elapsed() < Duration::from_secs(60),
+                "the second etcd member did not become healthy\n{}",
+                std::fs::read_to_string(w.path("cp2.log")).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(500));
+        }
+        let (_, list, _) = etcdctl(&cp2, &["member", "list"]);
+        assert_eq!(list.lines().count(), 2, "{list}");
+
+        let path = format!(
+            "{}:{}",
+            bins.display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        let mut cmd = Command::new(BIN);
+        cmd.args(["reset", "-f", "--root", root.to_str().unwrap()])
+            .stdin(Stdio::null())
+            .env("PATH", &path);
+        netns::command_in(&mut cmd, &w.cp_ns);
+        let o = cmd.output().unwrap();
+        let (out, err) = (
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        );
+        assert_eq!(o.status.code(), Some(0), "{out}{err}");
+        assert!(!err.contains("Failed to remove etcd member"), "{err}");
+        assert!(
+            out.contains("[reset] Deleted contents of the etcd data directory: /var/lib/etcd\n"),
+            "{out}"
+        );
+        let (rc, list, err) = etcdctl(&cp2, &["member", "list"]);
+        assert_eq!(rc, 0, "{err}");
+        assert_eq!(list.lines().count(), 1, "{list}");
+        assert!(list.contains("cp2") && !list.contains(NODE), "{list}");
+        runner.stop();
     }
     drop(w);
     assert_nothing_left(&dir_path, &names);

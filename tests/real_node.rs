@@ -748,8 +748,9 @@ fn the_wizard_runs_a_real_init_and_ends_on_the_join_command() {
     teardown_and_compare(lab, &before);
 }
 
-/// A kube-apiserver flag value the real kube-apiserver rejects (kubestrap checks flag names,
-/// not yet their values): init stops early, naming the component, the flag, the kubeadm.yaml
+/// A kube-apiserver flag value the real kube-apiserver rejects and kubestrap cannot tell
+/// (it checks the values of booleans, numbers, durations, addresses and port ranges, not of
+/// quantities): init stops early, naming the component, the flag, the kubeadm.yaml
 /// field, and the container's last log lines, all asked of the real containerd over CRI.
 #[test]
 fn a_flag_the_real_apiserver_rejects_is_named_from_the_runtime() {
@@ -784,7 +785,7 @@ fn a_flag_the_real_apiserver_rejects_is_named_from_the_runtime() {
     let cfg = lab.dir.join("kubeadm.yaml");
     let text = init_config(&lab.nodes[cp].ip).replace(
         "networking:\n",
-        "apiServer:\n  extraArgs:\n  - name: audit-log-maxage\n    value: ten\nnetworking:\n",
+        "apiServer:\n  extraArgs:\n  - name: log-text-info-buffer-size\n    value: lots\nnetworking:\n",
     );
     std::fs::write(&cfg, text).unwrap();
     let t0 = Instant::now();
@@ -808,10 +809,10 @@ fn a_flag_the_real_apiserver_rejects_is_named_from_the_runtime() {
     assert!(!out.status.success(), "{all}");
     for want in [
         "kube-apiserver exits at start",
-        "kube-apiserver rejects the flag --audit-log-maxage",
+        "kube-apiserver rejects the flag --log-text-info-buffer-size",
         "(the flag comes from apiServer.extraArgs)",
         "Last log lines of container",
-        "invalid argument \"ten\" for \"--audit-log-maxage\"",
+        "invalid argument \"lots\" for \"--log-text-info-buffer-size\"",
     ] {
         assert!(all.contains(want), "{want:?} missing:\n{all}");
     }

@@ -65,6 +65,15 @@ pub enum Command {
     /// Manage bootstrap tokens (kubeadm token).
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Performs a best effort revert of changes made to this host by 'kubeadm init' or
+    /// 'kubeadm join' (kubeadm reset).
+    Reset(ResetArgs),
+    /// Commands related to handling Kubernetes certificates (kubeadm certs).
+    #[command(subcommand, visible_alias = "certificates")]
+    Certs(CertsCommand),
+    /// Kubeconfig file utilities (kubeadm kubeconfig).
+    #[command(subcommand)]
+    Kubeconfig(KubeconfigCommand),
     /// Print the kubestrap version and the Kubernetes versions it carries.
     Version(VersionArgs),
     /// Print shell completions for bash, zsh, fish, elvish or powershell.
@@ -282,6 +291,174 @@ pub enum ConfigCommand {
         #[arg(long)]
         with_token: bool,
     },
+    /// Interact with container images used by kubeadm.
+    #[command(subcommand)]
+    Images(ImagesCommand),
+}
+
+/// `kubestrap reset` (kubeadm's `app/cmd/reset.go` flags).
+#[derive(Debug, Clone, Default, Args)]
+pub struct ResetArgs {
+    /// The path to the directory where the certificates are stored. If specified, clean this
+    /// directory (default /etc/kubernetes/pki).
+    #[arg(long, value_name = "DIR")]
+    pub cert_dir: Option<String>,
+    /// Cleanup the "/etc/kubernetes/tmp" directory.
+    #[arg(long)]
+    pub cleanup_tmp_dir: bool,
+    /// Path to a kubeadm configuration file with a ResetConfiguration document.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Path to the CRI socket to connect to (detected when empty).
+    #[arg(long, value_name = "SOCKET")]
+    pub cri_socket: Option<String>,
+    /// Don't apply any changes; just output what would be done.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Reset the node without prompting for confirmation.
+    #[arg(short, long)]
+    pub force: bool,
+    /// Preflight checks whose errors become warnings (IsPrivilegedUser), or all.
+    #[arg(long, value_name = "CHECKS", value_delimiter = ',')]
+    pub ignore_preflight_errors: Vec<String>,
+    /// The kubeconfig file to use when talking to the cluster.
+    #[arg(
+        long,
+        value_name = "FILE",
+        default_value = "/etc/kubernetes/admin.conf"
+    )]
+    pub kubeconfig: PathBuf,
+    /// Phases to skip: preflight, remove-etcd-member, cleanup-node.
+    #[arg(long, value_name = "PHASES", value_delimiter = ',')]
+    pub skip_phases: Vec<String>,
+    /// On a terminal, ask with kubeadm's [y/N] question instead of the confirmation screen.
+    #[arg(long)]
+    pub non_interactive: bool,
+}
+
+/// The names `certs renew` accepts (kubeadm's renewal handlers) and `all`.
+pub const RENEW_NAMES: &[&str] = &[
+    "all",
+    "admin.conf",
+    "apiserver",
+    "apiserver-etcd-client",
+    "apiserver-kubelet-client",
+    "controller-manager.conf",
+    "etcd-healthcheck-client",
+    "etcd-peer",
+    "etcd-server",
+    "front-proxy-client",
+    "scheduler.conf",
+    "super-admin.conf",
+];
+
+/// Flags of `certs check-expiration` and `certs renew`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct CertsFlags {
+    /// The path where to save the certificates (default /etc/kubernetes/pki, or the
+    /// cluster's certificatesDir).
+    #[arg(long, value_name = "DIR")]
+    pub cert_dir: Option<String>,
+    /// Path to a kubeadm configuration file.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// The kubeconfig file to use when talking to the cluster (to read its configuration).
+    #[arg(
+        long,
+        value_name = "FILE",
+        default_value = "/etc/kubernetes/admin.conf"
+    )]
+    pub kubeconfig: PathBuf,
+}
+
+/// `kubestrap certs ...` (kubeadm's `app/cmd/certs.go`).
+#[derive(Debug, Subcommand)]
+pub enum CertsCommand {
+    /// Check certificates expiration for a Kubernetes cluster.
+    CheckExpiration {
+        #[command(flatten)]
+        flags: CertsFlags,
+        /// Output format: text, json or yaml.
+        #[arg(short, long, default_value = "text", value_parser = ["text", "json", "yaml"])]
+        output: String,
+    },
+    /// Renew certificates for a Kubernetes cluster: one of kubeadm's names, or all.
+    Renew {
+        /// all, admin.conf, apiserver, apiserver-etcd-client, apiserver-kubelet-client,
+        /// controller-manager.conf, etcd-healthcheck-client, etcd-peer, etcd-server,
+        /// front-proxy-client, scheduler.conf, super-admin.conf.
+        #[arg(value_parser = clap::builder::PossibleValuesParser::new(RENEW_NAMES))]
+        name: String,
+        #[command(flatten)]
+        flags: CertsFlags,
+    },
+    /// Generate certificate keys (for init --upload-certs --certificate-key).
+    CertificateKey,
+}
+
+/// `kubestrap kubeconfig ...` (kubeadm's `app/cmd/kubeconfig.go`).
+#[derive(Debug, Subcommand)]
+pub enum KubeconfigCommand {
+    /// Output a kubeconfig file for an additional user.
+    User {
+        /// The name of user. It will be used as the CN if client certificates are created.
+        #[arg(long, value_name = "NAME", required = true)]
+        client_name: String,
+        /// The organizations of the client certificate. It will be used as the O if client
+        /// certificates are created.
+        #[arg(long, value_name = "ORG", value_delimiter = ',')]
+        org: Vec<String>,
+        /// The token that should be used as the authentication mechanism for this kubeconfig,
+        /// instead of client certificates.
+        #[arg(long, value_name = "TOKEN")]
+        token: Option<String>,
+        /// The validity period of the client certificate. It is an offset from the current time.
+        #[arg(long, value_name = "DURATION", default_value = "8760h0m0s")]
+        validity_period: String,
+        /// Path to a kubeadm configuration file.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
+}
+
+/// `kubestrap config images ...` (kubeadm's `config images list|pull`).
+#[derive(Debug, Subcommand)]
+pub enum ImagesCommand {
+    /// Print a list of images kubeadm will use. The configuration file is used in case any
+    /// images or image repositories are customized.
+    List {
+        #[command(flatten)]
+        flags: ImagesFlags,
+        /// Output format: text, json or yaml.
+        #[arg(short, long, default_value = "text", value_parser = ["text", "json", "yaml"])]
+        output: String,
+    },
+    /// Pull images used by kubeadm.
+    Pull {
+        #[command(flatten)]
+        flags: ImagesFlags,
+        /// Path to the CRI socket to connect to.
+        #[arg(long, value_name = "SOCKET")]
+        cri_socket: Option<String>,
+    },
+}
+
+/// Flags that change the images (kubeadm's `AddImagesCommonConfigFlags`).
+#[derive(Debug, Clone, Default, Args)]
+pub struct ImagesFlags {
+    /// Path to a kubeadm configuration file.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Choose a specific Kubernetes version for the control plane (default: kubestrap's
+    /// default version; no network lookup).
+    #[arg(long, value_name = "VERSION")]
+    pub kubernetes_version: Option<String>,
+    /// Choose a container registry to pull control plane images from.
+    #[arg(long, value_name = "REPO")]
+    pub image_repository: Option<String>,
+    /// A set of key=value pairs that describe feature gates for various features.
+    #[arg(long, value_name = "GATES")]
+    pub feature_gates: Option<String>,
 }
 
 /// `kubestrap config print ...`.

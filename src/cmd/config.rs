@@ -61,6 +61,7 @@ pub fn run(root: Option<PathBuf>, args: ConfigCommand) -> i32 {
             }
             Err(e) => super::fail(e),
         },
+        ConfigCommand::Images(c) => super::images::run(root, c),
         ConfigCommand::Export {
             flags,
             api_version,

@@ -1,9 +1,13 @@
 //! Command handlers: one module per top-level command. Each returns the process exit code
 //! (0 success, 1 failure; clap itself exits 2 on usage errors).
 
+pub mod certs;
 pub mod config;
+pub mod images;
 pub mod init;
 pub mod join;
+pub mod kubeconfig;
+pub mod reset;
 pub mod token;
 
 use clap::CommandFactory;
@@ -20,6 +24,9 @@ pub fn run(cli: Cli) -> i32 {
         Command::Join(args) => join::run(root, args),
         Command::Config(c) => config::run(root, c),
         Command::Token(t) => token::run(root, t),
+        Command::Reset(a) => reset::run(root, a),
+        Command::Certs(c) => certs::run(root, c),
+        Command::Kubeconfig(k) => kubeconfig::run(root, k),
         Command::Version(v) => {
             if v.output.as_deref() == Some("short") {
                 println!("v{}", env!("CARGO_PKG_VERSION"));

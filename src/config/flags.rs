@@ -33,19 +33,31 @@ pub const COMPONENTS: &[&str] = &[
     "etcd",
 ];
 
-fn table() -> &'static Vec<(&'static str, Vec<&'static str>)> {
-    static T: OnceLock<Vec<(&'static str, Vec<&'static str>)>> = OnceLock::new();
+/// One component's flags: sorted names, and each name's pflag value type (`int`, `duration`,
+/// `string`; empty for a boolean, or when the list has no types, as etcd's).
+struct Flags {
+    names: Vec<&'static str>,
+    types: Vec<(&'static str, &'static str)>,
+}
+
+fn table() -> &'static Vec<(&'static str, Flags)> {
+    static T: OnceLock<Vec<(&'static str, Flags)>> = OnceLock::new();
     T.get_or_init(|| {
         RAW.iter()
             .map(|(c, text)| {
-                let mut v: Vec<&'static str> = text
+                let mut types: Vec<(&'static str, &'static str)> = text
                     .lines()
                     .map(str::trim)
                     .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                    .map(|l| match l.split_once(' ') {
+                        Some((n, t)) => (n, t.trim()),
+                        None => (l, ""),
+                    })
                     .collect();
-                v.sort_unstable();
-                v.dedup();
-                (*c, v)
+                types.sort_unstable();
+                types.dedup_by(|a, b| a.0 == b.0);
+                let names = types.iter().map(|(n, _)| *n).collect();
+                (*c, Flags { names, types })
             })
             .collect()
     })
@@ -57,8 +69,104 @@ pub fn known_flags(component: &str) -> &'static [&'static str] {
     table()
         .iter()
         .find(|(c, _)| *c == component)
-        .map(|(_, v)| v.as_slice())
+        .map(|(_, f)| f.names.as_slice())
         .unwrap_or(&[])
+}
+
+/// The value type `component`'s `--help` gives flag `name` (pflag's names: `int`,
+/// `duration`, `ip`, `portRange`, `string`…; `Some("")` for a boolean). `None` for an
+/// unknown flag, and for etcd, whose `--help` names no types.
+pub fn flag_type(component: &str, name: &str) -> Option<&'static str> {
+    if component == "etcd" {
+        return None;
+    }
+    let (_, f) = table().iter().find(|(c, _)| *c == component)?;
+    let i = f.types.binary_search_by(|(n, _)| (*n).cmp(name)).ok()?;
+    Some(f.types[i].1)
+}
+
+/// Checks `value` of flag `name` of `component` against the flag's type as the component's
+/// own flag parser (pflag with Go's strconv and time.ParseDuration) would: booleans, integers,
+/// floats, durations, IP addresses and port ranges. Other types (strings, lists, maps) and
+/// unknown flags pass. The error says what the value should look like.
+pub fn check_flag_value(component: &str, name: &str, value: &str) -> Result<(), String> {
+    let Some(t) = flag_type(component, name) else {
+        return Ok(());
+    };
+    let ok = match t {
+        "" => matches!(
+            value,
+            "1" | "t"
+                | "T"
+                | "TRUE"
+                | "true"
+                | "True"
+                | "0"
+                | "f"
+                | "F"
+                | "FALSE"
+                | "false"
+                | "False"
+        ),
+        "int" | "int32" | "int64" => go_int(value).is_some(),
+        "uint" | "uint16" | "uint32" | "uint64" => {
+            go_int(value).is_some_and(|v| v >= 0) && !value.starts_with('-')
+        }
+        "float" | "float32" | "float64" => value.trim().parse::<f64>().is_ok(),
+        "duration" => super::GoDuration::parse(value).is_ok(),
+        // Kubernetes' own ip and portRange flag types take an empty value (unset).
+        "ip" => value.is_empty() || value.parse::<std::net::IpAddr>().is_ok(),
+        "portRange" => value.is_empty() || port_range(value),
+        _ => true,
+    };
+    if ok {
+        return Ok(());
+    }
+    let what = match t {
+        "" => "a boolean (true or false)",
+        "int" | "int32" | "int64" => "an integer",
+        "uint" | "uint16" | "uint32" | "uint64" => "a non-negative integer",
+        "float" | "float32" | "float64" => "a number",
+        "duration" => "a duration such as 30s, 5m or 1h30m",
+        "ip" => "an IP address",
+        _ => "a port range such as 30000-32767",
+    };
+    Err(format!(
+        "is not a valid value of {component} --{name}: it takes {what}, and {component} would exit at start"
+    ))
+}
+
+/// Go's strconv.ParseInt(s, 0, 64): decimal, 0x hex, 0o/0 octal, 0b binary, with a sign.
+fn go_int(s: &str) -> Option<i64> {
+    let (neg, body) = match s.strip_prefix('-') {
+        Some(b) => (true, b),
+        None => (false, s.strip_prefix('+').unwrap_or(s)),
+    };
+    let body = body.replace('_', "");
+    let v = if let Some(h) = body.strip_prefix("0x").or_else(|| body.strip_prefix("0X")) {
+        i64::from_str_radix(h, 16).ok()?
+    } else if let Some(b) = body.strip_prefix("0b").or_else(|| body.strip_prefix("0B")) {
+        i64::from_str_radix(b, 2).ok()?
+    } else if let Some(o) = body.strip_prefix("0o").or_else(|| body.strip_prefix("0O")) {
+        i64::from_str_radix(o, 8).ok()?
+    } else if body.len() > 1 && body.starts_with('0') {
+        i64::from_str_radix(&body[1..], 8).ok()?
+    } else {
+        body.parse::<i64>().ok()?
+    };
+    Some(if neg { -v } else { v })
+}
+
+/// k8s.io/apimachinery's ParsePortRange: `N`, `N-M` or `N+K` within 0..65535.
+fn port_range(s: &str) -> bool {
+    let port = |p: &str| p.parse::<u32>().ok().filter(|v| *v <= 65535);
+    if let Some((a, b)) = s.split_once('-') {
+        matches!((port(a), port(b)), (Some(a), Some(b)) if a <= b)
+    } else if let Some((a, k)) = s.split_once('+') {
+        matches!((port(a), k.parse::<u32>().ok()), (Some(a), Some(k)) if a + k <= 65535)
+    } else {
+        port(s).is_some()
+    }
 }
 
 /// The known flag of `component` closest to `name` (after normalising `featureGates` to

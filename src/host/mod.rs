@@ -11,6 +11,7 @@ pub mod facts;
 pub mod fake;
 pub mod fs;
 pub mod log;
+pub mod runtime;
 
 use std::io;
 use std::net::IpAddr;
@@ -157,6 +158,50 @@ pub trait Host: Send + Sync + std::fmt::Debug {
     fn has_systemd(&self) -> bool {
         self.exists(Path::new("/run/systemd/system"))
     }
+    /// Removes a file or a whole directory tree (Go's `os.RemoveAll`, as kubeadm reset
+    /// deletes); a missing path is not an error. Symlinks are removed, never followed.
+    fn remove_all(&self, path: &Path) -> io::Result<()> {
+        let p = self.resolve(path);
+        match std::fs::symlink_metadata(&p) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e),
+            Ok(m) if m.is_dir() => std::fs::remove_dir_all(&p),
+            Ok(_) => std::fs::remove_file(&p),
+        }
+    }
+    /// Resolves the symlinks of `path` inside the root (Go's `filepath.EvalSymlinks`) and
+    /// returns the real path it names. Errors: it does not exist, or it resolves outside
+    /// the root.
+    fn eval_symlinks(&self, path: &Path) -> io::Result<PathBuf> {
+        let root = std::fs::canonicalize(self.root())?;
+        let resolved = std::fs::canonicalize(self.resolve(path))?;
+        match resolved.strip_prefix(&root) {
+            Ok(rel) => Ok(Path::new("/").join(rel)),
+            Err(_) => Err(io::Error::other(format!(
+                "{} resolves to {}, outside {}",
+                path.display(),
+                resolved.display(),
+                root.display()
+            ))),
+        }
+    }
+    /// Unmounts the mount at `path` (under the root) with `umount2(2)` flags. A dry-run host
+    /// does nothing.
+    fn unmount(&self, path: &Path, flags: i32) -> io::Result<()> {
+        if self.dry_run() {
+            return Ok(());
+        }
+        use std::os::unix::ffi::OsStrExt;
+        let p = std::ffi::CString::new(self.resolve(path).as_os_str().as_bytes())
+            .map_err(io::Error::other)?;
+        // SAFETY: `p` is a valid NUL-terminated path that outlives the call.
+        let rc = unsafe { libc::umount2(p.as_ptr(), flags) };
+        if rc == 0 {
+            Ok(())
+        } else {
+            Err(io::Error::last_os_error())
+        }
+    }
     /// The container runtime at CRI `endpoint` (`unix:///run/containerd/containerd.sock`),
     /// spoken to over CRI v1 gRPC on its socket (under the root, like every path). Calls that
     /// change the machine follow [`command_policy`] as the pseudo-command `cri <Method>`.
@@ -194,11 +239,18 @@ pub fn command_policy(root: &Path, dry_run: bool, program: &str, args: &[&str]) 
         CommandPolicy::Run
     } else if dry_run {
         CommandPolicy::Skip
-    } else if root == Path::new("/") {
+    } else if root == Path::new("/") || changes_only_remote_state(program) {
         CommandPolicy::Run
     } else {
         CommandPolicy::Refuse(refusal_message(root, program, args))
     }
+}
+
+/// True for programs that only talk to a remote service and never change this machine:
+/// `etcdctl` (reset's `remove-etcd-member` removes this node's member from the etcd cluster
+/// over the network). They run under `--root`; a dry run still skips them.
+pub fn changes_only_remote_state(program: &str) -> bool {
+    program == "etcdctl"
 }
 
 /// The message of a command refused under `--root DIR` (see [`command_policy`]).

@@ -222,8 +222,8 @@ impl ApiWriter {
         let super_client = client_from_kubeconfig(&self.ctx, &sa).await?;
         let api: Api<ClusterRoleBinding> = Api::all(super_client);
         match self.retry("create", || api.create(&pp, &crb)).await {
-            Ok(_) => Ok(()),
-            Err(e) if api_code(&e) == Some(409) => Ok(()),
+            Ok(_) => self.wait_admin_authorised(client).await,
+            Err(e) if api_code(&e) == Some(409) => self.wait_admin_authorised(client).await,
             Err(e) => Err(PhaseError::new(
                 "cannot create ClusterRoleBinding kubeadm:cluster-admins with super-admin.conf",
             )
@@ -231,6 +231,38 @@ impl ApiWriter {
             .hint(
                 "check that /etc/kubernetes/super-admin.conf holds a system:masters certificate",
             )),
+        }
+    }
+
+    /// After the binding was created with super-admin.conf, waits until the API server's
+    /// authorizer lets admin.conf read it (the RBAC cache lags the write; a loaded API server
+    /// answered the next write with 403). kubeadm gets the same effect by retrying every write
+    /// on any error. Gives up after the API call timeout, naming admin.conf.
+    async fn wait_admin_authorised(&self, client: &Client) -> Result<(), PhaseError> {
+        use k8s_openapi::api::rbac::v1::ClusterRoleBinding;
+        let api: Api<ClusterRoleBinding> = Api::all(client.clone());
+        let deadline = Instant::now() + self.call_timeout;
+        loop {
+            let res = tokio::select! {
+                biased;
+                _ = self.ctx.cancel.cancelled() => {
+                    return Err(PhaseError::new("cancelled").caused_by(crate::engine::Cancelled));
+                }
+                r = api.get("kubeadm:cluster-admins") => r,
+            };
+            match res {
+                Err(e) if api_code(&e) == Some(403) => {
+                    if Instant::now() + API_RETRY_INTERVAL >= deadline {
+                        return Err(PhaseError::new(
+                            "admin.conf is still not authorised after ClusterRoleBinding kubeadm:cluster-admins was created",
+                        )
+                        .caused_by(e));
+                    }
+                    tokio::time::sleep(API_RETRY_INTERVAL).await;
+                }
+                // Authorised, or another error the next call reports with its context.
+                _ => return Ok(()),
+            }
         }
     }
 

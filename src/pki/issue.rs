@@ -326,8 +326,16 @@ pub fn issue_cert(
     p.not_after = start + validity;
     p.serial_number = Some(random_serial());
     let mut dn = DistinguishedName::new();
-    for o in organizations {
-        dn.push(DnType::OrganizationName, *o);
+    // rcgen keeps one value per attribute type: a second organization goes in under the
+    // same OID (2.5.4.10) spelt as a custom type, so certificates may carry two O values
+    // (kubeconfig user --org a,b). Callers allow at most two.
+    for (i, o) in organizations.iter().enumerate() {
+        let ty = if i == 0 {
+            DnType::OrganizationName
+        } else {
+            DnType::CustomDnType(vec![2, 5, 4, 10])
+        };
+        dn.push(ty, *o);
     }
     dn.push(DnType::CommonName, cn);
     p.distinguished_name = dn;

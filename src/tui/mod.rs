@@ -8,6 +8,7 @@ pub mod args;
 pub mod engine_link;
 pub mod form;
 pub mod join;
+pub mod reset;
 pub mod review;
 pub mod state;
 pub mod strings;
@@ -303,6 +304,7 @@ pub fn run_init(root: Option<PathBuf>, args: crate::cli::InitArgs) -> i32 {
         root: (root != Path::new("/")).then(|| root.display().to_string()),
         dry_run: args.dry_run,
         log_path: String::new(),
+        existing: vec![],
     };
     // flags over file over defaults, with sources (config::resolve_init). Without a file,
     // a configuration the loader refuses (e.g. no default route to take the advertise
@@ -314,6 +316,7 @@ pub fn run_init(root: Option<PathBuf>, args: crate::cli::InitArgs) -> i32 {
     };
     let from_file = args.flags.config.is_some();
     let mut app = App::new(base, detected, theme_from_env(), from_file);
+    app.detected.existing = crate::day2::certs::welcome_lines(host.as_ref(), &app.base);
     if !from_file && app.answers.pod_subnet.is_empty() {
         app.answers.pod_subnet = form::CNI_PRESETS[0].1.to_string();
     }
@@ -599,6 +602,17 @@ async fn event_loop(app: &mut App, link: Link, log_dir: &Path) -> std::io::Resul
                                     result: Err(e),
                                 },
                             });
+                        }
+                        Effect::RenewCerts => {
+                            let host = link.host.as_ref();
+                            app.notice = Some(
+                                match crate::day2::certs::renew_all_summary(host, &app.base) {
+                                    Ok(s) => s,
+                                    Err(e) => format!("renewal failed: {e}"),
+                                },
+                            );
+                            app.detected.existing =
+                                crate::day2::certs::welcome_lines(host, &app.base);
                         }
                         Effect::Copy(text) => {
                             let mut o = std::io::stdout();

@@ -5,7 +5,7 @@ use super::*;
 
 /// extraArgs of one component: every entry needs a name; for kube-apiserver,
 /// kube-controller-manager, kube-scheduler and etcd the name must be a flag the component
-/// knows (see [`flags`]).
+/// knows and the value one its flag parser takes (see [`flags`]).
 pub(super) fn check_extra_args(r: &mut Report, path: &str, component: Option<&str>, args: &[Arg]) {
     for (i, a) in args.iter().enumerate() {
         let p = format!("{path}[{i}].name");
@@ -13,10 +13,12 @@ pub(super) fn check_extra_args(r: &mut Report, path: &str, component: Option<&st
             r.add(&p, "", "argument has no name", false);
             continue;
         }
-        if let Some(c) = component
-            && let Err(e) = flags::check_flag(c, &a.name)
-        {
-            r.add(&p, &a.name, e, false);
+        if let Some(c) = component {
+            if let Err(e) = flags::check_flag(c, &a.name) {
+                r.add(&p, &a.name, e, false);
+            } else if let Err(e) = flags::check_flag_value(c, &a.name, &a.value) {
+                r.add(&format!("{path}[{i}].value"), &a.value, e, false);
+            }
         }
     }
 }

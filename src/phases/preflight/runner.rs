@@ -194,6 +194,9 @@ pub fn run(ctx: &PhaseCtx, _sub: &str) -> Result<(), PhaseError> {
     for r in &results {
         ctx.events.send(r.to_event());
     }
+    for w in crate::day2::certs::expiring_soon(ctx.host.as_ref(), &ctx.cfg) {
+        ctx.events.warn(PHASE, w);
+    }
     let to_fix: Vec<&CheckResult> = results
         .iter()
         .filter(|r| r.severity != Severity::Pass && r.fix.is_some())

@@ -9,7 +9,6 @@ use super::fixes::{FixPlan, FixStep, install_fix};
 use super::ignore::IgnoreSet;
 use super::runner::NodeChecks;
 use super::{CheckResult, PHASE, read_text};
-use crate::config::versions::{KubeVersion, SUPPORTED};
 use crate::engine::{PhaseCtx, PhaseError};
 use crate::host::{Host, HostFacts};
 
@@ -322,58 +321,7 @@ pub fn cgroup_driver_check(n: &NodeChecks) -> CheckResult {
 /// control-plane images, kube-proxy and CoreDNS unless disabled, pause, and etcd for local
 /// etcd. Tags follow the version tables in [`crate::config::versions`].
 pub fn required_images(ctx: &PhaseCtx) -> Vec<String> {
-    let c = &ctx.cfg.cluster;
-    let repo = if c.image_repository.is_empty() {
-        "registry.k8s.io"
-    } else {
-        c.image_repository.as_str()
-    };
-    let kv = KubeVersion::parse(&c.kubernetes_version).ok();
-    let tag = kv
-        .as_ref()
-        .map(|v| v.image_tag())
-        .unwrap_or_else(|| c.kubernetes_version.clone());
-    let info = kv.as_ref().and_then(|v| v.info()).or(SUPPORTED.last());
-    let mut v = vec![
-        format!("{repo}/kube-apiserver:{tag}"),
-        format!("{repo}/kube-controller-manager:{tag}"),
-        format!("{repo}/kube-scheduler:{tag}"),
-    ];
-    if !c.proxy.disabled {
-        v.push(format!("{repo}/kube-proxy:{tag}"));
-    }
-    if let Some(info) = info {
-        if !c.dns.disabled {
-            let dns_repo = if !c.dns.image_repository.is_empty() {
-                c.dns.image_repository.clone()
-            } else if repo == "registry.k8s.io" {
-                format!("{repo}/coredns")
-            } else {
-                repo.to_string()
-            };
-            let dns_tag = if c.dns.image_tag.is_empty() {
-                info.coredns
-            } else {
-                c.dns.image_tag.as_str()
-            };
-            v.push(format!("{dns_repo}/coredns:{dns_tag}"));
-        }
-        v.push(format!("{repo}/pause:{}", info.pause));
-        if let Some(local) = &c.etcd.local {
-            let etcd_repo = if local.image_repository.is_empty() {
-                repo
-            } else {
-                local.image_repository.as_str()
-            };
-            let etcd_tag = if local.image_tag.is_empty() {
-                info.etcd
-            } else {
-                local.image_tag.as_str()
-            };
-            v.push(format!("{etcd_repo}/etcd:{etcd_tag}"));
-        }
-    }
-    v
+    crate::day2::images::list(&ctx.cfg)
 }
 
 pub(super) fn image_pull(ctx: &PhaseCtx, ignore: &IgnoreSet) -> Result<(), PhaseError> {

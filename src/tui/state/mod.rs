@@ -111,6 +111,9 @@ pub struct Detected {
     pub dry_run: bool,
     /// Where the run's full log is written.
     pub log_path: String,
+    /// A control plane already on the machine: its certificates' expiry
+    /// (`day2::certs::welcome_lines`); empty on a fresh machine.
+    pub existing: Vec<String>,
 }
 
 /// The whole wizard state.
@@ -218,6 +221,9 @@ pub enum Effect {
     },
     /// Copy text to the clipboard through OSC 52.
     Copy(String),
+    /// Renew the certificates of the control plane already on the machine (`r` on the
+    /// welcome screen; `day2::certs::renew_all_summary`).
+    RenewCerts,
     Quit,
 }
 
@@ -505,6 +511,9 @@ fn on_key(app: &mut App, k: KeyEvent) -> Vec<Effect> {
     match app.screen {
         Screen::Welcome => match k.code {
             KeyCode::Enter | KeyCode::Tab | KeyCode::Right => app.enter_form(Screen::Network),
+            KeyCode::Char('r') if !app.detected.existing.is_empty() => {
+                return vec![Effect::RenewCerts];
+            }
             KeyCode::Char('q') | KeyCode::Esc => app.overlay = Overlay::ConfirmQuit,
             _ => {}
         },

@@ -57,6 +57,7 @@ fn detected() -> Detected {
         root: Some("/tmp/kubestrap-dry-run-3f9a".into()),
         dry_run: true,
         log_path: "/tmp/kubestrap-init-4242.log".into(),
+        existing: vec![],
     }
 }
 

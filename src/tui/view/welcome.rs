@@ -48,6 +48,17 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect, st: Styles) {
             None => vec![Span::styled("✗ not found in PATH", st.warn())],
         },
     ));
+    for (n, line) in d.existing.iter().enumerate() {
+        let style = if line.starts_with('✗') {
+            st.warn()
+        } else {
+            st.accent()
+        };
+        l.push(kv(
+            if n == 0 { "control plane" } else { "" },
+            vec![Span::styled(line.clone(), style)],
+        ));
+    }
     let ifaces: Vec<_> = f
         .interfaces
         .iter()
