@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use kubestrap::config::defaults::example_init_config;
-use kubestrap::engine::{EventSink, PhaseCtx, Plan, RunOutcome, Workflow, run_workflow};
+use kubestrap::engine::{EventSink, PhaseCtx, Plan, RunOutcome, run_workflow};
 use kubestrap::host::RealHost;
 
 fn init_dry_run(c: &mut Criterion) {
@@ -30,7 +30,7 @@ fn init_dry_run(c: &mut Criterion) {
             let host = Arc::new(RealHost::dry_run_overlay("/", &overlay).expect("dry-run host"));
             let (sink, mut rx) = EventSink::channel();
             let ctx = PhaseCtx::new(cfg.clone(), host, sink);
-            let wf = Workflow::init();
+            let wf = kubestrap::phases::init_workflow();
             let outcome = rt.block_on(async move {
                 let plan = Plan {
                     resume: true,

@@ -1438,7 +1438,7 @@ async fn cancel_during_the_node_wait_of_mark_control_plane_ends_as_cancelled() {
         ..Default::default()
     };
     let handle =
-        kubestrap::engine::spawn_workflow(kubestrap::engine::Workflow::init(), e.ctx.clone(), plan);
+        kubestrap::engine::spawn_workflow(kubestrap::phases::init_workflow(), e.ctx.clone(), plan);
     let mut seen = Vec::new();
     tokio::time::timeout(Duration::from_secs(10), async {
         while let Some(ev) = e.rx.recv().await {

@@ -4,6 +4,8 @@
 //! binary killed with SIGKILL and run again; a golden of the plain-text dry run and a schema
 //! test of the JSON events.
 
+mod support;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -48,7 +50,7 @@ fn drain(rx: &mut tokio::sync::mpsc::UnboundedReceiver<Event>) -> Vec<Event> {
 
 /// A workflow where every leaf records its id into `log` and succeeds.
 fn recording_workflow(log: Arc<Mutex<Vec<String>>>) -> Workflow {
-    let mut wf = Workflow::init();
+    let mut wf = kubestrap::phases::init_workflow();
     for p in wf.phases.clone() {
         let top = p.name.clone();
         let log = log.clone();
@@ -201,7 +203,7 @@ fn init_phase_selection_runs_only_that_phase() {
 
 #[test]
 fn cancellation_stops_at_the_next_safe_point_and_reports_what_was_done() {
-    let mut wf = Workflow::init();
+    let mut wf = kubestrap::phases::init_workflow();
     let count = Arc::new(AtomicUsize::new(0));
     for p in wf.phases.clone() {
         let c = count.clone();
@@ -339,7 +341,7 @@ fn resume_after_failure_skips_completed_phases_and_a_finished_run_is_not_resumed
 
 #[test]
 fn missing_phase_modules_fail_with_their_name_never_succeed() {
-    let wf = Workflow::init();
+    let wf = kubestrap::phases::init_workflow();
     let (ctx, mut rx) = ctx_with(
         example_init_config("v1.37.2"),
         Arc::new(FakeHost::new().unwrap()),
@@ -378,41 +380,12 @@ fn make_cgroup_v1(h: &FakeHost) {
     .unwrap();
 }
 
-/// A fake host on which every init check passes.
+/// A fake host on which every init check passes: a ready node (support::roots) with
+/// what init's own checks and fixes ask for besides.
 fn good_host() -> FakeHost {
-    let h = FakeHost::new().unwrap();
-    h.add_programs(&[
-        "losetup",
-        "mount",
-        "cp",
-        "kubelet",
-        "containerd",
-        "systemctl",
-        "getent",
-        "apt-get",
-        "swapoff",
-        "modprobe",
-        "sysctl",
-    ]);
-    h.script("kubelet --version", 0, "Kubernetes v1.37.2\n");
-    h.script("getent hosts cp1", 0, "192.168.1.10 cp1\n");
+    let h = support::roots::ready_fake_host("cp1", "v1.37.2");
+    h.add_programs(&["containerd", "apt-get", "swapoff", "modprobe", "sysctl"]);
     h.script("systemctl is-active firewalld", 3, "inactive\n");
-    h.script("systemctl is-enabled kubelet.service", 0, "enabled\n");
-    h.put("/proc/swaps", "Filename\tType\tSize\tUsed\tPriority\n")
-        .unwrap();
-    h.put("/proc/sys/net/ipv4/ip_forward", "1\n").unwrap();
-    h.put(
-        "/sys/fs/cgroup/cgroup.controllers",
-        "cpuset cpu io memory hugetlb pids rdma misc\n",
-    )
-    .unwrap();
-    h.create_dir_all(Path::new("/sys/module/overlay"), 0o755)
-        .unwrap();
-    h.create_dir_all(Path::new("/sys/module/br_netfilter"), 0o755)
-        .unwrap();
-    h.create_dir_all(Path::new("/run/systemd/system"), 0o755)
-        .unwrap();
-    h.put("/var/run/containerd/containerd.sock", "").unwrap();
     h.put(
         "/etc/containerd/config.toml",
         "version = 2\n[plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.runc.options]\n  SystemdCgroup = true\n",
@@ -1169,7 +1142,7 @@ fn dry_run_events() -> Vec<Event> {
     host.put("/proc/sys/net/ipv4/ip_forward", "0\n").unwrap();
     host.remove_program("losetup");
     let host = Arc::new(host);
-    let wf = Workflow::init();
+    let wf = kubestrap::phases::init_workflow();
     let missing = wf.missing_phases();
     let mut cfg = example_init_config("v1.37.2");
     cfg.cluster.encryption_algorithm = "ECDSA-P256".into();
@@ -1324,7 +1297,7 @@ impl Drop for KillOnDrop {
 }
 
 fn dry_run_cmd(root: &Path, dry: &Path, output: &str) -> Command {
-    let wf = Workflow::init();
+    let wf = kubestrap::phases::init_workflow();
     let mut c = Command::new(bin());
     c.args(["init", "--non-interactive", "--dry-run", "--output", output])
         .arg("--root")
@@ -1505,6 +1478,26 @@ fn which_real(p: &str) -> Option<PathBuf> {
     })
 }
 
+/// After a killed run into `dry`: only whole files (and temporary ones) are there, a re-run
+/// succeeds, and then every file is whole, none temporary, and the tree complete.
+fn rerun_converges(root: &Path, dry: &Path, after: &str) {
+    assert_complete(dry, true);
+    let out = dry_run_cmd(root, dry, "json").output().unwrap();
+    assert!(
+        out.status.success(),
+        "rerun after {after} failed: {}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .rev()
+            .take(5)
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    assert_complete(dry, false);
+    assert_tree(dry);
+}
+
 #[test]
 fn sigkill_at_several_points_then_a_rerun_completes() {
     let tmp = tempfile::tempdir().unwrap();
@@ -1520,26 +1513,55 @@ fn sigkill_at_several_points_then_a_rerun_completes() {
             nix::sys::signal::Signal::SIGKILL,
         );
         let _ = guard.0.wait();
-        assert_complete(&dry, true);
-        // run again: it completes, and every file is whole
-        let out = dry_run_cmd(&root, &dry, "json").output().unwrap();
-        assert!(
-            out.status.success(),
-            "rerun after kill at {delay_ms} ms failed: {}\n{}",
-            String::from_utf8_lossy(&out.stderr),
-            String::from_utf8_lossy(&out.stdout)
-                .lines()
-                .rev()
-                .take(5)
-                .collect::<Vec<_>>()
-                .join("\n")
-        );
-        assert_complete(&dry, false);
-        assert_tree(&dry);
+        rerun_converges(&root, &dry, &format!("kill at {delay_ms} ms"));
         let prog =
             std::fs::read_to_string(dry.join("etc/kubernetes/tmp/kubestrap-init-progress.json"))
                 .unwrap();
         assert!(prog.contains("\"finished\": true"));
+    }
+}
+
+/// Kill points inside the grouped writes (`KUBESTRAP_TEST_KILL_AT`, see
+/// `host::fs::KILL_AT_ENV`): a temporary file written, the group synced but nothing renamed,
+/// a file renamed into place with the rest of its group not. Each run dies by SIGKILL at its
+/// point; the tree holds only whole files (and temporary ones), and a re-run converges.
+const KILL_POINTS: &[&str] = &[
+    "pki/ca.key@temp",
+    "pki/ca.crt@synced",
+    "pki/ca.crt@renamed",
+    "pki/apiserver.key@renamed",
+    "pki/etcd/server.crt@synced",
+    "pki/sa.pub@temp",
+    "kubernetes/admin.conf@temp",
+    "kubernetes/controller-manager.conf@renamed",
+    "kubernetes/kubelet.conf@synced",
+    "manifests/etcd.yaml@temp",
+    "manifests/kube-apiserver.yaml@renamed",
+    "manifests/kube-scheduler.yaml@synced",
+    "kubelet/kubeadm-flags.env@renamed",
+    "kubelet/config.yaml@temp",
+];
+
+#[test]
+fn sigkill_inside_each_file_group_then_a_rerun_converges() {
+    use std::os::unix::process::ExitStatusExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("root");
+    std::fs::create_dir_all(&root).unwrap();
+    for (i, point) in KILL_POINTS.iter().enumerate() {
+        let dry = tmp.path().join(format!("killed{i}"));
+        let out = dry_run_cmd(&root, &dry, "json")
+            .env(kubestrap::host::fs::KILL_AT_ENV, point)
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.signal(),
+            Some(libc::SIGKILL),
+            "the run did not reach the kill point {point}: {:?}\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        rerun_converges(&root, &dry, &format!("the kill at {point}"));
     }
 }
 
@@ -1761,7 +1783,8 @@ fn ctrl_c_during_wait_control_plane_stops_within_two_seconds_as_cancelled() {
         .unwrap();
     let (outcome, took, events) = rt.block_on(async {
         let cancel = ctx.cancel.clone();
-        let handle = kubestrap::engine::spawn_workflow(Workflow::init(), ctx, plan);
+        let handle =
+            kubestrap::engine::spawn_workflow(kubestrap::phases::init_workflow(), ctx, plan);
         let mut seen = Vec::new();
         // Wait (bounded) for the phase to start, then cancel 300 ms into it.
         let started = tokio::time::timeout(Duration::from_secs(10), async {

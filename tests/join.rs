@@ -222,32 +222,9 @@ impl Host for NodeHost {
     }
 }
 
-/// A machine ready for join preflight under `root`: systemd running, the containerd socket
-/// (its runtime is [`NodeHost`]'s scripted one), the cgroup v2 controllers, IPv4 forwarding
-/// on, swap off, overlay and br_netfilter loaded.
-fn ready_node_root(root: &Path) {
-    std::fs::create_dir_all(root.join("run/systemd/system")).unwrap();
-    for (real, data) in [
-        ("/var/run/containerd/containerd.sock", ""),
-        (
-            "/sys/fs/cgroup/cgroup.controllers",
-            "cpuset cpu io memory pids\n",
-        ),
-        ("/proc/sys/net/ipv4/ip_forward", "1\n"),
-        ("/proc/swaps", "Filename\tType\tSize\tUsed\tPriority\n"),
-    ] {
-        let p = root.join(real.trim_start_matches('/'));
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(p, data).unwrap();
-    }
-    for m in ["overlay", "br_netfilter"] {
-        std::fs::create_dir_all(root.join("sys/module").join(m)).unwrap();
-    }
-}
-
 fn node_host(c: &Cluster, node: &str) -> (tempfile::TempDir, Arc<NodeHost>) {
     let dir = tempfile::tempdir().unwrap();
-    ready_node_root(dir.path());
+    support::roots::ready_systemd_node(dir.path());
     let pair = c
         .pki
         .ca
@@ -1032,7 +1009,7 @@ fn forward(
 
 #[test]
 fn two_hosts_join_across_a_veth_pair() {
-    if !nix_is_root() || Command::new("ip").arg("-V").output().is_err() {
+    if !support::netns::is_root() || Command::new("ip").arg("-V").output().is_err() {
         panic!("this test needs root and iproute2 (ip netns)");
     }
     let tag = format!("{}", std::process::id() % 100000);
@@ -1156,119 +1133,58 @@ fn two_hosts_join_across_a_veth_pair() {
     assert!(!Path::new(&format!("/var/run/netns/{srv}")).exists());
 }
 
-fn nix_is_root() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    unsafe { libc::geteuid() == 0 }
-}
-
-/// Kills the child on drop (also when an assertion fails).
-struct ChildGuard(Box<dyn portable_pty::Child + Send + Sync>);
-
-impl Drop for ChildGuard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// The join wizard in a pseudo-terminal at 80x24: the printed command is pasted (bracketed
 /// paste, with a line continuation), read into the fields, Enter runs a real dry-run
 /// discovery against the test apiserver, the done screen shows the CA pin and the next
 /// step, q quits and the terminal is restored.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pasted_command_in_a_terminal() {
-    use portable_pty::{CommandBuilder, PtySize, native_pty_system};
-    use std::io::{Read, Write};
-
     let c = cluster().await;
     let node = tempfile::tempdir().unwrap();
     let root = node.path().to_path_buf();
     let ep = c.server.addr.to_string();
     let pin = c.pin.clone();
-    let (rows, cols) = (24u16, 80u16);
     tokio::task::spawn_blocking(move || {
-        let pair = native_pty_system()
-            .openpty(PtySize {
-                rows,
-                cols,
-                pixel_width: 0,
-                pixel_height: 0,
-            })
-            .unwrap();
-        let mut cmd = CommandBuilder::new(BIN);
-        cmd.arg("--root");
-        cmd.arg(&root);
-        cmd.args(["join", "--dry-run", "--ignore-preflight-errors", "all"]);
-        cmd.env("TERM", "xterm-256color");
-        let mut child = ChildGuard(pair.slave.spawn_command(cmd).unwrap());
-        drop(pair.slave);
-        let mut reader = pair.master.try_clone_reader().unwrap();
-        let mut writer = pair.master.take_writer().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel::<Vec<u8>>();
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            while let Ok(n) = reader.read(&mut buf) {
-                if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
-                    break;
-                }
-            }
-        });
-        let mut parser = vt100::Parser::new(rows, cols, 2000);
-        let wait_for = |needle: &str, parser: &mut vt100::Parser| {
-            let deadline = Instant::now() + Duration::from_secs(30);
-            while !parser.screen().contents().contains(needle) {
-                let left = deadline.saturating_duration_since(Instant::now());
-                assert!(
-                    !left.is_zero(),
-                    "timed out waiting for {needle:?}; screen:\n{}",
-                    parser.screen().contents()
-                );
-                if let Ok(b) = rx.recv_timeout(left.min(Duration::from_millis(200))) {
-                    parser.process(&b);
-                }
-            }
-            parser.screen().contents()
-        };
-        let form = wait_for("Paste join command", &mut parser);
+        let root_arg = root.display().to_string();
+        let mut w = support::pty::Wizard::spawn(
+            &[
+                "--root",
+                &root_arg,
+                "join",
+                "--dry-run",
+                "--ignore-preflight-errors",
+                "all",
+            ],
+            &root,
+            None,
+            80,
+            24,
+        );
+        let form = w.wait_for("Paste join command", 30);
         assert!(form.contains("kubestrap · join"), "{form}");
-        assert!(parser.screen().alternate_screen(), "the wizard uses the alternate screen");
+        assert!(w.alternate_screen(), "the wizard uses the alternate screen");
         // The command as init prints it, with a line continuation, as a bracketed paste.
-        write!(
-            writer,
+        w.send(&format!(
             "\x1b[200~kubeadm join {ep} --token {TOKEN} \\\n    --discovery-token-ca-cert-hash {pin}\n\x1b[201~"
-        )
-        .unwrap();
-        writer.flush().unwrap();
-        let filled = wait_for("read the pasted command", &mut parser);
+        ));
+        let filled = w.wait_for("read the pasted command", 30);
         assert!(filled.contains(&ep), "{filled}");
-        writer.write_all(b"\r").unwrap();
-        writer.flush().unwrap();
-        let done = wait_for("Dry run finished", &mut parser);
+        w.send("\r");
+        let done = w.wait_for("Dry run finished", 30);
         assert!(done.contains("kubestrap · join · done"), "{done}");
         assert!(done.contains(&pin), "the CA pin is shown to compare:\n{done}");
         assert!(done.contains("Cluster CA CN=kubernetes"), "{done}");
         assert!(done.contains("kubectl get nodes"), "{done}");
-        writer.write_all(b"q").unwrap();
-        writer.flush().unwrap();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        let status = loop {
-            if let Some(s) = child.0.try_wait().unwrap() {
-                break s;
-            }
-            assert!(Instant::now() < deadline, "the wizard did not exit after q");
-            std::thread::sleep(Duration::from_millis(50));
-        };
-        while let Ok(b) = rx.recv_timeout(Duration::from_millis(300)) {
-            parser.process(&b);
-        }
-        assert!(status.success(), "exit status {status:?}");
-        let screen = parser.screen();
-        assert!(!screen.alternate_screen(), "alternate screen left");
-        assert!(!screen.hide_cursor(), "cursor shown");
+        w.send("q");
+        let code = w.wait_exit(10);
+        assert_eq!(code, 0, "exit status");
+        assert!(!w.alternate_screen(), "alternate screen left");
+        assert!(!w.cursor_hidden(), "cursor shown");
+        let screen = w.screen();
         assert!(
-            screen.contents().contains("[dryrun] Discovery succeeded (CA CN=kubernetes pin"),
+            screen.contains("[dryrun] Discovery succeeded (CA CN=kubernetes pin"),
             "the outcome is printed on the normal screen:\n{}",
-            screen.contents()
+            screen
         );
     })
     .await
@@ -1346,7 +1262,7 @@ async fn discovery_retries_until_the_server_answers_and_bootstrap_wait_is_bounde
     // A kubelet that never finishes the TLS bootstrap: the wait ends with a hint, in bounded
     // time, and bootstrap-kubelet.conf is removed as kubeadm does.
     let dir = tempfile::tempdir().unwrap();
-    ready_node_root(dir.path());
+    support::roots::ready_systemd_node(dir.path());
     let host = Arc::new(NodeHost {
         inner: RealHost::new(dir.path(), false).unwrap(),
         sim: None,
@@ -1395,27 +1311,7 @@ async fn discovery_retries_until_the_server_answers_and_bootstrap_wait_is_bounde
 
 /// A scripted machine on which every join check passes.
 fn good_join_host() -> kubestrap::host::FakeHost {
-    let h = kubestrap::host::FakeHost::new().unwrap();
-    h.add_programs(&["losetup", "mount", "cp", "kubelet", "systemctl", "getent"]);
-    h.script("kubelet --version", 0, "Kubernetes v1.36.3\n");
-    h.script("getent hosts worker-1", 0, "192.168.1.10 worker-1\n");
-    h.script("systemctl is-enabled kubelet.service", 0, "enabled\n");
-    h.create_dir_all(Path::new("/run/systemd/system"), 0o755)
-        .unwrap();
-    h.put("/var/run/containerd/containerd.sock", "").unwrap();
-    h.put("/proc/swaps", "Filename\tType\tSize\tUsed\tPriority\n")
-        .unwrap();
-    h.put("/proc/sys/net/ipv4/ip_forward", "1\n").unwrap();
-    h.put(
-        "/sys/fs/cgroup/cgroup.controllers",
-        "cpuset cpu io memory hugetlb pids\n",
-    )
-    .unwrap();
-    for m in ["overlay", "br_netfilter"] {
-        h.create_dir_all(&Path::new("/sys/module").join(m), 0o755)
-            .unwrap();
-    }
-    h
+    support::roots::ready_fake_host("worker-1", "v1.36.3")
 }
 
 fn join_cfg(endpoint: &str) -> JoinConfiguration {

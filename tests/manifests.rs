@@ -12,7 +12,8 @@ use kubestrap::config::defaults::example_init_config;
 use kubestrap::config::{Arg, ExternalEtcd, HostPathMount, InitConfig};
 use kubestrap::engine::{Event, EventSink, LogLevel, PhaseCtx};
 use kubestrap::host::RealHost;
-use kubestrap::phases::staticpod::{Component, PodInputs, build_pod, to_yaml};
+use kubestrap::phases::build_pod;
+use kubestrap::phases::staticpod::{Component, PodInputs, to_yaml};
 use kubestrap::phases::{control_plane, etcd};
 
 fn arg(name: &str, value: &str) -> Arg {

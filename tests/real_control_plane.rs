@@ -32,15 +32,13 @@ const WORKER: &str = "worker1";
 /// One control plane at a time: the machine has few cores.
 static SERIAL: Mutex<()> = Mutex::new(());
 
-fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    unsafe { libc::geteuid() == 0 }
-}
-
 /// The binaries, or `None` (skip) outside CI; also checks root and iproute2.
 fn bins() -> Option<PathBuf> {
     let b = support::k8s::bin_dir()?;
-    assert!(is_root(), "this test needs root (network namespaces)");
+    assert!(
+        support::netns::is_root(),
+        "this test needs root (network namespaces)"
+    );
     assert!(
         Command::new("ip").arg("-V").output().is_ok(),
         "this test needs iproute2"

@@ -27,11 +27,6 @@ const WORKER: &str = "ks-worker";
 /// The test's workload image (Debian's busybox-static), never pulled.
 const BUSYBOX: &str = "kubestrap.test/busybox:1";
 
-fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    unsafe { libc::geteuid() == 0 }
-}
-
 /// The tools the sandbox needs; scripts/test.sh installs them (Debian packages).
 fn require_tools() {
     for (tool, package) in [
@@ -352,7 +347,7 @@ fn init_and_join_bring_up_a_two_node_cluster_with_the_real_kubelet_and_container
         return;
     };
     assert!(
-        is_root(),
+        support::netns::is_root(),
         "the real-node test needs root (namespaces, mounts)"
     );
     require_tools();
@@ -669,7 +664,7 @@ fn the_wizard_runs_a_real_init_and_ends_on_the_join_command() {
     };
     let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
     assert!(
-        is_root(),
+        support::netns::is_root(),
         "the real-node test needs root (namespaces, mounts)"
     );
     require_tools();
@@ -771,7 +766,7 @@ fn a_flag_the_real_apiserver_rejects_is_named_from_the_runtime() {
     };
     let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
     assert!(
-        is_root(),
+        support::netns::is_root(),
         "the real-node test needs root (namespaces, mounts)"
     );
     require_tools();

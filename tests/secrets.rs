@@ -125,31 +125,12 @@ fn node(name: &str) -> serde_json::Value {
     json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": name, "labels": {"kubernetes.io/hostname": name}}})
 }
 
-/// A machine ready for preflight under `root`.
-fn ready_root(root: &Path) {
-    put(root, "/var/run/containerd/containerd.sock", "");
-    put(
-        root,
-        "/sys/fs/cgroup/cgroup.controllers",
-        "cpuset cpu io memory pids\n",
-    );
-    put(root, "/proc/sys/net/ipv4/ip_forward", "1\n");
-    put(
-        root,
-        "/proc/swaps",
-        "Filename\tType\tSize\tUsed\tPriority\n",
-    );
-    for m in ["overlay", "br_netfilter"] {
-        std::fs::create_dir_all(root.join("sys/module").join(m)).unwrap();
-    }
-}
-
 #[test]
 fn init_and_join_write_no_secret_outside_the_pki_and_kubeconfigs() {
     let sb = Sandbox::new();
     let cp = sb.base.join("cp");
     std::fs::create_dir_all(&cp).unwrap();
-    ready_root(&cp);
+    support::roots::ready_node(&cp);
     // The cluster CA (reused by init) and the apiserver that serves with it.
     let pki = TestPki::new(&cp);
     let server = TestApiServer::start(&pki);
@@ -226,7 +207,7 @@ fn init_and_join_write_no_secret_outside_the_pki_and_kubeconfigs() {
     // The worker: a real join under --root, the test playing the kubelet.
     let worker = sb.base.join("worker");
     std::fs::create_dir_all(&worker).unwrap();
-    ready_root(&worker);
+    support::roots::ready_node(&worker);
     let sim = {
         let worker = worker.clone();
         let shared = server.shared.clone();

@@ -14,11 +14,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::cli::{InitArgs, InitSub, OutputFormat};
-use crate::engine::{Event, LogLevel, PhaseCtx, Plan, RunOutcome, Severity, Workflow};
-use crate::host::{Host, RealHost};
+use crate::engine::{Event, LogLevel, PhaseCtx, Plan, RunOutcome, Severity};
 
-/// Environment variable naming the dry-run directory (instead of a new temporary one).
-pub const DRYRUN_DIR_ENV: &str = "KUBESTRAP_INIT_DRYRUN_DIR";
+pub use crate::cli::{DRYRUN_DIR_ENV, EXIT_INTERRUPTED, requested_dry_run_dir};
 
 /// Runs `kubestrap init`; returns the exit code.
 pub fn run(root: Option<PathBuf>, args: InitArgs) -> i32 {
@@ -31,7 +29,7 @@ pub fn run(root: Option<PathBuf>, args: InitArgs) -> i32 {
             "standard input is not a terminal, so the wizard cannot run: pass --non-interactive (with --output text or json)",
         );
     }
-    let workflow = Workflow::init();
+    let workflow = crate::phases::init_workflow();
     // An unknown phase is reported before anything else is looked at.
     let only = match &args.phase {
         Some(InitSub::Phase { name, sub }) => match workflow.select(name, sub.as_deref()) {
@@ -40,34 +38,11 @@ pub fn run(root: Option<PathBuf>, args: InitArgs) -> i32 {
         },
         None => None,
     };
-    let base = root.unwrap_or_else(|| PathBuf::from("/"));
     // The dry-run directory (private, removed at the end unless the user named it).
-    let mut dry_dir: Option<crate::host::DryRunDir> = None;
-    let host: Arc<dyn Host> = if args.dry_run {
-        let d = match crate::host::DryRunDir::new(
-            "kubestrap-init-dryrun",
-            requested_dry_run_dir(&args),
-        ) {
-            Ok(d) => dry_dir.insert(d),
-            Err(e) => return super::fail(format!("creating the dry-run directory: {e}")),
-        };
-        match RealHost::dry_run_overlay(&base, d.path()) {
-            Ok(h) => Arc::new(h),
-            Err(e) => return super::fail(format!("--root: {e}")),
-        }
-    } else {
-        if args.dry_run_dir.is_some() {
-            return super::fail("--dry-run-dir is only used with --dry-run");
-        }
-        match RealHost::new(&base, false) {
-            Ok(h) => Arc::new(h),
-            Err(e) => return super::fail(format!("--root: {e}")),
-        }
+    let (host, dry_dir) = match crate::cli::init_host(root, &args) {
+        Ok(h) => h,
+        Err(e) => return super::fail(e),
     };
-    // A run killed mid-write may have left temporary files; remove them first.
-    for dir in ["/etc/kubernetes", "/var/lib/kubelet"] {
-        crate::host::fs::sweep_stale_temps(&host.resolve(std::path::Path::new(dir)));
-    }
     let facts = host.facts();
     let (cfg, warnings) = match crate::config::resolve_init(&args.flags, &facts) {
         Ok((cfg, warnings)) => (
@@ -112,6 +87,15 @@ pub fn run(root: Option<PathBuf>, args: InitArgs) -> i32 {
         &ctx.cfg.init.node_registration.ignore_preflight_errors,
     ) {
         return super::fail(e);
+    }
+    // A fresh PKI's key pairs are generated on every core while preflight runs.
+    let pki_planned = only.as_ref().is_none_or(|ids| {
+        ids.iter()
+            .any(|id| id.starts_with("certs") || id.starts_with("kubeconfig"))
+    });
+    let skipped = |p: &str| skip.iter().any(|s| s == p || *s == format!("{p}/all"));
+    if pki_planned && !(skipped("certs") && skipped("kubeconfig")) {
+        ctx.key_pool = crate::phases::certs::fresh_pki_key_pool(&ctx);
     }
     let plan = Plan {
         skip,
@@ -179,19 +163,6 @@ pub fn run(root: Option<PathBuf>, args: InitArgs) -> i32 {
     }
     code
 }
-
-/// The dry-run directory the user asked for: `--dry-run-dir`, else
-/// `$KUBESTRAP_INIT_DRYRUN_DIR`; `None` for a new temporary one.
-pub fn requested_dry_run_dir(args: &InitArgs) -> Option<PathBuf> {
-    args.dry_run_dir.clone().or_else(|| {
-        std::env::var_os(DRYRUN_DIR_ENV)
-            .filter(|d| !d.is_empty())
-            .map(PathBuf::from)
-    })
-}
-
-/// Exit code after a second Ctrl-C (128 + SIGINT), as shells report an interrupted program.
-pub const EXIT_INTERRUPTED: i32 = 130;
 
 /// Prints events as they arrive (text face: failures to standard error) and returns them.
 async fn consume(

@@ -4,7 +4,6 @@
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use crate::cli::{JoinArgs, OutputFormat};
 use crate::engine::{Event, EventSink, LogLevel, ProbeOutcome, Severity};
@@ -113,10 +112,11 @@ pub fn run(root: Option<PathBuf>, args: JoinArgs) -> i32 {
         Err(e) => return super::fail(e),
     };
     let dry_run = cfg.dry_run;
-    let (host, root_dir, dry_dir) = match join_host(root, dry_run, args.dry_run_dir.clone()) {
-        Ok(x) => x,
-        Err(e) => return super::fail(e),
-    };
+    let (host, root_dir, dry_dir) =
+        match crate::cli::join_host(root, dry_run, args.dry_run_dir.clone()) {
+            Ok(x) => x,
+            Err(e) => return super::fail(e),
+        };
     let output = args.output;
     if dry_run && output == OutputFormat::Text {
         println!(
@@ -166,7 +166,7 @@ pub fn run(root: Option<PathBuf>, args: JoinArgs) -> i32 {
                 );
                 if tokio::signal::ctrl_c().await.is_ok() {
                     eprintln!("[join] Interrupted again: exiting now");
-                    std::process::exit(super::init::EXIT_INTERRUPTED);
+                    std::process::exit(crate::cli::EXIT_INTERRUPTED);
                 }
             }
         });
@@ -191,44 +191,6 @@ pub fn run(root: Option<PathBuf>, args: JoinArgs) -> i32 {
         super::print_dry_run_end(d, output);
     }
     code
-}
-
-/// The host a join runs on, the directory its files go to, and the dry-run directory to
-/// finish at the end. A dry run writes into `--dry-run-dir DIR` (kept; read through to
-/// `--root` when both are given), else into `--root DIR` (the user's, kept), else into a new
-/// private temporary directory (removed at the end). A real join works under `--root` or `/`.
-/// Errors: `--dry-run-dir` without `--dry-run`, or a directory that cannot be used.
-#[allow(clippy::type_complexity)]
-pub fn join_host(
-    root: Option<PathBuf>,
-    dry_run: bool,
-    dry_run_dir: Option<PathBuf>,
-) -> Result<(Arc<dyn Host>, PathBuf, Option<crate::host::DryRunDir>), String> {
-    if !dry_run {
-        if dry_run_dir.is_some() {
-            return Err("--dry-run-dir is only used with --dry-run".into());
-        }
-        let r = root.unwrap_or_else(|| PathBuf::from("/"));
-        let host = RealHost::new(&r, false).map_err(|e| format!("--root: {e}"))?;
-        return Ok((Arc::new(host), r, None));
-    }
-    match (root, dry_run_dir) {
-        (Some(r), None) => {
-            let host = RealHost::new(&r, true).map_err(|e| format!("--root: {e}"))?;
-            Ok((Arc::new(host), r, None))
-        }
-        (root, requested) => {
-            let d = crate::host::DryRunDir::new("kubestrap-join-dryrun-", requested)
-                .map_err(|e| format!("cannot create the dry-run directory: {e}"))?;
-            let path = d.path().to_path_buf();
-            let host = match root {
-                Some(r) => RealHost::dry_run_overlay(&r, &path),
-                None => RealHost::new(&path, true),
-            }
-            .map_err(|e| format!("--root: {e}"))?;
-            Ok((Arc::new(host), path, Some(d)))
-        }
-    }
 }
 
 /// Prints the end of a join (text face) and returns the exit code.

@@ -14,6 +14,8 @@ use clap::CommandFactory;
 
 use crate::cli::{Cli, Command};
 
+pub use crate::cli::fail;
+
 /// Runs the parsed command line and returns the exit code.
 pub fn run(cli: Cli) -> i32 {
     let root = cli.root.clone();
@@ -76,10 +78,4 @@ pub fn print_dry_run_end(dir: crate::host::DryRunDir, format: crate::cli::Output
             })
         ),
     }
-}
-
-/// Prints `error: <msg>` to standard error and returns exit code 1.
-pub fn fail(msg: impl std::fmt::Display) -> i32 {
-    eprintln!("error: {msg}");
-    1
 }

@@ -17,6 +17,17 @@ pub const DEFAULT_IMAGE_REPOSITORY: &str = "registry.k8s.io";
 pub const DEFAULT_CLUSTER_NAME: &str = "kubernetes";
 /// Default CRI socket on Linux when detection is skipped.
 pub const DEFAULT_CRI_SOCKET: &str = "unix:///var/run/containerd/containerd.sock";
+
+/// The CRI endpoint URL for a `criSocket` value (`unix://` added; empty = the default).
+pub fn cri_endpoint(socket: &str) -> String {
+    if socket.is_empty() {
+        DEFAULT_CRI_SOCKET.to_string()
+    } else if socket.contains("://") {
+        socket.to_string()
+    } else {
+        format!("unix://{socket}")
+    }
+}
 /// Default API server bind port.
 pub const DEFAULT_BIND_PORT: i32 = 6443;
 /// Default etcd data directory.

@@ -68,8 +68,10 @@ fn load_progress(ctx: &PhaseCtx) -> Option<Progress> {
 fn save_progress(ctx: &PhaseCtx, p: &Progress) -> Result<(), PhaseError> {
     let data = serde_json::to_vec_pretty(p)
         .map_err(|e| PhaseError::new("encoding progress").caused_by(e))?;
+    // Not synced: the phases' own files are durable before this record names them, and a
+    // lost or older record only makes a re-run repeat (idempotent) phases.
     ctx.host
-        .write_atomic(Path::new(PROGRESS_PATH), &data, 0o600)
+        .write_atomic_unsynced(Path::new(PROGRESS_PATH), &data, 0o600)
         .map_err(|e| {
             PhaseError::new(format!("writing the progress record {PROGRESS_PATH}")).caused_by(e)
         })

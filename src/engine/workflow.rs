@@ -1,7 +1,8 @@
-//! The workflow as data: kubeadm's init phases and sub-phases in order, with ids such as
+//! The workflow as data: a tree of kubeadm-named phases and sub-phases, with ids such as
 //! `certs/apiserver`. One tree drives the runner, `--skip-phases`, `init phase NAME [SUB]`
-//! and the wizard's phase list. Mirrors `cmd/kubeadm/app/cmd/phases/workflow/{phase,runner}.go`
-//! and the phase list of `cmd/kubeadm/app/cmd/init.go`.
+//! and the wizard's phase list. Mirrors `cmd/kubeadm/app/cmd/phases/workflow/{phase,runner}.go`:
+//! the engine knows no phase; the init workflow itself is composed in `phases::workflow`,
+//! as kubeadm's `cmd/kubeadm/app/cmd/init.go` composes its phases.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -48,15 +49,6 @@ impl std::fmt::Debug for Phase {
 /// Wraps a synchronous phase function (`fn(&PhaseCtx, &str) -> Result`) as a [`RunFn`].
 pub fn sync_fn(f: fn(&PhaseCtx, &str) -> Result<(), PhaseError>) -> RunFn {
     Arc::new(move |ctx, sub| Box::pin(async move { f(ctx, sub) }))
-}
-
-/// Wraps an async phase function (`async fn(&PhaseCtx, &str) -> Result`) as a [`RunFn`].
-macro_rules! async_fn {
-    ($f:path) => {
-        std::sync::Arc::new(|ctx: &PhaseCtx, sub: &str| -> PhaseFuture<'_> {
-            Box::pin($f(ctx, sub))
-        })
-    };
 }
 
 /// A body that fails because the phase module is not part of this build yet; never a fake
@@ -144,150 +136,7 @@ pub struct Workflow {
     pub phases: Vec<Phase>,
 }
 
-/// Sub-phases of `etcd` (`phases::etcd::SUBPHASES` names, with kubeadm's descriptions).
-const ETCD_SUBS: &[(&str, &str)] = &[(
-    "local",
-    "Generate the static Pod manifest file for a local, single-node local etcd instance",
-)];
-/// Sub-phases of `control-plane` (`phases::control_plane::SUBPHASES`, with descriptions).
-const CONTROL_PLANE_SUBS: &[(&str, &str)] = &[
-    (
-        "apiserver",
-        "Generates the kube-apiserver static Pod manifest",
-    ),
-    (
-        "controller-manager",
-        "Generates the kube-controller-manager static Pod manifest",
-    ),
-    (
-        "scheduler",
-        "Generates the kube-scheduler static Pod manifest",
-    ),
-];
-fn external_etcd(ctx: &PhaseCtx) -> Option<String> {
-    ctx.cfg
-        .cluster
-        .etcd
-        .external
-        .is_some()
-        .then(|| "external etcd is configured".to_string())
-}
-
-fn no_upload_certs(ctx: &PhaseCtx) -> Option<String> {
-    (!ctx.options.upload_certs).then(|| "Skipping phase. Please see --upload-certs".to_string())
-}
-
-fn dns_disabled(ctx: &PhaseCtx) -> Option<String> {
-    ctx.cfg
-        .cluster
-        .dns
-        .disabled
-        .then(|| "dns.disabled is set".to_string())
-}
-
-fn proxy_disabled(ctx: &PhaseCtx) -> Option<String> {
-    ctx.cfg
-        .cluster
-        .proxy
-        .disabled
-        .then(|| "proxy.disabled is set".to_string())
-}
-
 impl Workflow {
-    /// kubeadm's init workflow in order. Phases whose module is not in this build fail
-    /// with a [`PhaseError`] naming the module.
-    pub fn init() -> Self {
-        let phases = vec![
-            Phase::leaf(
-                "preflight",
-                "Run pre-flight checks",
-                sync_fn(crate::phases::preflight::run),
-            ),
-            Phase::family(
-                "certs",
-                "Certificate generation",
-                crate::phases::certs::SUBPHASES,
-                sync_fn(crate::phases::certs::run),
-            )
-            .child_run_if("etcd-ca", external_etcd)
-            .child_run_if("etcd-server", external_etcd)
-            .child_run_if("etcd-peer", external_etcd)
-            .child_run_if("etcd-healthcheck-client", external_etcd)
-            .child_run_if("apiserver-etcd-client", external_etcd),
-            Phase::family(
-                "kubeconfig",
-                "Generate all kubeconfig files necessary to establish the control plane and the admin kubeconfig file",
-                crate::phases::kubeconfig::SUBPHASES,
-                sync_fn(crate::phases::kubeconfig::run),
-            ),
-            Phase::family(
-                "etcd",
-                "Generate static Pod manifest file for local etcd",
-                ETCD_SUBS,
-                sync_fn(crate::phases::etcd::run),
-            )
-            .child_run_if("local", external_etcd),
-            Phase::family(
-                "control-plane",
-                "Generate all static Pod manifest files necessary to establish the control plane",
-                CONTROL_PLANE_SUBS,
-                sync_fn(crate::phases::control_plane::run),
-            ),
-            Phase::leaf(
-                "kubelet-start",
-                "Write kubelet settings and (re)start the kubelet",
-                sync_fn(crate::phases::kubelet::run),
-            ),
-            Phase::leaf(
-                "wait-control-plane",
-                "Wait for the control plane to start",
-                async_fn!(crate::phases::wait_control_plane::run),
-            ),
-            Phase::family(
-                "upload-config",
-                "Upload the kubeadm and kubelet configuration to a ConfigMap",
-                crate::phases::upload_config::SUBPHASES,
-                async_fn!(crate::phases::upload_config::run),
-            ),
-            Phase::leaf(
-                "upload-certs",
-                "Upload certificates to kubeadm-certs",
-                async_fn!(crate::phases::upload_certs::run),
-            )
-            .run_if(no_upload_certs),
-            Phase::leaf(
-                "mark-control-plane",
-                "Mark a node as a control-plane",
-                async_fn!(crate::phases::mark_control_plane::run),
-            ),
-            Phase::leaf(
-                "bootstrap-token",
-                "Generates bootstrap tokens used to join a node to a cluster",
-                async_fn!(crate::phases::bootstrap_token::run),
-            ),
-            Phase::family(
-                "kubelet-finalize",
-                "Updates settings relevant to the kubelet after TLS bootstrap",
-                crate::phases::kubelet_finalize::SUBPHASES,
-                async_fn!(crate::phases::kubelet_finalize::run),
-            ),
-            Phase::family(
-                "addon",
-                "Install required addons for passing conformance tests",
-                crate::phases::addons::SUBPHASES,
-                async_fn!(crate::phases::addons::run),
-            )
-            .child_run_if("coredns", dns_disabled)
-            .child_run_if("kube-proxy", proxy_disabled),
-            Phase::leaf(
-                "show-join-command",
-                "Show the join command for control-plane and worker node",
-                async_fn!(crate::phases::show_join::run),
-            ),
-        ];
-        Workflow { phases }
-    }
-
     /// Every phase id in run order, parents before their children (`certs`, `certs/ca`, ...).
     pub fn ids(&self) -> Vec<String> {
         let mut out = Vec::new();
@@ -416,54 +265,4 @@ pub fn is_skipped(id: &str, skip: &[String]) -> bool {
         let s = s.trim();
         s == id || s == parent || s == format!("{parent}/all")
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ids_in_kubeadm_order() {
-        let ids = Workflow::init().ids();
-        let pos = |id: &str| ids.iter().position(|i| i == id).unwrap();
-        assert!(pos("preflight") < pos("certs/ca"));
-        assert!(pos("certs/sa") < pos("kubeconfig/admin"));
-        assert!(pos("control-plane/scheduler") < pos("kubelet-start"));
-        assert!(pos("kubelet-start") < pos("wait-control-plane"));
-        assert!(pos("addon/kube-proxy") < pos("show-join-command"));
-    }
-
-    #[test]
-    fn sub_phase_names_match_the_phase_modules() {
-        fn names(subs: &'static [(&'static str, &'static str)]) -> Vec<&'static str> {
-            subs.iter().map(|(n, _)| *n).collect()
-        }
-        assert_eq!(names(ETCD_SUBS), crate::phases::etcd::SUBPHASES);
-        assert_eq!(
-            names(CONTROL_PLANE_SUBS),
-            crate::phases::control_plane::SUBPHASES
-        );
-    }
-
-    #[test]
-    fn select_and_errors() {
-        let wf = Workflow::init();
-        assert_eq!(
-            wf.select("certs", Some("apiserver")).unwrap(),
-            vec!["certs/apiserver"]
-        );
-        assert_eq!(wf.select("certs", Some("all")).unwrap().len(), 11);
-        assert_eq!(wf.select("preflight", None).unwrap(), vec!["preflight"]);
-        let e = wf.select("cert", None).unwrap_err();
-        assert!(e.contains("did you mean \"certs\""), "{e}");
-        assert!(wf.select("certs", Some("nope")).is_err());
-        assert!(
-            wf.validate_phase_ids(&["addon/all".into(), "certs/ca".into()])
-                .is_ok()
-        );
-        assert!(wf.validate_phase_ids(&["addons".into()]).is_err());
-        assert!(is_skipped("addon/coredns", &["addon".into()]));
-        assert!(is_skipped("addon/coredns", &["addon/all".into()]));
-        assert!(!is_skipped("addon/coredns", &["addon/kube-proxy".into()]));
-    }
 }

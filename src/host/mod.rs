@@ -64,6 +64,24 @@ impl CmdOutput {
     }
 }
 
+/// One file of [`Host::write_atomic_all`]: a real absolute path, its bytes and its mode.
+#[derive(Debug, Clone, Copy)]
+pub struct FileWrite<'a> {
+    pub path: &'a Path,
+    pub data: &'a [u8],
+    pub mode: u32,
+}
+
+/// Why [`Host::write_atomic_all`] stopped.
+#[derive(Debug)]
+pub struct WriteAllError {
+    /// Index of the file that failed.
+    pub failed: usize,
+    /// How many files (from the first) are in place.
+    pub written: usize,
+    pub source: io::Error,
+}
+
 /// The machine kubestrap works on. Implemented by [`RealHost`] and by test hosts.
 pub trait Host: Send + Sync + std::fmt::Debug {
     /// The root prefix every path is mapped under (`/` on a real run).
@@ -78,6 +96,29 @@ pub trait Host: Send + Sync + std::fmt::Debug {
     /// Writes `data` atomically (temp file in the same directory, fsync, rename) with
     /// permission `mode`, creating missing parent directories with mode 0755.
     fn write_atomic(&self, path: &Path, data: &[u8], mode: u32) -> io::Result<()>;
+    /// [`Host::write_atomic`] without the syncs: a SIGKILL still never leaves a torn file, but
+    /// a power loss may lose the write. For records whose loss only repeats work (the engine's
+    /// progress record). This default syncs anyway.
+    fn write_atomic_unsynced(&self, path: &Path, data: &[u8], mode: u32) -> io::Result<()> {
+        self.write_atomic(path, data, mode)
+    }
+    /// Writes a group of files atomically, in order, paying for durability once: every
+    /// temporary file first, their fsyncs together, a commit record, the renames, one sync
+    /// per directory ([`RealHost`] does so; this default writes them one by one). A crash at
+    /// any point leaves each file old or new, never torn; once the commit record is durable,
+    /// the next `host::fs::sweep_stale_temps` finishes the renames, so the group ends all old
+    /// or all new. Errors: which file failed and how many were renamed into place.
+    fn write_atomic_all(&self, files: &[FileWrite<'_>]) -> Result<(), WriteAllError> {
+        for (i, f) in files.iter().enumerate() {
+            self.write_atomic(f.path, f.data, f.mode)
+                .map_err(|source| WriteAllError {
+                    failed: i,
+                    written: i,
+                    source,
+                })?;
+        }
+        Ok(())
+    }
     /// Creates a directory and its parents; the last component gets `mode`.
     fn create_dir_all(&self, path: &Path, mode: u32) -> io::Result<()>;
     /// True when the path exists (follows symlinks).

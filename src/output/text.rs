@@ -1,7 +1,7 @@
 //! The plain-text face: kubeadm-like lines (`[preflight] Running pre-flight checks`,
 //! `[certs] Generating "apiserver" certificate and key`, `\t[WARNING Swap]: ...`).
 
-use crate::engine::{Event, JoinInfo, LogLevel, ProbeOutcome, RunOutcome, Severity};
+use crate::engine::{Event, JoinInfo, LogLevel, RunOutcome, Severity};
 
 /// Printed under a join command whose secrets were redacted.
 pub const REDACTED_NOTE: &str = "\nThe token secret (and the certificate key) are not printed: kubestrap writes no secret to an output or a log unless asked. Pass --show-secrets to print them, or print a new join command on this control plane with: kubestrap token create --print-join-command\n";
@@ -55,25 +55,9 @@ pub fn format(ev: &Event) -> Option<String> {
         }
         // The certs and kubeconfig phases log kubeadm's own lines for each certificate.
         Event::Cert { .. } => None,
-        Event::Probe {
-            component,
-            url,
-            attempt,
-            outcome,
-            elapsed_ms,
-            ..
-        } => Some(match outcome {
-            ProbeOutcome::Healthy => format!(
-                "[wait-control-plane] The {component} is healthy after {:.6}s",
-                *elapsed_ms as f64 / 1000.0
-            ),
-            ProbeOutcome::Http { status, .. } => format!(
-                "[wait-control-plane] {component} at {url}: HTTP {status} (attempt {attempt})"
-            ),
-            ProbeOutcome::Error { message } => {
-                format!("[wait-control-plane] {component} at {url}: {message} (attempt {attempt})")
-            }
-        }),
+        // Every attempt is an event (the wizard's health pane counts them); the log gets
+        // wait-control-plane's own lines instead: a change of state and a summary every 10 s.
+        Event::Probe { .. } => None,
         Event::ReadyzCheck { name, ok } => Some(format!(
             "[wait-control-plane] [{}]{name} {}",
             if *ok { "+" } else { "-" },

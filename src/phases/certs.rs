@@ -17,6 +17,7 @@ use rayon::prelude::*;
 use rcgen::KeyPair;
 
 use crate::engine::{Event, PhaseCtx, PhaseError};
+use crate::host::FileWrite;
 use crate::pki::issue::{Ca, cert_info, check_key_matches, check_leaf, disp, read};
 use crate::pki::keys::{load_private_key, private_key_pem, public_key_pem};
 use crate::pki::spec::{self, CertSpec, Usage};
@@ -247,6 +248,30 @@ fn must_read(host: &dyn crate::host::Host, p: &Path) -> Result<Vec<u8>, PkiError
     read(host, p)?.ok_or_else(|| PkiError::Missing { path: disp(p) })
 }
 
+/// A background key pool for a run that creates the PKI from nothing (no `ca.key` under the
+/// host yet): the key pairs of the whole certs and kubeconfig set ([`keys_for_fresh_pki`])
+/// start generating on every core at once, while preflight runs, instead of one by one in
+/// each sub-phase. `None` when the CA exists (its certificates are likely reused), for
+/// ECDSA keys (cheap) and when the algorithm is unknown (the certs phase reports that).
+pub fn fresh_pki_key_pool(ctx: &PhaseCtx) -> Option<std::sync::Arc<crate::pki::KeyPool>> {
+    if ctx.host.exists(&ctx.paths.pki_dir.join("ca.key")) {
+        return None;
+    }
+    let alg = KeyAlgorithm::parse(&ctx.cfg.cluster.encryption_algorithm).ok()?;
+    // ECDSA keys take microseconds: threads of their own would cost more than they save.
+    let rsa = matches!(
+        alg,
+        KeyAlgorithm::Rsa2048 | KeyAlgorithm::Rsa3072 | KeyAlgorithm::Rsa4096
+    );
+    rsa.then(|| crate::pki::KeyPool::start(alg, keys_for_fresh_pki(ctx)))
+}
+
+/// How many key pairs a fresh PKI takes: one per certificate of [`spec::cert_list`] (ten,
+/// or five with external etcd), `sa`, and one per kubeconfig file.
+pub fn keys_for_fresh_pki(ctx: &PhaseCtx) -> usize {
+    spec::cert_list(&ctx.cfg).len() + 1 + super::kubeconfig::SUBPHASES.len()
+}
+
 /// Takes `n` keys of `alg`: from the context's key pool when it holds that algorithm,
 /// otherwise generated now in parallel.
 pub fn take_keys(ctx: &PhaseCtx, alg: KeyAlgorithm, n: usize) -> Result<Vec<KeyPair>, PkiError> {
@@ -290,49 +315,38 @@ impl Batch {
         }
     }
 
-    /// Writes every queued file through `Host::write_atomic` (temp file, fsync, rename),
-    /// all at once on scoped threads so that their fsyncs overlap, then sends
-    /// `FileWritten` per file in queue order and the queued events. Paths written are
-    /// appended to `written` (for rollback); the first failure in queue order is returned.
+    /// Writes every queued file with one [`crate::host::Host::write_atomic_all`] (every
+    /// temporary file, their fsyncs in parallel, a commit record, the renames, one sync per
+    /// directory), then sends `FileWritten` per file in queue order and the queued events.
+    /// Paths written are appended to `written` (for rollback); the failing file is named in
+    /// the error.
     pub(crate) fn flush(self, ctx: &PhaseCtx, written: &mut Vec<PathBuf>) -> Result<(), PkiError> {
-        let host = ctx.host.as_ref();
-        let results: Vec<std::io::Result<()>> = std::thread::scope(|s| {
-            let handles: Vec<_> = self
-                .files
-                .iter()
-                .map(|(p, d, m)| s.spawn(move || host.write_atomic(p, d, *m)))
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| {
-                    h.join()
-                        .unwrap_or_else(|_| Err(std::io::Error::other("writer thread panicked")))
-                })
-                .collect()
-        });
-        let mut first_err = None;
-        for ((path, _, mode), r) in self.files.iter().zip(results) {
-            match r {
-                Ok(()) => {
-                    written.push(path.clone());
-                    if first_err.is_none() {
-                        ctx.events.send(Event::FileWritten {
-                            path: disp(path),
-                            mode: *mode,
-                        });
-                    }
-                }
-                Err(e) if first_err.is_none() => {
-                    first_err = Some(PkiError::Io {
-                        path: disp(path),
-                        source: e,
-                    })
-                }
-                Err(_) => {}
-            }
+        let files: Vec<FileWrite<'_>> = self
+            .files
+            .iter()
+            .map(|(path, data, mode)| FileWrite {
+                path,
+                data,
+                mode: *mode,
+            })
+            .collect();
+        let result = ctx.host.write_atomic_all(&files);
+        let in_place = match &result {
+            Ok(()) => self.files.len(),
+            Err(e) => e.written,
+        };
+        for (path, _, mode) in &self.files[..in_place] {
+            written.push(path.clone());
+            ctx.events.send(Event::FileWritten {
+                path: disp(path),
+                mode: *mode,
+            });
         }
-        if let Some(e) = first_err {
-            return Err(e);
+        if let Err(e) = result {
+            return Err(PkiError::Io {
+                path: disp(&self.files[e.failed].0),
+                source: e.source,
+            });
         }
         for ev in self.events {
             ctx.events.send(ev);

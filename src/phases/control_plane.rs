@@ -70,9 +70,10 @@ pub fn run(ctx: &PhaseCtx, sub: &str) -> Result<(), PhaseError> {
         })?]
     };
     let inputs = PodInputs::gather(ctx.host.as_ref(), &ctx.paths);
-    for c in &components {
-        staticpod::build_pod(*c, &ctx.cfg, &inputs)?;
-    }
+    let pods = components
+        .iter()
+        .map(|c| Ok((*c, build_pod(*c, &ctx.cfg, &inputs)?)))
+        .collect::<Result<Vec<_>, ManifestError>>()?;
     if let Some(dir) = ctx
         .cfg
         .init
@@ -94,8 +95,8 @@ pub fn run(ctx: &PhaseCtx, sub: &str) -> Result<(), PhaseError> {
             ctx.paths.manifests_dir.display().to_string()
         ),
     );
-    for c in components {
-        let sub_phase = format!("{PHASE}/{}", sub_name(c));
+    for (c, _) in &pods {
+        let sub_phase = format!("{PHASE}/{}", sub_name(*c));
         ctx.events.log(
             &sub_phase,
             format!(
@@ -103,9 +104,25 @@ pub fn run(ctx: &PhaseCtx, sub: &str) -> Result<(), PhaseError> {
                 c.name()
             ),
         );
-        staticpod::write_manifest(ctx, c, &inputs)?;
     }
+    staticpod::write_manifests(ctx, &pods)?;
     Ok(())
+}
+
+/// Builds the static Pod of `component` for `cfg` (a fully defaulted configuration):
+/// kube-apiserver, kube-controller-manager and kube-scheduler here, etcd with
+/// [`crate::phases::etcd::build_etcd_pod`]. Errors name the bad field.
+pub fn build_pod(
+    component: Component,
+    cfg: &InitConfig,
+    inputs: &PodInputs,
+) -> Result<Pod, ManifestError> {
+    match component {
+        Component::Etcd => crate::phases::etcd::build_etcd_pod(cfg, inputs),
+        Component::KubeApiServer => build_apiserver_pod(cfg, inputs),
+        Component::KubeControllerManager => build_controller_manager_pod(cfg, inputs),
+        Component::KubeScheduler => build_scheduler_pod(cfg, inputs),
+    }
 }
 
 fn sub_name(c: Component) -> &'static str {

@@ -70,7 +70,7 @@ fn run_local(ctx: &PhaseCtx) -> Result<(), PhaseError> {
     }
     // Build first so that bad input changes nothing on disk.
     let inputs = PodInputs::gather(ctx.host.as_ref(), &ctx.paths);
-    staticpod::build_pod(Component::Etcd, &ctx.cfg, &inputs)?;
+    let pod = build_etcd_pod(&ctx.cfg, &inputs)?;
     staticpod::warn_unsupported_feature_gates(ctx, phase);
     if ctx.dry_run() {
         ctx.events.log(
@@ -98,14 +98,15 @@ fn run_local(ctx: &PhaseCtx) -> Result<(), PhaseError> {
             ctx.paths.manifests_dir.display().to_string()
         ),
     );
-    let path =
-        staticpod::write_manifest(ctx, Component::Etcd, &inputs).map_err(|e| PhaseError {
+    let path = staticpod::write_manifests(ctx, &[(Component::Etcd, pod)])
+        .map_err(|e| PhaseError {
             message: format!(
                 "error creating local etcd static pod manifest file: {}",
                 e.message
             ),
             ..e
-        })?;
+        })?
+        .remove(0);
     if ctx.dry_run() {
         // kubeadm prints the etcd manifest from the etcd phase itself (the other static
         // Pods are printed by wait-control-plane): one tab-indented line per file line.

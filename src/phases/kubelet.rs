@@ -15,6 +15,7 @@ use serde_yaml::{Mapping, Value};
 
 use crate::config::versions::{KubeVersion, SUPPORTED};
 use crate::engine::{Event, PhaseCtx, PhaseError};
+use crate::host::FileWrite;
 
 /// `kubelet-start` has no sub-phases.
 pub const SUBPHASES: &[(&str, &str)] = &[];
@@ -49,14 +50,7 @@ pub fn node_local_cri_socket(ctx: &PhaseCtx) -> bool {
 }
 
 fn cri_socket(ctx: &PhaseCtx) -> String {
-    let s = &ctx.cfg.init.node_registration.cri_socket;
-    if s.is_empty() {
-        crate::config::defaults::DEFAULT_CRI_SOCKET.to_string()
-    } else if s.contains("://") {
-        s.clone()
-    } else {
-        format!("unix://{s}")
-    }
+    crate::config::defaults::cri_endpoint(&ctx.cfg.init.node_registration.cri_socket)
 }
 
 /// The `--node-ip` kubestrap sets: the advertise address when it is an IP that differs from
@@ -262,15 +256,27 @@ pub fn kubelet_config(ctx: &PhaseCtx, resolved_active: bool) -> Result<Value, Ph
     Ok(cfg)
 }
 
-fn write(ctx: &PhaseCtx, path: &str, data: &[u8]) -> Result<(), PhaseError> {
-    ctx.host
-        .write_atomic(Path::new(path), data, 0o644)
-        .map_err(|e| PhaseError::new(format!("writing {path}")).caused_by(e))?;
-    ctx.events.send(Event::FileWritten {
-        path: path.into(),
-        mode: 0o644,
-    });
-    Ok(())
+/// Writes the kubelet's files as one group (synced together), mode 0644, then sends
+/// `FileWritten` for each. Errors name the file.
+fn write_all(ctx: &PhaseCtx, files: &[(&str, String)]) -> Result<(), PhaseError> {
+    let writes: Vec<FileWrite<'_>> = files
+        .iter()
+        .map(|(path, data)| FileWrite {
+            path: Path::new(path),
+            data: data.as_bytes(),
+            mode: 0o644,
+        })
+        .collect();
+    let result = ctx.host.write_atomic_all(&writes);
+    let in_place = result.as_ref().map_or_else(|e| e.written, |()| files.len());
+    for (path, _) in &files[..in_place] {
+        ctx.events.send(Event::FileWritten {
+            path: path.to_string(),
+            mode: 0o644,
+        });
+    }
+    result
+        .map_err(|e| PhaseError::new(format!("writing {}", files[e.failed].0)).caused_by(e.source))
 }
 
 fn systemctl(ctx: &PhaseCtx, args: &[&str]) -> Result<(), PhaseError> {
@@ -319,14 +325,14 @@ pub fn run(ctx: &PhaseCtx, _sub: &str) -> Result<(), PhaseError> {
         PHASE,
         format!("Writing kubelet environment file with flags to file \"{FLAGS_ENV}\""),
     );
-    write(ctx, FLAGS_ENV, flags_env(ctx).as_bytes())?;
+    let mut files: Vec<(&str, String)> = vec![(FLAGS_ENV, flags_env(ctx))];
     if node_local_cri_socket(ctx) {
         ctx.events.log(
             PHASE,
             format!("Writing kubelet configuration to file \"{INSTANCE_CONFIG}\""),
         );
         let body = format!("containerRuntimeEndpoint: \"{}\"\n", cri_socket(ctx));
-        write(ctx, INSTANCE_CONFIG, body.as_bytes())?;
+        files.push((INSTANCE_CONFIG, body));
     }
     let resolved_active = systemd
         && ctx
@@ -340,7 +346,8 @@ pub fn run(ctx: &PhaseCtx, _sub: &str) -> Result<(), PhaseError> {
         PHASE,
         format!("Writing kubelet configuration to file \"{CONFIG_YAML}\""),
     );
-    write(ctx, CONFIG_YAML, yaml.as_bytes())?;
+    files.push((CONFIG_YAML, yaml));
+    write_all(ctx, &files)?;
     if !systemd {
         ctx.events.warn(
             PHASE,

@@ -17,3 +17,10 @@ pub mod staticpod;
 pub mod upload_certs;
 pub mod upload_config;
 pub mod wait_control_plane;
+pub mod workflow;
+
+pub use workflow::init_workflow;
+
+/// Builds the static Pod of any component (etcd's builder is in [`etcd`], the others in
+/// [`control_plane`]; both use [`staticpod`] as their toolkit).
+pub use control_plane::build_pod;

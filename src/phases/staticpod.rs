@@ -26,7 +26,7 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use crate::config::versions::KubeVersion;
 use crate::config::{Arg, HostPathMount, InitConfig};
 use crate::engine::{Event, Paths, PhaseCtx, PhaseError};
-use crate::host::Host;
+use crate::host::{FileWrite, Host};
 
 /// Priority of the `system-node-critical` PriorityClass.
 pub const SYSTEM_NODE_CRITICAL_PRIORITY: i32 = 2_000_001_000;
@@ -625,24 +625,6 @@ pub fn base_container(
     }
 }
 
-/// Builds the static Pod of `component` for `cfg` (a fully defaulted configuration).
-/// Dispatches to [`crate::phases::etcd::build_etcd_pod`] and the builders in
-/// [`crate::phases::control_plane`]. Errors name the bad field.
-pub fn build_pod(
-    component: Component,
-    cfg: &InitConfig,
-    inputs: &PodInputs,
-) -> Result<Pod, ManifestError> {
-    match component {
-        Component::Etcd => crate::phases::etcd::build_etcd_pod(cfg, inputs),
-        Component::KubeApiServer => crate::phases::control_plane::build_apiserver_pod(cfg, inputs),
-        Component::KubeControllerManager => {
-            crate::phases::control_plane::build_controller_manager_pod(cfg, inputs)
-        }
-        Component::KubeScheduler => crate::phases::control_plane::build_scheduler_pod(cfg, inputs),
-    }
-}
-
 /// The manifest text of `pod` (YAML, `apiVersion: v1`, `kind: Pod` first).
 pub fn to_yaml(component: Component, pod: &Pod) -> Result<String, ManifestError> {
     serde_yaml::to_string(pod).map_err(|source| ManifestError::Yaml {
@@ -669,38 +651,55 @@ pub fn warn_unsupported_feature_gates(ctx: &PhaseCtx, phase: &str) {
     }
 }
 
-/// Builds `component`'s Pod and writes it to `<manifests dir>/<name>.yaml` (mode 0600,
-/// directory 0700) through `ctx.host`, sending [`Event::FileWritten`] with the real path.
-/// Errors: bad configuration (field named), or the io error with the file path.
-pub fn write_manifest(
+/// Writes the built Pods to `<manifests dir>/<name>.yaml` (mode 0600, directory 0700)
+/// through `ctx.host` as one group (synced together, [`crate::host::Host::write_atomic_all`]),
+/// sending [`Event::FileWritten`] with the real path of each; returns the paths. The
+/// builders are in `etcd.rs` and `control_plane.rs` (`phases::build_pod` picks one); this
+/// toolkit never calls them. Errors: the YAML, or the io error with the file path.
+pub fn write_manifests(
     ctx: &PhaseCtx,
-    component: Component,
-    inputs: &PodInputs,
-) -> Result<std::path::PathBuf, PhaseError> {
-    let pod = build_pod(component, &ctx.cfg, inputs)?;
-    let yaml = to_yaml(component, &pod)?;
+    pods: &[(Component, Pod)],
+) -> Result<Vec<std::path::PathBuf>, PhaseError> {
+    let mut files = Vec::with_capacity(pods.len());
+    for (component, pod) in pods {
+        files.push((
+            *component,
+            component.manifest_path(&ctx.paths),
+            to_yaml(*component, pod)?,
+        ));
+    }
     let dir = &ctx.paths.manifests_dir;
     ctx.host
         .create_dir_all(dir, MANIFESTS_DIR_MODE)
         .map_err(|e| {
             PhaseError::new(format!("failed to create directory {}", dir.display())).caused_by(e)
         })?;
-    let path = component.manifest_path(&ctx.paths);
-    ctx.host
-        .write_atomic(&path, yaml.as_bytes(), MANIFEST_MODE)
-        .map_err(|e| {
-            PhaseError::new(format!(
-                "failed to write static Pod manifest file for {:?} ({})",
-                component.name(),
-                path.display()
-            ))
-            .caused_by(e)
-        })?;
-    ctx.events.send(Event::FileWritten {
-        path: path.display().to_string(),
-        mode: MANIFEST_MODE,
-    });
-    Ok(path)
+    let writes: Vec<FileWrite<'_>> = files
+        .iter()
+        .map(|(_, path, yaml)| FileWrite {
+            path,
+            data: yaml.as_bytes(),
+            mode: MANIFEST_MODE,
+        })
+        .collect();
+    let result = ctx.host.write_atomic_all(&writes);
+    let in_place = result.as_ref().map_or_else(|e| e.written, |()| files.len());
+    for (_, path, _) in &files[..in_place] {
+        ctx.events.send(Event::FileWritten {
+            path: path.display().to_string(),
+            mode: MANIFEST_MODE,
+        });
+    }
+    if let Err(e) = result {
+        let (component, path, _) = &files[e.failed];
+        return Err(PhaseError::new(format!(
+            "failed to write static Pod manifest file for {:?} ({})",
+            component.name(),
+            path.display()
+        ))
+        .caused_by(e.source));
+    }
+    Ok(files.into_iter().map(|(_, path, _)| path).collect())
 }
 
 #[cfg(test)]

@@ -193,6 +193,9 @@ pub fn load_private_key(pem_bytes: &[u8], path: &str) -> Result<KeyPair, PkiErro
 #[derive(Debug, Default)]
 struct PoolState {
     ready: Vec<KeyPair>,
+    /// Keys the workers generated, and generations that failed (those keys never come).
+    produced: usize,
+    failed: usize,
 }
 
 #[derive(Debug)]
@@ -283,14 +286,32 @@ impl KeyPool {
         true
     }
 
-    /// Takes `n` keys: the ready ones first, the rest generated now in parallel (rayon).
-    /// The pool generates `target` keys in all and does not refill.
+    /// Takes `n` keys: the ready ones, waiting for the ones the workers are still generating
+    /// (rather than generating more beside them on the same cores), and generates what the
+    /// pool will not provide now in parallel (rayon). The pool generates `target` keys in
+    /// all and does not refill.
     pub fn take(&self, n: usize) -> Result<Vec<KeyPair>, PkiError> {
+        let poisoned = || PkiError::Crypto {
+            what: "key pool".into(),
+            reason: "a generator thread panicked".into(),
+        };
         let mut keys = {
-            let mut st = self.shared.state.lock().map_err(|_| PkiError::Crypto {
-                what: "key pool".into(),
-                reason: "a generator thread panicked".into(),
-            })?;
+            let mut st = self.shared.state.lock().map_err(|_| poisoned())?;
+            // A worker that cannot finish a key gives up; do not wait forever for it.
+            let deadline = Instant::now() + Duration::from_secs(60);
+            loop {
+                let to_come = self.target.saturating_sub(st.produced + st.failed);
+                let now = Instant::now();
+                if st.ready.len() >= n || to_come == 0 || now >= deadline {
+                    break;
+                }
+                st = self
+                    .shared
+                    .changed
+                    .wait_timeout(st, deadline - now)
+                    .map_err(|_| poisoned())?
+                    .0;
+            }
             let k = st.ready.len().min(n);
             let at = st.ready.len() - k;
             let taken = st.ready.split_off(at);
@@ -324,12 +345,17 @@ fn pool_worker(shared: Arc<PoolShared>, algorithm: KeyAlgorithm, target: usize) 
             .is_ok()
     {
         let Ok(key) = algorithm.generate() else {
+            if let Ok(mut st) = shared.state.lock() {
+                st.failed += 1;
+            }
+            shared.changed.notify_all();
             return;
         };
         let Ok(mut st) = shared.state.lock() else {
             return;
         };
         st.ready.push(key);
+        st.produced += 1;
         shared.changed.notify_all();
     }
 }

@@ -1,6 +1,6 @@
 //! How the wizard starts a run: the one place that connects the TUI to the phase engine.
 //!
-//! [`start`] runs [`crate::engine::Workflow::init`] with the engine's runner (resuming an
+//! [`start`] runs [`crate::phases::init_workflow`] with the engine's runner (resuming an
 //! unfinished earlier run, so a retry continues at the failed phase). `KUBESTRAP_TUI_REPLAY` (a comma-separated
 //! list of JSON-lines files of [`Event`]s, as `--output json` writes them) replays recorded
 //! runs instead: run N uses file N (the last file for later runs). Lines of the form
@@ -101,7 +101,7 @@ pub fn start(
         match replay {
             Some(list) => replay_run(&list, req.attempt, &sink, &cancel).await,
             None => {
-                let wf = crate::engine::Workflow::init();
+                let wf = crate::phases::init_workflow();
                 let ctx = req.ctx(sink.clone(), cancel);
                 sink.send(Event::Log {
                     level: crate::engine::LogLevel::Info,

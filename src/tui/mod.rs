@@ -34,7 +34,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::{InitConfig, Source};
 use crate::engine::{Event, EventSink, RunOutcome};
-use crate::host::{Host, RealHost};
+use crate::host::Host;
 use state::{App, Detected, Effect, FileKind, Msg, Screen, Theme};
 
 /// Restores the terminal: mouse reporting off, alternate screen left, raw mode off, cursor
@@ -277,31 +277,15 @@ fn log_line(ev: &Event) -> String {
 /// succeeded or the user quit before Start, 1 on failure, cancellation or a signal).
 pub fn run_init(root: Option<PathBuf>, args: crate::cli::InitArgs) -> i32 {
     if !std::io::stdin().is_terminal() || !std::io::stdout().is_terminal() {
-        return crate::cmd::fail(
+        return crate::cli::fail(
             "standard input is not a terminal, so the wizard cannot run; pass --non-interactive (with --config or flags) instead",
         );
     }
-    let base_root = root.unwrap_or_else(|| PathBuf::from("/"));
+    let base_root = root.clone().unwrap_or_else(|| PathBuf::from("/"));
     // The dry-run directory (private, removed when the wizard ends unless the user named it).
-    let mut dry_dir: Option<crate::host::DryRunDir> = None;
-    let host: Arc<dyn Host> = if args.dry_run {
-        let requested = crate::cmd::init::requested_dry_run_dir(&args);
-        let d = match crate::host::DryRunDir::new("kubestrap-init-dryrun", requested) {
-            Ok(d) => dry_dir.insert(d),
-            Err(e) => return crate::cmd::fail(format!("creating the dry-run directory: {e}")),
-        };
-        match RealHost::dry_run_overlay(&base_root, d.path()) {
-            Ok(h) => Arc::new(h),
-            Err(e) => return crate::cmd::fail(format!("--root: {e}")),
-        }
-    } else {
-        if args.dry_run_dir.is_some() {
-            return crate::cmd::fail("--dry-run-dir is only used with --dry-run");
-        }
-        match RealHost::new(&base_root, false) {
-            Ok(h) => Arc::new(h),
-            Err(e) => return crate::cmd::fail(format!("--root: {e}")),
-        }
+    let (host, dry_dir) = match crate::cli::init_host(root, &args) {
+        Ok(h) => h,
+        Err(e) => return crate::cli::fail(e),
     };
     let root = host.root().to_path_buf();
     let facts = host.facts();
@@ -327,7 +311,7 @@ pub fn run_init(root: Option<PathBuf>, args: crate::cli::InitArgs) -> i32 {
     // address from) still opens the wizard, so the user can type the missing answers.
     let (base, warnings) = match crate::config::resolve_init(&args.flags, &detected.facts) {
         Ok(x) => x,
-        Err(e) if args.flags.config.is_some() => return crate::cmd::fail(e),
+        Err(e) if args.flags.config.is_some() => return crate::cli::fail(e),
         Err(_) => (base_config(&args.flags, &detected, None), vec![]),
     };
     // External-CA files and --upload-certs: refused before the wizard opens, as init does.
@@ -358,7 +342,7 @@ pub fn run_init(root: Option<PathBuf>, args: crate::cli::InitArgs) -> i32 {
         .build()
     {
         Ok(rt) => rt,
-        Err(e) => return crate::cmd::fail(format!("starting the async runtime: {e}")),
+        Err(e) => return crate::cli::fail(format!("starting the async runtime: {e}")),
     };
     let link = Link {
         host,
@@ -378,7 +362,7 @@ pub fn run_init(root: Option<PathBuf>, args: crate::cli::InitArgs) -> i32 {
 /// secrets redacted unless `show_secrets`) and returns the exit code.
 fn finish(app: &App, result: std::io::Result<()>, show_secrets: bool) -> i32 {
     if let Err(e) = result {
-        return crate::cmd::fail(format!("terminal: {e}"));
+        return crate::cli::fail(format!("terminal: {e}"));
     }
     // Print the outcome again on the normal screen, as kubeadm does, so it stays in the
     // scrollback.
@@ -551,7 +535,11 @@ async fn event_loop(app: &mut App, link: Link, log_dir: &Path) -> std::io::Resul
         while !pending.is_empty() {
             let batch = std::mem::take(&mut pending);
             for msg in batch {
-                if let (Msg::Engine(ev), Some(f)) = (&msg, log_file.as_mut()) {
+                // Probes feed the health pane; the log has wait-control-plane's change
+                // and summary lines instead.
+                if let (Msg::Engine(ev), Some(f)) = (&msg, log_file.as_mut())
+                    && !matches!(ev, Event::Probe { .. })
+                {
                     let _ = writeln!(f, "{}", log_line(ev));
                 }
                 if matches!(msg, Msg::Tick) && !app.animating() {

@@ -7,6 +7,11 @@ use std::os::fd::AsRawFd;
 use std::path::Path;
 use std::process::Command;
 
+/// True when the tests run as root (network namespaces need it).
+pub fn is_root() -> bool {
+    nix::unistd::geteuid().is_root()
+}
+
 /// Network namespaces this test created; deleted on drop, even when the test fails.
 #[derive(Debug, Default)]
 pub struct NetnsGuard {

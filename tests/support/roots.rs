@@ -1,11 +1,14 @@
-//! Temporary roots and recording stand-ins for the programs kubestrap may start, shared by
-//! the tests that run kubestrap against a scripted machine (tests/safety.rs, tests/runner.rs,
-//! tests/secrets.rs).
+//! Temporary roots, the scripted machine of a ready node, and recording stand-ins for the
+//! programs kubestrap may start, shared by the tests that run kubestrap against a scripted
+//! machine (tests/safety.rs, tests/runner.rs, tests/secrets.rs, tests/join.rs,
+//! tests/engine.rs).
 
 #![allow(dead_code)]
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
+
+use kubestrap::host::Host;
 
 /// Every program kubestrap may start on a node, for PATHs of recording stubs.
 pub const HOST_PROGRAMS: &[&str] = &[
@@ -38,6 +41,65 @@ pub fn put(root: &Path, real: &str, data: &str) {
     let p = root.join(real.trim_start_matches('/'));
     std::fs::create_dir_all(p.parent().unwrap()).unwrap();
     std::fs::write(p, data).unwrap();
+}
+
+/// The files of a machine ready for the node checks init and join share: the containerd
+/// socket, the cgroup v2 controllers, IPv4 forwarding on, swap off.
+pub const READY_NODE_FILES: &[(&str, &str)] = &[
+    ("/var/run/containerd/containerd.sock", ""),
+    (
+        "/sys/fs/cgroup/cgroup.controllers",
+        "cpuset cpu io memory hugetlb pids rdma misc\n",
+    ),
+    ("/proc/sys/net/ipv4/ip_forward", "1\n"),
+    ("/proc/swaps", "Filename\tType\tSize\tUsed\tPriority\n"),
+];
+
+/// The kernel modules a ready node has loaded (`/sys/module/<name>`).
+pub const READY_NODE_MODULES: &[&str] = &["overlay", "br_netfilter"];
+
+/// Makes `root` a machine ready for the node checks ([`READY_NODE_FILES`], the modules).
+pub fn ready_node(root: &Path) {
+    for (real, data) in READY_NODE_FILES {
+        put(root, real, data);
+    }
+    for m in READY_NODE_MODULES {
+        std::fs::create_dir_all(root.join("sys/module").join(m)).unwrap();
+    }
+}
+
+/// [`ready_node`] with systemd running (`/run/systemd/system`).
+pub fn ready_systemd_node(root: &Path) {
+    ready_node(root);
+    std::fs::create_dir_all(root.join("run/systemd/system")).unwrap();
+}
+
+/// A scripted machine on which the node checks init and join share pass for `node`, with
+/// systemd, a kubelet of `kubelet_version` (`v1.37.2`) and the commands those checks ask for.
+pub fn ready_fake_host(node: &str, kubelet_version: &str) -> kubestrap::host::FakeHost {
+    let h = kubestrap::host::FakeHost::new().unwrap();
+    h.add_programs(&["losetup", "mount", "cp", "kubelet", "systemctl", "getent"]);
+    h.script(
+        "kubelet --version",
+        0,
+        &format!("Kubernetes {kubelet_version}\n"),
+    );
+    h.script(
+        &format!("getent hosts {node}"),
+        0,
+        &format!("192.168.1.10 {node}\n"),
+    );
+    h.script("systemctl is-enabled kubelet.service", 0, "enabled\n");
+    h.create_dir_all(Path::new("/run/systemd/system"), 0o755)
+        .unwrap();
+    for (real, data) in READY_NODE_FILES {
+        h.put(real, data).unwrap();
+    }
+    for m in READY_NODE_MODULES {
+        h.create_dir_all(&Path::new("/sys/module").join(m), 0o755)
+            .unwrap();
+    }
+    h
 }
 
 /// A root that fails every fixable check: swap on (and in fstab), forwarding off, no kernel

@@ -39,11 +39,11 @@ pub fn run_join(
     start: Option<JoinConfiguration>,
 ) -> i32 {
     let dry_run = args.dry_run;
-    let (host, root, dry_dir) =
-        match crate::cmd::join::join_host(root, dry_run, args.dry_run_dir.clone()) {
-            Ok(x) => x,
-            Err(e) => return crate::cmd::fail(e),
-        };
+    let (host, root, dry_dir) = match crate::cli::join_host(root, dry_run, args.dry_run_dir.clone())
+    {
+        Ok(x) => x,
+        Err(e) => return crate::cli::fail(e),
+    };
     let shown_root = dry_run.then(|| root.display().to_string());
     let mut app = JoinApp::new(args, hostname, shown_root, crate::tui::theme_from_env());
     let rt = match tokio::runtime::Builder::new_multi_thread()
@@ -52,7 +52,7 @@ pub fn run_join(
         .build()
     {
         Ok(rt) => rt,
-        Err(e) => return crate::cmd::fail(format!("cannot start the runtime: {e}")),
+        Err(e) => return crate::cli::fail(format!("cannot start the runtime: {e}")),
     };
     let result = crate::tui::with_panic_restore(|| rt.block_on(event_loop(&mut app, host, start)));
     let code = finish(&app, result, dry_run, &root);
@@ -70,7 +70,7 @@ fn finish(
     root: &std::path::Path,
 ) -> i32 {
     if let Err(e) = result {
-        return crate::cmd::fail(format!("terminal: {e}"));
+        return crate::cli::fail(format!("terminal: {e}"));
     }
     // Say it again on the normal screen, so it stays in the scrollback as kubeadm's output.
     match &app.progress.outcome {

@@ -1,11 +1,18 @@
 //! The command line (clap), with kubeadm's command and flag names.
 //!
 //! Flags override values from `--config`, which override defaults; see
-//! [`crate::config`] for how an [`InitFlags`] overlay is applied.
+//! [`crate::config`] for how an [`InitFlags`] overlay is applied. Beside the types: the exit
+//! codes, the failure printer and the host a run works on ([`init_host`], [`join_host`]).
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+
+mod run;
+
+pub use run::{
+    DRYRUN_DIR_ENV, EXIT_INTERRUPTED, fail, init_host, join_host, requested_dry_run_dir,
+};
 
 /// kubestrap: bootstrap a Kubernetes control plane the way kubeadm does, behind a wizard.
 #[derive(Debug, Parser)]

@@ -11,7 +11,8 @@
 //! 4. a second GET trusting only that CA; its `kubeconfig` must be byte-identical.
 //!
 //! File discovery (`app/discovery/file/file.go`) and HTTPS discovery (`app/discovery/https`)
-//! read a kubeconfig from a file or an `https://` URL and then refresh it from cluster-info.
+//! read a kubeconfig from a file or an `https://` URL and then refresh it from cluster-info
+//! ([`file`]). The TLS clients (trust nothing, or only the cluster CA) are in [`tls`].
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -25,12 +26,21 @@ use crate::config::GoDuration;
 use crate::config::token::BootstrapTokenString;
 use crate::engine::{Event, EventSink, ProbeOutcome};
 
+mod file;
+mod tls;
+
+pub use file::*;
+use tls::*;
+
 /// Phase name used in events.
 pub const PHASE: &str = "discovery";
+
 /// kubeadm's interval between discovery attempts (`constants.DiscoveryRetryInterval`).
 pub const DEFAULT_RETRY_INTERVAL: Duration = Duration::from_secs(5);
+
 /// kubeadm's per-request timeout of the discovery client (`?timeout=10s`).
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Path of the cluster-info ConfigMap.
 pub const CLUSTER_INFO_PATH: &str = "/api/v1/namespaces/kube-public/configmaps/cluster-info";
 
@@ -191,140 +201,6 @@ pub struct Discovered {
     pub requests: u32,
 }
 
-/// A rustls verifier that accepts every server certificate (the insecure first fetch) but
-/// still checks that the handshake is signed by the certificate's key.
-#[derive(Debug)]
-struct AcceptAnyCert(Arc<rustls::crypto::CryptoProvider>);
-
-impl rustls::client::danger::ServerCertVerifier for AcceptAnyCert {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &rustls::pki_types::CertificateDer<'_>,
-        _intermediates: &[rustls::pki_types::CertificateDer<'_>],
-        _server_name: &rustls::pki_types::ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: rustls::pki_types::UnixTime,
-    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
-        Ok(rustls::client::danger::ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &rustls::pki_types::CertificateDer<'_>,
-        dss: &rustls::DigitallySignedStruct,
-    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &rustls::pki_types::CertificateDer<'_>,
-        dss: &rustls::DigitallySignedStruct,
-    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
-    }
-}
-
-fn provider() -> Arc<rustls::crypto::CryptoProvider> {
-    Arc::new(rustls::crypto::aws_lc_rs::default_provider())
-}
-
-fn tls_err(e: impl std::fmt::Display) -> DiscoveryError {
-    DiscoveryError::Tls(e.to_string())
-}
-
-/// An HTTP client that trusts any server certificate (first fetch of token discovery).
-fn insecure_client() -> Result<reqwest::Client, DiscoveryError> {
-    let p = provider();
-    let cfg = rustls::ClientConfig::builder_with_provider(p.clone())
-        .with_safe_default_protocol_versions()
-        .map_err(tls_err)?
-        .dangerous()
-        .with_custom_certificate_verifier(Arc::new(AcceptAnyCert(p)))
-        .with_no_client_auth();
-    reqwest::Client::builder()
-        .tls_backend_preconfigured(cfg)
-        .user_agent(concat!("kubestrap/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .map_err(tls_err)
-}
-
-/// An HTTP client that trusts only the CA certificates in `ca_pem`.
-pub fn client_trusting(ca_pem: &[u8]) -> Result<reqwest::Client, DiscoveryError> {
-    let mut roots = rustls::RootCertStore::empty();
-    for block in pem::parse_many(ca_pem)
-        .map_err(|e| DiscoveryError::BadKubeconfig(format!("CA is not PEM: {e}")))?
-    {
-        if block.tag() == "CERTIFICATE" {
-            roots
-                .add(rustls::pki_types::CertificateDer::from(
-                    block.contents().to_vec(),
-                ))
-                .map_err(|e| {
-                    DiscoveryError::BadKubeconfig(format!("CA certificate rejected: {e}"))
-                })?;
-        }
-    }
-    let cfg = rustls::ClientConfig::builder_with_provider(provider())
-        .with_safe_default_protocol_versions()
-        .map_err(tls_err)?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    reqwest::Client::builder()
-        .tls_backend_preconfigured(cfg)
-        .user_agent(concat!("kubestrap/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .map_err(tls_err)
-}
-
-/// A short, user-facing reason for a transport error: `connection refused`, `no answer
-/// within 10s`, `no route to host`, a TLS problem...
-pub fn transport_reason(e: &reqwest::Error, request_timeout: Duration) -> String {
-    if e.is_timeout() {
-        return format!("no answer within {}", GoDuration(request_timeout));
-    }
-    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
-    let mut last = e.to_string();
-    while let Some(err) = cur {
-        if let Some(io) = err.downcast_ref::<std::io::Error>() {
-            return match io.kind() {
-                std::io::ErrorKind::ConnectionRefused => "connection refused".into(),
-                std::io::ErrorKind::TimedOut => "connection timed out".into(),
-                std::io::ErrorKind::HostUnreachable => "no route to host".into(),
-                std::io::ErrorKind::NetworkUnreachable => "network is unreachable".into(),
-                std::io::ErrorKind::ConnectionReset => "connection reset by peer".into(),
-                _ => {
-                    let s = io.to_string();
-                    // io errors wrapping a rustls error read better from the inner one.
-                    match io.get_ref() {
-                        Some(inner) => format!("TLS handshake failed: {inner}"),
-                        None => s,
-                    }
-                }
-            };
-        }
-        last = err.to_string();
-        cur = err.source();
-    }
-    last
-}
-
 fn base_url(endpoint: &str) -> String {
     format!("https://{endpoint}")
 }
@@ -466,89 +342,6 @@ where
             });
         }
     }
-}
-
-/// The cluster of a cluster-info kubeconfig: the unnamed cluster `""` first, else the current
-/// context's cluster. Returns (server, CA PEM bytes).
-pub fn cluster_of(kc: &Kubeconfig) -> Result<(String, Vec<u8>), String> {
-    let named = kc.clusters.iter().find(|c| c.name.is_empty()).or_else(|| {
-        let ctx = kc.current_context.as_deref()?;
-        let cluster = &kc
-            .contexts
-            .iter()
-            .find(|c| c.name == ctx)?
-            .context
-            .as_ref()?
-            .cluster;
-        kc.clusters.iter().find(|c| &c.name == cluster)
-    });
-    let named = named
-        .or_else(|| {
-            if kc.clusters.len() == 1 {
-                kc.clusters.first()
-            } else {
-                None
-            }
-        })
-        .ok_or("it has no unnamed cluster and no current context naming a cluster")?;
-    let c = named.cluster.as_ref().ok_or("its cluster entry is empty")?;
-    let server = c.server.clone().ok_or("its cluster has no server")?;
-    let ca = c
-        .certificate_authority_data
-        .as_deref()
-        .ok_or("its cluster has no certificate-authority-data")?;
-    let ca = B64
-        .decode(ca.trim())
-        .map_err(|e| format!("certificate-authority-data is not base64: {e}"))?;
-    Ok((server, ca))
-}
-
-fn subject_of(ca_pem: &[u8]) -> String {
-    pem::parse_many(ca_pem)
-        .ok()
-        .and_then(|blocks| {
-            blocks
-                .into_iter()
-                .find(|b| b.tag() == "CERTIFICATE")
-                .and_then(|b| {
-                    x509_parser::parse_x509_certificate(b.contents())
-                        .ok()
-                        .map(|(_, c)| c.subject().to_string())
-                })
-        })
-        .unwrap_or_default()
-}
-
-/// A parsed discovery kubeconfig with its cluster's server and CA.
-#[derive(Debug, Clone)]
-pub struct Inspected {
-    pub kubeconfig: Kubeconfig,
-    /// Server URL of the cluster.
-    pub server: String,
-    /// CA bundle (PEM).
-    pub ca_pem: Vec<u8>,
-    /// `sha256:` pin per CA certificate.
-    pub ca_pins: Vec<String>,
-    /// Subject of the first CA certificate.
-    pub ca_subject: String,
-}
-
-/// Parses a cluster-info/discovery kubeconfig and computes its CA pins and subject.
-/// Errors: [`DiscoveryError::BadKubeconfig`] naming what is missing or malformed.
-pub fn inspect_kubeconfig(yaml: &str) -> Result<Inspected, DiscoveryError> {
-    let kc =
-        Kubeconfig::from_yaml(yaml).map_err(|e| DiscoveryError::BadKubeconfig(e.to_string()))?;
-    let (server, ca) = cluster_of(&kc).map_err(DiscoveryError::BadKubeconfig)?;
-    let pins = crate::pki::ca_pins_from_pem(&ca)
-        .map_err(|e| DiscoveryError::BadKubeconfig(format!("its CA: {e}")))?;
-    let subject = subject_of(&ca);
-    Ok(Inspected {
-        kubeconfig: kc,
-        server,
-        ca_pem: ca,
-        ca_pins: pins,
-        ca_subject: subject,
-    })
 }
 
 /// Runs token discovery as kubeadm does (module docs). Reports progress on `events`
@@ -718,133 +511,6 @@ pub async fn discover_token(
         ca_pem,
         ca_pins,
         ca_subject: subject,
-        pinned: true,
-        requests,
-    })
-}
-
-/// Settings of file or HTTPS discovery.
-#[derive(Debug, Clone)]
-pub struct FileDiscoveryOpts {
-    /// A kubeconfig path or an `https://` URL.
-    pub location: String,
-    /// The discovery timeout.
-    pub timeout: Duration,
-    /// Interval between attempts.
-    pub retry_interval: Duration,
-    /// Per-request timeout.
-    pub request_timeout: Duration,
-}
-
-/// File / HTTPS discovery (`app/discovery/file`, `app/discovery/https`): reads the kubeconfig
-/// (file, or an HTTPS GET verified with the system trust store), then polls cluster-info with
-/// the file's CA: a 403 is accepted as is ("TLS certificate is valid"), a parsed cluster-info
-/// refreshes the CA when the file has none and a different server is reported.
-///
-/// Errors: unreadable file/URL, a kubeconfig without a usable cluster, and the last polling
-/// error after the timeout.
-pub async fn discover_file(
-    opts: &FileDiscoveryOpts,
-    events: &EventSink,
-) -> Result<Discovered, DiscoveryError> {
-    let mut requests = 0;
-    let text = if opts.location.starts_with("https://") {
-        requests += 1;
-        let client = reqwest::Client::builder()
-            .user_agent(concat!("kubestrap/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(tls_err)?;
-        let resp = client
-            .get(&opts.location)
-            .timeout(opts.request_timeout)
-            .send()
-            .await
-            .map_err(|e| {
-                DiscoveryError::File(format!(
-                    "cannot fetch {}: {}",
-                    opts.location,
-                    transport_reason(&e, opts.request_timeout)
-                ))
-            })?;
-        if resp.status().as_u16() != 200 {
-            return Err(DiscoveryError::File(format!(
-                "{} answered {}",
-                opts.location,
-                resp.status()
-            )));
-        }
-        resp.text()
-            .await
-            .map_err(|e| DiscoveryError::File(format!("cannot read {}: {e}", opts.location)))?
-    } else {
-        std::fs::read_to_string(&opts.location).map_err(|e| {
-            DiscoveryError::File(format!(
-                "cannot read --discovery-file {}: {e}",
-                opts.location
-            ))
-        })?
-    };
-    let kc = Kubeconfig::from_yaml(&text)
-        .map_err(|e| DiscoveryError::File(format!("{} is not a kubeconfig: {e}", opts.location)))?;
-    let (server, ca_pem) =
-        cluster_of(&kc).map_err(|e| DiscoveryError::File(format!("{}: {e}", opts.location)))?;
-    let endpoint = server
-        .trim_start_matches("https://")
-        .trim_end_matches('/')
-        .to_string();
-    let url = format!("{server}{CLUSTER_INFO_PATH}");
-    let client = client_trusting(&ca_pem)?;
-    events.log(
-        PHASE,
-        format!(
-            "Using the kubeconfig from {} to reach {server}",
-            opts.location
-        ),
-    );
-    let data = poll(
-        events,
-        "discovery",
-        &url,
-        opts.timeout,
-        opts.retry_interval,
-        opts.request_timeout,
-        |rt| {
-            requests += 1;
-            let client = &client;
-            let endpoint = &endpoint;
-            async move {
-                match fetch_cluster_info(client, endpoint, rt).await {
-                    Ok(d) => Ok(Some(d)),
-                    Err(DiscoveryError::Http { status: 403, .. }) => Ok(None),
-                    Err(e) => Err((e, true)),
-                }
-            }
-        },
-    )
-    .await?;
-    if data.is_none() {
-        events.log(PHASE, "cluster-info is not readable, but the API server's TLS certificate is valid; proceeding");
-    }
-    if let Some(ci) = data.as_ref().and_then(|d| d.get("kubeconfig"))
-        && let Ok(Inspected {
-            server: ci_server, ..
-        }) = inspect_kubeconfig(ci)
-        && ci_server != server
-    {
-        events.warn(
-            PHASE,
-            format!("the server in cluster-info ({ci_server}) differs from the one in {} ({server}); using the file's", opts.location),
-        );
-    }
-    let ca_pins = crate::pki::ca_pins_from_pem(&ca_pem)
-        .map_err(|e| DiscoveryError::File(format!("{}: its CA: {e}", opts.location)))?;
-    Ok(Discovered {
-        ca_subject: subject_of(&ca_pem),
-        kubeconfig_yaml: text,
-        kubeconfig: kc,
-        server,
-        ca_pem,
-        ca_pins,
         pinned: true,
         requests,
     })

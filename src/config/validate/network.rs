@@ -1,0 +1,215 @@
+//! Addresses, ports, subnets, certificate SANs, the DNS domain and the control-plane
+//! endpoint.
+
+use super::*;
+
+/// An IP address (no prefix length). Mirrors `ValidateIPFromString`.
+pub fn validate_ip(s: &str) -> Result<(), String> {
+    s.parse::<IpAddr>()
+        .map(|_| ())
+        .map_err(|_| "is not a valid IP address".to_string())
+}
+
+/// The API server advertise address: an IP that is global unicast, private or loopback —
+/// not unspecified (`0.0.0.0` means "detect" and must be resolved first), link-local or
+/// multicast. Mirrors `ValidateAPIEndpoint` + `ChooseAPIServerBindAddress`.
+pub fn validate_advertise_address(s: &str) -> Result<(), String> {
+    crate::config::validate_values::refuse_unexpanded(s)?;
+    let ip: IpAddr = s.parse().map_err(|_| {
+        "is not a valid IP address (expected e.g. 192.168.1.10 or 2001:db8::10)".to_string()
+    })?;
+    crate::config::validate_values::refuse_loopback(ip)?;
+    let bad = match ip {
+        IpAddr::V4(v) => {
+            v.is_unspecified() || v.is_link_local() || v.is_multicast() || v.is_broadcast()
+        }
+        IpAddr::V6(v) => {
+            v.is_unspecified() || v.is_multicast() || (v.segments()[0] & 0xffc0) == 0xfe80
+        }
+    };
+    if bad {
+        return Err("cannot be used as the API server address (unspecified, link-local or multicast); use an address of this host's network".into());
+    }
+    Ok(())
+}
+
+/// A TCP port 1–65535. Mirrors `ValidatePort`.
+pub fn validate_bind_port(port: i32) -> Result<(), String> {
+    crate::config::validate_values::refuse_reserved_port(port)?;
+    if (1..=65535).contains(&port) {
+        Ok(())
+    } else {
+        Err("is not a valid port number (1-65535)".into())
+    }
+}
+
+/// A subnet list: one CIDR, or two (one IPv4 and one IPv6) comma-separated, each holding at
+/// least `min_addresses` addresses. Mirrors `ValidateIPNetFromString`.
+pub fn validate_subnets(value: &str, min_addresses: u128) -> Result<Vec<IpNet>, String> {
+    crate::config::validate_values::refuse_unexpanded(value)?;
+    let nets = parse_subnets(value)?;
+    if nets.len() > 2 {
+        return Err("expected one CIDR or two (one IPv4 and one IPv6) separated by a comma".into());
+    }
+    if nets.len() == 2 && nets[0].addr().is_ipv4() == nets[1].addr().is_ipv4() {
+        return Err("a dual-stack value needs exactly one IPv4 and one IPv6 CIDR".into());
+    }
+    for n in &nets {
+        let bits = n.max_prefix_len() - n.prefix_len();
+        let size = if bits >= 127 {
+            u128::MAX
+        } else {
+            1u128 << bits
+        };
+        if size < min_addresses {
+            return Err(format!(
+                "subnet {n} has {size} addresses, fewer than the minimum {min_addresses}"
+            ));
+        }
+    }
+    Ok(nets)
+}
+
+/// `networking.serviceSubnet`: at least 10 addresses; at most 20 host bits for IPv4 (mask
+/// ≥ /12) and mask ≥ /108 for IPv6. Mirrors `ValidateServiceSubnetSize`.
+pub fn validate_service_subnet(value: &str) -> Result<(), String> {
+    let nets = validate_subnets(value, 10)?;
+    for n in nets {
+        let (min_mask, fam) = if n.addr().is_ipv4() {
+            (12, "IPv4")
+        } else {
+            (108, "IPv6")
+        };
+        if n.prefix_len() < min_mask {
+            return Err(format!(
+                "service subnet {n} is too large: an {fam} service subnet needs a mask of at least /{min_mask}"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Node CIDR mask sizes (IPv4, IPv6) from controller-manager extraArgs
+/// `node-cidr-mask-size-ipv4` / `-ipv6` (last one wins), default 24 and 64; the legacy
+/// `node-cidr-mask-size` is ignored as kubeadm does. Mirrors `getClusterNodeMask`.
+pub fn node_cidr_mask_sizes(args: &[Arg]) -> Result<(u8, u8), String> {
+    let get = |name: &str, default: u8, max: u8| -> Result<u8, String> {
+        match args.iter().rev().find(|a| a.name == name) {
+            Some(a) if !a.value.is_empty() => match a.value.parse::<u8>() {
+                Ok(v) if v <= max => Ok(v),
+                _ => Err(format!(
+                    "controllerManager.extraArgs {name}={:?} is not an integer from 0 to {max}",
+                    a.value
+                )),
+            },
+            _ => Ok(default),
+        }
+    };
+    Ok((
+        get("node-cidr-mask-size-ipv4", 24, 32)?,
+        get("node-cidr-mask-size-ipv6", 64, 128)?,
+    ))
+}
+
+/// `networking.podSubnet`: dual-stack rules, at least 14 addresses, room for at least one node
+/// block of `node_mask` (IPv4, IPv6) and at most 16 bits between the two, and no overlap
+/// with `service_subnet` (kubestrap's own rule; kubeadm does not check it).
+pub fn validate_pod_subnet(
+    value: &str,
+    service_subnet: &str,
+    node_mask: (u8, u8),
+) -> Result<(), String> {
+    let nets = validate_subnets(value, 14)?;
+    for n in &nets {
+        let mask = if n.addr().is_ipv4() {
+            node_mask.0
+        } else {
+            node_mask.1
+        };
+        if mask < n.prefix_len() {
+            return Err(format!(
+                "pod subnet {n} is smaller than one node block (/{mask}); use a larger subnet or a larger node-cidr-mask-size"
+            ));
+        }
+        if mask - n.prefix_len() > 16 {
+            return Err(format!(
+                "pod subnet {n} and node mask /{mask} differ by more than 16 bits; use a smaller subnet or a smaller node mask"
+            ));
+        }
+    }
+    check_overlap(value, service_subnet)
+}
+
+/// The advertise address `adv` must have the family of the first subnet of
+/// `service_subnet` (the kubernetes Service's ClusterIP family); unparsable inputs pass
+/// (their own checks report them). Errors name both families.
+pub fn validate_advertise_family(adv: &str, service_subnet: &str) -> Result<(), String> {
+    let (Ok(ip), Ok(nets)) = (adv.parse::<IpAddr>(), parse_subnets(service_subnet)) else {
+        return Ok(());
+    };
+    match nets.first() {
+        Some(first) if ip.is_ipv4() != first.addr().is_ipv4() => Err(format!(
+            "is {} but the first service subnet {first} is not; the kubernetes Service would not reach the API server (list the subnet of the advertise address family first)",
+            if ip.is_ipv4() { "IPv4" } else { "IPv6" }
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// `apiServer.certSANs` as one comma-separated text (the wizard's field, the joined
+/// `--apiserver-cert-extra-sans` list): empty text means no SANs; otherwise every entry,
+/// trimmed, must pass [`validate_cert_san`] — an empty entry (`foo,,bar`) is refused.
+/// Errors name the entry.
+pub fn validate_cert_san_list(s: &str) -> Result<(), String> {
+    if s.trim().is_empty() {
+        return Ok(());
+    }
+    for e in s.split(',').map(str::trim) {
+        if e.is_empty() {
+            return Err("has an empty entry; remove the extra comma".into());
+        }
+        validate_cert_san(e).map_err(|m| format!("entry {e:?} {m}"))?;
+    }
+    Ok(())
+}
+
+/// `networking.dnsDomain`: a lower-case RFC 1123 subdomain.
+pub fn validate_dns_domain(s: &str) -> Result<(), String> {
+    crate::config::validate_values::refuse_unexpanded(s)?;
+    if is_dns1123_subdomain(s) {
+        Ok(())
+    } else {
+        Err(SUBDOMAIN_RULE.into())
+    }
+}
+
+/// A certificate SAN: an IP, a DNS name, or a DNS name with one leading `*.` wildcard.
+pub fn validate_cert_san(s: &str) -> Result<(), String> {
+    crate::config::validate_values::refuse_unexpanded(s)?;
+    if s.parse::<IpAddr>().is_ok() {
+        return Ok(());
+    }
+    let name = s.strip_prefix("*.").unwrap_or(s);
+    if is_dns1123_subdomain(name) {
+        Ok(())
+    } else {
+        Err(
+            "is not an IP address, a DNS name, or a DNS name with a single leading '*.' wildcard"
+                .into(),
+        )
+    }
+}
+
+/// `controlPlaneEndpoint`: `host[:port]` where host is an IP or a lower-case DNS name and
+/// port 1–65535; IPv6 with a port needs brackets.
+pub fn validate_control_plane_endpoint(s: &str) -> Result<(), String> {
+    crate::config::validate_values::refuse_unexpanded(s)?;
+    let (host, _port) = split_host_port(s)?;
+    if host.parse::<IpAddr>().is_ok() || is_dns1123_subdomain(&host) {
+        Ok(())
+    } else {
+        Err(format!(
+            "host {host:?} is not an IP address or a lower-case DNS name"
+        ))
+    }
+}

@@ -1,0 +1,41 @@
+//! The done screen: copy or write the join command, export, quit.
+
+use crossterm::event::{KeyCode, KeyEvent};
+use tui_input::Input;
+
+use super::{App, Effect, FileKind, Overlay, Pane};
+
+/// Keys of the done screen: `c` copies the join command, `w` writes it, `x` exports.
+pub(super) fn on_done_key(app: &mut App, k: KeyEvent) -> Vec<Effect> {
+    match k.code {
+        KeyCode::Char('c') => {
+            if let Some(j) = &app.run.join {
+                let cmd = j.worker_command("kubestrap");
+                app.notice = Some("✓ join command copied to the clipboard (OSC 52)".into());
+                return vec![Effect::Copy(cmd)];
+            }
+        }
+        KeyCode::Char('w') => {
+            app.overlay = Overlay::Prompt {
+                kind: FileKind::JoinCommand,
+                input: Input::new("join-command.txt".into()),
+            }
+        }
+        KeyCode::Char('x') => {
+            app.overlay = Overlay::Prompt {
+                kind: FileKind::Export,
+                input: Input::new("kubeadm.yaml".into()),
+            }
+        }
+        KeyCode::Char('q') | KeyCode::Esc | KeyCode::Enter => {
+            app.quit = true;
+            return vec![Effect::Quit];
+        }
+        KeyCode::Up => {
+            app.run.focus = Pane::Log;
+            app.scroll(true, 1)
+        }
+        _ => {}
+    }
+    vec![]
+}

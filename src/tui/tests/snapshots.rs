@@ -1,0 +1,176 @@
+//! TestBackend snapshots of every screen at 80x24 and 120x40, the too-small message,
+//! colours, and the dry-run done screen.
+
+use super::*;
+
+#[test]
+fn snapshots_of_every_screen() {
+    let mut a = app();
+    snap("welcome", &a);
+    send(&mut a, [key(KeyCode::Enter)]);
+    snap("network", &a);
+    let mut bad = a.clone();
+    send(
+        &mut bad,
+        [key(KeyCode::Tab), key(KeyCode::Tab), key(KeyCode::Tab)],
+    );
+    send(&mut bad, clear_field());
+    send(&mut bad, typed("10.96.0.0/16"));
+    send(
+        &mut bad,
+        [key(KeyCode::Up), key(KeyCode::Up), key(KeyCode::Up)],
+    );
+    send(&mut bad, clear_field());
+    send(&mut bad, typed("10.0.0"));
+    send(&mut bad, [key(KeyCode::Enter)]);
+    snap("network_errors", &bad);
+    send(&mut a, [key(KeyCode::Enter)]);
+    snap("cluster", &a);
+    let mut bad = a.clone();
+    send(&mut bad, clear_field());
+    send(&mut bad, typed("v1.20.0"));
+    send(&mut bad, [key(KeyCode::Tab)]);
+    send(&mut bad, clear_field());
+    send(&mut bad, typed("Node_A"));
+    send(&mut bad, [key(KeyCode::Enter)]);
+    snap("cluster_errors", &bad);
+    send(&mut a, [key(KeyCode::Enter)]);
+    snap("args_empty", &a);
+    send(&mut a, [key(KeyCode::Char('a'))]);
+    send(&mut a, typed("audit-log-path"));
+    send(&mut a, [key(KeyCode::Tab)]);
+    send(&mut a, typed("/var/log/kubernetes/audit.log"));
+    send(&mut a, [key(KeyCode::Enter), key(KeyCode::Char('a'))]);
+    send(&mut a, typed("enable-admission-plugins"));
+    send(&mut a, [key(KeyCode::Tab)]);
+    send(&mut a, typed("NodeRestriction,AlwaysPullImages"));
+    send(&mut a, [key(KeyCode::Enter), key(KeyCode::Char('a'))]);
+    send(&mut a, typed("featureGates"));
+    send(&mut a, [key(KeyCode::Enter)]);
+    snap("args_editing_error", &a);
+    send(&mut a, [key(KeyCode::Esc)]);
+    snap("args_list", &a);
+    send(&mut a, [key(KeyCode::Enter)]);
+    snap("review", &a);
+    let mut ex = a.clone();
+    send(&mut ex, [key(KeyCode::Char('x'))]);
+    snap("review_export_prompt", &ex);
+    send(&mut ex, [key(KeyCode::Enter)]);
+    send(
+        &mut ex,
+        [Msg::FileExists {
+            kind: FileKind::Export,
+            path: "kubeadm.yaml".into(),
+        }],
+    );
+    snap("review_overwrite", &ex);
+    snap("run", &running_app(false));
+    snap("run_full_log", &running_app(true));
+    let mut c = running_app(false);
+    send(&mut c, [ctrl('c')]);
+    snap("run_confirm_cancel", &c);
+    snap("done", &done_app());
+    snap("failure", &failed_app());
+    send(&mut c, [key(KeyCode::Char('y'))]);
+    send(
+        &mut c,
+        [Msg::Engine(Event::Finished {
+            outcome: RunOutcome::Cancelled {
+                after_phase: Some("kubelet-start".into()),
+                interrupted: None,
+                completed: vec!["preflight".into(), "kubelet-start".into()],
+            },
+        })],
+    );
+    snap("cancelled", &c);
+    let mut h = app();
+    send(&mut h, [key(KeyCode::Char('?'))]);
+    snap("help", &h);
+    let mut mono = done_app();
+    mono.theme = Theme::Mono;
+    snap("done_no_color", &mono);
+    // failure states of the welcome, review and run screens
+    let mut d = detected();
+    d.runtime_socket = None;
+    d.kubelet = None;
+    d.facts.interfaces.clear();
+    d.facts.default_route_addr = None;
+    d.facts.cpus = 1;
+    d.facts.memory_mib = 900;
+    let base = crate::tui::base_config(&InitFlags::default(), &d, None);
+    snap("welcome_missing", &App::new(base, d, Theme::Color16, false));
+    let mut n = app();
+    send(&mut n, [key(KeyCode::Enter), key(KeyCode::F(2))]);
+    send(&mut n, std::iter::repeat_n(key(KeyCode::Enter), 3));
+    assert_eq!(n.screen, Screen::Review);
+    snap("review_node_ip", &n);
+    let mut r = running_app(false);
+    send(
+        &mut r,
+        [Msg::Engine(Event::PhaseFailed {
+            phase: "wait-control-plane".into(),
+            elapsed_ms: 240_000,
+            error: "the control plane did not become healthy within 4m0s: kube-apiserver: connection refused".into(),
+            hint: Some("look at the kubelet's journal: journalctl -u kubelet".into()),
+        })],
+    );
+    snap("run_phase_failed", &r);
+}
+
+#[test]
+fn too_small_terminal_says_so() {
+    let text = render(&app(), 60, 20);
+    assert!(
+        text.contains("The terminal is too small for the wizard."),
+        "{text}"
+    );
+    assert!(
+        text.contains("It is 60x20. Make it at least 80 columns"),
+        "{text}"
+    );
+    assert!(!text.contains("; Make"), "{text}");
+}
+
+#[test]
+fn colours_follow_the_theme() {
+    let mut a = failed_app();
+    let mut t = Terminal::new(TestBackend::new(80, 24)).unwrap();
+    t.draw(|f| crate::tui::view::view(&a, f)).unwrap();
+    let buf = t.backend().buffer().clone();
+    let red = (0..80u16)
+        .flat_map(|x| (0..24u16).map(move |y| (x, y)))
+        .any(|p| buf[p].fg == ratatui::style::Color::Red);
+    assert!(red, "failure text is red with colours");
+    a.theme = Theme::Mono;
+    t.draw(|f| crate::tui::view::view(&a, f)).unwrap();
+    let buf = t.backend().buffer().clone();
+    let coloured = (0..80u16)
+        .flat_map(|x| (0..24u16).map(move |y| (x, y)))
+        .any(|p| {
+            buf[p].fg != ratatui::style::Color::Reset || buf[p].bg != ratatui::style::Color::Reset
+        });
+    assert!(!coloured, "NO_COLOR: no colour at all");
+}
+
+#[test]
+fn dry_run_done_screen_does_not_claim_a_ready_cluster_and_lists_preflight_errors() {
+    let mut a = done_app();
+    assert!(a.run.join.as_ref().unwrap().root.is_some(), "a dry run");
+    a.run.checks.push(crate::tui::state::CheckRow {
+        name: "CRI".into(),
+        severity: Severity::Error,
+        message: "container runtime is not running".into(),
+        fix: None,
+        ignored: false,
+    });
+    let text = render(&a, 80, 24);
+    assert!(!text.contains("Your control plane is ready"), "{text}");
+    assert!(
+        text.contains("Dry run finished; nothing was started."),
+        "{text}"
+    );
+    assert!(
+        text.contains("A real init would stop in preflight on 1 error(s): CRI"),
+        "{text}"
+    );
+}
