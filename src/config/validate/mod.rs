@@ -140,7 +140,8 @@ pub fn validate_init(cfg: &InitConfig, facts: &HostFacts) -> Vec<FieldError> {
         );
     }
     check_cluster(&mut r, &cfg.cluster, Some(facts), Some(adv));
-    r.errs.extend(crate::config::validate_values::check_init(cfg));
+    r.errs
+        .extend(crate::config::validate_values::check_init(cfg));
     crate::config::validate_values::prefer_variable_hint(&mut r.errs);
     r.errs
 }

@@ -379,8 +379,6 @@ fn changing_the_version_rechecks_what_the_file_set_for_it() {
     );
 }
 
-}
-
 #[test]
 fn wizard_fields_share_the_issue_12_value_rules() {
     let f = facts();
