@@ -74,7 +74,16 @@ apiServer:
         "kubelet-timeout",
     ];
     for f in flags {
-        s.push_str(&format!("  - name: {f}\n    value: \"x\"\n"));
+        // A value of the flag's type (validation checks them as the component would).
+        let value = match kubestrap::config::flags::flag_type("kube-apiserver", f) {
+            Some("") => "true",
+            Some("int") => "30",
+            Some("duration") => "60s",
+            Some("float32" | "float") => "0.01",
+            Some("portRange") => "30000-32767",
+            _ => "x",
+        };
+        s.push_str(&format!("  - name: {f}\n    value: \"{value}\"\n"));
     }
     s.push_str("  extraVolumes:\n");
     for i in 0..14 {

@@ -2203,7 +2203,7 @@ fn external_ca_lists_every_missing_file_and_refuses_upload_certs_before_anything
     };
     let host = kubestrap::host::RealHost::new(root, false).unwrap();
     assert_eq!(
-        kubestrap::config::validate_host::check_external_ca(&host, &cfg, true),
+        kubestrap::phases::external_ca::check_external_ca(&host, &cfg, true),
         Ok(())
     );
 }

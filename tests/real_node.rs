@@ -655,27 +655,30 @@ fn teardown_and_compare(mut lab: Lab, before: &HostSnapshot) {
     assert!(diff.is_empty(), "this machine changed:\n{diff}");
 }
 
-/// The wizard, in a pseudo-terminal, runs the same real init: it opens on the review of the
-/// file, shows the real control plane's health as it comes up, and ends on the join command.
-#[test]
-fn the_wizard_runs_a_real_init_and_ends_on_the_join_command() {
-    let Some(bins) = support::k8s::bin_dir() else {
-        return;
-    };
-    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+/// A lab with one node (`ks-cp`) whose containerd holds the images and whose kubelet waits
+/// for kubestrap's files, the machine's state before it, and the PATH for kubestrap.
+struct One {
+    before: HostSnapshot,
+    _tmp: tempfile::TempDir,
+    lab: Lab,
+    path: String,
+    cp: usize,
+}
+
+fn one_control_plane_node(bins: &Path) -> One {
     assert!(
         support::netns::is_root(),
         "the real-node test needs root (namespaces, mounts)"
     );
     require_tools();
     let before = HostSnapshot::take();
-    let refs = kubeadm_images(&bins, VERSION);
+    let refs = kubeadm_images(bins, VERSION);
     let pause = refs
         .iter()
         .find(|r| r.contains("/pause:"))
         .cloned()
-        .unwrap();
-    let images = build_images(&bins, &refs);
+        .expect("kubeadm lists a pause image");
+    let images = build_images(bins, &refs);
     let tmp = tempfile::Builder::new()
         .prefix("kubestrap-real-node")
         .tempdir()
@@ -686,7 +689,31 @@ fn the_wizard_runs_a_real_init_and_ends_on_the_join_command() {
         bins.display()
     );
     let cp = lab.add_node(CP);
-    prepare_node(&mut lab, cp, &bins, &images, &pause);
+    prepare_node(&mut lab, cp, bins, &images, &pause);
+    One {
+        before,
+        _tmp: tmp,
+        lab,
+        path,
+        cp,
+    }
+}
+
+/// The wizard, in a pseudo-terminal, runs the same real init: it opens on the review of the
+/// file, shows the real control plane's health as it comes up, and ends on the join command.
+#[test]
+fn the_wizard_runs_a_real_init_and_ends_on_the_join_command() {
+    let Some(bins) = support::k8s::bin_dir() else {
+        return;
+    };
+    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let One {
+        before,
+        _tmp,
+        mut lab,
+        path,
+        cp,
+    } = one_control_plane_node(&bins);
     let cfg = lab.dir.join("kubeadm.yaml");
     std::fs::write(&cfg, init_config(&lab.nodes[cp].ip)).unwrap();
     let pid = lab.nodes[cp].ns.pid.to_string();
@@ -765,30 +792,13 @@ fn a_flag_the_real_apiserver_rejects_is_named_from_the_runtime() {
         return;
     };
     let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
-    assert!(
-        support::netns::is_root(),
-        "the real-node test needs root (namespaces, mounts)"
-    );
-    require_tools();
-    let before = HostSnapshot::take();
-    let refs = kubeadm_images(&bins, VERSION);
-    let pause = refs
-        .iter()
-        .find(|r| r.contains("/pause:"))
-        .cloned()
-        .unwrap();
-    let images = build_images(&bins, &refs);
-    let tmp = tempfile::Builder::new()
-        .prefix("kubestrap-real-node")
-        .tempdir()
-        .unwrap();
-    let mut lab = Lab::new(tmp.path());
-    let path = format!(
-        "{}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-        bins.display()
-    );
-    let cp = lab.add_node(CP);
-    prepare_node(&mut lab, cp, &bins, &images, &pause);
+    let One {
+        before,
+        _tmp,
+        mut lab,
+        path,
+        cp,
+    } = one_control_plane_node(&bins);
     let cfg = lab.dir.join("kubeadm.yaml");
     let text = init_config(&lab.nodes[cp].ip).replace(
         "networking:\n",

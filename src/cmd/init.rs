@@ -58,11 +58,9 @@ pub fn run(root: Option<PathBuf>, args: InitArgs) -> i32 {
         ),
         Err(e) => return super::fail(e),
     };
-    if let Err(e) = crate::config::validate_host::check_external_ca(
-        host.as_ref(),
-        &cfg,
-        args.flags.upload_certs,
-    ) {
+    if let Err(e) =
+        crate::phases::external_ca::check_external_ca(host.as_ref(), &cfg, args.flags.upload_certs)
+    {
         return super::fail(e);
     }
     let mut skip = cfg.init.skip_phases.clone();

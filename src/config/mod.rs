@@ -20,7 +20,6 @@ pub mod types;
 pub mod v1beta2;
 pub mod v1beta3;
 pub mod validate;
-pub mod validate_host;
 pub mod validate_values;
 pub mod versions;
 pub mod yaml11;

@@ -7,6 +7,7 @@ pub mod certs;
 pub mod container_runtime;
 pub mod control_plane;
 pub mod etcd;
+pub mod external_ca;
 pub mod kubeconfig;
 pub mod kubelet;
 pub mod kubelet_finalize;

@@ -315,12 +315,10 @@ pub fn run_init(root: Option<PathBuf>, args: crate::cli::InitArgs) -> i32 {
         Err(_) => (base_config(&args.flags, &detected, None), vec![]),
     };
     // External-CA files and --upload-certs: refused before the wizard opens, as init does.
-    if let Err(e) = crate::config::validate_host::check_external_ca(
-        host.as_ref(),
-        &base,
-        args.flags.upload_certs,
-    ) {
-        return crate::cmd::fail(e);
+    if let Err(e) =
+        crate::phases::external_ca::check_external_ca(host.as_ref(), &base, args.flags.upload_certs)
+    {
+        return crate::cli::fail(e);
     }
     let from_file = args.flags.config.is_some();
     let mut app = App::new(base, detected, theme_from_env(), from_file);

@@ -7,7 +7,7 @@
 //! certificate and key pair it signs (and, for the cluster CA, every kubeconfig file and the
 //! service-account key pair) must already be there. All missing files are listed at once.
 
-use super::types::InitConfig;
+use crate::config::InitConfig;
 use crate::host::Host;
 use crate::pki::spec::{KUBECONFIGS, cert_list};
 
