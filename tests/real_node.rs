@@ -710,7 +710,7 @@ fn the_wizard_runs_a_real_init_and_ends_on_the_join_command() {
     let One {
         before,
         _tmp,
-        mut lab,
+        lab,
         path,
         cp,
     } = one_control_plane_node(&bins);
@@ -795,7 +795,7 @@ fn a_flag_the_real_apiserver_rejects_is_named_from_the_runtime() {
     let One {
         before,
         _tmp,
-        mut lab,
+        lab,
         path,
         cp,
     } = one_control_plane_node(&bins);
