@@ -346,39 +346,20 @@ fn init_and_join_bring_up_a_two_node_cluster_with_the_real_kubelet_and_container
     let Some(bins) = support::k8s::bin_dir() else {
         return;
     };
-    assert!(
-        support::netns::is_root(),
-        "the real-node test needs root (namespaces, mounts)"
-    );
-    require_tools();
-    let before = HostSnapshot::take();
-
-    let mut refs = kubeadm_images(&bins, VERSION);
-    refs.push(BUSYBOX.to_string());
-    let pause = refs
-        .iter()
-        .find(|r| r.contains("/pause:"))
-        .cloned()
-        .expect("kubeadm lists a pause image");
-    let images = build_images(&bins, &refs);
-
-    let tmp = tempfile::Builder::new()
-        .prefix("kubestrap-real-node")
-        .tempdir()
-        .unwrap();
-    let mut lab = Lab::new(tmp.path());
-    let path = format!(
-        "{}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-        bins.display()
-    );
+    let One {
+        _serial,
+        before,
+        _tmp,
+        mut lab,
+        path,
+        cp,
+        images,
+        pause,
+    } = one_control_plane_node(&bins);
     let c = Cluster {
         bins: &bins,
         path: path.clone(),
     };
-
-    // The control-plane node.
-    let cp = lab.add_node(CP);
-    prepare_node(&mut lab, cp, &bins, &images, &pause);
     let cp_ip = lab.nodes[cp].ip.clone();
     let cfg = lab.dir.join("kubeadm.yaml");
     std::fs::write(&cfg, init_config(&cp_ip)).unwrap();
@@ -655,24 +636,31 @@ fn teardown_and_compare(mut lab: Lab, before: &HostSnapshot) {
     assert!(diff.is_empty(), "this machine changed:\n{diff}");
 }
 
-/// A lab with one node (`ks-cp`) whose containerd holds the images and whose kubelet waits
-/// for kubestrap's files, the machine's state before it, and the PATH for kubestrap.
+/// A lab with one node (`ks-cp`) whose containerd holds the images (kubeadm's list for
+/// [`VERSION`] and the test's busybox) and whose kubelet waits for kubestrap's files; the
+/// machine's state before it; the PATH for kubestrap; and the lock that keeps labs one at a
+/// time.
 struct One {
+    _serial: std::sync::MutexGuard<'static, ()>,
     before: HostSnapshot,
     _tmp: tempfile::TempDir,
     lab: Lab,
     path: String,
     cp: usize,
+    images: Vec<PathBuf>,
+    pause: String,
 }
 
 fn one_control_plane_node(bins: &Path) -> One {
+    let serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
     assert!(
         support::netns::is_root(),
         "the real-node test needs root (namespaces, mounts)"
     );
     require_tools();
     let before = HostSnapshot::take();
-    let refs = kubeadm_images(bins, VERSION);
+    let mut refs = kubeadm_images(bins, VERSION);
+    refs.push(BUSYBOX.to_string());
     let pause = refs
         .iter()
         .find(|r| r.contains("/pause:"))
@@ -691,11 +679,14 @@ fn one_control_plane_node(bins: &Path) -> One {
     let cp = lab.add_node(CP);
     prepare_node(&mut lab, cp, bins, &images, &pause);
     One {
+        _serial: serial,
         before,
         _tmp: tmp,
         lab,
         path,
         cp,
+        images,
+        pause,
     }
 }
 
@@ -706,13 +697,14 @@ fn the_wizard_runs_a_real_init_and_ends_on_the_join_command() {
     let Some(bins) = support::k8s::bin_dir() else {
         return;
     };
-    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
     let One {
+        _serial,
         before,
         _tmp,
         lab,
         path,
         cp,
+        ..
     } = one_control_plane_node(&bins);
     let cfg = lab.dir.join("kubeadm.yaml");
     std::fs::write(&cfg, init_config(&lab.nodes[cp].ip)).unwrap();
@@ -791,13 +783,14 @@ fn a_flag_the_real_apiserver_rejects_is_named_from_the_runtime() {
     let Some(bins) = support::k8s::bin_dir() else {
         return;
     };
-    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
     let One {
+        _serial,
         before,
         _tmp,
         lab,
         path,
         cp,
+        ..
     } = one_control_plane_node(&bins);
     let cfg = lab.dir.join("kubeadm.yaml");
     let text = init_config(&lab.nodes[cp].ip).replace(

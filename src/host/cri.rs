@@ -280,19 +280,23 @@ impl GrpcRuntime {
 /// Connects to the gRPC server on `socket`, naming the system's error the way Go's dialer
 /// does (`dial unix /run/x.sock: connect: no such file or directory`).
 async fn connect(socket: PathBuf) -> Result<Channel, String> {
-    // Connecting first gives the plain system error; tonic's would be wrapped in "transport
-    // error".
-    tokio::net::UnixStream::connect(&socket)
+    // One connection, made here so that its error is the plain system error (tonic's would be
+    // wrapped in "transport error"); the channel takes it over. A reconnect (the channel is
+    // used for one call) dials again.
+    let stream = tokio::net::UnixStream::connect(&socket)
         .await
         .map_err(|e| format!("dial unix {}: connect: {}", socket.display(), io_reason(&e)))?;
-    let path = socket.clone();
+    let first = std::sync::Arc::new(std::sync::Mutex::new(Some(stream)));
     Endpoint::from_static("http://cri.invalid")
         .connect_with_connector(tower::service_fn(move |_: tonic::transport::Uri| {
-            let p = path.clone();
+            let (first, path) = (first.clone(), socket.clone());
             async move {
-                Ok::<_, std::io::Error>(hyper_util::rt::TokioIo::new(
-                    tokio::net::UnixStream::connect(p).await?,
-                ))
+                let made = first.lock().unwrap_or_else(|p| p.into_inner()).take();
+                let stream = match made {
+                    Some(s) => s,
+                    None => tokio::net::UnixStream::connect(path).await?,
+                };
+                Ok::<_, std::io::Error>(hyper_util::rt::TokioIo::new(stream))
             }
         }))
         .await

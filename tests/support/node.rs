@@ -19,7 +19,6 @@
 #![allow(dead_code)]
 
 use std::fs;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -289,14 +288,6 @@ disabled_plugins = ["io.containerd.snapshotter.v1.devmapper", "io.containerd.sna
             starts,
             thread: Some(thread),
         });
-    }
-
-    /// How many times the kubelet was started.
-    pub fn kubelet_starts(&self) -> u32 {
-        self.kubelet
-            .as_ref()
-            .map(|k| *k.starts.lock().unwrap())
-            .unwrap_or(0)
     }
 
     /// The last `n` lines of a log in the node's folder (`kubelet.log`, `containerd.log`).
@@ -720,20 +711,6 @@ impl HostSnapshot {
         }
         out
     }
-}
-
-/// Lines of a child's output file that match `needle`, for failure messages.
-pub fn grep(file: &Path, needle: &str, max: usize) -> String {
-    let Ok(f) = fs::File::open(file) else {
-        return String::new();
-    };
-    BufReader::new(f)
-        .lines()
-        .map_while(Result::ok)
-        .filter(|l| l.contains(needle))
-        .take(max)
-        .collect::<Vec<_>>()
-        .join("\n")
 }
 
 /// Creates the cgroup `root` in every cgroup v1 hierarchy (the kubelet's `--cgroup-root` must
