@@ -2010,3 +2010,57 @@ fn cgroup_v1_host_fix_sets_fail_cgroup_v1_false_in_the_kubelet_configuration() {
     let cm = kubelet::kubelet_cluster_config(&ctx).unwrap();
     assert_eq!(cm["failCgroupV1"], serde_yaml::Value::Bool(false));
 }
+
+/// A private dry-run directory (`RealHost::scratch`, removed when the run ends) gets the
+/// phases' files, whole and with their modes, and nothing kept only for a later run: no
+/// progress record, no commit record, no temporary file.
+#[test]
+fn a_scratch_directory_gets_the_files_and_no_records() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let host: Arc<dyn Host> = Arc::new(RealHost::new(dir.path(), true).unwrap().scratch());
+    assert!(host.is_scratch());
+    let (ctx, _rx) = ctx_with(example_init_config("v1.37.2"), host);
+    let wf = kubestrap::phases::init_workflow();
+    let only: Vec<String> = wf
+        .ids()
+        .into_iter()
+        .filter(|id| id.starts_with("certs/") || id.starts_with("kubeconfig/"))
+        .collect();
+    let plan = Plan {
+        only: Some(only),
+        ..Plan::default()
+    };
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let outcome = rt.block_on(kubestrap::engine::run_workflow(&wf, &ctx, &plan));
+    assert_eq!(outcome, RunOutcome::Succeeded);
+    let mut files = Vec::new();
+    let mut stack = vec![dir.path().to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                files.push(p);
+            }
+        }
+    }
+    let names: Vec<String> = files
+        .iter()
+        .map(|p| p.strip_prefix(dir.path()).unwrap().display().to_string())
+        .collect();
+    assert!(
+        names
+            .iter()
+            .all(|n| !n.contains(".tmp-") && !n.contains("progress")),
+        "records or temporary files left in a scratch directory: {names:?}"
+    );
+    // 22 PKI files (11 pairs incl. sa.key/sa.pub) and 4 kubeconfigs at least.
+    assert!(names.len() >= 26, "{names:?}");
+    let key = dir.path().join("etc/kubernetes/pki/ca.key");
+    let mode = std::fs::metadata(&key).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "ca.key mode");
+    let pem = std::fs::read_to_string(&key).unwrap();
+    assert!(pem.starts_with("-----BEGIN") && pem.trim_end().ends_with("-----"));
+}

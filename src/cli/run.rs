@@ -51,8 +51,8 @@ pub fn init_host(
         let mut host =
             RealHost::dry_run_overlay(&base, d.path()).map_err(|e| format!("--root: {e}"))?;
         if private {
-            // Removed at the end: atomic writes, no syncs (nothing there outlives the run).
-            host = host.without_sync();
+            // Removed at the end: nothing there outlives the run (no syncs, no records).
+            host = host.scratch();
         }
         (Arc::new(host), Some(d))
     } else {
@@ -93,14 +93,19 @@ pub fn join_host(
             Ok((Arc::new(host), r, None))
         }
         (root, requested) => {
+            let private = requested.is_none();
             let d = DryRunDir::new("kubestrap-join-dryrun-", requested)
                 .map_err(|e| format!("cannot create the dry-run directory: {e}"))?;
             let path = d.path().to_path_buf();
-            let host = match root {
+            let mut host = match root {
                 Some(r) => RealHost::dry_run_overlay(&r, &path),
                 None => RealHost::new(&path, true),
             }
             .map_err(|e| format!("--root: {e}"))?;
+            if private {
+                // Removed at the end: nothing there outlives the run.
+                host = host.scratch();
+            }
             Ok((Arc::new(host), path, Some(d)))
         }
     }

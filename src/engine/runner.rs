@@ -66,6 +66,10 @@ fn load_progress(ctx: &PhaseCtx) -> Option<Progress> {
 }
 
 fn save_progress(ctx: &PhaseCtx, p: &Progress) -> Result<(), PhaseError> {
+    if ctx.host.is_scratch() {
+        // Removed when the run ends: no later run could resume from it.
+        return Ok(());
+    }
     let data = serde_json::to_vec_pretty(p)
         .map_err(|e| PhaseError::new("encoding progress").caused_by(e))?;
     // Not synced: the phases' own files are durable before this record names them, and a

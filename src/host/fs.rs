@@ -23,8 +23,10 @@ pub struct RealHost {
     base: Option<PathBuf>,
     /// Starts the commands [`super::command_policy`] allows.
     runner: Arc<dyn CommandRunner>,
-    /// Whether writes are synced to disk (see [`RealHost::without_sync`]).
+    /// Whether writes are synced to disk (false for a [`RealHost::scratch`] host).
     sync: bool,
+    /// A private directory removed when the run ends (see [`RealHost::scratch`]).
+    scratch: bool,
 }
 
 impl RealHost {
@@ -38,6 +40,7 @@ impl RealHost {
             base: None,
             runner: Arc::new(ProcessRunner),
             sync: true,
+            scratch: false,
         })
     }
 
@@ -47,11 +50,15 @@ impl RealHost {
         self
     }
 
-    /// The same host, writing files atomically (temporary file, rename: a SIGKILL never
-    /// leaves a torn file) but without syncing them to disk: for a private dry-run directory
-    /// that is removed when the run ends, where surviving a power loss means nothing.
-    pub fn without_sync(mut self) -> Self {
+    /// The same host as a scratch directory: a private dry-run directory that is removed when
+    /// the run ends and that no other run reads. Files are still written atomically
+    /// (temporary file, rename: a reader never sees a torn file) but not synced to disk, a
+    /// group of files needs no commit record and no stale temporary files are swept, since
+    /// neither a power loss nor a crash leaves anything a later run would use; the engine
+    /// keeps no progress record there ([`Host::is_scratch`]).
+    pub fn scratch(mut self) -> Self {
         self.sync = false;
+        self.scratch = true;
         self
     }
 
@@ -75,6 +82,7 @@ impl RealHost {
             base: Some(base),
             runner: Arc::new(ProcessRunner),
             sync: true,
+            scratch: false,
         })
     }
 
@@ -112,11 +120,18 @@ pub fn check_root(root: &Path) -> io::Result<()> {
 /// given `mode`, fsynced, renamed over `target`, and the directory is fsynced.
 /// A crash leaves either the old file or the new one, never a half-written file.
 pub fn write_atomic(target: &Path, data: &[u8], mode: u32) -> io::Result<()> {
-    write_atomic_with(target, data, mode, true)
+    write_atomic_with(target, data, mode, true, false)
 }
 
-/// [`write_atomic`], syncing only when `sync`.
-fn write_atomic_with(target: &Path, data: &[u8], mode: u32, sync: bool) -> io::Result<()> {
+/// [`write_atomic`], syncing only when `sync`; stale temporary files of `target` are swept
+/// unless `scratch`.
+fn write_atomic_with(
+    target: &Path,
+    data: &[u8],
+    mode: u32,
+    sync: bool,
+    scratch: bool,
+) -> io::Result<()> {
     let tmp = write_temp(target, data, mode)?;
     let result = (|| {
         if sync {
@@ -127,7 +142,9 @@ fn write_atomic_with(target: &Path, data: &[u8], mode: u32, sync: bool) -> io::R
         if sync && let Ok(d) = fs::File::open(dir) {
             let _ = d.sync_all();
         }
-        remove_stale_temps(dir, &file_name(target)?);
+        if !scratch {
+            remove_stale_temps(dir, &file_name(target)?);
+        }
         Ok(())
     })();
     if result.is_err() {
@@ -450,11 +467,11 @@ impl Host for RealHost {
     }
 
     fn write_atomic(&self, path: &Path, data: &[u8], mode: u32) -> io::Result<()> {
-        write_atomic_with(&self.resolve(path), data, mode, self.sync)
+        write_atomic_with(&self.resolve(path), data, mode, self.sync, self.scratch)
     }
 
     fn write_atomic_unsynced(&self, path: &Path, data: &[u8], mode: u32) -> io::Result<()> {
-        write_atomic_with(&self.resolve(path), data, mode, false)
+        write_atomic_with(&self.resolve(path), data, mode, false, self.scratch)
     }
 
     fn write_atomic_all(&self, files: &[FileWrite<'_>]) -> Result<(), WriteAllError> {
@@ -462,6 +479,19 @@ impl Host for RealHost {
             .iter()
             .map(|f| (self.resolve(f.path), f.data, f.mode))
             .collect();
+        if self.scratch {
+            // Nothing in a scratch directory outlives the run: no commit record needed.
+            for (i, (target, data, mode)) in resolved.iter().enumerate() {
+                write_atomic_with(target, data, *mode, false, true).map_err(|source| {
+                    WriteAllError {
+                        failed: i,
+                        written: i,
+                        source,
+                    }
+                })?;
+            }
+            return Ok(());
+        }
         write_atomic_all_with(&resolved, self.sync)
     }
 
@@ -558,5 +588,9 @@ impl Host for RealHost {
 
     fn dry_run(&self) -> bool {
         self.dry_run
+    }
+
+    fn is_scratch(&self) -> bool {
+        self.scratch
     }
 }

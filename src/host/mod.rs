@@ -149,6 +149,12 @@ pub trait Host: Send + Sync + std::fmt::Debug {
     fn dry_run(&self) -> bool {
         false
     }
+    /// True when everything written through this host is removed when the run ends and no
+    /// later run reads it (a private dry-run directory): records kept only for a re-run, such
+    /// as the engine's progress record, are not written.
+    fn is_scratch(&self) -> bool {
+        false
+    }
     /// An environment variable of the process (proxy settings for the `HTTPProxy` checks).
     fn env(&self, key: &str) -> Option<String> {
         std::env::var(key).ok()
