@@ -76,11 +76,7 @@ fn engine_pki(rt: &tokio::runtime::Runtime, alg: &str, parent: Option<&Path>) ->
     cfg.cluster.encryption_algorithm = alg.into();
     let host = Arc::new(RealHost::new(dir.path(), false).expect("host"));
     let wf = kubestrap::phases::init_workflow();
-    let only: Vec<String> = wf
-        .ids()
-        .into_iter()
-        .filter(|id| id.starts_with("certs/") || id.starts_with("kubeconfig/"))
-        .collect();
+    let only = wf.leaves_of(&["certs", "kubeconfig"]);
     let t = Instant::now();
     let mut ctx = PhaseCtx::new(Arc::new(cfg), host, EventSink::discard());
     ctx.key_pool = kubestrap::phases::certs::fresh_pki_key_pool(&ctx);

@@ -2022,11 +2022,7 @@ fn a_scratch_directory_gets_the_files_and_no_records() {
     assert!(host.is_scratch());
     let (ctx, _rx) = ctx_with(example_init_config("v1.37.2"), host);
     let wf = kubestrap::phases::init_workflow();
-    let only: Vec<String> = wf
-        .ids()
-        .into_iter()
-        .filter(|id| id.starts_with("certs/") || id.starts_with("kubeconfig/"))
-        .collect();
+    let only = wf.leaves_of(&["certs", "kubeconfig"]);
     let plan = Plan {
         only: Some(only),
         ..Plan::default()

@@ -149,6 +149,19 @@ impl Workflow {
         out
     }
 
+    /// The ids of the children of the phases named in `parents`, in run order (`["certs"]`
+    /// gives `certs/ca`, `certs/apiserver`, ...): a [`crate::engine::Plan`]'s `only` list that
+    /// runs those phases leaf by leaf.
+    pub fn leaves_of(&self, parents: &[&str]) -> Vec<String> {
+        self.ids()
+            .into_iter()
+            .filter(|id| {
+                id.split_once('/')
+                    .is_some_and(|(parent, _)| parents.contains(&parent))
+            })
+            .collect()
+    }
+
     /// Checks `--skip-phases` entries against the tree. kubeadm accepts `all` for a parent's
     /// children (`addon/all`). Errors name the unknown entry and the closest id.
     pub fn validate_phase_ids(&self, ids: &[String]) -> Result<(), String> {
