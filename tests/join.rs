@@ -250,6 +250,7 @@ fn fast() -> Tuning {
         discovery_retry_interval: Duration::from_millis(200),
         request_timeout: Duration::from_secs(1),
         bootstrap_poll_interval: Duration::from_millis(100),
+        ..Tuning::default()
     }
 }
 

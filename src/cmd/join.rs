@@ -203,7 +203,13 @@ fn report(
         Ok(r) => {
             if output == OutputFormat::Text {
                 if r.joined {
-                    println!("\n{}", join::success_message(&r.node_name));
+                    let msg = match r.control_plane {
+                        Some(stacked) => {
+                            join::control_plane::success_message(&r.node_name, stacked)
+                        }
+                        None => join::success_message(&r.node_name),
+                    };
+                    println!("\n{msg}");
                 } else {
                     println!(
                         "\n[dryrun] Discovery succeeded against {} (CA {} pin {}); the files are under {}. Nothing was started.",
