@@ -77,9 +77,7 @@ pub fn success_text(info: &JoinInfo, program: &str) -> String {
          Run \"kubectl apply -f [podnetwork].yaml\" with one of the options listed at:\n\
          \x20 https://kubernetes.io/docs/concepts/cluster-administration/addons/\n\n",
     );
-    if let Some(cp) =
-        info.control_plane_command(crate::engine::JoinInfo::CONTROL_PLANE_JOIN_PROGRAM)
-    {
+    if let Some(cp) = info.control_plane_command(program) {
         s.push_str(&format!(
             "You can now join any number of control-plane nodes by running the following command on each as root:\n\n"
         ));

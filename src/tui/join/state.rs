@@ -322,10 +322,18 @@ impl JoinApp {
                 if p.tls_bootstrap_token.is_some() {
                     self.base_args.tls_bootstrap_token = p.tls_bootstrap_token.clone();
                 }
+                // A control-plane join command keeps its flags (the form has no fields for
+                // them); a worker command pasted after it clears them.
+                self.base_args.control_plane = p.control_plane;
+                self.base_args.certificate_key = p.certificate_key.clone();
+                self.base_args.apiserver_advertise_address = p.apiserver_advertise_address.clone();
+                self.base_args.apiserver_bind_port = p.apiserver_bind_port;
                 self.paste = Input::default();
-                self.notice = Some(
-                    "✓ read the pasted command into the fields below; check them, then press Enter to join".into(),
-                );
+                self.notice = Some(if p.control_plane {
+                    "✓ read the pasted control-plane join command (--control-plane, certificate key kept, not shown); check the fields, then press Enter to join this node as a control-plane node".into()
+                } else {
+                    "✓ read the pasted command into the fields below; check them, then press Enter to join".into()
+                });
                 self.focus = Field::Paste;
             }
             Err(e) => self.notice = Some(format!("✗ {e}")),

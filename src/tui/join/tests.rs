@@ -71,6 +71,37 @@ fn bracketed_paste_fills_the_fields() {
 }
 
 #[test]
+fn a_pasted_control_plane_command_joins_a_control_plane_node() {
+    let mut a = app();
+    let key_hex = "ab".repeat(32);
+    let cmd = format!(
+        "kubestrap join 192.0.2.10:6443 --token {TOKEN} --discovery-token-ca-cert-hash {PIN} --control-plane --certificate-key {key_hex} --apiserver-advertise-address 192.0.2.11"
+    );
+    assert!(update(&mut a, JoinMsg::Paste(cmd)).is_empty());
+    let notice = a.notice.clone().unwrap();
+    assert!(notice.contains("control-plane"), "{notice}");
+    assert!(!notice.contains(&key_hex), "the key is a secret: {notice}");
+    let fx = update(&mut a, key(KeyCode::Enter));
+    let [JoinEffect::Start(cfg)] = fx.as_slice() else {
+        panic!("{fx:?}")
+    };
+    let cp = cfg.control_plane.as_ref().expect("a control-plane join");
+    assert_eq!(cp.certificate_key, key_hex);
+    assert_eq!(cp.local_api_endpoint.advertise_address, "192.0.2.11");
+    assert_eq!(cp.local_api_endpoint.bind_port, 6443);
+    // A worker command pasted afterwards clears the control-plane flags.
+    let mut b = app();
+    update(
+        &mut b,
+        JoinMsg::Paste(format!(
+            "kubestrap join 192.0.2.10:6443 --token {TOKEN} --discovery-token-ca-cert-hash {PIN} --control-plane --certificate-key {key_hex}"
+        )),
+    );
+    update(&mut b, JoinMsg::Paste(pasted()));
+    assert!(!b.args().control_plane && b.args().certificate_key.is_none());
+}
+
+#[test]
 fn typed_paste_with_line_continuation_then_enter() {
     let mut a = app();
     typed(
