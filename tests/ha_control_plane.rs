@@ -451,29 +451,46 @@ fn join_cp(
     root: &Path,
     tag: &str,
 ) -> Run {
+    join_cp_with(h, i, name, info, key, root, tag, &[])
+}
+
+/// [`join_cp`] with more flags.
+#[allow(clippy::too_many_arguments)]
+fn join_cp_with(
+    h: &Ha,
+    i: usize,
+    name: &str,
+    info: &(String, String, String, String),
+    key: &str,
+    root: &Path,
+    tag: &str,
+    more: &[&str],
+) -> Run {
     std::fs::create_dir_all(root).unwrap();
+    let mut args: Vec<&str> = vec![
+        "--root",
+        root.to_str().unwrap(),
+        "join",
+        &info.0,
+        "--token",
+        &info.1,
+        "--discovery-token-ca-cert-hash",
+        &info.2,
+        "--control-plane",
+        "--certificate-key",
+        key,
+        "--apiserver-advertise-address",
+        IPS[i],
+        "--node-name",
+        name,
+        "--non-interactive",
+        "--ignore-preflight-errors=all",
+    ];
+    args.extend_from_slice(more);
     Run::start(
         &h.ns[i],
         &h.path_dirs(i),
-        &[
-            "--root",
-            root.to_str().unwrap(),
-            "join",
-            &info.0,
-            "--token",
-            &info.1,
-            "--discovery-token-ca-cert-hash",
-            &info.2,
-            "--control-plane",
-            "--certificate-key",
-            key,
-            "--apiserver-advertise-address",
-            IPS[i],
-            "--node-name",
-            name,
-            "--non-interactive",
-            "--ignore-preflight-errors=all",
-        ],
+        &args,
         h.path(&format!("join-{tag}.stderr")),
     )
 }
@@ -606,6 +623,27 @@ fn scenario(h: &mut Ha, t0: Instant) {
         }
         // The learner's catch-up was reported as progress.
         assert!(out.contains("[etcd-learner] attempt"), "{out}");
+        assert!(
+            !out.contains(&info.3),
+            "the certificate key was printed:\n{out}"
+        );
+        if i == 1 {
+            eprintln!("== node 2's join, the control-plane lines ==");
+            for l in out.lines().filter(|l| {
+                [
+                    "[download-certs]",
+                    "[check-etcd]",
+                    "[etcd]",
+                    "[etcd-learner]",
+                    "[mark-control-plane]",
+                    "This node has joined",
+                ]
+                .iter()
+                .any(|p| l.contains(p))
+            }) {
+                eprintln!("{l}");
+            }
+        }
         // The shared CA came from node 1; this node's own apiserver certificate names its
         // address and the control-plane endpoint.
         assert_eq!(
@@ -828,6 +866,72 @@ fn failures(h: &Ha, info: &(String, String, String, String)) {
             out.lines().find(|l| l.contains(want)).unwrap_or("")
         );
     }
+    // A learner that never starts (no kubelet runs this node's etcd.yaml): with
+    // timeouts.etcdAPICall at 15 s the join ends naming it, and the learner is removed again.
+    let root = h.path("spare-learner");
+    std::fs::create_dir_all(&root).unwrap();
+    let jc = h.path("join-learner.yaml");
+    std::fs::write(
+        &jc,
+        format!(
+            "apiVersion: kubeadm.k8s.io/v1beta4\nkind: JoinConfiguration\ndiscovery:\n  bootstrapToken:\n    apiServerEndpoint: {}\n    token: {}\n    caCertHashes: [\"{}\"]\nnodeRegistration:\n  name: cp4\ncontrolPlane:\n  localAPIEndpoint:\n    advertiseAddress: {}\n    bindPort: 6443\n  certificateKey: {}\ntimeouts:\n  etcdAPICall: 15s\n",
+            info.0, info.1, info.2, IPS[3], info.3
+        ),
+    )
+    .unwrap();
+    let mut run = Run::start(
+        &h.ns[3],
+        &h.path_dirs(3),
+        &[
+            "--root",
+            root.to_str().unwrap(),
+            "join",
+            "--config",
+            jc.to_str().unwrap(),
+            "--non-interactive",
+            "--ignore-preflight-errors=all",
+        ],
+        h.path("join-learner.stderr"),
+    );
+    assert_eq!(
+        run.wait(Duration::from_secs(240)),
+        Some(1),
+        "{}",
+        run.output()
+    );
+    let out = run.output();
+    for want in [
+        "[etcd] Announced new etcd member joining to the existing etcd cluster",
+        "did not start within 15s",
+        "removed the learner",
+    ] {
+        assert!(out.contains(want), "learner: no {want:?} in\n{out}");
+    }
+    assert!(!root.join("etc/kubernetes/manifests/etcd.yaml").exists());
+    assert_eq!(h.members(IPS[0]), before, "learner: etcd members changed");
+    eprintln!(
+        "== a learner that never starts: {} ==",
+        out.lines()
+            .find(|l| l.contains("did not start"))
+            .unwrap_or("")
+    );
+    // kubestrap's own dry run of a control-plane join reads the cluster and changes nothing.
+    let root = h.path("spare-dry");
+    let mut run = join_cp_with(h, 3, "cp4", info, &info.3, &root, "dry", &["--dry-run"]);
+    assert_eq!(
+        run.wait(Duration::from_secs(240)),
+        Some(0),
+        "{}",
+        run.output()
+    );
+    let out = run.output();
+    for want in [
+        "[etcd] Would add etcd member: https://10.201.0.4:2380",
+        "[download-certs] Saving the certificates",
+    ] {
+        assert!(out.contains(want), "dry run: no {want:?} in\n{out}");
+    }
+    assert_eq!(h.members(IPS[0]), before, "dry run: etcd members changed");
     // An expired key: the Secret went with its token. Renew it afterwards.
     let (rc, _, err) = h.kubectl(
         0,

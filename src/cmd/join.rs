@@ -35,7 +35,13 @@ pub fn print_text(ev: &Event) {
             message,
         } => {
             let p = phase.as_deref().unwrap_or("join");
+            // A message that already carries kubeadm's tag (`[etcd] ...`) is printed as is.
+            let tagged = message.starts_with('[')
+                && message
+                    .find("] ")
+                    .is_some_and(|i| !message[1..i].contains(' '));
             match level {
+                LogLevel::Info if tagged => println!("{message}"),
                 LogLevel::Info => println!("[{p}] {message}"),
                 LogLevel::Warn => println!("[{p}] WARNING: {message}"),
                 LogLevel::Error => println!("[{p}] ERROR: {message}"),
