@@ -78,9 +78,9 @@ pub fn success_text(info: &JoinInfo, program: &str) -> String {
          \x20 https://kubernetes.io/docs/concepts/cluster-administration/addons/\n\n",
     );
     if let Some(cp) = info.control_plane_command(program) {
-        s.push_str(&format!(
-            "You can now join any number of control-plane nodes by running the following command on each as root:\n\n"
-        ));
+        s.push_str(
+            "You can now join any number of control-plane nodes by running the following command on each as root:\n\n",
+        );
         s.push_str(&format!("  {cp}\n\n"));
         if info.certificate_key.is_some() {
             s.push_str(crate::engine::JoinInfo::CERTIFICATE_KEY_NOTE);
