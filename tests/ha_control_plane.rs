@@ -708,9 +708,9 @@ fn scenario(h: &mut Ha, t0: Instant) {
     }
     lap("three members, three ready API servers");
 
-    failures(h, &info);
+    let renewed = failures(h, &info);
     lap("failure cases");
-    kubeadm_cross_check(h, &info);
+    kubeadm_cross_check(h, &renewed);
     lap("kubeadm cross-check");
 
     // Node 1 (the init node, behind the control-plane endpoint) stops: nodes 2 and 3 keep
@@ -826,7 +826,9 @@ fn scenario(h: &mut Ha, t0: Instant) {
 
 /// Each failing control-plane join (from the spare namespace) is named and leaves etcd's
 /// members as they were.
-fn failures(h: &Ha, info: &(String, String, String, String)) {
+/// Returns the join information of the renewed certificates: the token and pin of
+/// `token create --print-join-command --certificate-key`, and the new key.
+fn failures(h: &Ha, info: &(String, String, String, String)) -> (String, String, String, String) {
     let before = h.members(IPS[0]);
     let other_key = "0123456789abcdef".repeat(4);
     let cases: Vec<(&str, String, &str, &str)> = vec![
@@ -945,7 +947,7 @@ fn failures(h: &Ha, info: &(String, String, String, String)) {
     let out = run.output();
     assert!(out.contains("This Secret might have expired"), "{out}");
     assert_eq!(h.members(IPS[0]), before, "expired: etcd members changed");
-    // `init phase upload-certs --upload-certs` uploads them again with the same key.
+    // `init phase upload-certs --upload-certs` uploads them again under a new key.
     let r1 = h.root(0);
     let mut up = Run::start(
         &h.ns[0],
@@ -958,8 +960,7 @@ fn failures(h: &Ha, info: &(String, String, String, String)) {
             "upload-certs",
             "--non-interactive",
             "--upload-certs",
-            "--certificate-key",
-            &info.3,
+            "--show-secrets",
             "--config",
             h.path("kubeadm.yaml").to_str().unwrap(),
         ],
@@ -977,9 +978,68 @@ fn failures(h: &Ha, info: &(String, String, String, String)) {
         &["get", "secret", "-n", "kube-system", "kubeadm-certs"],
     );
     assert_eq!(rc, 0, "kubeadm-certs not uploaded again: {err}");
+    let out = up.output();
+    let lines: Vec<&str> = out.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| l.contains("[upload-certs] Using certificate key:"))
+        .unwrap_or_else(|| panic!("no new key printed:\n{out}"));
+    let new_key = lines[at + 1].trim().to_string();
+    assert_eq!(new_key.len(), 64, "{out}");
+    assert_ne!(new_key, info.3, "the key was not renewed");
+    // The old key no longer opens the renewed Secret.
+    let root = h.path("spare-old-key");
+    let mut run = join_cp(h, 3, "cp4", info, &info.3, &root, "old-key");
+    assert_eq!(run.wait(Duration::from_secs(240)), Some(1));
+    assert!(
+        run.output().contains("the certificate key is wrong"),
+        "{}",
+        run.output()
+    );
+    // `token create --print-join-command --certificate-key` prints the control-plane command.
+    let mut tc = Run::start(
+        &h.ns[0],
+        &h.path_dirs(0),
+        &[
+            "--root",
+            r1.to_str().unwrap(),
+            "token",
+            "create",
+            "--print-join-command",
+            "--certificate-key",
+            &new_key,
+        ],
+        h.path("token-create.stderr"),
+    );
+    assert_eq!(tc.wait(Duration::from_secs(60)), Some(0), "{}", tc.output());
+    let cmd = tc.lines.lock().unwrap().join(" ");
+    eprintln!(
+        "== token create --print-join-command --certificate-key: {} ==",
+        cmd.replace(&new_key, "<key>")
+    );
+    let w: Vec<&str> = cmd.split_whitespace().collect();
+    assert_eq!(&w[..3], ["kubestrap", "join", info.0.as_str()], "{cmd}");
+    let flag = |f: &str| w.iter().position(|x| *x == f).map(|i| w[i + 1].to_string());
+    assert!(w.contains(&"--control-plane"), "{cmd}");
+    assert_eq!(
+        flag("--certificate-key").as_deref(),
+        Some(new_key.as_str()),
+        "{cmd}"
+    );
+    assert_eq!(
+        flag("--discovery-token-ca-cert-hash").as_deref(),
+        Some(info.2.as_str())
+    );
+    (
+        info.0.clone(),
+        flag("--token").unwrap(),
+        info.2.clone(),
+        new_key,
+    )
 }
 
-/// The real kubeadm's control-plane join (dry run) reads and decrypts our kubeadm-certs.
+/// The real kubeadm's control-plane join (dry run), with the token and key of the renewed
+/// join command, reads and decrypts our kubeadm-certs.
 fn kubeadm_cross_check(h: &Ha, info: &(String, String, String, String)) {
     let (rc, out, err) = h.run_in(
         3,
@@ -1039,4 +1099,75 @@ fn assert_nothing_left(dir: &Path, names: &[String]) {
     for n in names {
         assert!(!netns::exists(n), "namespace {n} left");
     }
+}
+
+/// init's side of HA, without a cluster (dry runs): `--upload-certs` without a
+/// controlPlaneEndpoint warns why no control-plane node can join; with one, the end of init
+/// shows both join commands, the control-plane one for kubestrap with the certificate key and
+/// kubeadm's note on its two-hour lifetime.
+#[test]
+fn init_prints_the_control_plane_join_command() {
+    let dir = tempfile::Builder::new()
+        .prefix("ks-ha-init-")
+        .tempdir()
+        .unwrap();
+    let run = |extra: &[&str]| -> String {
+        let mut cmd = Command::new(BIN);
+        cmd.args([
+            "init",
+            "--dry-run",
+            "--non-interactive",
+            "--upload-certs",
+            "--apiserver-advertise-address",
+            "192.0.2.10",
+            "--node-name",
+            "cp1",
+            "--ignore-preflight-errors",
+            "all",
+        ])
+        .args(extra)
+        .stdin(Stdio::null())
+        .env("HOME", dir.path())
+        .env("XDG_STATE_HOME", dir.path())
+        .env_remove("KUBECONFIG");
+        let o = cmd.output().unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert_eq!(o.status.code(), Some(0), "{text}");
+        text
+    };
+    let out = run(&[]);
+    assert!(
+        out.contains("--upload-certs without a controlPlaneEndpoint: this cluster cannot take more control-plane nodes")
+            && out.contains("192.0.2.10:6443"),
+        "{out}"
+    );
+    assert!(!out.contains("--control-plane --certificate-key"), "{out}");
+    let out = run(&["--control-plane-endpoint", "cp.example:6443"]);
+    assert!(!out.contains("without a controlPlaneEndpoint"), "{out}");
+    let cp = out
+        .lines()
+        .find(|l| l.contains("--control-plane --certificate-key"))
+        .unwrap_or_else(|| panic!("no control-plane join command:\n{out}"));
+    assert!(
+        cp.trim_start()
+            .starts_with("kubestrap join cp.example:6443 --token "),
+        "{cp}"
+    );
+    assert!(cp.contains("--certificate-key <redacted>"), "{cp}");
+    assert!(
+        out.contains("uploaded-certs will be deleted in two hours")
+            && out.contains("kubestrap init phase upload-certs --upload-certs"),
+        "{out}"
+    );
+    assert!(
+        out.lines().any(
+            |l| l.trim_start().starts_with("kubestrap join cp.example:6443")
+                && !l.contains("--control-plane")
+        ),
+        "no worker command:\n{out}"
+    );
 }
