@@ -182,8 +182,8 @@ pub fn load_join_configuration(
 /// or from the flags, then applies defaults ([`apply_join_defaults`]) with `hostname` as the
 /// default node name, and checks it ([`validate_join`]).
 ///
-/// Errors: flags mixed with `--config` (listed), an unreadable config file, `--control-plane`
-/// (`--certificate-key` and the `--apiserver-*` flags without `--control-plane`), and every rule of [`validate_join`].
+/// Errors: flags mixed with `--config` (listed), an unreadable config file, `--certificate-key`
+/// or an `--apiserver-*` flag without `--control-plane`, and every rule of [`validate_join`].
 pub fn join_config_from_args(
     args: &JoinArgs,
     hostname: &str,
