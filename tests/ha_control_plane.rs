@@ -125,13 +125,14 @@ impl Run {
 }
 
 /// The test's world: folder, namespaces (one bridge namespace, four nodes), runners.
+/// Fields drop in this order (also when a check fails): every process the runners started,
+/// then the namespaces, then the folder.
 struct Ha {
+    runners: Vec<Option<StaticPodRunner>>,
+    nets: NetnsGuard,
     dir: tempfile::TempDir,
     bins: PathBuf,
     ns: Vec<String>,
-    runners: Vec<Option<StaticPodRunner>>,
-    // Dropped last: the namespaces go after every process in them.
-    nets: NetnsGuard,
 }
 
 impl Ha {
@@ -160,11 +161,11 @@ impl Ha {
             ns.push(n);
         }
         Ha {
+            runners: (0..3).map(|_| None).collect(),
+            nets,
             dir,
             bins,
             ns,
-            runners: (0..3).map(|_| None).collect(),
-            nets,
         }
     }
 

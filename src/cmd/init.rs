@@ -44,7 +44,7 @@ pub fn run(root: Option<PathBuf>, args: InitArgs) -> i32 {
         Err(e) => return super::fail(e),
     };
     let facts = host.facts();
-    let (cfg, mut warnings) = match crate::config::resolve_init(&args.flags, &facts) {
+    let (cfg, warnings) = match crate::config::resolve_init(&args.flags, &facts) {
         Ok((cfg, warnings)) => (
             cfg,
             warnings
@@ -62,14 +62,6 @@ pub fn run(root: Option<PathBuf>, args: InitArgs) -> i32 {
         crate::phases::external_ca::check_external_ca(host.as_ref(), &cfg, args.flags.upload_certs)
     {
         return super::fail(e);
-    }
-    if let Some(w) = crate::phases::upload_certs::no_endpoint_warning(&cfg, args.flags.upload_certs)
-    {
-        warnings.push(Event::Log {
-            level: LogLevel::Warn,
-            phase: Some("upload-certs".into()),
-            message: w,
-        });
     }
     let mut skip = cfg.init.skip_phases.clone();
     skip.extend(args.flags.skip_phases.iter().cloned());

@@ -151,6 +151,10 @@ pub async fn run(ctx: &PhaseCtx, sub: &str) -> Result<(), PhaseError> {
         );
         return Ok(());
     }
+    // Said here, so every face (text, JSON, the wizard) shows it.
+    if let Some(w) = no_endpoint_warning(&ctx.cfg, true) {
+        ctx.events.warn(phase, w);
+    }
     let key_hex = match known {
         Some(k) => k,
         None if !ctx.cfg.init.certificate_key.is_empty() => ctx.cfg.init.certificate_key.clone(),
