@@ -1748,3 +1748,43 @@ async fn cancel_during_discovery_ends_promptly_as_cancelled() {
     );
     drop(silent);
 }
+
+/// A control-plane join of a cluster without a controlPlaneEndpoint stops in
+/// control-plane-prepare with kubeadm's message, before any certificate is downloaded or
+/// written; the certificate key appears in no event.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn control_plane_join_needs_a_control_plane_endpoint() {
+    let c = cluster().await;
+    let (dir, host) = node_host(&c, "cp2");
+    let ep = c.server.addr.to_string();
+    let key = "ab".repeat(32);
+    let cfg = config(
+        &format!(
+            "kubestrap join {ep} --token {TOKEN} --discovery-token-ca-cert-hash {} --control-plane --certificate-key {key} --apiserver-advertise-address 192.0.2.11 --ignore-preflight-errors all",
+            c.pin
+        ),
+        Duration::from_secs(10),
+    );
+    assert!(cfg.control_plane.is_some());
+    let (r, events) = run_join(cfg, host).await;
+    let f = r.expect_err("a cluster without controlPlaneEndpoint takes no control-plane node");
+    assert_eq!(f.phase, "control-plane-prepare", "{f}");
+    assert!(
+        f.error.message.contains(
+            "unable to add a new control plane instance to a cluster that doesn't have a stable controlPlaneEndpoint address"
+        ),
+        "{f}"
+    );
+    assert!(
+        f.error
+            .hint
+            .as_deref()
+            .unwrap_or("")
+            .contains("--control-plane-endpoint")
+    );
+    assert!(!dir.path().join("etc/kubernetes/pki/ca.key").exists());
+    assert!(
+        !format!("{events:?}").contains(&key),
+        "the key reached an event"
+    );
+}
