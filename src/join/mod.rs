@@ -5,7 +5,8 @@
 //! - [`cmdline::parse_pasted`] turns a pasted `kubeadm join ...` command into [`crate::cli::JoinArgs`];
 //!   [`cmdline::join_config_from_args`] turns those into a checked [`JoinConfiguration`];
 //! - [`JoinJob`] + [`run`] run the phases `preflight`, `discovery`, `kubelet-start`,
-//!   `kubelet-wait-bootstrap` in kubeadm's order, sending [`Event`]s; [`discovery::discover_token`]
+//!   `kubelet-wait-bootstrap` in kubeadm's order ([`CONTROL_PLANE_PHASES`] with `--control-plane`:
+//!   [`control_plane`] and [`etcd`]), sending [`Event`]s; [`discovery::discover_token`]
 //!   alone serves a wizard that wants to show the CA's subject and pin before going on.
 
 pub mod cmdline;
