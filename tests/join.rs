@@ -2,8 +2,9 @@
 //! set up by the real init API phases (upload-config, bootstrap-token with the signer on):
 //! a full worker join with a simulated kubelet, every discovery failure with its message in
 //! bounded time, the unsafe skip, token create/list/delete and `--print-join-command` parsed
-//! back by join, a dry run through the binary (text and JSON faces), and a two-host join
-//! across a veth pair between two network namespaces.
+//! back by join, a dry run through the binary (text and JSON faces), a two-host join
+//! across a veth pair between two network namespaces, and the control-plane join's
+//! download-certs under external etcd and its refusal of a cluster without controlPlaneEndpoint.
 
 mod support;
 
@@ -250,6 +251,7 @@ fn fast() -> Tuning {
         discovery_retry_interval: Duration::from_millis(200),
         request_timeout: Duration::from_secs(1),
         bootstrap_poll_interval: Duration::from_millis(100),
+        ..Tuning::default()
     }
 }
 
@@ -1746,4 +1748,150 @@ async fn cancel_during_discovery_ends_promptly_as_cancelled() {
         "{seen:?}"
     );
     drop(silent);
+}
+
+/// A control-plane join of a cluster without a controlPlaneEndpoint stops in
+/// control-plane-prepare with kubeadm's message, before any certificate is downloaded or
+/// written; the certificate key appears in no event.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn control_plane_join_needs_a_control_plane_endpoint() {
+    let c = cluster().await;
+    let (dir, host) = node_host(&c, "cp2");
+    let ep = c.server.addr.to_string();
+    let key = "ab".repeat(32);
+    let cfg = config(
+        &format!(
+            "kubestrap join {ep} --token {TOKEN} --discovery-token-ca-cert-hash {} --control-plane --certificate-key {key} --apiserver-advertise-address 192.0.2.11 --ignore-preflight-errors all",
+            c.pin
+        ),
+        Duration::from_secs(10),
+    );
+    assert!(cfg.control_plane.is_some());
+    let (r, events) = run_join(cfg, host).await;
+    let f = r.expect_err("a cluster without controlPlaneEndpoint takes no control-plane node");
+    assert_eq!(f.phase, "control-plane-prepare", "{f}");
+    assert!(
+        f.error.message.contains(
+            "unable to add a new control plane instance to a cluster that doesn't have a stable controlPlaneEndpoint address"
+        ),
+        "{f}"
+    );
+    assert!(
+        f.error
+            .hint
+            .as_deref()
+            .unwrap_or("")
+            .contains("--control-plane-endpoint")
+    );
+    assert!(!dir.path().join("etc/kubernetes/pki/ca.key").exists());
+    assert!(
+        !format!("{events:?}").contains(&key),
+        "the key reached an event"
+    );
+}
+
+/// A control-plane dry run against a cluster with external etcd and a controlPlaneEndpoint,
+/// set up by the real init phases (upload-config, bootstrap-token, upload-certs): the
+/// kubeadm-certs Secret is read with the bootstrap token under the strict RBAC and decrypted;
+/// the shared files and the external etcd client files land where the configuration names
+/// them; check-etcd and etcd-join say external etcd needs no local member; the kube-apiserver
+/// manifest names the external endpoints.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn control_plane_dry_run_with_external_etcd_downloads_the_certificates() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().to_path_buf();
+    let pki = TestPki::new(&root);
+    let server = TestApiServer::start(&pki);
+    pki.write_kubeconfigs(&server.url());
+    control_plane_node(&server);
+    let ext_ca = pki.ca.pair.cert_pem.clone();
+    let ext_client = pki.ca.client("etcd-client", &[]);
+    for (p, data) in [
+        ("etc/etcd/ca.crt", ext_ca.as_str()),
+        ("etc/etcd/client.crt", ext_client.cert_pem.as_str()),
+        ("etc/etcd/client.key", ext_client.key_pem.as_str()),
+    ] {
+        std::fs::create_dir_all(root.join(p).parent().unwrap()).unwrap();
+        std::fs::write(root.join(p), data).unwrap();
+    }
+    let key = "cd".repeat(32);
+    let mut cfg = example_init_config("v1.36.3");
+    cfg.init.bootstrap_tokens[0].token = TOKEN.into();
+    cfg.init.certificate_key = key.clone();
+    cfg.cluster.control_plane_endpoint = server.addr.to_string();
+    cfg.cluster.etcd.local = None;
+    cfg.cluster.etcd.external = Some(kubestrap::config::ExternalEtcd {
+        endpoints: vec!["https://192.0.2.50:2379".into()],
+        ca_file: "/etc/etcd/ca.crt".into(),
+        cert_file: "/etc/etcd/client.crt".into(),
+        key_file: "/etc/etcd/client.key".into(),
+        ..Default::default()
+    });
+    let host = Arc::new(RealHost::new(&root, false).unwrap());
+    let ctx = PhaseCtx::new(Arc::new(cfg), host, EventSink::discard());
+    ctx.state.lock().unwrap().upload_certs = true;
+    upload_config::run(&ctx, "all")
+        .await
+        .expect("upload-config");
+    bootstrap_token::run(&ctx, "")
+        .await
+        .expect("bootstrap-token");
+    kubestrap::phases::upload_certs::run(&ctx, "")
+        .await
+        .expect("upload-certs");
+    server.allow_nodes_to_get_nodes();
+    let pin = kubestrap::pki::ca_pin(&pki.ca.pair.cert_der).unwrap();
+
+    let node = tempfile::tempdir().unwrap();
+    support::roots::ready_node(node.path());
+    let mut jcfg = config(
+        &format!(
+            "kubestrap join {} --token {TOKEN} --discovery-token-ca-cert-hash {pin} --control-plane --certificate-key {key} --apiserver-advertise-address 192.0.2.11 --ignore-preflight-errors all --dry-run",
+            server.addr
+        ),
+        Duration::from_secs(10),
+    );
+    jcfg.node_registration.name = "cp2".into();
+    let nhost: Arc<dyn Host> = Arc::new(RealHost::new(node.path(), true).unwrap());
+    let (r, events) = run_join(jcfg, nhost).await;
+    let r = r.unwrap_or_else(|f| panic!("{f}\n{events:#?}"));
+    assert_eq!(r.control_plane, Some(false), "external etcd");
+    assert!(!r.joined, "a dry run starts nothing");
+    let logs: Vec<String> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Log { message, .. } => Some(message.clone()),
+            _ => None,
+        })
+        .collect();
+    for want in [
+        "[download-certs] Downloading the certificates in Secret \"kubeadm-certs\"",
+        "[check-etcd] Skipping etcd check in external mode",
+        "[control-plane-join] Using external etcd - no local stacked instance added",
+    ] {
+        assert!(
+            logs.iter().any(|l| l.contains(want)),
+            "no {want:?} in {logs:#?}"
+        );
+    }
+    let n = node.path();
+    assert_eq!(read(n, "/etc/etcd/ca.crt"), ext_ca);
+    assert_eq!(read(n, "/etc/etcd/client.key"), ext_client.key_pem);
+    assert_eq!(mode(n, "/etc/etcd/client.key") & 0o777, 0o600);
+    assert_eq!(read(n, "/etc/kubernetes/pki/ca.crt"), pki.ca.pair.cert_pem);
+    assert_eq!(mode(n, "/etc/kubernetes/pki/sa.key") & 0o777, 0o600);
+    let apiserver = read(n, "/etc/kubernetes/manifests/kube-apiserver.yaml");
+    assert!(
+        apiserver.contains("--etcd-servers=https://192.0.2.50:2379"),
+        "{apiserver}"
+    );
+    assert!(
+        apiserver.contains("--advertise-address=192.0.2.11"),
+        "{apiserver}"
+    );
+    assert!(!n.join("etc/kubernetes/manifests/etcd.yaml").exists());
+    assert!(
+        !format!("{events:?}").contains(&key),
+        "the key reached an event"
+    );
 }

@@ -483,6 +483,10 @@ pub enum TokenCommand {
         token: Option<String>,
         #[arg(long)]
         print_join_command: bool,
+        /// With --print-join-command: print the control-plane join command with this key
+        /// (the one `init phase upload-certs --upload-certs` printed).
+        #[arg(long, value_name = "KEY")]
+        certificate_key: Option<String>,
         #[arg(long, default_value = "24h0m0s")]
         ttl: String,
         #[arg(long, value_delimiter = ',', default_value = "signing,authentication")]

@@ -35,7 +35,13 @@ pub fn print_text(ev: &Event) {
             message,
         } => {
             let p = phase.as_deref().unwrap_or("join");
+            // A message that already carries kubeadm's tag (`[etcd] ...`) is printed as is.
+            let tagged = message.starts_with('[')
+                && message
+                    .find("] ")
+                    .is_some_and(|i| !message[1..i].contains(' '));
             match level {
+                LogLevel::Info if tagged => println!("{message}"),
                 LogLevel::Info => println!("[{p}] {message}"),
                 LogLevel::Warn => println!("[{p}] WARNING: {message}"),
                 LogLevel::Error => println!("[{p}] ERROR: {message}"),
@@ -203,7 +209,13 @@ fn report(
         Ok(r) => {
             if output == OutputFormat::Text {
                 if r.joined {
-                    println!("\n{}", join::success_message(&r.node_name));
+                    let msg = match r.control_plane {
+                        Some(stacked) => {
+                            join::control_plane::success_message(&r.node_name, stacked)
+                        }
+                        None => join::success_message(&r.node_name),
+                    };
+                    println!("\n{msg}");
                 } else {
                     println!(
                         "\n[dryrun] Discovery succeeded against {} (CA {} pin {}); the files are under {}. Nothing was started.",

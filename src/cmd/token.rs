@@ -172,8 +172,18 @@ pub fn format_table(rows: &[[String; 6]]) -> String {
 
 /// The `--print-join-command` line for a kubeconfig: `kubestrap join <host:port> --token <t>
 /// --discovery-token-ca-cert-hash sha256:<hex>` (one hash per CA certificate).
-/// Errors: the kubeconfig lacks a current cluster or CA.
-pub fn join_command(kubeconfig: &str, token: &str) -> Result<String, String> {
+/// With `certificate_key`, the control-plane join command (`--control-plane
+/// --certificate-key KEY`), as kubeadm's `token create --print-join-command --certificate-key`.
+/// Errors: the kubeconfig lacks a current cluster or CA; a malformed certificate key.
+pub fn join_command(
+    kubeconfig: &str,
+    token: &str,
+    certificate_key: Option<&str>,
+) -> Result<String, String> {
+    if let Some(k) = certificate_key {
+        crate::config::validate::validate_certificate_key(k)
+            .map_err(|e| format!("--certificate-key (not shown): {e}"))?;
+    }
     let kc = crate::pki::kubeconfig::from_yaml(kubeconfig.as_bytes(), "kubeconfig")
         .map_err(|e| e.to_string())?;
     let (server, ca) =
@@ -187,13 +197,15 @@ pub fn join_command(kubeconfig: &str, token: &str) -> Result<String, String> {
         endpoint,
         token: token.to_string(),
         ca_cert_hashes: pins,
-        certificate_key: None,
-        control_plane: false,
+        certificate_key: certificate_key.map(str::to_string),
+        control_plane: certificate_key.is_some(),
         token_ttl_secs: None,
         root: None,
         redacted: false,
     };
-    Ok(info.worker_command("kubestrap"))
+    Ok(info
+        .control_plane_command(JoinInfo::CONTROL_PLANE_JOIN_PROGRAM)
+        .unwrap_or_else(|| info.worker_command("kubestrap")))
 }
 
 async fn client(host: &dyn Host, path: &Path) -> Result<(kube::Client, String), String> {
@@ -213,12 +225,17 @@ async fn run_async(host: &dyn Host, cmd: TokenCommand) -> Result<String, String>
         TokenCommand::Create {
             token,
             print_join_command,
+            certificate_key,
             ttl,
             usages,
             groups,
             description,
             kubeconfig,
         } => {
+            if let Some(k) = &certificate_key {
+                crate::config::validate::validate_certificate_key(k)
+                    .map_err(|e| format!("--certificate-key (not shown): {e}"))?;
+            }
             let value = match token {
                 Some(t) => BootstrapTokenString::parse(&t).map_err(|e| format!("token: {e}"))?,
                 None => BootstrapTokenString::generate(),
@@ -251,7 +268,10 @@ async fn run_async(host: &dyn Host, cmd: TokenCommand) -> Result<String, String>
                 }
             }
             if print_join_command {
-                Ok(format!("{}\n", join_command(&kc_text, &value.to_string())?))
+                Ok(format!(
+                    "{}\n",
+                    join_command(&kc_text, &value.to_string(), certificate_key.as_deref())?
+                ))
             } else {
                 Ok(format!("{value}\n"))
             }

@@ -344,9 +344,23 @@ pub fn remove_etcd_member(host: &dyn Host, cfg: &InitConfig) -> Result<String, S
         .as_u64()
         .ok_or_else(|| "etcdctl member list: a member has no ID".to_string())?;
     let hex = format!("{id:x}");
+    // As kubeadm's client, which knows every member: the removal goes through the other
+    // members, since a removed member (the leader, say) may stop before it answers.
+    let others: Vec<String> = members
+        .iter()
+        .filter(|o| urls(o, "peerURLs").first() != Some(&peer_url))
+        .flat_map(|o| urls(o, "clientURLs"))
+        .collect();
+    let rm_endpoints = if others.is_empty() {
+        client_url.clone()
+    } else {
+        others.join(",")
+    };
     let rm_args: Vec<&str> = base
         .iter()
         .copied()
+        .enumerate()
+        .map(|(i, a)| if i == 1 { rm_endpoints.as_str() } else { a })
         .chain(["member", "remove", hex.as_str()])
         .collect();
     // kubeadm retries MemberRemove every 500 ms until timeouts.etcdAPICall (2 minutes):

@@ -265,13 +265,15 @@ pub struct JoinInfo {
 }
 
 impl JoinInfo {
-    /// The program for [`JoinInfo::control_plane_command`]: `kubestrap join` does not join
-    /// control-plane nodes yet, so that command is printed for kubeadm.
-    pub const CONTROL_PLANE_JOIN_PROGRAM: &'static str = "kubeadm";
+    /// The program for [`JoinInfo::control_plane_command`]: `kubestrap join --control-plane`.
+    pub const CONTROL_PLANE_JOIN_PROGRAM: &'static str = "kubestrap";
 
-    /// A note printed next to the control-plane join command.
-    pub const CONTROL_PLANE_JOIN_NOTE: &'static str =
-        "(run it with kubeadm: kubestrap join does not join control-plane nodes yet)";
+    /// kubeadm's note after a control-plane join command with `--certificate-key`
+    /// (`app/cmd/init.go`, `initDoneTempl`), naming kubestrap's command.
+    pub const CERTIFICATE_KEY_NOTE: &'static str = "Please note that the certificate-key gives access to cluster sensitive data, keep it secret!\nAs a safeguard, uploaded-certs will be deleted in two hours; If necessary, you can use\n\"kubestrap init phase upload-certs --upload-certs\" to reload certs afterward.";
+
+    /// The one-line form of [`JoinInfo::CERTIFICATE_KEY_NOTE`] for the wizard's done screen.
+    pub const CERTIFICATE_KEY_SHORT: &'static str = "The certificate key expires in 2 h (with the uploaded certificates); a new one: kubestrap init phase upload-certs --upload-certs";
 
     /// The same information with the token secret (the id stays) and the certificate key
     /// replaced by [`REDACTED`].

@@ -14,7 +14,8 @@ use crate::cli::JoinArgs;
 use crate::config::defaults::{DEFAULT_CRI_SOCKET, default_timeouts};
 use crate::config::token::BootstrapTokenString;
 use crate::config::{
-    BootstrapTokenDiscovery, FileDiscovery, GoDuration, JoinConfiguration, Timeouts,
+    ApiEndpoint, BootstrapTokenDiscovery, FileDiscovery, GoDuration, JoinConfiguration,
+    JoinControlPlane, Timeouts,
 };
 
 /// Default `caCertPath` of a JoinConfiguration.
@@ -181,8 +182,8 @@ pub fn load_join_configuration(
 /// or from the flags, then applies defaults ([`apply_join_defaults`]) with `hostname` as the
 /// default node name, and checks it ([`validate_join`]).
 ///
-/// Errors: flags mixed with `--config` (listed), an unreadable config file, `--control-plane`
-/// (not supported yet), and every rule of [`validate_join`].
+/// Errors: flags mixed with `--config` (listed), an unreadable config file, `--certificate-key`
+/// or an `--apiserver-*` flag without `--control-plane`, and every rule of [`validate_join`].
 pub fn join_config_from_args(
     args: &JoinArgs,
     hostname: &str,
@@ -219,11 +220,6 @@ pub fn join_config_from_args(
             cfg.skip_phases.push(p.clone());
         }
     }
-    if cfg.control_plane.is_some() {
-        return Err(bad(
-            "joining as a control-plane node (--control-plane / controlPlane) is not supported by kubestrap yet; join as a worker node",
-        ));
-    }
     apply_join_defaults(&mut cfg, hostname);
     validate_join(&cfg)?;
     let facts = crate::host::HostFacts {
@@ -243,10 +239,29 @@ pub fn join_config_from_args(
 
 fn from_flags(a: &JoinArgs) -> Result<JoinConfiguration, JoinInputError> {
     let mut cfg = JoinConfiguration::default();
-    if a.control_plane || a.certificate_key.is_some() {
-        return Err(bad(
-            "joining as a control-plane node (--control-plane, --certificate-key) is not supported by kubestrap yet; join as a worker node",
-        ));
+    if a.control_plane {
+        cfg.control_plane = Some(JoinControlPlane {
+            local_api_endpoint: ApiEndpoint {
+                advertise_address: a.apiserver_advertise_address.clone().unwrap_or_default(),
+                bind_port: a.apiserver_bind_port.unwrap_or(6443),
+            },
+            certificate_key: a.certificate_key.clone().unwrap_or_default(),
+        });
+    } else {
+        for (set, flag) in [
+            (a.certificate_key.is_some(), "--certificate-key"),
+            (
+                a.apiserver_advertise_address.is_some(),
+                "--apiserver-advertise-address",
+            ),
+            (a.apiserver_bind_port.is_some(), "--apiserver-bind-port"),
+        ] {
+            if set {
+                return Err(bad(format!(
+                    "{flag} only applies to a control-plane join: add --control-plane, or drop {flag} to join a worker node"
+                )));
+            }
+        }
     }
     if let Some(file) = &a.discovery_file {
         cfg.discovery.file = Some(FileDiscovery {
@@ -305,6 +320,16 @@ pub fn apply_join_defaults(cfg: &mut JoinConfiguration, hostname: &str) {
         nr.image_pull_policy = "IfNotPresent".into();
     }
     nr.image_pull_serial.get_or_insert(true);
+    // kubeadm's SetNodeRegistrationDynamicDefaults: a control-plane node gets the
+    // control-plane taint unless taints are set (an empty list keeps it untainted).
+    if cfg.control_plane.is_some() && nr.taints.is_none() {
+        nr.taints = Some(vec![crate::config::defaults::control_plane_taint()]);
+    }
+    if let Some(cp) = cfg.control_plane.as_mut()
+        && cp.local_api_endpoint.bind_port == 0
+    {
+        cp.local_api_endpoint.bind_port = 6443;
+    }
     if cfg.ca_cert_path.is_empty() {
         cfg.ca_cert_path = DEFAULT_CA_CERT_PATH.into();
     }

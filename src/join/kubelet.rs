@@ -42,6 +42,9 @@ pub struct ClusterSettings {
     pub kubelet_config: String,
     /// `featureGates.NodeLocalCRISocket` of the ClusterConfiguration (`None` when unset).
     pub node_local_cri_socket_gate: Option<bool>,
+    /// The ClusterConfiguration document of `kube-system/kubeadm-config`, verbatim (a
+    /// control-plane join builds this node's configuration from it).
+    pub cluster_configuration: String,
 }
 
 impl ClusterSettings {
@@ -133,6 +136,7 @@ pub async fn read_cluster_settings(
         image_repository: s("imageRepository", "registry.k8s.io"),
         kubelet_config,
         node_local_cri_socket_gate,
+        cluster_configuration: cc.clone(),
     })
 }
 
@@ -611,6 +615,7 @@ mod tests {
             kubelet_config:
                 "kind: KubeletConfiguration\napiVersion: kubelet.config.k8s.io/v1beta1\n".into(),
             node_local_cri_socket_gate: None,
+            cluster_configuration: String::new(),
         };
         // v1.37: the CRI socket lives in instance-config.yaml and config.yaml, never a flag.
         assert_eq!(

@@ -5,11 +5,14 @@
 //! - [`cmdline::parse_pasted`] turns a pasted `kubeadm join ...` command into [`crate::cli::JoinArgs`];
 //!   [`cmdline::join_config_from_args`] turns those into a checked [`JoinConfiguration`];
 //! - [`JoinJob`] + [`run`] run the phases `preflight`, `discovery`, `kubelet-start`,
-//!   `kubelet-wait-bootstrap` in kubeadm's order, sending [`Event`]s; [`discovery::discover_token`]
+//!   `kubelet-wait-bootstrap` in kubeadm's order ([`CONTROL_PLANE_PHASES`] with `--control-plane`:
+//!   [`control_plane`] and [`etcd`]), sending [`Event`]s; [`discovery::discover_token`]
 //!   alone serves a wizard that wants to show the CA's subject and pin before going on.
 
 pub mod cmdline;
+pub mod control_plane;
 pub mod discovery;
+pub mod etcd;
 pub mod kubelet;
 pub mod preflight;
 
@@ -31,6 +34,19 @@ pub const PHASES: &[&str] = &[
     "kubelet-wait-bootstrap",
 ];
 
+/// Phases of a control-plane join, in kubeadm's order (`app/cmd/join.go`).
+pub const CONTROL_PLANE_PHASES: &[&str] = &[
+    "preflight",
+    "discovery",
+    "control-plane-prepare",
+    "check-etcd",
+    "kubelet-start",
+    "etcd-join",
+    "kubelet-wait-bootstrap",
+    "control-plane-join",
+    "wait-control-plane",
+];
+
 /// Intervals that tests shorten; the defaults are kubeadm's.
 #[derive(Debug, Clone)]
 pub struct Tuning {
@@ -40,6 +56,8 @@ pub struct Tuning {
     pub request_timeout: Duration,
     /// Between TLS bootstrap / Node polls (1 s).
     pub bootstrap_poll_interval: Duration,
+    /// The etcd steps of a control-plane join.
+    pub etcd: etcd::EtcdTuning,
 }
 
 impl Default for Tuning {
@@ -48,6 +66,7 @@ impl Default for Tuning {
             discovery_retry_interval: discovery::DEFAULT_RETRY_INTERVAL,
             request_timeout: discovery::DEFAULT_REQUEST_TIMEOUT,
             bootstrap_poll_interval: Duration::from_secs(1),
+            etcd: etcd::EtcdTuning::default(),
         }
     }
 }
@@ -75,6 +94,8 @@ pub struct JoinResult {
     pub node_name: String,
     /// False in dry-run (nothing started, no bootstrap wait).
     pub joined: bool,
+    /// A control-plane join: `Some(true)` with stacked etcd, `Some(false)` with external etcd.
+    pub control_plane: Option<bool>,
 }
 
 /// A failed run: the phase and the error.
@@ -333,12 +354,47 @@ pub async fn run(job: &JoinJob) -> Result<JoinResult, JoinFailure> {
             error: PhaseError::new("discovery cannot be skipped: the later phases need its result"),
         });
     };
+    let cp_ctx = match &cfg.control_plane {
+        None => None,
+        Some(_) => {
+            let ctx = r
+                .phase("control-plane-prepare", || async {
+                    let ic = control_plane::init_config(
+                        cfg,
+                        &settings,
+                        host.facts().default_route_addr,
+                    )?;
+                    let ctx =
+                        control_plane::phase_ctx(ic, job.host.clone(), &job.events, &job.cancel);
+                    control_plane::download_certs(&ctx, &client, cmdline::api_call_timeout(cfg))
+                        .await?;
+                    control_plane::prepare_files(&ctx)?;
+                    Ok(ctx)
+                })
+                .await?;
+            let Some(ctx) = ctx else {
+                return Err(JoinFailure {
+                    phase: "control-plane-prepare".into(),
+                    error: PhaseError::new(
+                        "control-plane-prepare cannot be skipped in a control-plane join: the later phases need its files",
+                    ),
+                });
+            };
+            r.phase("check-etcd", || etcd::check_etcd(&ctx, &job.tuning.etcd))
+                .await?;
+            Some(ctx)
+        }
+    };
     r.phase("kubelet-start", || async {
         kubelet::check_no_ready_node(&client, &node).await?;
         let conf = bootstrap_conf(cfg, &discovered, &settings.cluster_name)?;
         kubelet::kubelet_start(host, &job.events, cfg, &settings, &conf, &discovered.ca_pem)
     })
     .await?;
+    if let Some(ctx) = &cp_ctx {
+        r.phase("etcd-join", || etcd::etcd_join(ctx, &job.tuning.etcd))
+            .await?;
+    }
     let joined = if host.dry_run() {
         job.events.send(Event::PhaseSkipped {
             phase: "kubelet-wait-bootstrap".into(),
@@ -358,6 +414,23 @@ pub async fn run(job: &JoinJob) -> Result<JoinResult, JoinFailure> {
         .await?
         .is_some()
     };
+    if let Some(ctx) = &cp_ctx {
+        r.phase("control-plane-join", || async {
+            if ctx.dry_run() {
+                ctx.events.log(
+                    "control-plane-join",
+                    format!("[control-plane-join] Would mark node {node} as a control-plane"),
+                );
+                return Ok(());
+            }
+            crate::phases::mark_control_plane::run(ctx, "all").await
+        })
+        .await?;
+        r.phase("wait-control-plane", || {
+            crate::phases::wait_control_plane::run(ctx, "all")
+        })
+        .await?;
+    }
     job.events.send(Event::Finished {
         outcome: RunOutcome::Succeeded,
     });
@@ -365,5 +438,8 @@ pub async fn run(job: &JoinJob) -> Result<JoinResult, JoinFailure> {
         discovered,
         node_name: node,
         joined,
+        control_plane: cp_ctx
+            .as_ref()
+            .map(|c| c.cfg.cluster.etcd.external.is_none()),
     })
 }

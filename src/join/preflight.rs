@@ -90,9 +90,35 @@ pub fn check_names(cfg: &JoinConfiguration) -> Vec<String> {
     v.push(file_available_name(KUBELET_CONF));
     v.push(file_available_name(BOOTSTRAP_KUBELET_CONF));
     v.push(file_available_name(ca_cert_path(cfg)));
+    if cfg.control_plane.is_some() {
+        for p in control_plane_ports(cfg) {
+            v.push(format!("Port-{p}"));
+        }
+        v.push(etcd_dir_check_name());
+    }
     v.sort();
     v.dedup();
     v
+}
+
+/// The ports a control-plane node's components listen on (kubeadm's control-plane join
+/// checks): the API server's bind port, kube-scheduler's 10259, kube-controller-manager's
+/// 10257, etcd's 2379 and 2380.
+fn control_plane_ports(cfg: &JoinConfiguration) -> Vec<u16> {
+    let api = cfg
+        .control_plane
+        .as_ref()
+        .and_then(|c| u16::try_from(c.local_api_endpoint.bind_port).ok())
+        .filter(|p| *p != 0)
+        .unwrap_or(6443);
+    vec![api, 10259, 10257, 2379, 2380]
+}
+
+fn etcd_dir_check_name() -> String {
+    format!(
+        "DirAvailable-{}",
+        checks::path_check_suffix(crate::config::defaults::DEFAULT_ETCD_DATA_DIR)
+    )
 }
 
 /// Parses the join ignore list with init's rules ([`checks::parse_ignore_names`]).
@@ -169,6 +195,21 @@ pub fn run_checks(
 
     if cfg.control_plane.is_none() {
         out.push(file_available(ca_cert_path(cfg)));
+    } else {
+        // kubeadm's control-plane join checks (the etcd ones assume stacked etcd at its
+        // default data directory: the cluster's configuration is read after discovery).
+        for p in control_plane_ports(cfg) {
+            out.push(checks::port_check(host, p));
+        }
+        let dir = crate::config::defaults::DEFAULT_ETCD_DATA_DIR;
+        let used = host
+            .read_dir(Path::new(dir))
+            .map(|e| !e.is_empty())
+            .unwrap_or(false);
+        out.push(simple(
+            etcd_dir_check_name(),
+            used.then(|| format!("{dir} is not empty")),
+        ));
     }
     if let Some(h) = endpoint_host(cfg) {
         out.push(checks::http_proxy_check(host, &h));
@@ -230,4 +271,34 @@ pub fn run(host: &dyn Host, cfg: &JoinConfiguration, events: &EventSink) -> Resu
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_control_plane_join_checks_the_control_plane_ports() {
+        let mut cfg = JoinConfiguration::default();
+        let worker = check_names(&cfg);
+        assert!(!worker.iter().any(|n| n == "Port-2379"));
+        cfg.control_plane = Some(crate::config::JoinControlPlane {
+            local_api_endpoint: crate::config::ApiEndpoint {
+                advertise_address: String::new(),
+                bind_port: 8443,
+            },
+            certificate_key: String::new(),
+        });
+        let names = check_names(&cfg);
+        for n in [
+            "Port-8443",
+            "Port-10259",
+            "Port-10257",
+            "Port-2379",
+            "Port-2380",
+            "DirAvailable--var-lib-etcd",
+        ] {
+            assert!(names.iter().any(|x| x == n), "{n} in {names:?}");
+        }
+    }
 }

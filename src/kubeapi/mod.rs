@@ -520,6 +520,8 @@ fn describe<K: Resource<DynamicType = ()>>(ns: Option<&str>, name: &str) -> Stri
 }
 
 /// Typed RBAC building blocks used by the phases.
+pub mod etcd;
+
 pub mod rbac {
     use k8s_openapi::api::rbac::v1::{
         ClusterRole, ClusterRoleBinding, PolicyRule, Role, RoleBinding, RoleRef, Subject,

@@ -109,9 +109,13 @@ pub fn format(ev: &Event) -> Option<String> {
             );
             if let Some(cp) = info.control_plane_command(JoinInfo::CONTROL_PLANE_JOIN_PROGRAM) {
                 s.push_str(&format!(
-                    "\nYou can now join any number of control-plane nodes by running the following command on each as root\n{}:\n\n  {cp}\n",
-                    JoinInfo::CONTROL_PLANE_JOIN_NOTE
+                    "\nYou can now join any number of control-plane nodes by running the following command on each as root:\n\n  {cp}\n"
                 ));
+                if info.certificate_key.is_some() {
+                    s.push('\n');
+                    s.push_str(JoinInfo::CERTIFICATE_KEY_NOTE);
+                    s.push('\n');
+                }
             }
             s.push_str(&format!(
                 "\nThen you can join any number of worker nodes by running the following on each as root:\n\n{}\n",
@@ -174,10 +178,9 @@ mod tests {
         assert!(
             cp_line
                 .trim_start()
-                .starts_with("kubeadm join lb.example:8443"),
+                .starts_with("kubestrap join lb.example:8443"),
             "{text}"
         );
-        assert!(text.contains(JoinInfo::CONTROL_PLANE_JOIN_NOTE), "{text}");
         let worker = text
             .lines()
             .find(|l| l.contains("join") && !l.contains("--control-plane") && l.contains("--token"))

@@ -303,13 +303,49 @@ pub fn etcd_probe_endpoint(cfg: &InitConfig, ipv6: bool) -> (String, u16, &'stat
 
 /// Builds the etcd static Pod (kubeadm's `GetEtcdPodSpec` for init: one member).
 /// Errors: external etcd configured, or a bad field (named).
-pub fn build_etcd_pod(cfg: &InitConfig, _inputs: &PodInputs) -> Result<Pod, ManifestError> {
+pub fn build_etcd_pod(cfg: &InitConfig, inputs: &PodInputs) -> Result<Pod, ManifestError> {
+    build_etcd_pod_with_cluster(cfg, inputs, None)
+}
+
+/// The default etcd flags of a member joining an existing cluster (kubeadm's
+/// `getEtcdCommand` with a non-empty `initialCluster`): `--initial-cluster` lists every
+/// `(name, peer URL)` of `members` (this node included), and `--initial-cluster-state=existing`
+/// is added. Errors as [`default_etcd_args`].
+pub fn joining_etcd_args(
+    cfg: &InitConfig,
+    members: &[(String, String)],
+) -> Result<Vec<Arg>, ManifestError> {
+    let mut args = default_etcd_args(cfg)?;
+    let list: Vec<String> = members.iter().map(|(n, u)| format!("{n}={u}")).collect();
+    if let Some(a) = args.iter_mut().find(|a| a.name == "initial-cluster") {
+        a.value = list.join(",");
+    }
+    let at = args
+        .iter()
+        .position(|a| a.name == "initial-cluster")
+        .map_or(args.len(), |i| i + 1);
+    args.insert(at, arg("initial-cluster-state", "existing"));
+    Ok(args)
+}
+
+/// Builds the etcd static Pod; with `members` (kubeadm's `initialCluster`), the Pod of a
+/// member joining that cluster ([`joining_etcd_args`]); kubeadm `GetEtcdPodSpec`.
+/// Errors: external etcd configured, or a bad field (named).
+pub fn build_etcd_pod_with_cluster(
+    cfg: &InitConfig,
+    _inputs: &PodInputs,
+    members: Option<&[(String, String)]>,
+) -> Result<Pod, ManifestError> {
     let local = local_etcd(cfg)?;
     let v = VersionFacts::of(cfg)?;
     check_extra_args("etcd.local.extraArgs", &local.extra_args)?;
     let adv = staticpod::advertise_ip(cfg)?;
     let paths = Paths::from_config(cfg);
-    let args = merge_args(&default_etcd_args(cfg)?, &local.extra_args);
+    let defaults = match members {
+        Some(m) => joining_etcd_args(cfg, m)?,
+        None => default_etcd_args(cfg)?,
+    };
+    let args = merge_args(&defaults, &local.extra_args);
     let data_dir = paths.etcd_data_dir.display().to_string();
     let certs_dir = format!(
         "{}/etcd",

@@ -77,18 +77,14 @@ pub fn success_text(info: &JoinInfo, program: &str) -> String {
          Run \"kubectl apply -f [podnetwork].yaml\" with one of the options listed at:\n\
          \x20 https://kubernetes.io/docs/concepts/cluster-administration/addons/\n\n",
     );
-    if let Some(cp) =
-        info.control_plane_command(crate::engine::JoinInfo::CONTROL_PLANE_JOIN_PROGRAM)
-    {
-        s.push_str(&format!(
-            "You can now join any number of control-plane nodes by running the following command on each as root\n{}:\n\n",
-            crate::engine::JoinInfo::CONTROL_PLANE_JOIN_NOTE
-        ));
+    if let Some(cp) = info.control_plane_command(program) {
+        s.push_str(
+            "You can now join any number of control-plane nodes by running the following command on each as root:\n\n",
+        );
         s.push_str(&format!("  {cp}\n\n"));
         if info.certificate_key.is_some() {
-            s.push_str("Please note that the certificate-key gives access to cluster sensitive data, keep it secret!\n\
-                As a safeguard, uploaded-certs will be deleted in two hours; If necessary, you can use\n\
-                \"kubestrap init phase upload-certs --upload-certs\" to reload certs afterward.\n\n");
+            s.push_str(crate::engine::JoinInfo::CERTIFICATE_KEY_NOTE);
+            s.push_str("\n\n");
         } else {
             s.push_str("You can now join any number of control-plane nodes by copying certificate authorities\n\
                 and service account keys on each node and then running the command above.\n\n");

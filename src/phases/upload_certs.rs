@@ -109,6 +109,23 @@ pub fn shared_files(ctx: &PhaseCtx) -> Vec<(String, std::path::PathBuf)> {
     v
 }
 
+/// The warning for `--upload-certs` on a cluster without `controlPlaneEndpoint` (`None` when
+/// it does not apply): every kubeconfig and cluster-info then name this node's own address, so
+/// no further control-plane node can be joined (kubeadm refuses such joins, and so does
+/// `kubestrap join --control-plane`); the uploaded certificates would serve nothing.
+pub fn no_endpoint_warning(cfg: &crate::config::InitConfig, upload_certs: bool) -> Option<String> {
+    if !upload_certs || !cfg.cluster.control_plane_endpoint.is_empty() {
+        return None;
+    }
+    let adv = crate::config::net::join_host_port(
+        &cfg.init.local_api_endpoint.advertise_address,
+        cfg.init.local_api_endpoint.bind_port as u16,
+    );
+    Some(format!(
+        "--upload-certs without a controlPlaneEndpoint: this cluster cannot take more control-plane nodes. Every kubeconfig and the cluster-info ConfigMap name this node's own address ({adv}), so the cluster would depend on this one node whatever joins it, and kubeadm and kubestrap refuse a control-plane join of such a cluster. Set --control-plane-endpoint (or controlPlaneEndpoint) to a load balancer or DNS name in front of the control-plane nodes when you init"
+    ))
+}
+
 /// Runs the phase. Without `--upload-certs` (`ctx.state.upload_certs`) it only reports the
 /// skip. Otherwise: the certificate key (configured, already known, or generated and stored in
 /// `ctx.state`), a 2 h bootstrap token, the encrypted Secret owned by the token's Secret, and
@@ -133,6 +150,10 @@ pub async fn run(ctx: &PhaseCtx, sub: &str) -> Result<(), PhaseError> {
             "[upload-certs] Skipping phase. Please see --upload-certs",
         );
         return Ok(());
+    }
+    // Said here, so every face (text, JSON, the wizard) shows it.
+    if let Some(w) = no_endpoint_warning(&ctx.cfg, true) {
+        ctx.events.warn(phase, w);
     }
     let key_hex = match known {
         Some(k) => k,

@@ -388,9 +388,11 @@ fn finish(app: &App, result: std::io::Result<()>, show_secrets: bool) -> i32 {
                     j.control_plane_command(crate::engine::JoinInfo::CONTROL_PLANE_JOIN_PROGRAM)
                 {
                     println!(
-                        "You can join control-plane nodes by running as root {}:\n\n{cp}\n",
-                        crate::engine::JoinInfo::CONTROL_PLANE_JOIN_NOTE
+                        "You can now join any number of control-plane nodes by running the following command on each as root:\n\n{cp}\n"
                     );
+                    if j.certificate_key.is_some() {
+                        println!("{}\n", crate::engine::JoinInfo::CERTIFICATE_KEY_NOTE);
+                    }
                 }
                 println!(
                     "Then you can join any number of worker nodes by running the following on each as root:\n\n{}\n",

@@ -246,11 +246,14 @@ pub fn validate_join(cfg: &JoinConfiguration, facts: &HostFacts) -> Vec<FieldErr
     }
     if let Some(cp) = &cfg.control_plane {
         let adv = &cp.local_api_endpoint.advertise_address;
-        r.check(
-            "controlPlane.localAPIEndpoint.advertiseAddress",
-            adv,
-            validate_advertise_address(adv),
-        );
+        // Empty: the default-route address is taken at run time (kubeadm's dynamic default).
+        if !adv.is_empty() {
+            r.check(
+                "controlPlane.localAPIEndpoint.advertiseAddress",
+                adv,
+                validate_advertise_address(adv),
+            );
+        }
         r.check(
             "controlPlane.localAPIEndpoint.bindPort",
             &cp.local_api_endpoint.bind_port.to_string(),

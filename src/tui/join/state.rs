@@ -103,6 +103,14 @@ pub struct Progress {
     pub files: Vec<String>,
     /// Last probe of the TLS bootstrap / Node registration wait.
     pub bootstrap_probe: Option<ProbeView>,
+    /// A control-plane join: this node added as an etcd learner, its start and catch-up
+    /// (with the last [`crate::join::etcd::LEARNER_PROBE`] probe), its promotion.
+    pub etcd_add: Step,
+    pub etcd_catch_up: Step,
+    pub etcd_promote: Step,
+    pub etcd_probe: Option<ProbeView>,
+    /// The learner's peer URL and ID, from the `etcd-join` log.
+    pub etcd_learner: Option<String>,
     pub outcome: Option<RunOutcome>,
     /// Failed phase, error chain, hint.
     pub failed: Option<(String, String, Option<String>)>,
@@ -111,9 +119,14 @@ pub struct Progress {
 }
 
 impl Progress {
-    fn new(now: u64) -> Self {
+    fn new(now: u64, control_plane: bool) -> Self {
+        let phases = if control_plane {
+            crate::join::CONTROL_PLANE_PHASES
+        } else {
+            crate::join::PHASES
+        };
         Progress {
-            phases: crate::join::PHASES
+            phases: phases
                 .iter()
                 .map(|p| (p.to_string(), PhaseState::Pending))
                 .collect(),
@@ -322,10 +335,18 @@ impl JoinApp {
                 if p.tls_bootstrap_token.is_some() {
                     self.base_args.tls_bootstrap_token = p.tls_bootstrap_token.clone();
                 }
+                // A control-plane join command keeps its flags (the form has no fields for
+                // them); a worker command pasted after it clears them.
+                self.base_args.control_plane = p.control_plane;
+                self.base_args.certificate_key = p.certificate_key.clone();
+                self.base_args.apiserver_advertise_address = p.apiserver_advertise_address.clone();
+                self.base_args.apiserver_bind_port = p.apiserver_bind_port;
                 self.paste = Input::default();
-                self.notice = Some(
-                    "✓ read the pasted command into the fields below; check them, then press Enter to join".into(),
-                );
+                self.notice = Some(if p.control_plane {
+                    "✓ read the pasted control-plane join command (--control-plane, certificate key kept, not shown); check the fields, then press Enter to join this node as a control-plane node".into()
+                } else {
+                    "✓ read the pasted command into the fields below; check them, then press Enter to join".into()
+                });
                 self.focus = Field::Paste;
             }
             Err(e) => self.notice = Some(format!("✗ {e}")),
@@ -354,7 +375,7 @@ impl JoinApp {
     pub fn start(&mut self, cfg: JoinConfiguration) -> Vec<JoinEffect> {
         self.notice = None;
         self.screen = JoinScreen::Progress;
-        self.progress = Progress::new(self.clock_ms);
+        self.progress = Progress::new(self.clock_ms, cfg.control_plane.is_some());
         self.config = Some(cfg.clone());
         vec![JoinEffect::Start(Box::new(cfg))]
     }
@@ -541,6 +562,27 @@ fn ca_of(msg: &str) -> Option<(String, Vec<String>)> {
     ))
 }
 
+/// The etcd steps of a control-plane join from the `etcd-join` log lines
+/// (`crate::join::etcd::etcd_join`).
+fn etcd_step(p: &mut Progress, level: LogLevel, message: String) {
+    if level == LogLevel::Warn {
+        p.warnings.push(message);
+    } else if message.starts_with("[etcd] Would add etcd member") {
+        p.etcd_add = Step::Done;
+    } else if message.starts_with("[etcd] Announced new etcd member") {
+        p.etcd_add = Step::Done;
+        p.etcd_catch_up = Step::Active;
+        p.etcd_learner = message
+            .split_once('(')
+            .map(|(_, r)| r.trim_end_matches(')').to_string());
+    } else if message.contains("started; promoting it") {
+        p.etcd_catch_up = Step::Active;
+    } else if message.contains("was promoted to a voting member") {
+        p.etcd_catch_up = Step::Done;
+        p.etcd_promote = Step::Done;
+    }
+}
+
 fn set_phase(pr: &mut Progress, phase: &str, st: PhaseState) {
     if let Some(p) = pr.phases.iter_mut().find(|(n, _)| n == phase) {
         p.1 = st;
@@ -573,6 +615,13 @@ fn on_event(app: &mut JoinApp, ev: Event) {
                     *s = Step::Failed;
                 }
             }
+            if phase == "etcd-join" {
+                for s in [&mut p.etcd_add, &mut p.etcd_catch_up, &mut p.etcd_promote] {
+                    if *s == Step::Active {
+                        *s = Step::Failed;
+                    }
+                }
+            }
             p.failed = Some((phase.clone(), error, hint));
             set_phase(p, &phase, PhaseState::Failed);
         }
@@ -587,6 +636,8 @@ fn on_event(app: &mut JoinApp, ev: Event) {
             let v = probe_view(&component, attempt, &outcome, elapsed_ms, timeout_ms);
             if component == "discovery" {
                 p.discovery_probe = Some(v);
+            } else if component == crate::join::etcd::LEARNER_PROBE {
+                p.etcd_probe = Some(v);
             } else {
                 p.bootstrap_probe = Some(v);
             }
@@ -622,6 +673,8 @@ fn on_event(app: &mut JoinApp, ev: Event) {
                 } else if level == LogLevel::Warn {
                     p.warnings.push(message);
                 }
+            } else if phase == "etcd-join" {
+                etcd_step(p, level, message);
             } else if phase == "kubelet-start" || phase == "kubelet-wait-bootstrap" {
                 if level == LogLevel::Warn {
                     p.warnings.push(message);

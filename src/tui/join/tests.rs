@@ -71,6 +71,37 @@ fn bracketed_paste_fills_the_fields() {
 }
 
 #[test]
+fn a_pasted_control_plane_command_joins_a_control_plane_node() {
+    let mut a = app();
+    let key_hex = "ab".repeat(32);
+    let cmd = format!(
+        "kubestrap join 192.0.2.10:6443 --token {TOKEN} --discovery-token-ca-cert-hash {PIN} --control-plane --certificate-key {key_hex} --apiserver-advertise-address 192.0.2.11"
+    );
+    assert!(update(&mut a, JoinMsg::Paste(cmd)).is_empty());
+    let notice = a.notice.clone().unwrap();
+    assert!(notice.contains("control-plane"), "{notice}");
+    assert!(!notice.contains(&key_hex), "the key is a secret: {notice}");
+    let fx = update(&mut a, key(KeyCode::Enter));
+    let [JoinEffect::Start(cfg)] = fx.as_slice() else {
+        panic!("{fx:?}")
+    };
+    let cp = cfg.control_plane.as_ref().expect("a control-plane join");
+    assert_eq!(cp.certificate_key, key_hex);
+    assert_eq!(cp.local_api_endpoint.advertise_address, "192.0.2.11");
+    assert_eq!(cp.local_api_endpoint.bind_port, 6443);
+    // A worker command pasted afterwards clears the control-plane flags.
+    let mut b = app();
+    update(
+        &mut b,
+        JoinMsg::Paste(format!(
+            "kubestrap join 192.0.2.10:6443 --token {TOKEN} --discovery-token-ca-cert-hash {PIN} --control-plane --certificate-key {key_hex}"
+        )),
+    );
+    update(&mut b, JoinMsg::Paste(pasted()));
+    assert!(!b.args().control_plane && b.args().certificate_key.is_none());
+}
+
+#[test]
 fn typed_paste_with_line_continuation_then_enter() {
     let mut a = app();
     typed(
@@ -600,4 +631,119 @@ fn snapshots_of_every_join_screen() {
         text.contains("too small") || text.contains("It is 60x20"),
         "{text}"
     );
+}
+
+/// The progress and done screens of a control-plane join: the etcd member steps (learner
+/// added, catch-up attempts live, promotion) under `etcd-join`.
+#[test]
+fn snapshots_of_a_control_plane_join() {
+    let mut a = app();
+    a.clock_ms = 0;
+    let cmd = format!(
+        "kubestrap join 192.0.2.10:6443 --token {TOKEN} --discovery-token-ca-cert-hash {PIN} --control-plane --certificate-key {} --apiserver-advertise-address 192.0.2.11",
+        "ab".repeat(32)
+    );
+    update(&mut a, JoinMsg::Paste(cmd));
+    update(&mut a, key(KeyCode::Enter));
+    assert_eq!(a.screen, JoinScreen::Progress);
+    let phases: Vec<&str> = a.progress.phases.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(phases, crate::join::CONTROL_PLANE_PHASES);
+    for p in [
+        "preflight",
+        "discovery",
+        "control-plane-prepare",
+        "check-etcd",
+        "kubelet-start",
+    ] {
+        update(&mut a, ev(Event::PhaseStarted { phase: p.into() }));
+        if p == "discovery" {
+            for m in [
+                "Reached 192.0.2.10:6443; cluster-info carries a signature for token abcdef"
+                    .to_string(),
+                "Signature of cluster-info checked with token abcdef".to_string(),
+                format!("Cluster CA CN=kubernetes matches the pinned hash {PIN}"),
+                "Fetched cluster-info again trusting only CA CN=kubernetes: unchanged".to_string(),
+            ] {
+                update(&mut a, log("discovery", LogLevel::Info, &m));
+            }
+        }
+        update(
+            &mut a,
+            ev(Event::PhaseFinished {
+                phase: p.into(),
+                elapsed_ms: 40,
+            }),
+        );
+    }
+    update(
+        &mut a,
+        ev(Event::PhaseStarted {
+            phase: "etcd-join".into(),
+        }),
+    );
+    update(
+        &mut a,
+        log(
+            "etcd-join",
+            LogLevel::Info,
+            "[etcd] Announced new etcd member joining to the existing etcd cluster (learner 10241977b841d938, https://192.0.2.11:2380)",
+        ),
+    );
+    update(
+        &mut a,
+        log(
+            "etcd-join",
+            LogLevel::Info,
+            "[etcd] The learner 10241977b841d938 started; promoting it to a voting member once it has caught up with the leader",
+        ),
+    );
+    update(
+        &mut a,
+        ev(Event::Probe {
+            component: crate::join::etcd::LEARNER_PROBE.into(),
+            url: "https://192.0.2.11:2380".into(),
+            attempt: 4,
+            outcome: ProbeOutcome::Error {
+                message: "etcdserver: can only promote a learner member which is in sync with leader (at https://192.0.2.10:2379)".into(),
+            },
+            elapsed_ms: 1_500,
+            timeout_ms: 120_000,
+        }),
+    );
+    a.clock_ms = 9_000;
+    assert_eq!(a.progress.etcd_add, Step::Done);
+    assert_eq!(a.progress.etcd_catch_up, Step::Active);
+    snap("progress_etcd_catch_up", &a);
+    update(
+        &mut a,
+        log(
+            "etcd-join",
+            LogLevel::Info,
+            "[etcd] The learner 10241977b841d938 was promoted to a voting member",
+        ),
+    );
+    assert_eq!(a.progress.etcd_promote, Step::Done);
+    for p in [
+        "etcd-join",
+        "kubelet-wait-bootstrap",
+        "control-plane-join",
+        "wait-control-plane",
+    ] {
+        update(&mut a, ev(Event::PhaseStarted { phase: p.into() }));
+        update(
+            &mut a,
+            ev(Event::PhaseFinished {
+                phase: p.into(),
+                elapsed_ms: 700,
+            }),
+        );
+    }
+    update(
+        &mut a,
+        ev(Event::Finished {
+            outcome: RunOutcome::Succeeded,
+        }),
+    );
+    assert_eq!(a.screen, JoinScreen::Done);
+    snap("done_control_plane", &a);
 }

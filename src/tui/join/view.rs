@@ -333,6 +333,9 @@ fn progress_lines(app: &JoinApp, st: Styles, w: usize, l: &mut Vec<Line<'static>
                     wrapped(l, &format!("    {m}"), w, 6, st.dim());
                 }
             }
+            if name == "etcd-join" {
+                etcd_lines(app, st, w, l);
+            }
             if name == "kubelet-wait-bootstrap"
                 && let Some(pr) = &p.bootstrap_probe
             {
@@ -353,6 +356,50 @@ fn progress_lines(app: &JoinApp, st: Styles, w: usize, l: &mut Vec<Line<'static>
     for warn in &p.warnings {
         wrapped(l, &format!("! {warn}"), w, 2, st.warn());
     }
+}
+
+/// The etcd member steps of a control-plane join: add learner, catch-up (live attempts),
+/// promote.
+fn etcd_lines(app: &JoinApp, st: Styles, w: usize, l: &mut Vec<Line<'static>>) {
+    let p = &app.progress;
+    // The log names it as "learner <id>, <peer URL>".
+    let add = match p
+        .etcd_learner
+        .as_deref()
+        .and_then(|s| s.strip_prefix("learner "))
+        .and_then(|s| s.split_once(", "))
+    {
+        Some((id, peer)) => format!("add this node as etcd learner {id} ({peer})"),
+        None => "add this node as an etcd learner".to_string(),
+    };
+    step_line(l, w, st, p.etcd_add, app.clock_ms, &add);
+    step_line(
+        l,
+        w,
+        st,
+        p.etcd_catch_up,
+        app.clock_ms,
+        "learner started and caught up with the leader",
+    );
+    if matches!(p.etcd_catch_up, Step::Active | Step::Failed)
+        && let Some(pr) = &p.etcd_probe
+    {
+        wrapped(
+            l,
+            &format!("      {}", probe_line(pr, "catch-up")),
+            w,
+            8,
+            st.dim(),
+        );
+    }
+    step_line(
+        l,
+        w,
+        st,
+        p.etcd_promote,
+        app.clock_ms,
+        "promoted to a voting member",
+    );
 }
 
 /// The cluster CA for the user to compare with the pin printed on the control plane.
@@ -413,6 +460,28 @@ fn done(app: &JoinApp, st: Styles, w: usize) -> Vec<Line<'static>> {
             0,
             ratatui::style::Style::default(),
         );
+    } else if app
+        .config
+        .as_ref()
+        .is_some_and(|c| c.control_plane.is_some())
+    {
+        wrapped(
+            &mut l,
+            "This node has joined the cluster and a new control plane instance was created:",
+            w,
+            0,
+            st.ok(),
+        );
+        let plain = ratatui::style::Style::default();
+        for m in [
+            "  * Certificate signing request was sent to apiserver and approval was received.",
+            "  * The Kubelet was informed of the new secure connection details.",
+            "  * Control plane label and taint were applied to the new node.",
+            "  * The Kubernetes control plane instances scaled up.",
+            "  * A new etcd member was added to the local/stacked etcd cluster.",
+        ] {
+            wrapped(&mut l, m, w, 4, plain);
+        }
     } else {
         l.push(Line::from(Span::styled(
             "This node has joined the cluster.",

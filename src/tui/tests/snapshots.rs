@@ -70,6 +70,23 @@ fn snapshots_of_every_screen() {
     send(&mut c, [ctrl('c')]);
     snap("run_confirm_cancel", &c);
     snap("done", &done_app());
+    // High availability: both join commands, the certificate key and its lifetime.
+    let mut ha = running_app(false);
+    send(
+        &mut ha,
+        [
+            Msg::Engine(Event::JoinReady(JoinInfo {
+                endpoint: "cp.example:6443".into(),
+                certificate_key: Some("0123456789abcdef".repeat(4)),
+                control_plane: true,
+                ..join()
+            })),
+            Msg::Engine(Event::Finished {
+                outcome: RunOutcome::Succeeded,
+            }),
+        ],
+    );
+    snap("done_ha", &ha);
     snap("failure", &failed_app());
     send(&mut c, [key(KeyCode::Char('y'))]);
     send(

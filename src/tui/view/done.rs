@@ -45,12 +45,16 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect, st: Styles) {
         if let Some(cp) =
             j.control_plane_command(crate::engine::JoinInfo::CONTROL_PLANE_JOIN_PROGRAM)
         {
-            l.push(Line::from(format!(
-                "Join more control-plane nodes {}:",
-                crate::engine::JoinInfo::CONTROL_PLANE_JOIN_NOTE
-            )));
+            l.push(Line::from(
+                "Join more control-plane nodes (run as root on each):",
+            ));
             for t in wrap_command(&cp, w) {
                 l.push(Line::from(Span::styled(t, st.accent())));
+            }
+            if j.certificate_key.is_some() {
+                for t in wrap_text(crate::engine::JoinInfo::CERTIFICATE_KEY_SHORT, w, 2) {
+                    l.push(Line::from(t));
+                }
             }
         }
         let ttl = match j.token_ttl_secs {
