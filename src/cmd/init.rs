@@ -38,6 +38,12 @@ pub fn run(root: Option<PathBuf>, args: InitArgs) -> i32 {
         },
         None => None,
     };
+    // A run that changes this machine (not a dry run, not under --root, not one phase).
+    let real_run = !args.dry_run
+        && only.is_none()
+        && root
+            .as_deref()
+            .is_none_or(|r| r == std::path::Path::new("/"));
     // The dry-run directory (private, removed at the end unless the user named it).
     let (host, dry_dir) = match crate::cli::init_host(root, &args) {
         Ok(h) => h,
@@ -58,6 +64,21 @@ pub fn run(root: Option<PathBuf>, args: InitArgs) -> i32 {
         ),
         Err(e) => return super::fail(e),
     };
+    // An advertise address of another machine: a warning above, an error for a real run.
+    if real_run
+        && let Some(mut e) = crate::config::validate::advertise_on_host_problem(&cfg, &facts, true)
+    {
+        if let Some(crate::config::Source::File { line }) = cfg.sources.get(&e.path) {
+            e.line = Some(*line);
+        }
+        let source = args
+            .flags
+            .config
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default();
+        return super::fail(crate::config::load::ConfigErrors::new(&source, vec![e]));
+    }
     if let Err(e) =
         crate::phases::external_ca::check_external_ca(host.as_ref(), &cfg, args.flags.upload_certs)
     {

@@ -112,6 +112,14 @@ pub fn check_name(name: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Checks a value typed for flag `name` with the rule of the config files and flags
+/// ([`crate::config::validate::validate_extra_arg_value`]) for Kubernetes `version`. `Err`
+/// names the flag, the value and the rule.
+pub fn check_value(name: &str, value: &str, version: &str) -> Result<(), String> {
+    crate::config::validate::validate_extra_arg_value(COMPONENT, name.trim(), value, version)
+        .map_err(|e| format!("{} {value:?} {e}", name.trim()))
+}
+
 /// Which column of an entry is being edited.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ArgCol {

@@ -154,9 +154,20 @@ fn export_asks_for_a_path_and_confirms_overwrite() {
         a.notice.as_deref(),
         Some("✓ kubeadm.yaml exported to out.yaml")
     );
-    assert!(contents.starts_with("apiVersion: kubeadm.k8s.io/v1beta4\nkind: InitConfiguration\n"));
+    // the writer of every export (config::export): kubeadm's key order, and it loads back
+    assert!(contents.starts_with("apiVersion: kubeadm.k8s.io/v1beta4\n"));
+    let loaded = crate::config::load::load_documents(&contents, "out.yaml").expect("loads");
     assert!(
-        contents.contains("---\napiVersion: kubeadm.k8s.io/v1beta4\nkind: ClusterConfiguration\n")
+        loaded.init.is_some() && loaded.cluster.is_some(),
+        "{contents}"
+    );
+    assert_eq!(
+        contents,
+        crate::config::export::export_init(
+            a.config.as_ref().unwrap(),
+            crate::config::load::ApiVersion::V1beta4,
+            false
+        )
     );
 }
 
