@@ -1127,7 +1127,11 @@ fn trap_networking() {
     });
     let mut cfg = example_init_config("v1.37.2");
     cfg.cluster.networking.pod_subnet = "10.244.0.0/16".into();
-    let e = validate_init(&cfg, &hf);
+    // (the example's advertise address is on none of these interfaces: a warning of its own)
+    let e: Vec<FieldError> = validate_init(&cfg, &hf)
+        .into_iter()
+        .filter(|e| e.path != "localAPIEndpoint.advertiseAddress")
+        .collect();
     assert_eq!(e.len(), 1);
     assert!(
         e[0].warning
@@ -2422,4 +2426,59 @@ fn unknown_component_fields_come_with_every_other_problem_in_one_run() {
         all.contains("is a loopback address") && all.contains("did you mean cgroupDriver?"),
         "{all}"
     );
+}
+
+/// Issue 12 item 4: an advertise address that is on none of this machine's interfaces is a
+/// warning of `validate_init` (dry runs, `config validate`, the wizard's fields) and an error
+/// for a real run; an address of the host, or a host whose interfaces are unknown, passes.
+#[test]
+fn an_advertise_address_not_on_this_machine_is_an_error_for_a_real_init_and_a_warning_otherwise() {
+    use kubestrap::host::Host;
+    let host = kubestrap::host::FakeHost::new().unwrap();
+    let f = host.facts();
+    let mut cfg = example_init_config("v1.37.2");
+    cfg.init.local_api_endpoint.advertise_address = "192.0.2.99".into();
+    let errs = validate_init(&cfg, &f);
+    let w: Vec<&FieldError> = errs
+        .iter()
+        .filter(|e| e.path == "localAPIEndpoint.advertiseAddress")
+        .collect();
+    assert_eq!(w.len(), 1, "{errs:?}");
+    assert!(w[0].warning);
+    assert_eq!(
+        w[0].to_string(),
+        "localAPIEndpoint.advertiseAddress: \"192.0.2.99\" is not an address of any interface of this machine (it has 192.168.1.10 (eth0)); etcd and the API server could not listen on it (a real init refuses it)"
+    );
+    let e = advertise_on_host_problem(&cfg, &f, true).unwrap();
+    assert!(!e.warning);
+    assert!(!e.rule.contains("a real init refuses it"), "{e}");
+    cfg.init.local_api_endpoint.advertise_address = "192.168.1.10".into();
+    assert_eq!(advertise_on_host_problem(&cfg, &f, true), None);
+    assert!(
+        validate_init(&cfg, &f)
+            .iter()
+            .all(|e| e.path != "localAPIEndpoint.advertiseAddress")
+    );
+    cfg.init.local_api_endpoint.advertise_address = "192.0.2.99".into();
+    assert_eq!(advertise_on_host_problem(&cfg, &facts(), true), None);
+    // --non-interactive dry run on this machine: a warning, the run goes on
+    let dir = tempfile::tempdir().unwrap();
+    let (_, out, err) = kubestrap(&[
+        "--root",
+        dir.path().to_str().unwrap(),
+        "init",
+        "--dry-run",
+        "--non-interactive",
+        "--apiserver-advertise-address",
+        "203.0.113.77",
+        "--node-name",
+        "cp1",
+    ]);
+    let all = format!("{out}{err}");
+    assert!(
+        all.contains("\"203.0.113.77\" is not an address of any interface of this machine")
+            && all.contains("(a real init refuses it)"),
+        "{all}"
+    );
+    assert!(all.contains("[certs]"), "the dry run went on: {all}");
 }
