@@ -2482,3 +2482,71 @@ fn an_advertise_address_not_on_this_machine_is_an_error_for_a_real_init_and_a_wa
     );
     assert!(all.contains("[certs]"), "the dry run went on: {all}");
 }
+
+/// Issue 12 item 5: the loader's problems (an unknown field, a YAML 1.1 boolean in a string
+/// field, a value of the wrong type) come with the validation's (a loopback advertise
+/// address, an extra arg value its flag refuses) in one run of `config validate` and of
+/// `init --config`, each with its line, in file order; nothing is reported twice.
+#[test]
+fn loader_and_validation_problems_are_reported_together_in_one_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("k.yaml");
+    std::fs::write(
+        &p,
+        "apiVersion: kubeadm.k8s.io/v1beta4
+kind: InitConfiguration
+localAPIEndpoint:
+  advertiseAddress: 127.0.0.1
+  bindPort: abc
+nodeRegistration:
+  name: cp1
+  critSocket: unix:///run/containerd/containerd.sock
+---
+apiVersion: kubeadm.k8s.io/v1beta4
+kind: ClusterConfiguration
+clusterName: off
+apiServer:
+  extraArgs:
+  - name: audit-log-maxage
+    value: ten
+",
+    )
+    .unwrap();
+    let want = [
+        "localAPIEndpoint.advertiseAddress: \"127.0.0.1\" is a loopback address",
+        "localAPIEndpoint.bindPort: \"abc\" expected an integer, found a string (line 5)",
+        "nodeRegistration.critSocket: \"unix:///run/containerd/containerd.sock\" unknown field (did you mean criSocket?) (line 8)",
+        "clusterName: \"off\" is read as a boolean by kubeadm's YAML 1.1 decoder, but this field is a string: quote it (\"off\") (line 12)",
+        "apiServer.extraArgs[0].value: \"ten\" is not a valid value of kube-apiserver --audit-log-maxage",
+    ];
+    let check = |what: &str, text: &str| {
+        let lines: Vec<&str> = text.lines().filter(|l| l.contains("k.yaml: ")).collect();
+        assert_eq!(lines.len(), want.len(), "{what}:\n{text}");
+        for (l, w) in lines.iter().zip(want) {
+            assert!(l.contains(w), "{what}: {w:?} not in {l:?}\n{text}");
+        }
+        assert!(
+            lines[0].ends_with("(line 4)") && lines[4].ends_with("(line 16)"),
+            "{text}"
+        );
+    };
+    let (code, out, err) = kubestrap(&["config", "validate", "--config", p.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    check("config validate", &format!("{out}{err}"));
+    let root = dir.path().join("root");
+    std::fs::create_dir(&root).unwrap();
+    let (code, out, err) = kubestrap(&[
+        "--root",
+        root.to_str().unwrap(),
+        "init",
+        "--dry-run",
+        "--non-interactive",
+        "--config",
+        p.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1);
+    check("init --config", &format!("{out}{err}"));
+    // the library's strict loader reports the loader's three at once too
+    let e = load_documents(&std::fs::read_to_string(&p).unwrap(), "k.yaml").unwrap_err();
+    assert_eq!(e.errors.len(), 3, "{e}");
+}
