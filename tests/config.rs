@@ -2550,3 +2550,56 @@ apiServer:
     let e = load_documents(&std::fs::read_to_string(&p).unwrap(), "k.yaml").unwrap_err();
     assert_eq!(e.errors.len(), 3, "{e}");
 }
+
+/// Issue 12 item 2: extraArgs values of `feature-gates` are checked against the component's
+/// gates of the carried version (and locked values), admission plugin names against
+/// kube-apiserver's, in files as in the wizard; each problem names the entry and its line.
+#[test]
+fn feature_gates_and_admission_plugins_in_extra_args_are_checked_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("k.yaml");
+    std::fs::write(
+        &p,
+        "apiVersion: kubeadm.k8s.io/v1beta4
+kind: ClusterConfiguration
+kubernetesVersion: v1.37.2
+apiServer:
+  extraArgs:
+  - name: feature-gates
+    value: APIServerIdentity=true,NoSuchGate=true
+  - name: enable-admission-plugins
+    value: NodeRestriction,AlwaysPullImage
+controllerManager:
+  extraArgs:
+  - name: feature-gates
+    value: wardle:Foo=true
+scheduler:
+  extraArgs:
+  - name: feature-gates
+    value: AllAlpha=yes
+",
+    )
+    .unwrap();
+    let (code, out, err) = kubestrap(&["config", "validate", "--config", p.to_str().unwrap()]);
+    assert_eq!(code, 1, "{out}{err}");
+    let all = format!("{out}{err}");
+    for want in [
+        "apiServer.extraArgs[0].value: \"APIServerIdentity=true,NoSuchGate=true\" is not a valid value of kube-apiserver --feature-gates: entry \"NoSuchGate=true\": NoSuchGate is not a feature gate of kube-apiserver v1.37, and kube-apiserver would exit at start (line 7)",
+        "apiServer.extraArgs[1].value: \"NodeRestriction,AlwaysPullImage\" is not a valid value of kube-apiserver --enable-admission-plugins: names an admission plugin that kube-apiserver v1.37 does not have: AlwaysPullImage (did you mean AlwaysPullImages?)",
+        "controllerManager.extraArgs[0].value: \"wardle:Foo=true\" is not a valid value of kube-controller-manager --feature-gates: entry \"wardle:Foo=true\" names component \"wardle\"",
+        "scheduler.extraArgs[0].value: \"AllAlpha=yes\" is not a valid value of kube-scheduler --feature-gates: entry \"AllAlpha=yes\": \"yes\" is not a boolean (true or false)",
+    ] {
+        assert!(all.contains(want), "{want}\nnot in:\n{all}");
+    }
+    // the same value for another carried version: only the form is checked
+    let mut cfg = example_init_config("v1.34.4");
+    cfg.cluster.api_server.extra_args = vec![Arg {
+        name: "feature-gates".into(),
+        value: "NoSuchGate=true".into(),
+    }];
+    assert!(
+        validate_init(&cfg, &facts())
+            .iter()
+            .all(|e| !e.path.starts_with("apiServer.extraArgs")),
+    );
+}

@@ -747,6 +747,30 @@ fn every_category_of_bad_value_is_shown_in_the_wizard_and_the_export_loads() {
     retype(&mut w, "30");
     w.send(ENTER);
     wait_msg(&w, "= 30", 5);
+    // ... a feature gate the version does not have, and an admission plugin name
+    w.send("a");
+    w.send("feature-gates");
+    w.send(TAB);
+    w.send("APIServerIdentiy=true");
+    w.send(ENTER);
+    wait_msg(
+        &w,
+        "APIServerIdentiy is not a feature gate of kube-apiserver v1.37 (did you mean APIServerIdentity?)",
+        5,
+    );
+    enter_is_refused(&mut w, args, "(did you mean APIServerIdentity?)");
+    retype(&mut w, "APIServerIdentity=true");
+    w.send(ENTER);
+    wait_msg(&w, "= APIServerIdentity=true", 5);
+    w.send("a");
+    w.send("enable-admission-plugins");
+    w.send(TAB);
+    w.send("NodeRestriction,AlwaysPullImage");
+    w.send(ENTER);
+    wait_msg(&w, "AlwaysPullImage (did you mean AlwaysPullImages?)", 5);
+    retype(&mut w, "NodeRestriction,AlwaysPullImages");
+    w.send(ENTER);
+    wait_msg(&w, "= NodeRestriction,AlwaysPullImages", 5);
     // ... a YAML 1.1 boolean look-alike in a string flag: accepted, exported quoted
     w.send("a");
     w.send("external-hostname");

@@ -1,7 +1,9 @@
 //! One extraArgs entry of a control-plane component, the rule shared by the file loader
 //! (`check_extra_args`), `--non-interactive` flags and the wizard's extra-arguments editor:
 //! the name must be a flag the component knows, and the value one the component's own flag
-//! parser takes (by the flag's type, see [`flags::check_flag_value`]).
+//! parser takes (by the flag's type, see [`flags::check_flag_value`]; `feature-gates` against
+//! the component's gates and admission plugin names against kube-apiserver's, see
+//! [`crate::config::gates`]).
 
 use super::*;
 
@@ -25,6 +27,22 @@ pub fn validate_extra_arg_value(
     value: &str,
     version: &str,
 ) -> Result<(), String> {
-    let _ = version;
-    flags::check_flag_value(component, name, value)
+    flags::check_flag_value(component, name, value)?;
+    let minor = versions::minor_of(version);
+    let what = |e: String| {
+        format!(
+            "is not a valid value of {component} --{name}: {e}, and {component} would exit at start"
+        )
+    };
+    match name {
+        "feature-gates" => {
+            crate::config::gates::check_feature_gates(component, value, minor).map_err(what)
+        }
+        "enable-admission-plugins" | "disable-admission-plugins" | "admission-control"
+            if component == "kube-apiserver" =>
+        {
+            crate::config::gates::check_admission_plugins(value, minor).map_err(what)
+        }
+        _ => Ok(()),
+    }
 }
