@@ -17,6 +17,8 @@ use kubestrap::config::*;
 use kubestrap::host::{HostFacts, InterfaceAddr};
 use proptest::prelude::*;
 
+mod support;
+
 fn facts() -> HostFacts {
     HostFacts {
         hostname: " CP1 ".into(),
@@ -1405,7 +1407,7 @@ fn arb_config(v1beta3: bool) -> impl Strategy<Value = InitConfig> {
             arb_args(
                 &[
                     "audit-log-path",
-                    "feature-gates",
+                    "etcd-prefix",
                     "audit-policy-file",
                     "tls-cipher-suites",
                 ],
@@ -2602,4 +2604,93 @@ scheduler:
             .iter()
             .all(|e| !e.path.starts_with("apiServer.extraArgs")),
     );
+}
+
+/// Issue 12 item 2: an extraArgs override of a kube-apiserver flag kubestrap derives from
+/// another answer is refused naming the field to change where kubeadm v1.37.2 breaks on it
+/// (secure-port, service-cluster-ip-range, etcd-servers), warned where kubeadm goes on
+/// (advertise-address, certificate files), and passes when it equals the derived value; the
+/// later entry is the one that counts. The real kubeadm accepts the file (it does not look).
+#[test]
+fn overrides_of_derived_apiserver_flags_are_refused_or_warned_naming_the_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("k.yaml");
+    std::fs::write(
+        &p,
+        "apiVersion: kubeadm.k8s.io/v1beta4
+kind: InitConfiguration
+localAPIEndpoint:
+  advertiseAddress: 192.0.2.10
+  bindPort: 6443
+---
+apiVersion: kubeadm.k8s.io/v1beta4
+kind: ClusterConfiguration
+kubernetesVersion: v1.37.2
+apiServer:
+  extraArgs:
+  - name: secure-port
+    value: \"7443\"
+  - name: service-cluster-ip-range
+    value: 10.100.0.0/16
+  - name: etcd-servers
+    value: https://10.0.0.5:2379
+  - name: advertise-address
+    value: 192.0.2.11
+  - name: tls-cert-file
+    value: /etc/kubernetes/pki/custom.crt
+  - name: client-ca-file
+    value: /etc/kubernetes/pki/ca.crt
+",
+    )
+    .unwrap();
+    let (code, out, err) = kubestrap(&["config", "validate", "--config", p.to_str().unwrap()]);
+    assert_eq!(code, 1, "{out}{err}");
+    let all = format!("{out}{err}");
+    let lines: Vec<&str> = all.lines().filter(|l| l.contains("extraArgs")).collect();
+    assert_eq!(lines.len(), 5, "{all}");
+    for (i, field, refused) in [
+        (0, "localAPIEndpoint.bindPort", true),
+        (1, "networking.serviceSubnet", true),
+        (2, "etcd.external.endpoints", true),
+        (3, "localAPIEndpoint.advertiseAddress", false),
+        (4, "certificatesDir", false),
+    ] {
+        let l = lines
+            .iter()
+            .find(|l| l.contains(&format!("apiServer.extraArgs[{i}].value")))
+            .unwrap_or_else(|| panic!("entry {i}: {all}"));
+        assert!(
+            l.contains(&format!("which kubestrap derives from {field}")),
+            "{l}"
+        );
+        assert_eq!(l.contains("warning: "), !refused, "{l}");
+        if refused {
+            assert!(l.contains(&format!("set {field} instead")), "{l}");
+        }
+    }
+    // client-ca-file with the derived value: nothing to say
+    assert!(!all.contains("extraArgs[5]"), "{all}");
+    // a later entry equal to the derived value wins
+    let mut cfg = example_init_config("v1.37.2");
+    cfg.init.local_api_endpoint.bind_port = 6443;
+    cfg.cluster.api_server.extra_args = vec![
+        Arg {
+            name: "secure-port".into(),
+            value: "7443".into(),
+        },
+        Arg {
+            name: "secure-port".into(),
+            value: "6443".into(),
+        },
+    ];
+    assert!(derived_override_problems(&cfg).is_empty());
+    // kubeadm itself takes the file: the refusal is kubestrap's (README: where it differs)
+    if let Some(bins) = support::k8s::bin_dir() {
+        let (code, out, err) = support::k8s::run(
+            &bins.join("kubeadm"),
+            &["config", "validate", "--config", p.to_str().unwrap()],
+            &[],
+        );
+        assert_eq!(code, 0, "{out}{err}");
+    }
 }

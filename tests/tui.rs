@@ -771,6 +771,21 @@ fn every_category_of_bad_value_is_shown_in_the_wizard_and_the_export_loads() {
     retype(&mut w, "NodeRestriction,AlwaysPullImages");
     w.send(ENTER);
     wait_msg(&w, "= NodeRestriction,AlwaysPullImages", 5);
+    // ... an override of a flag kubestrap derives from another answer, where kubeadm breaks
+    w.send("a");
+    w.send("secure-port");
+    w.send(TAB);
+    w.send("7443");
+    w.send(ENTER);
+    wait_msg(
+        &w,
+        "secure-port \"7443\" overrides --secure-port \"6443\", which kubestrap derives from localAPIEndpoint.bindPort",
+        5,
+    );
+    enter_is_refused(&mut w, args, "set localAPIEndpoint.bindPort instead");
+    w.send(ESC);
+    // (a key right after Esc would be read as Alt+key)
+    std::thread::sleep(Duration::from_millis(300));
     // ... a YAML 1.1 boolean look-alike in a string flag: accepted, exported quoted
     w.send("a");
     w.send("external-hostname");

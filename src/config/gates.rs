@@ -28,11 +28,8 @@ const GATES: &[(&str, &str)] = &[
 
 const PLUGINS: &str = include_str!("../../assets/admission-plugins.txt");
 
-/// One component's gates: the minor version of the list, and (name, locked value) sorted.
-struct Gates {
-    minor: u32,
-    gates: Vec<(&'static str, Option<bool>)>,
-}
+/// One component's gates: (name, locked value), sorted.
+type Gates = Vec<(&'static str, Option<bool>)>;
 
 fn entries(text: &'static str) -> impl Iterator<Item = (&'static str, &'static str)> {
     text.lines()
@@ -60,13 +57,7 @@ fn table() -> &'static Vec<(&'static str, Gates)> {
                     .map(|(n, v)| (n, v.trim().parse::<bool>().ok()))
                     .collect();
                 gates.sort_unstable();
-                (
-                    *c,
-                    Gates {
-                        minor: list_minor(text),
-                        gates,
-                    },
-                )
+                (*c, gates)
             })
             .collect()
     })
@@ -78,7 +69,7 @@ pub fn known_gates(component: &str) -> &'static [(&'static str, Option<bool>)] {
     table()
         .iter()
         .find(|(c, _)| *c == component)
-        .map(|(_, g)| g.gates.as_slice())
+        .map(|(_, g)| g.as_slice())
         .unwrap_or(&[])
 }
 

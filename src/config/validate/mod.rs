@@ -146,6 +146,7 @@ pub fn validate_init(cfg: &InitConfig, facts: &HostFacts) -> Vec<FieldError> {
     if validate_advertise_address(adv).is_ok() {
         r.errs.extend(advertise_on_host_problem(cfg, facts, false));
     }
+    r.errs.extend(derived_override_problems(cfg));
     r.errs
         .extend(crate::config::validate_values::check_init(cfg));
     crate::config::validate_values::prefer_variable_hint(&mut r.errs);

@@ -27,6 +27,7 @@ pub(super) fn on_args_key(app: &mut App, k: KeyEvent) {
                 let name = ed.name.value().trim().to_string();
                 let checked = args::check_name(&name).and_then(|()| {
                     args::check_value(&name, ed.value.value(), app.answers.version.trim())
+                        .and_then(|()| args::check_derived(&name, ed.value.value(), &app.answers))
                         .inspect_err(|_| ed.col = Some(ArgCol::Value))
                 });
                 match checked {
