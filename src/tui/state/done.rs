@@ -11,7 +11,7 @@ pub(super) fn on_done_key(app: &mut App, k: KeyEvent) -> Vec<Effect> {
         KeyCode::Char('c') => {
             if let Some(j) = &app.run.join {
                 let cmd = j.worker_command("kubestrap");
-                app.notice = Some("✓ join command copied to the clipboard (OSC 52)".into());
+                app.notice = Some("join command sent to the terminal clipboard (OSC 52)".into());
                 return vec![Effect::Copy(cmd)];
             }
         }
