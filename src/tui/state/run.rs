@@ -142,6 +142,22 @@ pub struct RunState {
 /// Keep at most this many log lines.
 pub const LOG_CAP: usize = 10_000;
 
+impl RunState {
+    /// What the preflight phase's row shows once it has finished: `Error` when a check failed
+    /// and was not ignored (a dry run goes on past it), `Warning` when one warned or an error
+    /// was ignored, `Pass` otherwise; so the phase list never shows ✓ over failed checks.
+    pub fn preflight_outcome(&self) -> Severity {
+        let failed = |c: &&CheckRow| c.severity == Severity::Error && !c.ignored;
+        if self.checks.iter().any(|c| failed(&c)) {
+            Severity::Error
+        } else if self.checks.iter().any(|c| c.severity != Severity::Pass) {
+            Severity::Warning
+        } else {
+            Severity::Pass
+        }
+    }
+}
+
 impl Default for RunState {
     fn default() -> Self {
         RunState {

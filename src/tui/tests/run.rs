@@ -395,3 +395,25 @@ fn preflight_fix_asks_first_then_applies_and_the_recheck_updates_the_row() {
     assert_eq!(swap.len(), 1);
     assert_eq!(swap[0].severity, Severity::Pass);
 }
+
+/// Issue 12 item 7: a finished preflight phase whose checks warned shows `!`, one whose check
+/// failed (a dry run goes on) shows `✗`; never `✓`.
+#[test]
+fn the_phase_list_marks_preflight_by_its_checks() {
+    let a = running_app(false);
+    assert_eq!(a.run.preflight_outcome(), Severity::Warning);
+    let s = render(&a, 120, 40);
+    assert!(
+        s.contains("! preflight") && !s.contains("✓ preflight"),
+        "{s}"
+    );
+    let mut b = a.clone();
+    b.run.checks[0].severity = Severity::Error;
+    let s = render(&b, 120, 40);
+    assert!(
+        s.contains("✗ preflight") && !s.contains("✓ preflight"),
+        "{s}"
+    );
+    b.run.checks[0].ignored = true;
+    assert_eq!(b.run.preflight_outcome(), Severity::Warning);
+}

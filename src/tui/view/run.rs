@@ -91,6 +91,14 @@ fn draw_phases(app: &App, frame: &mut Frame, area: Rect, st: Styles) {
                     st.accent(),
                     fmt_ms(app.clock_ms.saturating_sub(*started_ms)),
                 ),
+                PhaseStatus::Done { elapsed_ms } if p.name == "preflight" => {
+                    let (sym, style) = match app.run.preflight_outcome() {
+                        Severity::Error => ("✗", st.err()),
+                        Severity::Warning => ("!", st.warn()),
+                        Severity::Pass => ("✓", st.ok()),
+                    };
+                    (sym, style, fmt_ms(*elapsed_ms))
+                }
                 PhaseStatus::Done { elapsed_ms } => ("✓", st.ok(), fmt_ms(*elapsed_ms)),
                 PhaseStatus::Skipped { .. } => ("-", st.dim(), "skipped".into()),
                 PhaseStatus::Failed { elapsed_ms } => ("✗", st.err(), fmt_ms(*elapsed_ms)),
