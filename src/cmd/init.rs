@@ -170,7 +170,7 @@ pub fn run(root: Option<PathBuf>, args: InitArgs) -> i32 {
                 }
             }
         });
-        let events = consume(format, rx, show_secrets).await;
+        let events = consume(format, rx, show_secrets, dry_path.is_some()).await;
         ctrl_c.abort();
         let outcome = handle.await.unwrap_or(RunOutcome::Failed {
             phase: "engine".into(),
@@ -188,11 +188,38 @@ async fn consume(
     format: OutputFormat,
     mut rx: tokio::sync::mpsc::UnboundedReceiver<Event>,
     show_secrets: bool,
+    dry_run: bool,
 ) -> Vec<Event> {
     let mut seen = Vec::new();
     let stdout = std::io::stdout();
     let stderr = std::io::stderr();
     while let Some(ev) = rx.recv().await {
+        // A dry run that a real run would not get through does not end as "succeeded".
+        if dry_run
+            && format == OutputFormat::Json
+            && matches!(
+                ev,
+                Event::Finished {
+                    outcome: RunOutcome::Succeeded
+                }
+            )
+        {
+            let errors: Vec<String> = unresolved_preflight_errors(&seen)
+                .into_iter()
+                .map(|(n, _)| n)
+                .collect();
+            if !errors.is_empty() {
+                let mut o = stdout.lock();
+                let _ = writeln!(
+                    o,
+                    "{}",
+                    crate::output::json::dry_run_would_stop("preflight", &errors)
+                );
+                let _ = o.flush();
+                seen.push(ev);
+                continue;
+            }
+        }
         let shown = crate::output::shown(&ev, show_secrets);
         if let Some(line) = crate::output::format_event(format, &shown) {
             let to_err = format == OutputFormat::Text && matches!(ev, Event::PhaseFailed { .. });
@@ -240,15 +267,14 @@ fn summary(
     let errors = unresolved_preflight_errors(events);
     if format == OutputFormat::Text {
         if let Some(d) = dry_dir {
-            if !errors.is_empty() {
+            if !errors.is_empty() && *outcome == RunOutcome::Succeeded {
                 let names: Vec<&str> = errors.iter().map(|(n, _)| n.as_str()).collect();
                 println!(
-                    "[dryrun] A real init would stop in preflight on {} error(s): {}",
+                    "[dryrun] Dry run finished in {d}; a real run would stop in preflight on {} error(s): {}",
                     names.len(),
                     names.join(", ")
                 );
-            }
-            if *outcome == RunOutcome::Succeeded {
+            } else if *outcome == RunOutcome::Succeeded {
                 println!("[dryrun] Finished dry-running successfully in {d}");
             } else {
                 println!("[dryrun] The dry run stopped; it wrote its files in {d}");

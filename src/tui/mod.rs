@@ -368,10 +368,13 @@ fn finish(app: &App, result: std::io::Result<()>, show_secrets: bool) -> i32 {
         Some(RunOutcome::Succeeded) => {
             match app.run.join.as_ref().and_then(|j| j.root.as_ref()) {
                 Some(root) => {
-                    if let Some(t) = strings::dry_run_preflight_errors(&app.failing_checks()) {
-                        println!("[dryrun] {t}");
+                    // A dry run a real run would not get through is not called a success.
+                    match strings::dry_run_preflight_errors(&app.failing_checks()) {
+                        Some(t) => {
+                            println!("[dryrun] Dry run finished in {root}; {}\n", lower_first(&t))
+                        }
+                        None => println!("[dryrun] Finished dry-running successfully in {root}\n"),
                     }
-                    println!("[dryrun] Finished dry-running successfully in {root}\n");
                 }
                 None => println!("Your Kubernetes control-plane has initialized successfully!\n"),
             }
@@ -642,5 +645,14 @@ async fn event_loop(app: &mut App, link: Link, log_dir: &Path) -> std::io::Resul
         }
         let _ = FileKind::Export;
         let _ = Screen::Done;
+    }
+}
+
+/// `A real init …` → `a real init …` (a sentence continued after a semicolon).
+fn lower_first(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_lowercase().chain(c).collect(),
+        None => String::new(),
     }
 }
