@@ -5,7 +5,8 @@ use tui_input::Input;
 
 use super::{App, Effect, FileKind, Overlay, Pane};
 
-/// Keys of the done screen: `c` copies the join command, `w` writes it, `x` exports.
+/// Keys of the done screen: `c` copies the join command, `w` writes it, `x` exports, `p`
+/// reopens the run screen on the preflight results; Esc does nothing.
 pub(super) fn on_done_key(app: &mut App, k: KeyEvent) -> Vec<Effect> {
     match k.code {
         KeyCode::Char('c') => {
@@ -27,9 +28,16 @@ pub(super) fn on_done_key(app: &mut App, k: KeyEvent) -> Vec<Effect> {
                 input: Input::new("kubeadm.yaml".into()),
             }
         }
-        KeyCode::Char('q') | KeyCode::Esc | KeyCode::Enter => {
+        // Esc never quits from here (issue 12): q and Enter do.
+        KeyCode::Char('q') | KeyCode::Enter => {
             app.quit = true;
             return vec![Effect::Quit];
+        }
+        // The run screen again, on the preflight results (errors first, with their fixes).
+        KeyCode::Char('p') => {
+            app.screen = super::Screen::Run;
+            app.run.focus = Pane::Preflight;
+            app.run.pinned = true;
         }
         KeyCode::Up => {
             app.run.focus = Pane::Log;

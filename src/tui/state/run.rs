@@ -513,6 +513,12 @@ pub(super) fn on_run_key(app: &mut App, k: KeyEvent) {
         KeyCode::Char('q') | KeyCode::Esc if app.run.running => {
             app.overlay = Overlay::ConfirmCancel;
         }
+        // Reopened after a successful run (`p` on the done screen): back to it.
+        KeyCode::Char('q') | KeyCode::Esc
+            if matches!(app.run.outcome, Some(RunOutcome::Succeeded)) =>
+        {
+            app.screen = Screen::Done;
+        }
         _ => {}
     }
 }

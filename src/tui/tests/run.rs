@@ -417,3 +417,25 @@ fn the_phase_list_marks_preflight_by_its_checks() {
     b.run.checks[0].ignored = true;
     assert_eq!(b.run.preflight_outcome(), Severity::Warning);
 }
+
+/// Issue 12 items 7 and 12: Esc on the done screen does not quit; `p` reopens the run
+/// screen on the preflight results after the run ended, and Esc goes back to the done screen.
+#[test]
+fn done_screen_esc_stays_and_p_reopens_the_preflight_results() {
+    let mut a = done_app();
+    assert_eq!(a.screen, Screen::Done);
+    let fx = send(&mut a, [key(KeyCode::Esc)]);
+    assert!(fx.is_empty() && !a.quit, "{fx:?}");
+    assert_eq!(a.screen, Screen::Done);
+    send(&mut a, [key(KeyCode::Char('p'))]);
+    assert_eq!(a.screen, Screen::Run);
+    let s = render(&a, 80, 24);
+    assert!(
+        s.contains("Preflight checks") && s.contains("! warn Swap"),
+        "{s}"
+    );
+    assert!(s.contains("Esc back"), "{s}");
+    send(&mut a, [key(KeyCode::Esc)]);
+    assert_eq!(a.screen, Screen::Done);
+    assert!(!a.quit);
+}
