@@ -79,7 +79,7 @@ pub const KEYS_ARGS_EDIT: &str = "Tab name↔value (completes the name) · Enter
 pub const KEYS_REVIEW: &str = "Enter start · x export kubeadm.yaml · ↑↓ scroll · Esc back · ? help";
 pub const KEYS_RUN: &str = "Tab switch pane · ↑↓ scroll · f fix check · Ctrl-C cancel · ? help";
 pub const KEYS_DONE: &str =
-    "c copy join command · w write it · x export kubeadm.yaml · p preflight · q quit";
+    "c copy join command · w write it to a file · x export · p preflight · q quit";
 /// The run screen reopened after the run ended (`p` on the done screen).
 pub const KEYS_RUN_ENDED: &str = "Tab switch pane · ↑↓ scroll · f fix check · Esc back · ? help";
 pub const KEYS_FAILED: &str =
