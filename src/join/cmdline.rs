@@ -34,7 +34,12 @@ fn bad(msg: impl Into<String>) -> JoinInputError {
 /// `\`+newline continuations are joined, whitespace separates words, single and double
 /// quotes group, a backslash escapes the next character. Errors on an unclosed quote.
 pub fn split_words(text: &str) -> Result<Vec<String>, JoinInputError> {
-    let text = text.replace("\\\r\n", " ").replace("\\\n", " ");
+    // CRLF and CR line endings (terminals and Windows editors) read as LF; a backslash at a
+    // line's end continues the command.
+    let text = text
+        .replace("\r\n", "\n")
+        .replace('\r', "\n")
+        .replace("\\\n", " ");
     let mut words = Vec::new();
     let mut cur = String::new();
     let mut in_word = false;
@@ -506,6 +511,28 @@ mod tests {
         assert_eq!(cfg.node_registration.name, "worker-1");
         assert_eq!(cfg.ca_cert_path, DEFAULT_CA_CERT_PATH);
         assert_eq!(discovery_timeout(&cfg), Duration::from_secs(300));
+    }
+
+    /// Issue 12 item 11: the same pasted command with LF, CRLF or CR line endings, `\`
+    /// continuations and `sudo` parses alike.
+    #[test]
+    fn pasted_commands_parse_alike_with_lf_crlf_and_cr_line_endings() {
+        let lf = format!(
+            "sudo kubestrap join 192.168.1.10:6443 --token abcdef.0123456789abcdef \\\n    --discovery-token-ca-cert-hash {PIN}\n"
+        );
+        let want = parse_pasted(&lf).unwrap();
+        assert_eq!(want.endpoint.as_deref(), Some("192.168.1.10:6443"));
+        assert_eq!(want.discovery_token_ca_cert_hash, vec![PIN.to_string()]);
+        for eol in ["\r\n", "\r"] {
+            let text = lf.replace('\n', eol);
+            let got = parse_pasted(&text).unwrap_or_else(|e| panic!("{eol:?}: {e}"));
+            assert_eq!(got.endpoint, want.endpoint, "{eol:?}");
+            assert_eq!(got.token, want.token, "{eol:?}");
+            assert_eq!(
+                got.discovery_token_ca_cert_hash, want.discovery_token_ca_cert_hash,
+                "{eol:?}"
+            );
+        }
     }
 
     #[test]
