@@ -6,7 +6,7 @@ use ratatui::backend::TestBackend;
 
 use super::state::*;
 use crate::cli::JoinArgs;
-use crate::engine::{Event, LogLevel, ProbeOutcome, RunOutcome};
+use crate::engine::{Event, LogLevel, ProbeOutcome, RunOutcome, Severity};
 use crate::tui::state::Theme;
 
 const TOKEN: &str = "abcdef.0123456789abcdef";
@@ -600,4 +600,51 @@ fn snapshots_of_every_join_screen() {
         text.contains("too small") || text.contains("It is 60x20"),
         "{text}"
     );
+}
+
+/// Issue 12 item 7: the join progress screen lists the preflight errors that its "error(s)
+/// above would stop a real join" line refers to, under the preflight phase.
+#[test]
+fn the_join_screen_shows_the_preflight_errors_it_refers_to() {
+    let mut a = app();
+    update(&mut a, JoinMsg::Paste(pasted()));
+    update(&mut a, key(KeyCode::Enter));
+    for (name, severity, ignored) in [
+        (
+            "FileAvailable--etc-kubernetes-kubelet.conf",
+            Severity::Error,
+            false,
+        ),
+        ("Swap", Severity::Warning, false),
+        ("Port-10250", Severity::Error, true),
+    ] {
+        update(
+            &mut a,
+            ev(Event::Check {
+                name: name.into(),
+                severity,
+                message: format!("{name} failed"),
+                fix: None,
+                ignored,
+            }),
+        );
+    }
+    update(
+        &mut a,
+        log(
+            "preflight",
+            LogLevel::Warn,
+            "1 error(s) above would stop a real join here; the dry run continues",
+        ),
+    );
+    let s = render(&a, 80, 24);
+    assert!(
+        s.contains("✗ [FileAvailable--etc-kubernetes-kubelet.conf]"),
+        "{s}"
+    );
+    assert!(
+        !s.contains("[Port-10250]") && !s.contains("✗ [Swap]"),
+        "{s}"
+    );
+    assert!(s.contains("would stop a real join"), "{s}");
 }
