@@ -890,6 +890,58 @@ async fn dry_run_through_the_binary_text_and_json() {
 /// A dry-run join on a fresh machine (an empty root: no CRI socket, no kubelet) reports the
 /// preflight errors, goes on with discovery and the file writes, ends with the list of errors
 /// a real join would stop on and exits 0, as init's dry run does.
+/// Issue 12 item 9: `join --dry-run` without `--root` reads this machine's /proc and /sys
+/// (its writes go to the dry-run directory): the ip_forward check reports the real file's
+/// value, not that the file is missing from the empty dry-run directory.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dry_run_without_root_reads_this_machines_proc_and_sys() {
+    let c = cluster().await;
+    let dir = tempfile::tempdir().unwrap();
+    let dry = dir.path().join("dry");
+    let d = dry.to_str().unwrap().to_string();
+    let ep = c.server.addr.to_string();
+    let pin = c.pin.clone();
+    let (code, out, err) = tokio::task::spawn_blocking(move || {
+        kubestrap(&[
+            "join",
+            &ep,
+            "--token",
+            TOKEN,
+            "--discovery-token-ca-cert-hash",
+            &pin,
+            "--dry-run",
+            "--dry-run-dir",
+            &d,
+            "--non-interactive",
+            "--ignore-preflight-errors",
+            "IsPrivilegedUser",
+        ])
+    })
+    .await
+    .unwrap();
+    assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
+    let all = format!("{out}{err}");
+    let real = std::fs::read_to_string("/proc/sys/net/ipv4/ip_forward").ok();
+    assert!(
+        real.is_some(),
+        "this machine has /proc/sys/net/ipv4/ip_forward"
+    );
+    assert!(
+        !all.contains("/proc/sys/net/ipv4/ip_forward does not exist"),
+        "read from the dry-run directory instead of this machine:\n{all}"
+    );
+    assert_eq!(
+        all.contains("[ERROR FileContent--proc-sys-net-ipv4-ip_forward]"),
+        real.as_deref().map(str::trim) != Some("1"),
+        "{all}"
+    );
+    // ... and wrote only into the dry-run directory
+    assert!(
+        dry.join("etc/kubernetes/bootstrap-kubelet.conf").is_file(),
+        "{all}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dry_run_reports_preflight_errors_and_goes_on() {
     let c = cluster().await;

@@ -96,11 +96,11 @@ pub fn join_host(
             let d = DryRunDir::new("kubestrap-join-dryrun-", requested)
                 .map_err(|e| format!("cannot create the dry-run directory: {e}"))?;
             let path = d.path().to_path_buf();
-            let host = match root {
-                Some(r) => RealHost::dry_run_overlay(&r, &path),
-                None => RealHost::new(&path, true),
-            }
-            .map_err(|e| format!("--root: {e}"))?;
+            // Reads go through to the machine (`/` or `--root`): preflight reads the real
+            // /proc and /sys, not the empty dry-run directory.
+            let base = root.unwrap_or_else(|| PathBuf::from("/"));
+            let host =
+                RealHost::dry_run_overlay(&base, &path).map_err(|e| format!("--root: {e}"))?;
             Ok((Arc::new(host), path, Some(d)))
         }
     }
