@@ -105,8 +105,8 @@ pub const HELP: &[(&str, &str)] = &[
 ];
 
 pub const CONFIRM_QUIT: &str = "Quit the wizard? Nothing has been changed on this machine.";
-pub const CONFIRM_CANCEL: &str =
-    "Cancel the run? kubestrap stops after the current phase; the files already written stay.";
+/// What Ctrl-C (or q) during a run asks; README's "The wizard" says the same.
+pub const CONFIRM_CANCEL: &str = "Cancel the run? Waits stop at once and the run ends at the next safe point; the files already written stay.";
 pub const CONFIRM_YN: &str = "y yes · n no";
 pub const PROMPT_EXPORT: &str = "Export kubeadm.yaml to:";
 pub const PROMPT_JOIN: &str = "Write the join command to:";

@@ -439,3 +439,23 @@ fn done_screen_esc_stays_and_p_reopens_the_preflight_results() {
     assert_eq!(a.screen, Screen::Done);
     assert!(!a.quit);
 }
+
+/// Issue 12 item 12: the cancel dialog and the README say the same thing about Ctrl-C.
+#[test]
+fn the_cancel_dialog_says_what_the_readme_says() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .unwrap()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    let dialog = crate::tui::strings::CONFIRM_CANCEL;
+    assert!(readme.contains(dialog), "README lacks {dialog:?}");
+    let mut a = running_app(false);
+    send(&mut a, [ctrl('c')]);
+    assert!(matches!(a.overlay, Overlay::ConfirmCancel));
+    let s = render(&a, 120, 40);
+    assert!(
+        s.contains("Cancel the run? Waits stop at once and the run ends at the next safe"),
+        "{s}"
+    );
+}
