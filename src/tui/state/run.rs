@@ -421,10 +421,18 @@ impl App {
             Event::Finished { outcome } => {
                 self.run.running = false;
                 self.run.ended_ms = Some(now);
+                // A phase still running when the run ends finished only if the run succeeded;
+                // one a cancel or failure interrupted is not done (its files may be partial),
+                // so "Done before it stopped" does not list it.
+                let succeeded = matches!(outcome, RunOutcome::Succeeded);
                 for p in &mut self.run.phases {
                     if let PhaseStatus::Running { started_ms } = p.status {
-                        p.status = PhaseStatus::Done {
-                            elapsed_ms: now.saturating_sub(started_ms),
+                        p.status = if succeeded {
+                            PhaseStatus::Done {
+                                elapsed_ms: now.saturating_sub(started_ms),
+                            }
+                        } else {
+                            PhaseStatus::Pending
                         };
                     }
                 }

@@ -48,6 +48,16 @@ fn cancel_flow_asks_then_cancels_and_shows_what_was_done() {
         "{text}"
     );
     assert!(text.contains("preflight, certs, kubeconfig"), "{text}");
+    // Only phases that finished (all their files written): not the interrupted wait.
+    let wide = render(&a, 120, 40);
+    let line = wide
+        .lines()
+        .find(|l| l.contains("Done before it stopped:"))
+        .unwrap_or_default();
+    assert!(
+        line.contains("kubelet-start") && !line.contains("wait-control-plane"),
+        "{line}"
+    );
 }
 
 #[test]
