@@ -407,10 +407,15 @@ fn failure_screen_retries_edits_and_quits() {
     assert!(matches!(fx.as_slice(), [JoinEffect::Start(_)]));
     assert_eq!(a.screen, JoinScreen::Progress);
     assert!(a.progress.failed.is_none(), "a retry starts fresh");
+    a.node_name = tui_input::Input::new("worker-7".into());
     failed(&mut a);
     update(&mut a, key(KeyCode::Char('e')));
     assert_eq!(a.screen, JoinScreen::Form);
     assert_eq!(a.endpoint.value(), "192.0.2.10:6443", "the fields are kept");
+    // ... every one of them (issue 12 item 12)
+    assert_eq!(a.token.value(), TOKEN);
+    assert_eq!(a.hashes.value(), PIN);
+    assert_eq!(a.node_name.value(), "worker-7");
     failed(&mut a);
     assert_eq!(
         update(&mut a, key(KeyCode::Char('q'))),
