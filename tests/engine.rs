@@ -2051,3 +2051,46 @@ fn cgroup_v1_host_fix_sets_fail_cgroup_v1_false_in_the_kubelet_configuration() {
     let cm = kubelet::kubelet_cluster_config(&ctx).unwrap();
     assert_eq!(cm["failCgroupV1"], serde_yaml::Value::Bool(false));
 }
+
+/// Issue 12 item 12: the CgroupDriver message quotes the containerd setting it read (or says
+/// that none is set and what containerd then uses), and says "pods" on a worker, where no
+/// control-plane pods run.
+#[test]
+fn cgroup_driver_message_quotes_what_containerd_sets_and_says_pods_on_a_worker() {
+    let h = good_host();
+    let node = |host: &FakeHost, worker: bool| {
+        let n = preflight::NodeChecks {
+            host,
+            cri_socket: "",
+            node_name: "",
+            kubelet: None,
+            minor: 37,
+            control_plane_version: None,
+            kubelet_allow_cgroup_v1: false,
+            worker,
+        };
+        preflight::cgroup_driver_check(&n)
+    };
+    h.put("/etc/containerd/config.toml", "version = 2\n")
+        .unwrap();
+    let r = node(&h, false);
+    assert_eq!(r.severity, Severity::Error);
+    assert!(
+        r.message.contains("(/etc/containerd/config.toml does not set SystemdCgroup; containerd's default is false); control-plane pods would restart in a loop"),
+        "{}",
+        r.message
+    );
+    h.put(
+        "/etc/containerd/config.toml",
+        "version = 2\n[plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.runc.options]\n  SystemdCgroup = false\n",
+    )
+    .unwrap();
+    let r = node(&h, true);
+    assert!(
+        r.message.contains(
+            "(SystemdCgroup = false in /etc/containerd/config.toml); pods would restart in a loop"
+        ) && !r.message.contains("control-plane"),
+        "{}",
+        r.message
+    );
+}

@@ -319,6 +319,7 @@ pub fn kubelet_start(
             minor: settings.minor(),
             control_plane_version: None,
             kubelet_allow_cgroup_v1: false,
+            worker: cfg.control_plane.is_none(),
         };
         let r = crate::phases::preflight::cgroup_driver_check(&node);
         if r.severity != crate::engine::Severity::Pass {
