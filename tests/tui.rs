@@ -834,3 +834,35 @@ fn every_category_of_bad_value_is_shown_in_the_wizard_and_the_export_loads() {
         );
     }
 }
+
+/// Issue 12 item 12: changing the key type on the Cluster screen starts generating key pairs
+/// of the new type in the background (said in a notice); the welcome screen's count then
+/// reaches all of them again.
+#[test]
+fn changing_the_key_type_regenerates_the_pre_made_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut w = Wizard::spawn(&["init", "--dry-run"], dir.path(), None, 120, 40);
+    w.wait_for("This machine", 20);
+    w.send(ENTER);
+    wait_msg(&w, "step 2 of 6", 5);
+    w.send(ENTER);
+    wait_msg(&w, "step 3 of 6", 5);
+    for _ in 0..5 {
+        w.send(TAB);
+    }
+    retype(&mut w, "ECDSA-P256");
+    wait_msg(
+        &w,
+        "Key type ECDSA-P256: generating its key pairs in the background",
+        10,
+    );
+    w.send(ESC);
+    std::thread::sleep(Duration::from_millis(300));
+    w.send(ESC);
+    wait_msg(&w, "Key pairs generated in the background: 16 of 16", 60);
+    w.send("q");
+    wait_msg(&w, "Quit the wizard?", 5);
+    w.send("y");
+    assert_eq!(w.wait_exit(10), 0);
+    w.assert_restored();
+}

@@ -469,7 +469,7 @@ impl Link {
     }
 }
 
-async fn event_loop(app: &mut App, link: Link, log_dir: &Path) -> std::io::Result<()> {
+async fn event_loop(app: &mut App, mut link: Link, log_dir: &Path) -> std::io::Result<()> {
     let _guard = enter_terminal(false)?;
     let mut out = std::io::stdout();
     let mut mouse_on = true;
@@ -632,6 +632,8 @@ async fn event_loop(app: &mut App, link: Link, log_dir: &Path) -> std::io::Resul
                 }
             }
         }
+        // A new key type: its key pairs are made in the background from now on.
+        restart_key_pool(app, &mut link);
         if app.wants_mouse() != mouse_on {
             mouse_on = app.wants_mouse();
             if mouse_on {
@@ -655,4 +657,28 @@ fn lower_first(s: &str) -> String {
         Some(f) => f.to_lowercase().chain(c).collect(),
         None => String::new(),
     }
+}
+
+/// Before the first run: when the key type answered differs from the pre-made keys', starts
+/// generating key pairs of the new type in the background (the old pool is dropped) and says
+/// so; the welcome screen's count starts again.
+fn restart_key_pool(app: &mut App, link: &mut Link) {
+    if app.run.running || app.run.attempt > 0 {
+        return;
+    }
+    let Ok(alg) = crate::pki::KeyAlgorithm::parse(app.answers.key_algo.trim()) else {
+        return;
+    };
+    if link.key_pool.as_ref().is_some_and(|p| p.algorithm() == alg) {
+        return;
+    }
+    link.key_pool = Some(crate::pki::KeyPool::start(
+        alg,
+        crate::pki::KeyPool::INIT_KEYS,
+    ));
+    app.keys = Some((0, crate::pki::KeyPool::INIT_KEYS));
+    app.notice = Some(format!(
+        "Key type {}: generating its key pairs in the background",
+        app.answers.key_algo.trim()
+    ));
 }
