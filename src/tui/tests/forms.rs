@@ -306,6 +306,18 @@ fn a_value_longer_than_its_box_shows_that_it_is_cut() {
     let text = render(&a, 80, 24);
     let row = text.lines().find(|l| l.contains("Pod subnet")).unwrap();
     assert!(row.contains("[10.244.0.0/16,fd00:10:24…]"), "{row}");
+    // the whole value follows, wrapped (issue 12: text at 80 columns wraps, not cut)
+    assert!(
+        text.contains("│   = 10.244.0.0/16,fd00:10:244::/56"),
+        "{text}"
+    );
+    send(&mut a, [key(KeyCode::Enter)]);
+    assert_eq!(a.screen, Screen::Cluster);
+    let text = render(&a, 80, 24);
+    assert!(
+        text.contains("= unix:///var/run/containerd/containerd.sock"),
+        "the CRI socket field's whole value: {text}"
+    );
 }
 
 /// The wizard and the flags share the rules of `config::validate`: a pod subnet with host
