@@ -1805,3 +1805,52 @@ async fn cancel_during_discovery_ends_promptly_as_cancelled() {
     );
     drop(silent);
 }
+
+/// Issue 12 item 12: `token create` errors name the address tried (and the cause), and its
+/// flags have help.
+#[test]
+fn token_create_errors_name_the_address_tried_and_its_flags_have_help() {
+    let root = tempfile::tempdir().unwrap();
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    drop(l);
+    std::fs::create_dir_all(root.path().join("etc/kubernetes")).unwrap();
+    std::fs::write(
+        root.path().join("etc/kubernetes/admin.conf"),
+        format!("apiVersion: v1\nkind: Config\nclusters:\n- name: k\n  cluster:\n    server: https://127.0.0.1:{port}\ncontexts:\n- name: k\n  context: {{cluster: k, user: u}}\ncurrent-context: k\nusers:\n- name: u\n  user: {{token: abc}}\n"),
+    )
+    .unwrap();
+    let r = root.path().to_str().unwrap();
+    for cmd in [&["token", "create"][..], &["token", "list"][..]] {
+        let mut args = vec!["--root", r];
+        args.extend_from_slice(cmd);
+        let (code, out, err) = kubestrap(&args);
+        assert_eq!(code, 1, "{out}{err}");
+        assert!(
+            err.contains("Connection refused")
+                && err.contains(&format!(
+                    "(tried https://127.0.0.1:{port} from --kubeconfig /etc/kubernetes/admin.conf)"
+                )),
+            "{cmd:?}: {err}"
+        );
+    }
+    let (_, help, _) = kubestrap(&["token", "create", "--help"]);
+    for flag in [
+        "--print-join-command",
+        "--ttl",
+        "--usages",
+        "--groups",
+        "--description",
+        "--kubeconfig",
+    ] {
+        let line = help
+            .lines()
+            .find(|l| l.trim_start().starts_with(flag))
+            .unwrap_or_else(|| panic!("{flag}: {help}"));
+        let words_after = line.trim_start()[flag.len()..]
+            .split_whitespace()
+            .filter(|w| !w.starts_with('<') && !w.starts_with('['))
+            .count();
+        assert!(words_after >= 3, "{flag} has no help: {line:?}");
+    }
+}
