@@ -322,6 +322,14 @@ impl App {
                 } else {
                     self.run.checks.push(row);
                 }
+                // Errors first, then warnings (and ignored errors), then passes; in the order
+                // they came within each (issue 12: the preflight results, errors first).
+                let rank = |c: &CheckRow| match (c.severity, c.ignored) {
+                    (Severity::Error, false) => 0,
+                    (Severity::Pass, _) => 2,
+                    _ => 1,
+                };
+                self.run.checks.sort_by_key(rank);
             }
             Event::Cert {
                 name,

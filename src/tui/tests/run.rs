@@ -365,15 +365,17 @@ fn preflight_fix_asks_first_then_applies_and_the_recheck_updates_the_row() {
         send(&mut a, [key(KeyCode::Tab)]);
     }
     assert_eq!(a.run.focus, Pane::Preflight);
-    // NumCPU (row 0) passed and has no fix.
+    // NumCPU (row 1, after the warning) passed and has no fix.
+    send(&mut a, [key(KeyCode::Down)]);
+    assert_eq!(a.run.checks[a.run.check_sel].name, "NumCPU");
     send(&mut a, [key(KeyCode::Char('f'))]);
     assert!(matches!(a.overlay, Overlay::None));
     assert_eq!(
         a.notice.as_deref(),
         Some("the selected preflight check has no fix")
     );
-    // Swap (row 2) warns and offers a fix.
-    send(&mut a, [key(KeyCode::Down), key(KeyCode::Down)]);
+    // Swap (row 0: warnings before passes) warns and offers a fix.
+    send(&mut a, [key(KeyCode::Up)]);
     assert_eq!(a.run.checks[a.run.check_sel].name, "Swap");
     send(&mut a, [key(KeyCode::Char('f'))]);
     assert!(matches!(&a.overlay, Overlay::ConfirmFix { check } if check == "Swap"));
@@ -467,5 +469,28 @@ fn the_cancel_dialog_says_what_the_readme_says() {
     assert!(
         s.contains("Cancel the run? Waits stop at once and the run ends at the next safe"),
         "{s}"
+    );
+}
+
+/// Issue 12 item 7: the preflight results list errors first, then warnings, then passes.
+#[test]
+fn preflight_results_list_errors_first() {
+    let mut a = running_app(false);
+    send(
+        &mut a,
+        [Msg::Engine(Event::Check {
+            name: "CRI".into(),
+            severity: Severity::Error,
+            message: "container runtime is not running".into(),
+            fix: None,
+            ignored: false,
+        })],
+    );
+    let names: Vec<&str> = a.run.checks.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names[..2], ["CRI", "Swap"], "{names:?}");
+    assert!(
+        a.run.checks[2..]
+            .iter()
+            .all(|c| c.severity == Severity::Pass)
     );
 }
