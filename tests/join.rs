@@ -594,6 +594,29 @@ async fn discovery_failures_have_clear_messages_in_bounded_time() {
         "{m}"
     );
     assert!(took < Duration::from_secs(5), "{took:?}");
+
+    // No cluster-info at all: the HTTP error is given with its status and body (issue 12).
+    c.server.shared.store.lock().unwrap().remove(&(
+        "configmaps".into(),
+        "kube-public".into(),
+        "cluster-info".into(),
+    ));
+    let (m, took, _) = failing(
+        &c,
+        &format!(
+            "kubeadm join {ep} --token {TOKEN} --discovery-token-ca-cert-hash {}",
+            c.pin
+        ),
+        t,
+    )
+    .await;
+    assert!(
+        m.contains(&format!(
+            "{ep} answered 404 for the cluster-info ConfigMap in kube-public: "
+        )) && m.contains("cluster-info"),
+        "{m}"
+    );
+    assert!(took < Duration::from_secs(8), "{took:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
