@@ -507,7 +507,7 @@ async fn wait_inner(
     let client = loop {
         attempt += 1;
         let err = match load_kubeconfig_embedded(host, Path::new(KUBELET_CONF)) {
-            Ok(kc) => match {
+            Ok(kc) => {
                 if let Some(s) = kc
                     .clusters
                     .iter()
@@ -515,11 +515,11 @@ async fn wait_inner(
                 {
                     server = s;
                 }
-                client_from_kc(kc).await
-            } {
-                Ok(c) => break c,
-                Err(e) => format!("{KUBELET_CONF} is not usable yet: {e}"),
-            },
+                match client_from_kc(kc).await {
+                    Ok(c) => break c,
+                    Err(e) => format!("{KUBELET_CONF} is not usable yet: {e}"),
+                }
+            }
             Err(e) if !host.exists(Path::new(KUBELET_CONF)) => {
                 let _ = e;
                 format!("{KUBELET_CONF} does not exist yet")
