@@ -494,3 +494,38 @@ fn preflight_results_list_errors_first() {
             .all(|c| c.severity == Severity::Pass)
     );
 }
+
+/// Issue 12 item 12: at 80 columns a long preflight message wraps in the pane, whole.
+#[test]
+fn the_preflight_pane_wraps_long_messages_at_80_columns() {
+    let mut a = running_app(false);
+    let long = "container runtime is not running: socket /var/run/containerd/containerd.sock does not exist (unix:///var/run/containerd/containerd.sock)";
+    send(
+        &mut a,
+        [Msg::Engine(Event::Check {
+            name: "CRI".into(),
+            severity: Severity::Error,
+            message: long.into(),
+            fix: None,
+            ignored: false,
+        })],
+    );
+    a.run.focus = Pane::Preflight;
+    a.run.pinned = true;
+    let s = render(&a, 80, 24);
+    let flat: String = s
+        .lines()
+        .map(|l| {
+            l.trim_matches(|c: char| c == '│' || c == '┐' || c == '┘' || c.is_whitespace())
+                .split('│')
+                .last()
+                .unwrap_or("")
+                .trim()
+                .to_string()
+        })
+        .collect::<Vec<_>>()
+        .join(" ");
+    // (a word longer than the pane is broken where the pane ends: compare without spaces)
+    let squash = |t: &str| t.split_whitespace().collect::<String>();
+    assert!(squash(&flat).contains(&squash(long)), "{s}");
+}
