@@ -518,7 +518,7 @@ fn the_preflight_pane_wraps_long_messages_at_80_columns() {
         .map(|l| {
             l.trim_matches(|c: char| c == '│' || c == '┐' || c == '┘' || c.is_whitespace())
                 .split('│')
-                .last()
+                .next_back()
                 .unwrap_or("")
                 .trim()
                 .to_string()
