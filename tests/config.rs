@@ -17,6 +17,8 @@ use kubestrap::config::*;
 use kubestrap::host::{HostFacts, InterfaceAddr};
 use proptest::prelude::*;
 
+mod support;
+
 fn facts() -> HostFacts {
     HostFacts {
         hostname: " CP1 ".into(),
@@ -1127,7 +1129,11 @@ fn trap_networking() {
     });
     let mut cfg = example_init_config("v1.37.2");
     cfg.cluster.networking.pod_subnet = "10.244.0.0/16".into();
-    let e = validate_init(&cfg, &hf);
+    // (the example's advertise address is on none of these interfaces: a warning of its own)
+    let e: Vec<FieldError> = validate_init(&cfg, &hf)
+        .into_iter()
+        .filter(|e| e.path != "localAPIEndpoint.advertiseAddress")
+        .collect();
     assert_eq!(e.len(), 1);
     assert!(
         e[0].warning
@@ -1401,7 +1407,7 @@ fn arb_config(v1beta3: bool) -> impl Strategy<Value = InitConfig> {
             arb_args(
                 &[
                     "audit-log-path",
-                    "feature-gates",
+                    "etcd-prefix",
                     "audit-policy-file",
                     "tls-cipher-suites",
                 ],
@@ -2422,4 +2428,269 @@ fn unknown_component_fields_come_with_every_other_problem_in_one_run() {
         all.contains("is a loopback address") && all.contains("did you mean cgroupDriver?"),
         "{all}"
     );
+}
+
+/// Issue 12 item 4: an advertise address that is on none of this machine's interfaces is a
+/// warning of `validate_init` (dry runs, `config validate`, the wizard's fields) and an error
+/// for a real run; an address of the host, or a host whose interfaces are unknown, passes.
+#[test]
+fn an_advertise_address_not_on_this_machine_is_an_error_for_a_real_init_and_a_warning_otherwise() {
+    use kubestrap::host::Host;
+    let host = kubestrap::host::FakeHost::new().unwrap();
+    let f = host.facts();
+    let mut cfg = example_init_config("v1.37.2");
+    cfg.init.local_api_endpoint.advertise_address = "192.0.2.99".into();
+    let errs = validate_init(&cfg, &f);
+    let w: Vec<&FieldError> = errs
+        .iter()
+        .filter(|e| e.path == "localAPIEndpoint.advertiseAddress")
+        .collect();
+    assert_eq!(w.len(), 1, "{errs:?}");
+    assert!(w[0].warning);
+    assert_eq!(
+        w[0].to_string(),
+        "localAPIEndpoint.advertiseAddress: \"192.0.2.99\" is not an address of any interface of this machine (it has 192.168.1.10 (eth0)); etcd and the API server could not listen on it (a real init refuses it)"
+    );
+    let e = advertise_on_host_problem(&cfg, &f, true).unwrap();
+    assert!(!e.warning);
+    assert!(!e.rule.contains("a real init refuses it"), "{e}");
+    cfg.init.local_api_endpoint.advertise_address = "192.168.1.10".into();
+    assert_eq!(advertise_on_host_problem(&cfg, &f, true), None);
+    assert!(
+        validate_init(&cfg, &f)
+            .iter()
+            .all(|e| e.path != "localAPIEndpoint.advertiseAddress")
+    );
+    cfg.init.local_api_endpoint.advertise_address = "192.0.2.99".into();
+    assert_eq!(advertise_on_host_problem(&cfg, &facts(), true), None);
+    // --non-interactive dry run on this machine: a warning, the run goes on
+    let dir = tempfile::tempdir().unwrap();
+    let (_, out, err) = kubestrap(&[
+        "--root",
+        dir.path().to_str().unwrap(),
+        "init",
+        "--dry-run",
+        "--non-interactive",
+        "--apiserver-advertise-address",
+        "203.0.113.77",
+        "--node-name",
+        "cp1",
+    ]);
+    let all = format!("{out}{err}");
+    assert!(
+        all.contains("\"203.0.113.77\" is not an address of any interface of this machine")
+            && all.contains("(a real init refuses it)"),
+        "{all}"
+    );
+    assert!(all.contains("[certs]"), "the dry run went on: {all}");
+}
+
+/// Issue 12 item 5: the loader's problems (an unknown field, a YAML 1.1 boolean in a string
+/// field, a value of the wrong type) come with the validation's (a loopback advertise
+/// address, an extra arg value its flag refuses) in one run of `config validate` and of
+/// `init --config`, each with its line, in file order; nothing is reported twice.
+#[test]
+fn loader_and_validation_problems_are_reported_together_in_one_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("k.yaml");
+    std::fs::write(
+        &p,
+        "apiVersion: kubeadm.k8s.io/v1beta4
+kind: InitConfiguration
+localAPIEndpoint:
+  advertiseAddress: 127.0.0.1
+  bindPort: abc
+nodeRegistration:
+  name: cp1
+  critSocket: unix:///run/containerd/containerd.sock
+---
+apiVersion: kubeadm.k8s.io/v1beta4
+kind: ClusterConfiguration
+clusterName: off
+apiServer:
+  extraArgs:
+  - name: audit-log-maxage
+    value: ten
+",
+    )
+    .unwrap();
+    let want = [
+        "localAPIEndpoint.advertiseAddress: \"127.0.0.1\" is a loopback address",
+        "localAPIEndpoint.bindPort: \"abc\" expected an integer, found a string (line 5)",
+        "nodeRegistration.critSocket: \"unix:///run/containerd/containerd.sock\" unknown field (did you mean criSocket?) (line 8)",
+        "clusterName: \"off\" is read as a boolean by kubeadm's YAML 1.1 decoder, but this field is a string: quote it (\"off\") (line 12)",
+        "apiServer.extraArgs[0].value: \"ten\" is not a valid value of kube-apiserver --audit-log-maxage",
+    ];
+    let check = |what: &str, text: &str| {
+        let lines: Vec<&str> = text.lines().filter(|l| l.contains("k.yaml: ")).collect();
+        assert_eq!(lines.len(), want.len(), "{what}:\n{text}");
+        for (l, w) in lines.iter().zip(want) {
+            assert!(l.contains(w), "{what}: {w:?} not in {l:?}\n{text}");
+        }
+        assert!(
+            lines[0].ends_with("(line 4)") && lines[4].ends_with("(line 16)"),
+            "{text}"
+        );
+    };
+    let (code, out, err) = kubestrap(&["config", "validate", "--config", p.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    check("config validate", &format!("{out}{err}"));
+    let root = dir.path().join("root");
+    std::fs::create_dir(&root).unwrap();
+    let (code, out, err) = kubestrap(&[
+        "--root",
+        root.to_str().unwrap(),
+        "init",
+        "--dry-run",
+        "--non-interactive",
+        "--config",
+        p.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1);
+    check("init --config", &format!("{out}{err}"));
+    // the library's strict loader reports the loader's three at once too
+    let e = load_documents(&std::fs::read_to_string(&p).unwrap(), "k.yaml").unwrap_err();
+    assert_eq!(e.errors.len(), 3, "{e}");
+}
+
+/// Issue 12 item 2: extraArgs values of `feature-gates` are checked against the component's
+/// gates of the carried version (and locked values), admission plugin names against
+/// kube-apiserver's, in files as in the wizard; each problem names the entry and its line.
+#[test]
+fn feature_gates_and_admission_plugins_in_extra_args_are_checked_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("k.yaml");
+    std::fs::write(
+        &p,
+        "apiVersion: kubeadm.k8s.io/v1beta4
+kind: ClusterConfiguration
+kubernetesVersion: v1.37.2
+apiServer:
+  extraArgs:
+  - name: feature-gates
+    value: APIServerIdentity=true,NoSuchGate=true
+  - name: enable-admission-plugins
+    value: NodeRestriction,AlwaysPullImage
+controllerManager:
+  extraArgs:
+  - name: feature-gates
+    value: wardle:Foo=true
+scheduler:
+  extraArgs:
+  - name: feature-gates
+    value: AllAlpha=yes
+",
+    )
+    .unwrap();
+    let (code, out, err) = kubestrap(&["config", "validate", "--config", p.to_str().unwrap()]);
+    assert_eq!(code, 1, "{out}{err}");
+    let all = format!("{out}{err}");
+    for want in [
+        "apiServer.extraArgs[0].value: \"APIServerIdentity=true,NoSuchGate=true\" is not a valid value of kube-apiserver --feature-gates: entry \"NoSuchGate=true\": NoSuchGate is not a feature gate of kube-apiserver v1.37, and kube-apiserver would exit at start (line 7)",
+        "apiServer.extraArgs[1].value: \"NodeRestriction,AlwaysPullImage\" is not a valid value of kube-apiserver --enable-admission-plugins: names an admission plugin that kube-apiserver v1.37 does not have: AlwaysPullImage (did you mean AlwaysPullImages?)",
+        "controllerManager.extraArgs[0].value: \"wardle:Foo=true\" is not a valid value of kube-controller-manager --feature-gates: entry \"wardle:Foo=true\" names component \"wardle\"",
+        "scheduler.extraArgs[0].value: \"AllAlpha=yes\" is not a valid value of kube-scheduler --feature-gates: entry \"AllAlpha=yes\": \"yes\" is not a boolean (true or false)",
+    ] {
+        assert!(all.contains(want), "{want}\nnot in:\n{all}");
+    }
+    // the same value for another carried version: only the form is checked
+    let mut cfg = example_init_config("v1.34.4");
+    cfg.cluster.api_server.extra_args = vec![Arg {
+        name: "feature-gates".into(),
+        value: "NoSuchGate=true".into(),
+    }];
+    assert!(
+        validate_init(&cfg, &facts())
+            .iter()
+            .all(|e| !e.path.starts_with("apiServer.extraArgs")),
+    );
+}
+
+/// Issue 12 item 2: an extraArgs override of a kube-apiserver flag kubestrap derives from
+/// another answer is refused naming the field to change where kubeadm v1.37.2 breaks on it
+/// (secure-port, service-cluster-ip-range, etcd-servers), warned where kubeadm goes on
+/// (advertise-address, certificate files), and passes when it equals the derived value; the
+/// later entry is the one that counts. The real kubeadm accepts the file (it does not look).
+#[test]
+fn overrides_of_derived_apiserver_flags_are_refused_or_warned_naming_the_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("k.yaml");
+    std::fs::write(
+        &p,
+        "apiVersion: kubeadm.k8s.io/v1beta4
+kind: InitConfiguration
+localAPIEndpoint:
+  advertiseAddress: 192.0.2.10
+  bindPort: 6443
+---
+apiVersion: kubeadm.k8s.io/v1beta4
+kind: ClusterConfiguration
+kubernetesVersion: v1.37.2
+apiServer:
+  extraArgs:
+  - name: secure-port
+    value: \"7443\"
+  - name: service-cluster-ip-range
+    value: 10.100.0.0/16
+  - name: etcd-servers
+    value: https://10.0.0.5:2379
+  - name: advertise-address
+    value: 192.0.2.11
+  - name: tls-cert-file
+    value: /etc/kubernetes/pki/custom.crt
+  - name: client-ca-file
+    value: /etc/kubernetes/pki/ca.crt
+",
+    )
+    .unwrap();
+    let (code, out, err) = kubestrap(&["config", "validate", "--config", p.to_str().unwrap()]);
+    assert_eq!(code, 1, "{out}{err}");
+    let all = format!("{out}{err}");
+    let lines: Vec<&str> = all.lines().filter(|l| l.contains("extraArgs")).collect();
+    assert_eq!(lines.len(), 5, "{all}");
+    for (i, field, refused) in [
+        (0, "localAPIEndpoint.bindPort", true),
+        (1, "networking.serviceSubnet", true),
+        (2, "etcd.external.endpoints", true),
+        (3, "localAPIEndpoint.advertiseAddress", false),
+        (4, "certificatesDir", false),
+    ] {
+        let l = lines
+            .iter()
+            .find(|l| l.contains(&format!("apiServer.extraArgs[{i}].value")))
+            .unwrap_or_else(|| panic!("entry {i}: {all}"));
+        assert!(
+            l.contains(&format!("which kubestrap derives from {field}")),
+            "{l}"
+        );
+        assert_eq!(l.contains("warning: "), !refused, "{l}");
+        if refused {
+            assert!(l.contains(&format!("set {field} instead")), "{l}");
+        }
+    }
+    // client-ca-file with the derived value: nothing to say
+    assert!(!all.contains("extraArgs[5]"), "{all}");
+    // a later entry equal to the derived value wins
+    let mut cfg = example_init_config("v1.37.2");
+    cfg.init.local_api_endpoint.bind_port = 6443;
+    cfg.cluster.api_server.extra_args = vec![
+        Arg {
+            name: "secure-port".into(),
+            value: "7443".into(),
+        },
+        Arg {
+            name: "secure-port".into(),
+            value: "6443".into(),
+        },
+    ];
+    assert!(derived_override_problems(&cfg).is_empty());
+    // kubeadm itself takes the file: the refusal is kubestrap's (README: where it differs)
+    if let Some(bins) = support::k8s::bin_dir() {
+        let (code, out, err) = support::k8s::run(
+            &bins.join("kubeadm"),
+            &["config", "validate", "--config", p.to_str().unwrap()],
+            &[],
+        );
+        assert_eq!(code, 0, "{out}{err}");
+    }
 }

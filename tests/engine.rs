@@ -1252,7 +1252,14 @@ fn check_schema(v: &serde_json::Value) {
         }
         "finished" => {
             let st = o["outcome"]["status"].as_str().unwrap();
-            assert!(matches!(st, "succeeded" | "failed" | "cancelled"));
+            assert!(matches!(
+                st,
+                "succeeded" | "failed" | "cancelled" | "dry_run_finished"
+            ));
+            if st == "dry_run_finished" {
+                assert_eq!(o["outcome"]["real_run_would_stop_in"], "preflight");
+                assert!(!o["outcome"]["errors"].as_array().unwrap().is_empty());
+            }
         }
         _ => {}
     }
@@ -1448,7 +1455,16 @@ fn dry_run_on_this_machine_reports_real_failures_and_writes_a_complete_tree() {
             out.contains("[ERROR CRI]: container runtime is not running"),
             "{out}"
         );
-        assert!(out.contains("A real init would stop in preflight"), "{out}");
+        assert!(
+            out.contains("[dryrun] Dry run finished in ")
+                && out.contains("; a real run would stop in preflight on "),
+            "{out}"
+        );
+        assert!(
+            !out.contains("Finished dry-running successfully")
+                && !out.contains("initialized successfully"),
+            "{out}"
+        );
     }
     assert!(out.contains(
         "[dryrun] Would perform action CREATE on resource \"configmaps\" named \"kubeadm-config\""
@@ -1600,7 +1616,32 @@ fn binary_dry_run_json_and_bad_input() {
         last["message"].as_str().unwrap().contains("(kept)"),
         "{last}"
     );
-    assert_eq!(lines[lines.len() - 2]["outcome"]["status"], "succeeded");
+    // A dry run never ends "succeeded" when a real run would stop in preflight (issue 12
+    // item 8): it says which errors would stop it.
+    let errors: Vec<&str> = lines
+        .iter()
+        .filter(|l| l["event"] == "check" && l["severity"] == "error" && l["ignored"] == false)
+        .map(|l| l["name"].as_str().unwrap())
+        .collect();
+    let fin = &lines[lines.len() - 2];
+    assert_eq!(fin["event"], "finished");
+    if errors.is_empty() {
+        assert_eq!(fin["outcome"]["status"], "succeeded");
+    } else {
+        assert_eq!(fin["outcome"]["status"], "dry_run_finished", "{fin}");
+        assert_eq!(fin["outcome"]["real_run_would_stop_in"], "preflight");
+        for e in &errors {
+            assert!(
+                fin["outcome"]["errors"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|x| x == e),
+                "{e}: {fin}"
+            );
+        }
+        assert!(!stdout.contains("\"status\":\"succeeded\""), "{stdout}");
+    }
     // preflight ran the real checks; the kubelet files were written into the dry-run dir only
     assert!(
         lines
@@ -2059,4 +2100,47 @@ fn a_scratch_directory_gets_the_files_and_no_records() {
     assert_eq!(mode, 0o600, "ca.key mode");
     let pem = std::fs::read_to_string(&key).unwrap();
     assert!(pem.starts_with("-----BEGIN") && pem.trim_end().ends_with("-----"));
+}
+
+/// Issue 12 item 12: the CgroupDriver message quotes the containerd setting it read (or says
+/// that none is set and what containerd then uses), and says "pods" on a worker, where no
+/// control-plane pods run.
+#[test]
+fn cgroup_driver_message_quotes_what_containerd_sets_and_says_pods_on_a_worker() {
+    let h = good_host();
+    let node = |host: &FakeHost, worker: bool| {
+        let n = preflight::NodeChecks {
+            host,
+            cri_socket: "",
+            node_name: "",
+            kubelet: None,
+            minor: 37,
+            control_plane_version: None,
+            kubelet_allow_cgroup_v1: false,
+            worker,
+        };
+        preflight::cgroup_driver_check(&n)
+    };
+    h.put("/etc/containerd/config.toml", "version = 2\n")
+        .unwrap();
+    let r = node(&h, false);
+    assert_eq!(r.severity, Severity::Error);
+    assert!(
+        r.message.contains("(/etc/containerd/config.toml does not set SystemdCgroup; containerd's default is false); control-plane pods would restart in a loop"),
+        "{}",
+        r.message
+    );
+    h.put(
+        "/etc/containerd/config.toml",
+        "version = 2\n[plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.runc.options]\n  SystemdCgroup = false\n",
+    )
+    .unwrap();
+    let r = node(&h, true);
+    assert!(
+        r.message.contains(
+            "(SystemdCgroup = false in /etc/containerd/config.toml); pods would restart in a loop"
+        ) && !r.message.contains("control-plane"),
+        "{}",
+        r.message
+    );
 }

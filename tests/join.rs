@@ -596,6 +596,29 @@ async fn discovery_failures_have_clear_messages_in_bounded_time() {
         "{m}"
     );
     assert!(took < Duration::from_secs(5), "{took:?}");
+
+    // No cluster-info at all: the HTTP error is given with its status and body (issue 12).
+    c.server.shared.store.lock().unwrap().remove(&(
+        "configmaps".into(),
+        "kube-public".into(),
+        "cluster-info".into(),
+    ));
+    let (m, took, _) = failing(
+        &c,
+        &format!(
+            "kubeadm join {ep} --token {TOKEN} --discovery-token-ca-cert-hash {}",
+            c.pin
+        ),
+        t,
+    )
+    .await;
+    assert!(
+        m.contains(&format!(
+            "{ep} answered 404 for the cluster-info ConfigMap in kube-public: "
+        )) && m.contains("cluster-info"),
+        "{m}"
+    );
+    assert!(took < Duration::from_secs(8), "{took:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -617,6 +640,12 @@ async fn unsafe_skip_joins_without_pin_and_says_so() {
             |m| m.contains("--discovery-token-unsafe-skip-ca-verification")
                 && m.contains("NOT be verified")
         ),
+        "{w:?}"
+    );
+    // The faces add "WARNING: " to a warning; a message never carries its own (issue 12:
+    // "WARNING: WARNING:").
+    assert!(
+        w.iter().all(|m| !m.to_uppercase().starts_with("WARNING")),
         "{w:?}"
     );
     assert!(
@@ -892,6 +921,58 @@ async fn dry_run_through_the_binary_text_and_json() {
 /// A dry-run join on a fresh machine (an empty root: no CRI socket, no kubelet) reports the
 /// preflight errors, goes on with discovery and the file writes, ends with the list of errors
 /// a real join would stop on and exits 0, as init's dry run does.
+/// Issue 12 item 9: `join --dry-run` without `--root` reads this machine's /proc and /sys
+/// (its writes go to the dry-run directory): the ip_forward check reports the real file's
+/// value, not that the file is missing from the empty dry-run directory.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dry_run_without_root_reads_this_machines_proc_and_sys() {
+    let c = cluster().await;
+    let dir = tempfile::tempdir().unwrap();
+    let dry = dir.path().join("dry");
+    let d = dry.to_str().unwrap().to_string();
+    let ep = c.server.addr.to_string();
+    let pin = c.pin.clone();
+    let (code, out, err) = tokio::task::spawn_blocking(move || {
+        kubestrap(&[
+            "join",
+            &ep,
+            "--token",
+            TOKEN,
+            "--discovery-token-ca-cert-hash",
+            &pin,
+            "--dry-run",
+            "--dry-run-dir",
+            &d,
+            "--non-interactive",
+            "--ignore-preflight-errors",
+            "IsPrivilegedUser",
+        ])
+    })
+    .await
+    .unwrap();
+    assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
+    let all = format!("{out}{err}");
+    let real = std::fs::read_to_string("/proc/sys/net/ipv4/ip_forward").ok();
+    assert!(
+        real.is_some(),
+        "this machine has /proc/sys/net/ipv4/ip_forward"
+    );
+    assert!(
+        !all.contains("/proc/sys/net/ipv4/ip_forward does not exist"),
+        "read from the dry-run directory instead of this machine:\n{all}"
+    );
+    assert_eq!(
+        all.contains("[ERROR FileContent--proc-sys-net-ipv4-ip_forward]"),
+        real.as_deref().map(str::trim) != Some("1"),
+        "{all}"
+    );
+    // ... and wrote only into the dry-run directory
+    assert!(
+        dry.join("etc/kubernetes/bootstrap-kubelet.conf").is_file(),
+        "{all}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dry_run_reports_preflight_errors_and_goes_on() {
     let c = cluster().await;
@@ -1894,4 +1975,53 @@ async fn control_plane_dry_run_with_external_etcd_downloads_the_certificates() {
         !format!("{events:?}").contains(&key),
         "the key reached an event"
     );
+}
+
+/// Issue 12 item 12: `token create` errors name the address tried (and the cause), and its
+/// flags have help.
+#[test]
+fn token_create_errors_name_the_address_tried_and_its_flags_have_help() {
+    let root = tempfile::tempdir().unwrap();
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    drop(l);
+    std::fs::create_dir_all(root.path().join("etc/kubernetes")).unwrap();
+    std::fs::write(
+        root.path().join("etc/kubernetes/admin.conf"),
+        format!("apiVersion: v1\nkind: Config\nclusters:\n- name: k\n  cluster:\n    server: https://127.0.0.1:{port}\ncontexts:\n- name: k\n  context: {{cluster: k, user: u}}\ncurrent-context: k\nusers:\n- name: u\n  user: {{token: abc}}\n"),
+    )
+    .unwrap();
+    let r = root.path().to_str().unwrap();
+    for cmd in [&["token", "create"][..], &["token", "list"][..]] {
+        let mut args = vec!["--root", r];
+        args.extend_from_slice(cmd);
+        let (code, out, err) = kubestrap(&args);
+        assert_eq!(code, 1, "{out}{err}");
+        assert!(
+            err.contains("Connection refused")
+                && err.contains(&format!(
+                    "(tried https://127.0.0.1:{port} from --kubeconfig /etc/kubernetes/admin.conf)"
+                )),
+            "{cmd:?}: {err}"
+        );
+    }
+    let (_, help, _) = kubestrap(&["token", "create", "--help"]);
+    for flag in [
+        "--print-join-command",
+        "--ttl",
+        "--usages",
+        "--groups",
+        "--description",
+        "--kubeconfig",
+    ] {
+        let line = help
+            .lines()
+            .find(|l| l.trim_start().starts_with(flag))
+            .unwrap_or_else(|| panic!("{flag}: {help}"));
+        let words_after = line.trim_start()[flag.len()..]
+            .split_whitespace()
+            .filter(|w| !w.starts_with('<') && !w.starts_with('['))
+            .count();
+        assert!(words_after >= 3, "{flag} has no help: {line:?}");
+    }
 }

@@ -262,3 +262,105 @@ fn flag_value_checks_agree_with_the_real_binaries() {
     }
     assert!(checked >= 40, "only {checked} flag values checked");
 }
+
+/// The feature-gate lists in assets/feature-gates/ and the admission plugins in
+/// assets/admission-plugins.txt are the real binaries' (scripts/gen-feature-gates.sh): every
+/// alpha and beta gate `--help` lists is in the list; the binary takes every listed gate at
+/// once (locked ones at their value); a name kubestrap refuses (unknown, or a locked gate set
+/// the other way) the binary refuses too; the plugins are exactly those `--help` names for
+/// `--enable-admission-plugins`, with the same defaults.
+#[test]
+fn feature_gate_and_admission_plugin_lists_are_the_real_binaries() {
+    use kubestrap::config::gates::{admission_plugins, gates_minor, known_gates};
+    use kubestrap::config::validate::validate_extra_arg_value;
+    let Some(bins) = k8s::bin_dir() else { return };
+    let def = k8s::default_version();
+    assert_eq!(gates_minor(), kubestrap::config::versions::minor_of(def));
+    let accepts = |c: &str, v: &str| {
+        let (code, out, err) = k8s::run(
+            &bins.join(c),
+            &[&format!("--feature-gates={v}"), "--version"],
+            &[],
+        );
+        (code == 0, format!("{out}{err}"))
+    };
+    for c in [
+        "kube-apiserver",
+        "kube-controller-manager",
+        "kube-scheduler",
+    ] {
+        let listed = known_gates(c);
+        assert!(listed.len() > 100, "{c}: {} gates", listed.len());
+        let (_, out, err) = k8s::run(&bins.join(c), &["--help"], &[]);
+        let help: BTreeSet<String> = out
+            .lines()
+            .chain(err.lines())
+            .filter_map(|l| l.trim().strip_prefix("kube:"))
+            .filter_map(|l| l.split_once("=true|false"))
+            .map(|(n, _)| n.to_string())
+            .collect();
+        assert!(help.len() > 50, "{c} --help lists {} gates", help.len());
+        let missing: Vec<&String> = help
+            .iter()
+            .filter(|h| !listed.iter().any(|(n, _)| n == h))
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "assets/feature-gates/{c}.txt lacks gates of {c} --help (run scripts/gen-feature-gates.sh): {missing:?}"
+        );
+        let all: Vec<String> = listed
+            .iter()
+            .map(|(n, l)| format!("{n}={}", l.unwrap_or(true)))
+            .collect();
+        let all = all.join(",");
+        assert_eq!(
+            validate_extra_arg_value(c, "feature-gates", &all, def),
+            Ok(())
+        );
+        let (ok, out) = accepts(c, &all);
+        assert!(ok, "{c} refuses the listed gates: {out}");
+        let (name, locked) = listed
+            .iter()
+            .find_map(|(n, l)| l.map(|l| (*n, l)))
+            .expect("a locked gate");
+        for bad in [
+            "NoSuchGateAtAll=true".to_string(),
+            format!("{name}={}", !locked),
+        ] {
+            assert!(
+                validate_extra_arg_value(c, "feature-gates", &bad, def).is_err(),
+                "{c} {bad}"
+            );
+            let (ok, out) = accepts(c, &bad);
+            assert!(!ok, "{c} takes --feature-gates={bad}: {out}");
+        }
+    }
+    let (_, out, _) = k8s::run(&bins.join("kube-apiserver"), &["--help"], &[]);
+    let line = out
+        .lines()
+        .find(|l| l.trim_start().starts_with("--enable-admission-plugins "))
+        .expect("--enable-admission-plugins in --help");
+    let list = |after: &str, end: char| -> BTreeSet<String> {
+        let rest = &line[line.find(after).expect(after) + after.len()..];
+        rest[..rest.find(end).unwrap()]
+            .split(',')
+            .map(|s| s.trim().to_string())
+            .collect()
+    };
+    let all = list("Comma-delimited list of admission plugins: ", '.');
+    let on = list("default enabled ones (", ')');
+    let ours: BTreeSet<String> = admission_plugins()
+        .iter()
+        .map(|(n, _)| n.to_string())
+        .collect();
+    let ours_on: BTreeSet<String> = admission_plugins()
+        .iter()
+        .filter(|(_, d)| *d)
+        .map(|(n, _)| n.to_string())
+        .collect();
+    assert_eq!(
+        ours, all,
+        "assets/admission-plugins.txt (run scripts/gen-feature-gates.sh)"
+    );
+    assert_eq!(ours_on, on);
+}

@@ -105,9 +105,13 @@ fn wizard_runs_a_dry_run_to_done_and_exports_kubeadm_yaml() {
     w.wait_for("kubeadm.yaml exported to kubeadm.yaml", 5);
     let exported = dir.path().join("kubeadm.yaml");
     let text = std::fs::read_to_string(&exported).unwrap();
-    assert!(text.starts_with("apiVersion: kubeadm.k8s.io/v1beta4\nkind: InitConfiguration\n"));
     assert!(
-        text.contains("- name: audit-log-maxage\n    value: '30'"),
+        text.starts_with("apiVersion: kubeadm.k8s.io/v1beta4\n"),
+        "{text}"
+    );
+    assert!(text.contains("\nkind: InitConfiguration\n"), "{text}");
+    assert!(
+        text.contains("- name: audit-log-maxage\n    value: \"30\""),
         "{text}"
     );
     // exporting again asks before overwriting
@@ -242,7 +246,9 @@ fn cancel_in_the_middle_of_a_run_and_before_starting() {
     fill_wizard(&mut w);
     w.send(ENTER);
     w.wait_for("running", 5);
-    w.wait_for("✓ preflight", 10);
+    // preflight warned (Swap): the phase list says so, never ✓ (issue 12 item 7)
+    let s = w.wait_for("! preflight", 10);
+    assert!(!s.contains("✓ preflight"), "{s}");
     w.send(CTRL_C);
     w.wait_for("Cancel the run?", 5);
     w.send("n");
@@ -567,4 +573,296 @@ fn real_engine_dry_run_join_command_matches_the_files() {
         assert_eq!(w.wait_exit(10), 0);
         w.assert_restored();
     }
+}
+
+const CTRL_U: &str = "\x15";
+
+/// The screen's text with the frame's borders removed and wrapped lines joined (runs of
+/// spaces become one), so a message can be matched whatever its width.
+fn flat(screen: &str) -> String {
+    screen
+        .lines()
+        .map(|l| l.trim_matches(|c: char| c == '│' || c.is_whitespace()))
+        .collect::<Vec<_>>()
+        .join(" ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Waits (at most `secs`) until the joined screen ([`flat`]) contains `text`; returns it.
+fn wait_msg(w: &Wizard, text: &str, secs: u64) -> String {
+    let end = Instant::now() + Duration::from_secs(secs);
+    loop {
+        let s = flat(&w.screen());
+        if s.contains(text) {
+            return s;
+        }
+        if Instant::now() > end {
+            panic!("timed out waiting for {text:?}; screen:\n{}", w.screen());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Clears the focused text field (Ctrl-U) and types `text`.
+fn retype(w: &mut Wizard, text: &str) {
+    w.send(CTRL_U);
+    w.send(text);
+}
+
+/// Presses Enter and asserts the wizard stays where it is (on `step`, still showing
+/// `message`): Enter does not advance past an invalid field.
+fn enter_is_refused(w: &mut Wizard, step: &str, message: &str) {
+    w.send(ENTER);
+    // the key is handled in order: a later key's effect shows that Enter was handled
+    std::thread::sleep(Duration::from_millis(300));
+    let s = wait_msg(w, message, 5);
+    assert!(s.contains(step), "Enter advanced past {message:?}:\n{s}");
+}
+
+/// Issue 12, "Done means": a value of each category of the issue's rules typed into the
+/// real wizard's fields in a pseudo-terminal. Each shows its message as typed and Enter does
+/// not advance past it; a dry run warns (not refuses) about an advertise address of another
+/// machine; after correcting them the export (`x`) is accepted by `kubestrap config
+/// validate` and by the real `kubeadm config validate`, and a YAML 1.1 look-alike value
+/// (`off`) round-trips quoted.
+#[test]
+fn every_category_of_bad_value_is_shown_in_the_wizard_and_the_export_loads() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    std::fs::create_dir(&root).unwrap();
+    let mut w = Wizard::spawn(
+        &["init", "--dry-run", "--root", root.to_str().unwrap()],
+        dir.path(),
+        None,
+        120,
+        40,
+    );
+    w.wait_for("This machine", 20);
+    w.send(ENTER);
+    wait_msg(&w, "Advertise address", 5);
+    let net = "step 2 of 6";
+    // advertise address: loopback
+    retype(&mut w, "127.0.0.1");
+    wait_msg(
+        &w,
+        "Advertise address \"127.0.0.1\" is a loopback address",
+        5,
+    );
+    enter_is_refused(&mut w, net, "\"127.0.0.1\" is a loopback address");
+    // ... unexpanded variable
+    retype(&mut w, "$NODE_IP");
+    wait_msg(
+        &w,
+        "looks like an unexpanded shell or template variable ($VAR)",
+        5,
+    );
+    enter_is_refused(&mut w, net, "unexpanded shell or template variable");
+    // ... an address of another machine: a warning in a dry run
+    retype(&mut w, "192.0.2.10");
+    let s = wait_msg(&w, "is not an address of any interface of this machine", 5);
+    assert!(s.contains("a dry run goes on, a real init"), "{s}");
+    assert!(!s.contains("✗ Advertise address"), "{s}");
+    // bind port clashing with the kubelet
+    w.send(TAB);
+    retype(&mut w, "10250");
+    wait_msg(&w, "Bind port \"10250\" clashes with the kubelet", 5);
+    enter_is_refused(&mut w, net, "clashes with the kubelet");
+    retype(&mut w, "6443");
+    // control-plane endpoint: template variable
+    w.send(TAB);
+    retype(&mut w, "{{ .Endpoint }}:6443");
+    wait_msg(
+        &w,
+        "looks like an unexpanded shell or template variable ({{ ... }})",
+        5,
+    );
+    enter_is_refused(&mut w, net, "({{ ... }})");
+    retype(&mut w, "");
+    // pod subnet: not a CIDR, then the other family than the service subnet
+    w.send(TAB);
+    retype(&mut w, "10.244.0.0/33");
+    wait_msg(&w, "\"10.244.0.0/33\" is not a CIDR", 5);
+    enter_is_refused(&mut w, net, "is not a CIDR");
+    retype(&mut w, "fd00:10::/56");
+    wait_msg(
+        &w,
+        "is IPv6 only but networking.serviceSubnet \"10.96.0.0/12\" is IPv4 only",
+        5,
+    );
+    enter_is_refused(&mut w, net, "is IPv6 only but");
+    // ... and a /24, room for one node: a warning naming the mask flag
+    retype(&mut w, "10.244.0.0/24");
+    wait_msg(&w, "node-cidr-mask-size-ipv4", 5);
+    retype(&mut w, "10.244.0.0/16");
+    w.send(ENTER);
+    let cluster = "step 3 of 6";
+    wait_msg(&w, cluster, 5);
+    // version kubestrap does not carry
+    retype(&mut w, "v1.99.0");
+    wait_msg(&w, "Kubernetes version \"v1.99.0\" is not supported", 5);
+    enter_is_refused(&mut w, cluster, "is not supported");
+    retype(&mut w, "v1.37.2");
+    // node name: ${VAR}
+    w.send(TAB);
+    retype(&mut w, "${NODE}");
+    wait_msg(&w, "Node name \"${NODE}\" looks like an unexpanded", 5);
+    enter_is_refused(
+        &mut w,
+        cluster,
+        "Node name \"${NODE}\" looks like an unexpanded",
+    );
+    retype(&mut w, "cp1");
+    // image repository: not a reference; k8s.gcr.io is a warning
+    w.send(TAB);
+    retype(&mut w, "https://registry.k8s.io");
+    wait_msg(&w, "a URL scheme is not part of an image reference", 5);
+    enter_is_refused(
+        &mut w,
+        cluster,
+        "a URL scheme is not part of an image reference",
+    );
+    retype(&mut w, "k8s.gcr.io");
+    wait_msg(&w, "is frozen", 5);
+    retype(&mut w, "registry.k8s.io");
+    w.send(ENTER);
+    let args = "step 4 of 6";
+    wait_msg(&w, "Extra arguments for kube-apiserver", 5);
+    // extra args: an unknown flag name
+    w.send("a");
+    w.send("featureGates");
+    w.send(ENTER);
+    wait_msg(
+        &w,
+        "\"featureGates\" is not a kube-apiserver flag; did you mean feature-gates?",
+        5,
+    );
+    // ... a value the flag's type refuses (the editor stays open on the value)
+    w.send(CTRL_U);
+    w.send("audit-log-maxage");
+    w.send(TAB);
+    w.send("ten");
+    w.send(ENTER);
+    wait_msg(&w, "audit-log-maxage \"ten\" is not a valid value", 5);
+    enter_is_refused(&mut w, args, "it takes an integer");
+    retype(&mut w, "30");
+    w.send(ENTER);
+    wait_msg(&w, "= 30", 5);
+    // ... a feature gate the version does not have, and an admission plugin name
+    w.send("a");
+    w.send("feature-gates");
+    w.send(TAB);
+    w.send("APIServerIdentiy=true");
+    w.send(ENTER);
+    wait_msg(
+        &w,
+        "APIServerIdentiy is not a feature gate of kube-apiserver v1.37 (did you mean APIServerIdentity?)",
+        5,
+    );
+    enter_is_refused(&mut w, args, "(did you mean APIServerIdentity?)");
+    retype(&mut w, "APIServerIdentity=true");
+    w.send(ENTER);
+    wait_msg(&w, "= APIServerIdentity=true", 5);
+    w.send("a");
+    w.send("enable-admission-plugins");
+    w.send(TAB);
+    w.send("NodeRestriction,AlwaysPullImage");
+    w.send(ENTER);
+    wait_msg(&w, "AlwaysPullImage (did you mean AlwaysPullImages?)", 5);
+    retype(&mut w, "NodeRestriction,AlwaysPullImages");
+    w.send(ENTER);
+    wait_msg(&w, "= NodeRestriction,AlwaysPullImages", 5);
+    // ... an override of a flag kubestrap derives from another answer, where kubeadm breaks
+    w.send("a");
+    w.send("secure-port");
+    w.send(TAB);
+    w.send("7443");
+    w.send(ENTER);
+    wait_msg(
+        &w,
+        "secure-port \"7443\" overrides --secure-port \"6443\", which kubestrap derives from localAPIEndpoint.bindPort",
+        5,
+    );
+    enter_is_refused(&mut w, args, "set localAPIEndpoint.bindPort instead");
+    w.send(ESC);
+    // (a key right after Esc would be read as Alt+key)
+    std::thread::sleep(Duration::from_millis(300));
+    // ... a YAML 1.1 boolean look-alike in a string flag: accepted, exported quoted
+    w.send("a");
+    w.send("external-hostname");
+    w.send(TAB);
+    w.send("off");
+    w.send(ENTER);
+    wait_msg(&w, "= off", 5);
+    w.send(ENTER);
+    wait_msg(&w, "step 5 of 6", 5);
+    w.send("x");
+    wait_msg(&w, "Export kubeadm.yaml to:", 5);
+    w.send(ENTER);
+    wait_msg(&w, "kubeadm.yaml exported to kubeadm.yaml", 5);
+    w.send("q");
+    wait_msg(&w, "Quit the wizard?", 5);
+    w.send("y");
+    assert_eq!(w.wait_exit(10), 0);
+    w.assert_restored();
+    let exported = dir.path().join("kubeadm.yaml");
+    let text = std::fs::read_to_string(&exported).unwrap();
+    assert!(
+        text.contains("- name: external-hostname\n    value: \"off\""),
+        "{text}"
+    );
+    assert!(text.contains("advertiseAddress: 192.0.2.10"), "{text}");
+    let out = std::process::Command::new(BIN)
+        .args(["config", "validate", "--config"])
+        .arg(&exported)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "config validate: {stdout}{stderr}");
+    assert!(stdout.trim_end().ends_with("ok"), "{stdout}");
+    if let Some(bins) = support::k8s::bin_dir() {
+        let (code, out, err) = support::k8s::run(
+            &bins.join("kubeadm"),
+            &["config", "validate", "--config", exported.to_str().unwrap()],
+            &[],
+        );
+        assert_eq!(
+            code, 0,
+            "kubeadm config validate of the wizard's export: {err}{out}"
+        );
+    }
+}
+
+/// Issue 12 item 12: changing the key type on the Cluster screen starts generating key pairs
+/// of the new type in the background (said in a notice); the welcome screen's count then
+/// reaches all of them again.
+#[test]
+fn changing_the_key_type_regenerates_the_pre_made_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut w = Wizard::spawn(&["init", "--dry-run"], dir.path(), None, 120, 40);
+    w.wait_for("This machine", 20);
+    w.send(ENTER);
+    wait_msg(&w, "step 2 of 6", 5);
+    w.send(ENTER);
+    wait_msg(&w, "step 3 of 6", 5);
+    for _ in 0..5 {
+        w.send(TAB);
+    }
+    retype(&mut w, "ECDSA-P256");
+    wait_msg(
+        &w,
+        "Key type ECDSA-P256: generating its key pairs in the background",
+        10,
+    );
+    w.send(ESC);
+    std::thread::sleep(Duration::from_millis(300));
+    w.send(ESC);
+    wait_msg(&w, "Key pairs generated in the background: 16 of 16", 60);
+    w.send("q");
+    wait_msg(&w, "Quit the wizard?", 5);
+    w.send("y");
+    assert_eq!(w.wait_exit(10), 0);
+    w.assert_restored();
 }

@@ -479,37 +479,48 @@ pub enum ConfigPrint {
 pub enum TokenCommand {
     /// Create a bootstrap token on the cluster.
     Create {
-        /// The token to create; generated when absent.
+        /// The token to create ([a-z0-9]{6}.[a-z0-9]{16}); generated when absent.
         token: Option<String>,
+        /// Print the whole `kubestrap join` command for the token instead of the token alone.
         #[arg(long)]
         print_join_command: bool,
         /// With --print-join-command: print the control-plane join command with this key
         /// (the one `init phase upload-certs --upload-certs` printed).
         #[arg(long, value_name = "KEY")]
         certificate_key: Option<String>,
+        /// How long the token is valid (a Go duration such as 24h0m0s or 2h; 0 never expires).
         #[arg(long, default_value = "24h0m0s")]
         ttl: String,
+        /// What the token may be used for: signing (of cluster-info, for discovery) and/or
+        /// authentication (as a bearer token, for the TLS bootstrap).
         #[arg(long, value_delimiter = ',', default_value = "signing,authentication")]
         usages: Vec<String>,
+        /// Extra groups the token authenticates as (system:bootstrappers:...); needs the
+        /// authentication usage.
         #[arg(
             long,
             value_delimiter = ',',
             default_value = "system:bootstrappers:kubeadm:default-node-token"
         )]
         groups: Vec<String>,
+        /// A human-readable note stored with the token (shown by `token list`).
         #[arg(long, default_value = "")]
         description: String,
+        /// The kubeconfig to talk to the cluster with (its server is the address tried).
         #[arg(long, default_value = "/etc/kubernetes/admin.conf")]
         kubeconfig: PathBuf,
     },
     /// List bootstrap tokens.
     List {
+        /// The kubeconfig to talk to the cluster with (its server is the address tried).
         #[arg(long, default_value = "/etc/kubernetes/admin.conf")]
         kubeconfig: PathBuf,
     },
     /// Delete bootstrap tokens by id or whole token.
     Delete {
+        /// Token ids ([a-z0-9]{6}) or whole tokens to delete.
         tokens: Vec<String>,
+        /// The kubeconfig to talk to the cluster with (its server is the address tried).
         #[arg(long, default_value = "/etc/kubernetes/admin.conf")]
         kubeconfig: PathBuf,
     },

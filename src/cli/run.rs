@@ -97,11 +97,11 @@ pub fn join_host(
             let d = DryRunDir::new("kubestrap-join-dryrun-", requested)
                 .map_err(|e| format!("cannot create the dry-run directory: {e}"))?;
             let path = d.path().to_path_buf();
-            let mut host = match root {
-                Some(r) => RealHost::dry_run_overlay(&r, &path),
-                None => RealHost::new(&path, true),
-            }
-            .map_err(|e| format!("--root: {e}"))?;
+            // Reads go through to the machine (`/` or `--root`): preflight reads the real
+            // /proc and /sys, not the empty dry-run directory.
+            let base = root.unwrap_or_else(|| PathBuf::from("/"));
+            let mut host =
+                RealHost::dry_run_overlay(&base, &path).map_err(|e| format!("--root: {e}"))?;
             if private {
                 // Removed at the end: nothing there outlives the run.
                 host = host.scratch();

@@ -336,11 +336,12 @@ pub fn validate_file(path: &Path, facts: &HostFacts) -> (i32, String) {
                 }],
             ));
         }
-        // Unknown component-config fields are reported with every other problem.
+        // The loader's problems of single fields (unknown fields, YAML 1.1 look-alikes, type
+        // errors, component-config fields) are reported with every other problem.
         match check_loaded(l, &name, facts) {
             Ok(_) if !component.is_empty() => Err(ConfigErrors::new(&name, component)),
             Err(mut e) => {
-                e.errors.extend(component);
+                crate::config::load::merge_problems(&mut e.errors, component);
                 Err(e)
             }
             ok => ok,

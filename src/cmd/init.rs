@@ -38,6 +38,12 @@ pub fn run(root: Option<PathBuf>, args: InitArgs) -> i32 {
         },
         None => None,
     };
+    // A run that changes this machine (not a dry run, not under --root, not one phase).
+    let real_run = !args.dry_run
+        && only.is_none()
+        && root
+            .as_deref()
+            .is_none_or(|r| r == std::path::Path::new("/"));
     // The dry-run directory (private, removed at the end unless the user named it).
     let (host, dry_dir) = match crate::cli::init_host(root, &args) {
         Ok(h) => h,
@@ -58,6 +64,21 @@ pub fn run(root: Option<PathBuf>, args: InitArgs) -> i32 {
         ),
         Err(e) => return super::fail(e),
     };
+    // An advertise address of another machine: a warning above, an error for a real run.
+    if real_run
+        && let Some(mut e) = crate::config::validate::advertise_on_host_problem(&cfg, &facts, true)
+    {
+        if let Some(crate::config::Source::File { line }) = cfg.sources.get(&e.path) {
+            e.line = Some(*line);
+        }
+        let source = args
+            .flags
+            .config
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default();
+        return super::fail(crate::config::load::ConfigErrors::new(&source, vec![e]));
+    }
     if let Err(e) =
         crate::phases::external_ca::check_external_ca(host.as_ref(), &cfg, args.flags.upload_certs)
     {
@@ -149,7 +170,7 @@ pub fn run(root: Option<PathBuf>, args: InitArgs) -> i32 {
                 }
             }
         });
-        let events = consume(format, rx, show_secrets).await;
+        let events = consume(format, rx, show_secrets, dry_path.is_some()).await;
         ctrl_c.abort();
         let outcome = handle.await.unwrap_or(RunOutcome::Failed {
             phase: "engine".into(),
@@ -167,11 +188,38 @@ async fn consume(
     format: OutputFormat,
     mut rx: tokio::sync::mpsc::UnboundedReceiver<Event>,
     show_secrets: bool,
+    dry_run: bool,
 ) -> Vec<Event> {
     let mut seen = Vec::new();
     let stdout = std::io::stdout();
     let stderr = std::io::stderr();
     while let Some(ev) = rx.recv().await {
+        // A dry run that a real run would not get through does not end as "succeeded".
+        if dry_run
+            && format == OutputFormat::Json
+            && matches!(
+                ev,
+                Event::Finished {
+                    outcome: RunOutcome::Succeeded
+                }
+            )
+        {
+            let errors: Vec<String> = unresolved_preflight_errors(&seen)
+                .into_iter()
+                .map(|(n, _)| n)
+                .collect();
+            if !errors.is_empty() {
+                let mut o = stdout.lock();
+                let _ = writeln!(
+                    o,
+                    "{}",
+                    crate::output::json::dry_run_would_stop("preflight", &errors)
+                );
+                let _ = o.flush();
+                seen.push(ev);
+                continue;
+            }
+        }
         let shown = crate::output::shown(&ev, show_secrets);
         if let Some(line) = crate::output::format_event(format, &shown) {
             let to_err = format == OutputFormat::Text && matches!(ev, Event::PhaseFailed { .. });
@@ -219,15 +267,14 @@ fn summary(
     let errors = unresolved_preflight_errors(events);
     if format == OutputFormat::Text {
         if let Some(d) = dry_dir {
-            if !errors.is_empty() {
+            if !errors.is_empty() && *outcome == RunOutcome::Succeeded {
                 let names: Vec<&str> = errors.iter().map(|(n, _)| n.as_str()).collect();
                 println!(
-                    "[dryrun] A real init would stop in preflight on {} error(s): {}",
+                    "[dryrun] Dry run finished in {d}; a real run would stop in preflight on {} error(s): {}",
                     names.len(),
                     names.join(", ")
                 );
-            }
-            if *outcome == RunOutcome::Succeeded {
+            } else if *outcome == RunOutcome::Succeeded {
                 println!("[dryrun] Finished dry-running successfully in {d}");
             } else {
                 println!("[dryrun] The dry run stopped; it wrote its files in {d}");

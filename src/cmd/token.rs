@@ -208,7 +208,9 @@ pub fn join_command(
         .unwrap_or_else(|| info.worker_command("kubestrap")))
 }
 
-async fn client(host: &dyn Host, path: &Path) -> Result<(kube::Client, String), String> {
+/// A client from the kubeconfig at `path` (read under `--root`), its text, and where it
+/// talks to (`server from --kubeconfig PATH`), for error messages.
+async fn client(host: &dyn Host, path: &Path) -> Result<(kube::Client, String, String), String> {
     let data = host
         .read(path)
         .map_err(|e| format!("cannot read --kubeconfig {}: {e}", path.display()))?;
@@ -216,7 +218,47 @@ async fn client(host: &dyn Host, path: &Path) -> Result<(kube::Client, String), 
     let c = crate::kubeapi::client_from_kubeconfig_str(&text, &path.display().to_string())
         .await
         .map_err(|e| e.chain())?;
-    Ok((c, text))
+    let server = kubeconfig_server(&text).unwrap_or_else(|| "the cluster".into());
+    let tried = format!("tried {server} from --kubeconfig {}", path.display());
+    Ok((c, text, tried))
+}
+
+/// The server of a kubeconfig's current context (else of its first cluster).
+fn kubeconfig_server(text: &str) -> Option<String> {
+    let v: serde_yaml::Value = serde_yaml::from_str(text).ok()?;
+    let clusters = v.get("clusters")?.as_sequence()?;
+    let want = v
+        .get("current-context")
+        .and_then(|c| c.as_str())
+        .and_then(|cc| {
+            v.get("contexts")?
+                .as_sequence()?
+                .iter()
+                .find(|c| c.get("name").and_then(|n| n.as_str()) == Some(cc))?
+                .get("context")?
+                .get("cluster")?
+                .as_str()
+        });
+    let cluster = clusters
+        .iter()
+        .find(|c| want.is_some() && c.get("name").and_then(|n| n.as_str()) == want)
+        .or_else(|| clusters.first())?;
+    Some(cluster.get("cluster")?.get("server")?.as_str()?.to_string())
+}
+
+/// A kube error with its causes ("client error (Connect): tcp connect error: Connection
+/// refused") and the address tried.
+fn why(e: &kube::Error, tried: &str) -> String {
+    let mut parts = vec![e.to_string()];
+    let mut cur = std::error::Error::source(e);
+    while let Some(c) = cur {
+        let s = c.to_string();
+        if !parts.iter().any(|p| p.contains(&s)) {
+            parts.push(s);
+        }
+        cur = c.source();
+    }
+    format!("{} ({tried})", parts.join(": "))
 }
 
 async fn run_async(host: &dyn Host, cmd: TokenCommand) -> Result<String, String> {
@@ -253,7 +295,7 @@ async fn run_async(host: &dyn Host, cmd: TokenCommand) -> Result<String, String>
             };
             let secret =
                 crate::phases::bootstrap_token::token_secret(&value, &t, SystemTime::now());
-            let (c, kc_text) = client(host, &kubeconfig).await?;
+            let (c, kc_text, tried) = client(host, &kubeconfig).await?;
             let api: Api<Secret> = Api::namespaced(c, "kube-system");
             match api.create(&PostParams::default(), &secret).await {
                 Ok(_) => {}
@@ -262,8 +304,9 @@ async fn run_async(host: &dyn Host, cmd: TokenCommand) -> Result<String, String>
                 }
                 Err(e) => {
                     return Err(format!(
-                        "cannot create bootstrap token Secret {}: {e}",
-                        value.secret_name()
+                        "cannot create bootstrap token Secret {}: {}",
+                        value.secret_name(),
+                        why(&e, &tried)
                     ));
                 }
             }
@@ -277,13 +320,15 @@ async fn run_async(host: &dyn Host, cmd: TokenCommand) -> Result<String, String>
             }
         }
         TokenCommand::List { kubeconfig } => {
-            let (c, _) = client(host, &kubeconfig).await?;
+            let (c, _, tried) = client(host, &kubeconfig).await?;
             let api: Api<Secret> = Api::namespaced(c, "kube-system");
             let lp = ListParams::default().fields(&format!("type={TOKEN_TYPE}"));
-            let list = api
-                .list(&lp)
-                .await
-                .map_err(|e| format!("cannot list bootstrap token Secrets in kube-system: {e}"))?;
+            let list = api.list(&lp).await.map_err(|e| {
+                format!(
+                    "cannot list bootstrap token Secrets in kube-system: {}",
+                    why(&e, &tried)
+                )
+            })?;
             let (rows, bad) = list_rows(&list.items, time::OffsetDateTime::now_utc());
             for b in bad {
                 eprintln!("[token] {b}; skipping");
@@ -306,7 +351,7 @@ async fn run_async(host: &dyn Host, cmd: TokenCommand) -> Result<String, String>
                     ));
                 }
             }
-            let (c, _) = client(host, &kubeconfig).await?;
+            let (c, _, tried) = client(host, &kubeconfig).await?;
             let api: Api<Secret> = Api::namespaced(c, "kube-system");
             let mut out = String::new();
             for id in ids {
@@ -318,7 +363,12 @@ async fn run_async(host: &dyn Host, cmd: TokenCommand) -> Result<String, String>
                             "bootstrap token {id:?} not found (Secret kube-system/{name})"
                         ));
                     }
-                    Err(e) => return Err(format!("cannot delete Secret kube-system/{name}: {e}")),
+                    Err(e) => {
+                        return Err(format!(
+                            "cannot delete Secret kube-system/{name}: {}",
+                            why(&e, &tried)
+                        ));
+                    }
                 }
             }
             Ok(out)

@@ -129,39 +129,175 @@ const ACCEPTED: &str = "kubeadm.k8s.io/v1beta4 (or v1beta3, v1beta2) InitConfigu
 /// Loads every document of `text` (named `source_name` in messages). Collects all problems
 /// of all documents; returns them together as [`ConfigErrors`]. Never panics on any input.
 pub fn load_documents(text: &str, source_name: &str) -> Result<Loaded, ConfigErrors> {
-    let mut component = Vec::new();
-    match load_inner(text, source_name, &mut component) {
-        Ok(l) if component.is_empty() => Ok(l),
-        Ok(_) => Err(ConfigErrors::new(source_name, component)),
+    let mut later = Vec::new();
+    match load_inner(text, source_name, &mut later) {
+        Ok(l) if later.is_empty() => Ok(l),
+        Ok(_) => Err(ConfigErrors::new(source_name, later)),
         Err(mut e) => {
-            e.errors.extend(component);
+            e.errors.extend(later);
             Err(e)
         }
     }
 }
 
-/// Like [`load_documents`], but the unknown fields of KubeletConfiguration and
-/// KubeProxyConfiguration documents do not stop the load: they come back beside the
-/// documents, so a caller that goes on to validate reports them with every other problem of
-/// the file. The caller must report them.
+/// Like [`load_documents`], but the problems of single fields do not stop the load: unknown
+/// fields (of kubeadm documents and of KubeletConfiguration / KubeProxyConfiguration), YAML
+/// 1.1 booleans and nulls in string fields, and values of the wrong type come back beside the
+/// documents (a bad value is left out, a YAML 1.1 look-alike read as the string it spells),
+/// so a caller that goes on to validate reports them with every other problem of the file in
+/// one run ([`merge_problems`]). Problems of a file's shape (YAML syntax, apiVersion, kind)
+/// still fail. The caller must report the returned problems.
 pub fn load_documents_and_component_errors(
     text: &str,
     source_name: &str,
 ) -> Result<(Loaded, Vec<FieldError>), ConfigErrors> {
-    let mut component = Vec::new();
-    match load_inner(text, source_name, &mut component) {
-        Ok(l) => Ok((l, component)),
+    let mut later = Vec::new();
+    match load_inner(text, source_name, &mut later) {
+        Ok(l) => Ok((l, later)),
         Err(mut e) => {
-            e.errors.extend(component);
+            e.errors.extend(later);
             Err(e)
         }
     }
 }
 
+/// Adds the loader's problems of single fields (`loader`, from
+/// [`load_documents_and_component_errors`]) to the validation problems of the same file:
+/// a validation problem of a field the loader already reported goes (its value was left out
+/// or read differently), and the result is in file-line order.
+pub fn merge_problems(validation: &mut Vec<FieldError>, loader: Vec<FieldError>) {
+    let covered = |p: &str| {
+        loader.iter().any(|l| {
+            !l.path.is_empty()
+                && (p == l.path
+                    || p.strip_prefix(l.path.as_str())
+                        .is_some_and(|rest| rest.starts_with(['.', '['])))
+        })
+    };
+    validation.retain(|e| !covered(&e.path));
+    validation.extend(loader);
+    validation.sort_by_key(|e| e.line.unwrap_or(usize::MAX));
+}
+
+/// How many bad values of one document the loader steps over before it gives up on it.
+const MAX_FIELD_FIXES: usize = 64;
+
+/// Decodes one document, stepping over bad values: a YAML 1.1 look-alike in a plain scalar is
+/// read again as the string it spells, any other bad value is left out. Every problem goes to
+/// `problems`; the field lines of the last pass go to `lines`. `None` when the document cannot
+/// be decoded even so (a problem without a field path, or too many).
+fn decode_lenient<T: serde::de::DeserializeOwned>(
+    root: &mut Node,
+    problems: &mut Vec<FieldError>,
+    lines: &mut BTreeMap<String, usize>,
+) -> Option<T> {
+    let mut requoted: Vec<String> = Vec::new();
+    for _ in 0..MAX_FIELD_FIXES {
+        let state = DeState::default();
+        let res = from_node::<T>(root, "", &state);
+        let unknown = state.unknown.into_inner();
+        match res {
+            Ok(v) => {
+                problems.extend(unknown);
+                for (k, l) in state.lines.into_inner() {
+                    lines.entry(k).or_insert(l);
+                }
+                return Some(v);
+            }
+            Err(e) => {
+                let e = e.0;
+                let path = e.path.clone();
+                if !problems.contains(&e) {
+                    problems.push(e);
+                }
+                let fixed = !path.is_empty() && step_over(root, &path, &mut requoted);
+                if !fixed {
+                    problems.extend(unknown);
+                    return None;
+                }
+            }
+        }
+    }
+    None
+}
+
+/// Steps over the bad value at field `path` (`a.b[0].c`) of `root`: a plain scalar not yet
+/// re-read becomes a quoted one (the string it spells); otherwise the entry or item goes.
+/// False when the path is not found.
+fn step_over(root: &mut Node, path: &str, requoted: &mut Vec<String>) -> bool {
+    let mut steps = Vec::new();
+    for part in path.split('.') {
+        let (key, mut rest) = match part.find('[') {
+            Some(i) => (&part[..i], &part[i..]),
+            None => (part, ""),
+        };
+        if !key.is_empty() {
+            steps.push(Step::Key(key.to_string()));
+        }
+        while let Some(r) = rest.strip_prefix('[') {
+            let Some((n, after)) = r.split_once(']') else {
+                return false;
+            };
+            let Ok(n) = n.parse::<usize>() else {
+                return false;
+            };
+            steps.push(Step::Index(n));
+            rest = after;
+        }
+    }
+    let Some(last) = steps.pop() else {
+        return false;
+    };
+    let mut node = root;
+    for s in &steps {
+        match child_mut(node, s) {
+            Some(n) => node = n,
+            None => return false,
+        }
+    }
+    let target = child_mut(node, &last);
+    let Some(target) = target else {
+        return false;
+    };
+    if let NodeKind::Scalar { value, plain: true } = &target.kind
+        && !requoted.iter().any(|p| p == path)
+    {
+        *target = Node::quoted(&value.clone(), target.line);
+        requoted.push(path.to_string());
+        return true;
+    }
+    match (&last, &mut node.kind) {
+        (Step::Key(k), _) => node.remove(k).is_some(),
+        (Step::Index(i), NodeKind::Seq(items)) if *i < items.len() => {
+            items.remove(*i);
+            true
+        }
+        _ => false,
+    }
+}
+
+/// One step of a field path: a mapping key or a sequence index.
+enum Step {
+    Key(String),
+    Index(usize),
+}
+
+fn child_mut<'a>(node: &'a mut Node, s: &Step) -> Option<&'a mut Node> {
+    match s {
+        Step::Key(k) => node.get_mut(k),
+        Step::Index(i) => match &mut node.kind {
+            NodeKind::Seq(items) => items.get_mut(*i),
+            _ => None,
+        },
+    }
+}
+
+/// Loads the documents; problems of single fields (unknown fields, type errors, YAML 1.1
+/// look-alikes, component-config fields) go to `later`, problems of the file's shape fail.
 fn load_inner(
     text: &str,
     source_name: &str,
-    component_errors: &mut Vec<FieldError>,
+    later: &mut Vec<FieldError>,
 ) -> Result<Loaded, ConfigErrors> {
     let fail = |errs: Vec<FieldError>| ConfigErrors::new(source_name, errs);
     let docs = yaml11::split_documents(text)
@@ -421,22 +557,31 @@ fn load_inner(
             errors.extend(doc_errors);
             continue;
         }
-        let state = DeState::default();
-        let res: Result<(), super::de::DeError> = (|| {
-            match kind_s.as_str() {
-                "InitConfiguration" => out.init = Some(from_node(&root, "", &state)?),
-                "ClusterConfiguration" => out.cluster = Some(from_node(&root, "", &state)?),
-                "JoinConfiguration" => out.join = Some(from_node(&root, "", &state)?),
-                _ => out.reset = Some(from_node(&root, "", &state)?),
+        // Bad values of single fields are stepped over (and reported) so that the rest of
+        // the document is still decoded and validated in the same run.
+        let mut problems = Vec::new();
+        let decoded = match kind_s.as_str() {
+            "InitConfiguration" => {
+                out.init = decode_lenient(&mut root, &mut problems, &mut out.lines);
+                out.init.is_some()
             }
-            Ok(())
-        })();
-        errors.extend(state.unknown.into_inner());
-        if let Err(e) = res {
-            errors.push(e.0);
-        }
-        for (k, v) in state.lines.into_inner() {
-            out.lines.entry(k).or_insert(v);
+            "ClusterConfiguration" => {
+                out.cluster = decode_lenient(&mut root, &mut problems, &mut out.lines);
+                out.cluster.is_some()
+            }
+            "JoinConfiguration" => {
+                out.join = decode_lenient(&mut root, &mut problems, &mut out.lines);
+                out.join.is_some()
+            }
+            _ => {
+                out.reset = decode_lenient(&mut root, &mut problems, &mut out.lines);
+                out.reset.is_some()
+            }
+        };
+        if decoded {
+            later.extend(problems);
+        } else {
+            errors.extend(problems);
         }
     }
     if let Some((node, line)) = cp_timeout {
@@ -483,7 +628,7 @@ fn load_inner(
             *s = s.to_lowercase();
         }
     }
-    component_errors.extend(super::component_fields::check_loaded(
+    later.extend(super::component_fields::check_loaded(
         &components,
         out.cluster.as_ref().map(|c| c.kubernetes_version.as_str()),
     ));

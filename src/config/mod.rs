@@ -12,6 +12,7 @@ pub mod defaults;
 pub mod duration;
 pub mod export;
 pub mod flags;
+pub mod gates;
 pub mod load;
 pub mod net;
 pub mod overlay;

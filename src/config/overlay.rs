@@ -411,7 +411,8 @@ pub fn resolve_init(
     );
     attach_lines(&mut errs, &lines, &cfg.sources);
     super::arg_paths::name_map_keys(&mut errs, &cfg, &api_versions);
-    errs.extend(component_errors);
+    // The loader's problems of single fields come with the validation's, in one run.
+    super::load::merge_problems(&mut errs, component_errors);
     let (warn, errors): (Vec<FieldError>, Vec<FieldError>) =
         errs.into_iter().partition(|e| e.warning);
     warnings.extend(warn.iter().map(|w| w.to_string()));

@@ -35,7 +35,12 @@ fn bad(msg: impl Into<String>) -> JoinInputError {
 /// `\`+newline continuations are joined, whitespace separates words, single and double
 /// quotes group, a backslash escapes the next character. Errors on an unclosed quote.
 pub fn split_words(text: &str) -> Result<Vec<String>, JoinInputError> {
-    let text = text.replace("\\\r\n", " ").replace("\\\n", " ");
+    // CRLF and CR line endings (terminals and Windows editors) read as LF; a backslash at a
+    // line's end continues the command.
+    let text = text
+        .replace("\r\n", "\n")
+        .replace('\r', "\n")
+        .replace("\\\n", " ");
     let mut words = Vec::new();
     let mut cur = String::new();
     let mut in_word = false;
@@ -182,23 +187,22 @@ pub fn load_join_configuration(
 /// or from the flags, then applies defaults ([`apply_join_defaults`]) with `hostname` as the
 /// default node name, and checks it ([`validate_join`]).
 ///
-/// Errors: flags mixed with `--config` (listed), an unreadable config file, `--certificate-key`
-/// or an `--apiserver-*` flag without `--control-plane`, and every rule of [`validate_join`].
+/// Flags given with `--config` win over the file ([`flags_over_file`]), as for init.
+/// Errors: an unreadable config file, `--certificate-key` or an `--apiserver-*` flag without
+/// a control-plane join, and every rule of [`validate_join`].
 pub fn join_config_from_args(
     args: &JoinArgs,
     hostname: &str,
 ) -> Result<JoinConfiguration, JoinInputError> {
     let mut cfg = if let Some(path) = &args.config {
-        let mixed = flags_mixed_with_config(args);
-        if !mixed.is_empty() {
-            return Err(bad(format!(
-                "--config cannot be mixed with {}; put those settings into the JoinConfiguration instead",
-                mixed.join(", ")
-            )));
-        }
         let text = std::fs::read_to_string(path)
             .map_err(|e| bad(format!("cannot read --config {}: {e}", path.display())))?;
-        load_join_configuration(&text, &path.display().to_string())?
+        let mut cfg = load_join_configuration(&text, &path.display().to_string())?;
+        // As for init, a flag given with --config wins over the file.
+        if !flags_mixed_with_config(args).is_empty() {
+            flags_over_file(&mut cfg, args)?;
+        }
+        cfg
     } else {
         from_flags(args)?
     };
@@ -235,6 +239,99 @@ pub fn join_config_from_args(
         return Err(bad(errors.join("\n")));
     }
     Ok(cfg)
+}
+
+/// Applies the discovery and node flags given with `--config` over the file's
+/// JoinConfiguration (a flag wins, as `init --config` with flags): the endpoint, tokens and
+/// pins go into `discovery.bootstrapToken` (replacing file discovery when an endpoint is
+/// given), `--discovery-file` replaces token discovery, `--cri-socket` the node's socket.
+/// `--control-plane`, `--certificate-key` and `--apiserver-*` fill the file's `controlPlane`
+/// section. Errors: `--certificate-key` or an `--apiserver-*` flag when neither the flags nor
+/// the file ask for a control-plane join.
+fn flags_over_file(cfg: &mut JoinConfiguration, a: &JoinArgs) -> Result<(), JoinInputError> {
+    if a.control_plane && cfg.control_plane.is_none() {
+        cfg.control_plane = Some(JoinControlPlane {
+            local_api_endpoint: ApiEndpoint {
+                advertise_address: String::new(),
+                bind_port: 6443,
+            },
+            certificate_key: String::new(),
+        });
+    }
+    match cfg.control_plane.as_mut() {
+        Some(cp) => {
+            if let Some(k) = &a.certificate_key {
+                cp.certificate_key = k.clone();
+            }
+            if let Some(ip) = &a.apiserver_advertise_address {
+                cp.local_api_endpoint.advertise_address = ip.clone();
+            }
+            if let Some(port) = a.apiserver_bind_port {
+                cp.local_api_endpoint.bind_port = port;
+            }
+        }
+        None => {
+            for (set, flag) in [
+                (a.certificate_key.is_some(), "--certificate-key"),
+                (
+                    a.apiserver_advertise_address.is_some(),
+                    "--apiserver-advertise-address",
+                ),
+                (a.apiserver_bind_port.is_some(), "--apiserver-bind-port"),
+            ] {
+                if set {
+                    return Err(bad(format!(
+                        "{flag} only applies to a control-plane join: add --control-plane (or a controlPlane section to --config), or drop {flag} to join a worker node"
+                    )));
+                }
+            }
+        }
+    }
+    if let Some(file) = &a.discovery_file {
+        cfg.discovery.file = Some(FileDiscovery {
+            kube_config_path: file.clone(),
+        });
+        cfg.discovery.bootstrap_token = None;
+    }
+    let token_flags = a.endpoint.is_some()
+        || a.discovery_token.is_some()
+        || a.token.is_some()
+        || !a.discovery_token_ca_cert_hash.is_empty()
+        || a.discovery_token_unsafe_skip_ca_verification;
+    if token_flags && a.discovery_file.is_none() {
+        if a.endpoint.is_some() {
+            cfg.discovery.file = None;
+        }
+        let bt = cfg
+            .discovery
+            .bootstrap_token
+            .get_or_insert_with(BootstrapTokenDiscovery::default);
+        if let Some(e) = &a.endpoint {
+            bt.api_server_endpoint = e.clone();
+        }
+        if let Some(t) = a.discovery_token.as_ref().or(a.token.as_ref()) {
+            bt.token = t.clone();
+        }
+        let pins: Vec<String> = a
+            .discovery_token_ca_cert_hash
+            .iter()
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect();
+        if !pins.is_empty() {
+            bt.ca_cert_hashes = pins;
+        }
+        if a.discovery_token_unsafe_skip_ca_verification {
+            bt.unsafe_skip_ca_verification = true;
+        }
+    }
+    if let Some(t) = a.tls_bootstrap_token.as_ref().or(a.token.as_ref()) {
+        cfg.discovery.tls_bootstrap_token = t.clone();
+    }
+    if let Some(s) = &a.cri_socket {
+        cfg.node_registration.cri_socket = s.clone();
+    }
+    Ok(())
 }
 
 fn from_flags(a: &JoinArgs) -> Result<JoinConfiguration, JoinInputError> {
@@ -533,6 +630,28 @@ mod tests {
         assert_eq!(discovery_timeout(&cfg), Duration::from_secs(300));
     }
 
+    /// Issue 12 item 11: the same pasted command with LF, CRLF or CR line endings, `\`
+    /// continuations and `sudo` parses alike.
+    #[test]
+    fn pasted_commands_parse_alike_with_lf_crlf_and_cr_line_endings() {
+        let lf = format!(
+            "sudo kubestrap join 192.168.1.10:6443 --token abcdef.0123456789abcdef \\\n    --discovery-token-ca-cert-hash {PIN}\n"
+        );
+        let want = parse_pasted(&lf).unwrap();
+        assert_eq!(want.endpoint.as_deref(), Some("192.168.1.10:6443"));
+        assert_eq!(want.discovery_token_ca_cert_hash, vec![PIN.to_string()]);
+        for eol in ["\r\n", "\r"] {
+            let text = lf.replace('\n', eol);
+            let got = parse_pasted(&text).unwrap_or_else(|e| panic!("{eol:?}: {e}"));
+            assert_eq!(got.endpoint, want.endpoint, "{eol:?}");
+            assert_eq!(got.token, want.token, "{eol:?}");
+            assert_eq!(
+                got.discovery_token_ca_cert_hash, want.discovery_token_ca_cert_hash,
+                "{eol:?}"
+            );
+        }
+    }
+
     #[test]
     fn pasted_command_errors() {
         assert!(parse_pasted("kubectl get nodes").is_err());
@@ -597,11 +716,51 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let f = dir.path().join("join.yaml");
         std::fs::write(&f, &y).unwrap();
-        let mut a = parse_pasted("kubeadm join --token abcdef.0123456789abcdef").unwrap();
+        // Issue 12 item 12: flags may be mixed with --config, as for init; a flag wins.
+        let mut a = parse_pasted(
+            "kubeadm join 10.0.0.9:6443 --token zyxwvu.0123456789abcdef --cri-socket unix:///run/crio/crio.sock",
+        )
+        .unwrap();
         a.config = Some(f);
-        let e = join_config_from_args(&a, "n").unwrap_err();
-        assert!(e.0.contains("--token"), "{e}");
+        let c = join_config_from_args(&a, "n").unwrap();
+        let bt = c.discovery.bootstrap_token.as_ref().unwrap();
+        assert_eq!(bt.api_server_endpoint, "10.0.0.9:6443");
+        assert_eq!(bt.token, "zyxwvu.0123456789abcdef");
+        assert_eq!(
+            bt.ca_cert_hashes,
+            vec![PIN.to_string()],
+            "kept from the file"
+        );
+        assert_eq!(c.discovery.tls_bootstrap_token, "zyxwvu.0123456789abcdef");
+        assert_eq!(c.node_registration.cri_socket, "unix:///run/crio/crio.sock");
+        assert_eq!(
+            discovery_timeout(&c),
+            Duration::from_secs(120),
+            "kept from the file"
+        );
         a.token = None;
-        assert!(join_config_from_args(&a, "n").is_ok());
+        a.endpoint = None;
+        a.cri_socket = None;
+        let c = join_config_from_args(&a, "n").unwrap();
+        assert_eq!(
+            c.discovery.bootstrap_token.as_ref().unwrap().token,
+            "abcdef.0123456789abcdef"
+        );
+        // Control-plane flags with --config fill the file's controlPlane section.
+        a.control_plane = true;
+        a.certificate_key = Some("ab".repeat(32));
+        a.apiserver_bind_port = Some(7443);
+        let c = join_config_from_args(&a, "n").unwrap();
+        let cp = c.control_plane.expect("controlPlane from the flags");
+        assert_eq!(cp.certificate_key, "ab".repeat(32));
+        assert_eq!(cp.local_api_endpoint.bind_port, 7443);
+        // Without --control-plane (and no controlPlane section) the key is refused.
+        a.control_plane = false;
+        assert!(
+            join_config_from_args(&a, "n")
+                .unwrap_err()
+                .0
+                .contains("only applies to a control-plane join")
+        );
     }
 }

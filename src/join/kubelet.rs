@@ -323,6 +323,7 @@ pub fn kubelet_start(
             minor: settings.minor(),
             control_plane_version: None,
             kubelet_allow_cgroup_v1: false,
+            worker: cfg.control_plane.is_none(),
         };
         let r = crate::phases::preflight::cgroup_driver_check(&node);
         if r.severity != crate::engine::Severity::Pass {
@@ -504,13 +505,25 @@ async fn wait_inner(
     );
     let start = Instant::now();
     let mut attempt = 0;
+    // The API server the kubelet's kubeconfig names: a failure after discovery says where it
+    // tried (issue 12).
+    let mut server = String::from("the API server");
     let client = loop {
         attempt += 1;
         let err = match load_kubeconfig_embedded(host, Path::new(KUBELET_CONF)) {
-            Ok(kc) => match client_from_kc(kc).await {
-                Ok(c) => break c,
-                Err(e) => format!("{KUBELET_CONF} is not usable yet: {e}"),
-            },
+            Ok(kc) => {
+                if let Some(s) = kc
+                    .clusters
+                    .iter()
+                    .find_map(|c| c.cluster.as_ref().and_then(|c| c.server.clone()))
+                {
+                    server = s;
+                }
+                match client_from_kc(kc).await {
+                    Ok(c) => break c,
+                    Err(e) => format!("{KUBELET_CONF} is not usable yet: {e}"),
+                }
+            }
             Err(e) if !host.exists(Path::new(KUBELET_CONF)) => {
                 let _ = e;
                 format!("{KUBELET_CONF} does not exist yet")
@@ -566,7 +579,18 @@ async fn wait_inner(
                 return Ok(());
             }
             Ok(None) => format!("Node {node_name:?} is not registered yet"),
-            Err(e) => format!("cannot read Node {node_name:?}: {e}"),
+            Err(e) => {
+                let mut why = e.to_string();
+                let mut cur = std::error::Error::source(&e);
+                while let Some(c) = cur {
+                    let t = c.to_string();
+                    if !why.contains(&t) {
+                        why = format!("{why}: {t}");
+                    }
+                    cur = c.source();
+                }
+                format!("cannot read Node {node_name:?} from {server}: {why}")
+            }
         };
         events.send(Event::Probe {
             component: "node-registration".into(),
@@ -603,6 +627,36 @@ pub fn written_paths(cfg: &JoinConfiguration) -> Vec<PathBuf> {
 mod tests {
     use super::*;
     use crate::config::Arg;
+
+    /// Issue 12 item 10: after discovery, a refused connection names the address it tried
+    /// (the server of the kubelet's kubeconfig) and the cause.
+    #[tokio::test]
+    async fn a_refused_connection_after_discovery_names_the_address_tried() {
+        let host = crate::host::FakeHost::new().unwrap();
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        drop(l);
+        host.put(
+            KUBELET_CONF,
+            &format!("apiVersion: v1\nkind: Config\nclusters:\n- name: k\n  cluster:\n    server: https://127.0.0.1:{port}\n    insecure-skip-tls-verify: true\ncontexts:\n- name: k\n  context: {{cluster: k, user: u}}\ncurrent-context: k\nusers:\n- name: u\n  user: {{token: abc}}\n"),
+        )
+        .unwrap();
+        let w = BootstrapWait {
+            tls_bootstrap_timeout: Duration::from_secs(5),
+            node_timeout: Duration::from_millis(300),
+            interval: Duration::from_millis(100),
+        };
+        let e = wait_inner(&host, &EventSink::discard(), "worker-1", &w)
+            .await
+            .unwrap_err();
+        let m = e.to_string();
+        assert!(
+            m.contains(&format!(
+                "cannot read Node \"worker-1\" from https://127.0.0.1:{port}: "
+            )) && m.contains("Connection refused"),
+            "{m}"
+        );
+    }
 
     #[test]
     fn flags_env_like_kubeadm() {

@@ -136,7 +136,7 @@ async fn discover(job: &JoinJob) -> Result<Discovered, PhaseError> {
         if bt.unsafe_skip_ca_verification && bt.ca_cert_hashes.is_empty() {
             job.events.warn(
                 discovery::PHASE,
-                "WARNING: --discovery-token-unsafe-skip-ca-verification: the cluster CA will NOT be verified; anyone who can answer on the endpoint with a signed cluster-info can impersonate the control plane",
+                "--discovery-token-unsafe-skip-ca-verification: the cluster CA will NOT be verified; anyone who can answer on the endpoint with a signed cluster-info can impersonate the control plane",
             );
         }
         let mut opts = discovery::TokenDiscovery::new(

@@ -189,6 +189,7 @@ pub fn run_checks(
         control_plane_version: None,
         // The kubelet's configuration comes from the cluster (kubelet-config) after discovery.
         kubelet_allow_cgroup_v1: false,
+        worker: cfg.control_plane.is_none(),
     };
     let facts = host.facts();
     out.extend(checks::common_checks(&node, &facts));

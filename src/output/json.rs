@@ -33,3 +33,18 @@ pub fn format(ev: &Event) -> String {
             .to_string()
         })
 }
+
+/// The `finished` line of a dry run that a real run would not get through: status
+/// `dry_run_finished` (never `succeeded`) with the phase a real run would stop in and the
+/// preflight checks that would stop it, by name.
+pub fn dry_run_would_stop(phase: &str, checks: &[String]) -> String {
+    serde_json::json!({
+        "event": "finished",
+        "outcome": {
+            "status": "dry_run_finished",
+            "real_run_would_stop_in": phase,
+            "errors": checks,
+        }
+    })
+    .to_string()
+}

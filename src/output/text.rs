@@ -104,8 +104,15 @@ pub fn format(ev: &Event) -> Option<String> {
             })
         }
         Event::JoinReady(info) => {
-            let mut s = String::from(
-                "\nYour Kubernetes control-plane has initialized successfully!\n\nTo start using your cluster, you need to run the following as a regular user:\n\n  mkdir -p $HOME/.kube\n  sudo cp -i /etc/kubernetes/admin.conf $HOME/.kube/config\n  sudo chown $(id -u):$(id -g) $HOME/.kube/config\n\nAlternatively, if you are the root user, you can run:\n\n  export KUBECONFIG=/etc/kubernetes/admin.conf\n\nYou should now deploy a pod network to the cluster.\nRun \"kubectl apply -f [podnetwork].yaml\" with one of the options listed at:\n  https://kubernetes.io/docs/concepts/cluster-administration/addons/\n",
+            // Under a dry-run (or --root) tree nothing was started: no claim of success.
+            let head = if info.root.is_some() {
+                "\n[dryrun] A real init would end here with the steps below (nothing was started).\n"
+            } else {
+                "\nYour Kubernetes control-plane has initialized successfully!\n"
+            };
+            let mut s = String::from(head);
+            s.push_str(
+                "\nTo start using your cluster, you need to run the following as a regular user:\n\n  mkdir -p $HOME/.kube\n  sudo cp -i /etc/kubernetes/admin.conf $HOME/.kube/config\n  sudo chown $(id -u):$(id -g) $HOME/.kube/config\n\nAlternatively, if you are the root user, you can run:\n\n  export KUBECONFIG=/etc/kubernetes/admin.conf\n\nYou should now deploy a pod network to the cluster.\nRun \"kubectl apply -f [podnetwork].yaml\" with one of the options listed at:\n  https://kubernetes.io/docs/concepts/cluster-administration/addons/\n",
             );
             if let Some(cp) = info.control_plane_command(JoinInfo::CONTROL_PLANE_JOIN_PROGRAM) {
                 s.push_str(&format!(

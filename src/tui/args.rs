@@ -112,6 +112,27 @@ pub fn check_name(name: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Checks a value typed for flag `name` with the rule of the config files and flags
+/// ([`crate::config::validate::validate_extra_arg_value`]) for Kubernetes `version`. `Err`
+/// names the flag, the value and the rule.
+pub fn check_value(name: &str, value: &str, version: &str) -> Result<(), String> {
+    crate::config::validate::validate_extra_arg_value(COMPONENT, name.trim(), value, version)
+        .map_err(|e| format!("{} {value:?} {e}", name.trim()))
+}
+
+/// Refuses an override of a flag kubestrap derives from another answer where kubeadm would
+/// break on it ([`crate::config::validate::check_derived_override`]), naming the field to
+/// change; overrides that are only warned pass (the list shows them).
+pub fn check_derived(name: &str, value: &str, a: &Answers) -> Result<(), String> {
+    let Some(derived) = managed_value(name.trim(), a) else {
+        return Ok(());
+    };
+    match crate::config::validate::check_derived_override(name.trim(), value, &derived) {
+        Some((true, rule)) => Err(format!("{} {value:?} {rule}", name.trim())),
+        _ => Ok(()),
+    }
+}
+
 /// Which column of an entry is being edited.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ArgCol {

@@ -220,6 +220,19 @@ pub fn field_warning(a: &Answers, f: FieldId, facts: &HostFacts) -> Option<Strin
         FieldId::ImageRepo => {
             crate::config::validate_values::image_repository_warning(a.image_repo.trim())
         }
+        FieldId::Advertise
+            if crate::config::validate::validate_advertise_on_host(a.advertise.trim(), facts)
+                .is_err() =>
+        {
+            crate::config::validate::validate_advertise_on_host(a.advertise.trim(), facts)
+                .err()
+                .map(|e| {
+                    format!(
+                        "{} {e}; a dry run goes on, a real init refuses it",
+                        a.advertise.trim()
+                    )
+                })
+        }
         FieldId::Advertise => node_ip(a, facts).map(|ip| {
             format!("{ip} is not the default-route address; it also becomes the kubelet's node-ip")
         }),

@@ -368,10 +368,13 @@ fn finish(app: &App, result: std::io::Result<()>, show_secrets: bool) -> i32 {
         Some(RunOutcome::Succeeded) => {
             match app.run.join.as_ref().and_then(|j| j.root.as_ref()) {
                 Some(root) => {
-                    if let Some(t) = strings::dry_run_preflight_errors(&app.failing_checks()) {
-                        println!("[dryrun] {t}");
+                    // A dry run a real run would not get through is not called a success.
+                    match strings::dry_run_preflight_errors(&app.failing_checks()) {
+                        Some(t) => {
+                            println!("[dryrun] Dry run finished in {root}; {}\n", lower_first(&t))
+                        }
+                        None => println!("[dryrun] Finished dry-running successfully in {root}\n"),
                     }
-                    println!("[dryrun] Finished dry-running successfully in {root}\n");
                 }
                 None => println!("Your Kubernetes control-plane has initialized successfully!\n"),
             }
@@ -468,7 +471,7 @@ impl Link {
     }
 }
 
-async fn event_loop(app: &mut App, link: Link, log_dir: &Path) -> std::io::Result<()> {
+async fn event_loop(app: &mut App, mut link: Link, log_dir: &Path) -> std::io::Result<()> {
     let _guard = enter_terminal(false)?;
     let mut out = std::io::stdout();
     let mut mouse_on = true;
@@ -631,6 +634,8 @@ async fn event_loop(app: &mut App, link: Link, log_dir: &Path) -> std::io::Resul
                 }
             }
         }
+        // A new key type: its key pairs are made in the background from now on.
+        restart_key_pool(app, &mut link);
         if app.wants_mouse() != mouse_on {
             mouse_on = app.wants_mouse();
             if mouse_on {
@@ -645,4 +650,37 @@ async fn event_loop(app: &mut App, link: Link, log_dir: &Path) -> std::io::Resul
         let _ = FileKind::Export;
         let _ = Screen::Done;
     }
+}
+
+/// `A real init …` → `a real init …` (a sentence continued after a semicolon).
+fn lower_first(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_lowercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
+/// Before the first run: when the key type answered differs from the pre-made keys', starts
+/// generating key pairs of the new type in the background (the old pool is dropped) and says
+/// so; the welcome screen's count starts again.
+fn restart_key_pool(app: &mut App, link: &mut Link) {
+    if app.run.running || app.run.attempt > 0 {
+        return;
+    }
+    let Ok(alg) = crate::pki::KeyAlgorithm::parse(app.answers.key_algo.trim()) else {
+        return;
+    };
+    if link.key_pool.as_ref().is_some_and(|p| p.algorithm() == alg) {
+        return;
+    }
+    link.key_pool = Some(crate::pki::KeyPool::start(
+        alg,
+        crate::pki::KeyPool::INIT_KEYS,
+    ));
+    app.keys = Some((0, crate::pki::KeyPool::INIT_KEYS));
+    app.notice = Some(format!(
+        "Key type {}: generating its key pairs in the background",
+        app.answers.key_algo.trim()
+    ));
 }

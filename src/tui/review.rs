@@ -1,38 +1,16 @@
 //! The review screen's kubeadm.yaml: the v1beta4 documents of a configuration, one line
 //! each, next to where the value on that line came from.
 
-use serde_yaml::{Mapping, Value};
-
+use crate::config::load::ApiVersion;
 use crate::config::{InitConfig, Source};
 
-fn doc<T: serde::Serialize>(kind: &str, body: &T) -> String {
-    let mut m = Mapping::new();
-    m.insert("apiVersion".into(), "kubeadm.k8s.io/v1beta4".into());
-    m.insert("kind".into(), kind.into());
-    if let Ok(Value::Mapping(rest)) = serde_yaml::to_value(body) {
-        for (k, v) in rest {
-            m.insert(k, v);
-        }
-    }
-    serde_yaml::to_string(&Value::Mapping(m)).unwrap_or_default()
-}
-
 /// The kubeadm.yaml text of `cfg`: InitConfiguration, ClusterConfiguration and the
-/// KubeletConfiguration / KubeProxyConfiguration documents it carries, separated by `---`.
-/// Bootstrap token secrets are left out (kubestrap generates them at run time).
+/// KubeletConfiguration / KubeProxyConfiguration documents it carries, separated by `---`,
+/// written by the one writer of every export ([`crate::config::export::export_init`], v1beta4:
+/// keys sorted as `kubeadm config print` writes them, YAML 1.1 look-alikes such as `off`
+/// quoted). Bootstrap token secrets are left out (kubestrap generates them at run time).
 pub fn kubeadm_yaml(cfg: &InitConfig) -> String {
-    let mut init = cfg.init.clone();
-    for t in &mut init.bootstrap_tokens {
-        t.token.clear();
-    }
-    let mut out = doc("InitConfiguration", &init);
-    out.push_str("---\n");
-    out.push_str(&doc("ClusterConfiguration", &cfg.cluster));
-    for extra in [&cfg.kubelet, &cfg.kube_proxy].into_iter().flatten() {
-        out.push_str("---\n");
-        out.push_str(&serde_yaml::to_string(extra).unwrap_or_default());
-    }
-    out
+    crate::config::export::export_init(cfg, ApiVersion::V1beta4, false)
 }
 
 /// Words for a [`Source`].
@@ -63,7 +41,7 @@ pub fn annotated_yaml(cfg: &InitConfig) -> Vec<(String, String)> {
         let indent = line.len() - line.trim_start().len();
         let body = line.trim_start().trim_start_matches("- ");
         let mut src = String::new();
-        // serde_yaml writes a list's items at its key's indentation
+        // the writer puts a list's items at its key's indentation (as go-yaml)
         let item = line.trim_start().starts_with("- ");
         while stack
             .last()

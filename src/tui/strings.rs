@@ -79,7 +79,9 @@ pub const KEYS_ARGS_EDIT: &str = "Tab name↔value (completes the name) · Enter
 pub const KEYS_REVIEW: &str = "Enter start · x export kubeadm.yaml · ↑↓ scroll · Esc back · ? help";
 pub const KEYS_RUN: &str = "Tab switch pane · ↑↓ scroll · f fix check · Ctrl-C cancel · ? help";
 pub const KEYS_DONE: &str =
-    "c copy join command · w write it to a file · x export kubeadm.yaml · q quit";
+    "c copy join command · w write it to a file · x export · p preflight · q quit";
+/// The run screen reopened after the run ended (`p` on the done screen).
+pub const KEYS_RUN_ENDED: &str = "Tab switch pane · ↑↓ scroll · f fix check · Esc back · ? help";
 pub const KEYS_FAILED: &str =
     "r retry from the failed phase · i ignore preflight errors · x export · q quit";
 pub const KEYS_CANCELLED: &str = "r start again · q quit";
@@ -103,8 +105,8 @@ pub const HELP: &[(&str, &str)] = &[
 ];
 
 pub const CONFIRM_QUIT: &str = "Quit the wizard? Nothing has been changed on this machine.";
-pub const CONFIRM_CANCEL: &str =
-    "Cancel the run? kubestrap stops after the current phase; the files already written stay.";
+/// What Ctrl-C (or q) during a run asks; README's "The wizard" says the same.
+pub const CONFIRM_CANCEL: &str = "Cancel the run? Waits stop at once and the run ends at the next safe point; the files already written stay.";
 pub const CONFIRM_YN: &str = "y yes · n no";
 pub const PROMPT_EXPORT: &str = "Export kubeadm.yaml to:";
 pub const PROMPT_JOIN: &str = "Write the join command to:";

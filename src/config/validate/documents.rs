@@ -6,7 +6,13 @@ use super::*;
 /// extraArgs of one component: every entry needs a name; for kube-apiserver,
 /// kube-controller-manager, kube-scheduler and etcd the name must be a flag the component
 /// knows and the value one its flag parser takes (see [`flags`]).
-pub(super) fn check_extra_args(r: &mut Report, path: &str, component: Option<&str>, args: &[Arg]) {
+pub(super) fn check_extra_args(
+    r: &mut Report,
+    path: &str,
+    component: Option<&str>,
+    args: &[Arg],
+    version: &str,
+) {
     for (i, a) in args.iter().enumerate() {
         let p = format!("{path}[{i}].name");
         if a.name.is_empty() {
@@ -14,9 +20,9 @@ pub(super) fn check_extra_args(r: &mut Report, path: &str, component: Option<&st
             continue;
         }
         if let Some(c) = component {
-            if let Err(e) = flags::check_flag(c, &a.name) {
+            if let Err(e) = validate_extra_arg_name(c, &a.name) {
                 r.add(&p, &a.name, e, false);
-            } else if let Err(e) = flags::check_flag_value(c, &a.name, &a.value) {
+            } else if let Err(e) = validate_extra_arg_value(c, &a.name, &a.value, version) {
                 r.add(&format!("{path}[{i}].value"), &a.value, e, false);
             }
         }
@@ -136,6 +142,7 @@ pub(super) fn check_node_registration(r: &mut Report, n: &NodeRegistrationOption
         "nodeRegistration.kubeletExtraArgs",
         None,
         &n.kubelet_extra_args,
+        "",
     );
 }
 
@@ -300,18 +307,21 @@ pub(super) fn check_cluster(
         "apiServer.extraArgs",
         Some("kube-apiserver"),
         &c.api_server.extra_args,
+        &c.kubernetes_version,
     );
     check_extra_args(
         r,
         "controllerManager.extraArgs",
         Some("kube-controller-manager"),
         &c.controller_manager.extra_args,
+        &c.kubernetes_version,
     );
     check_extra_args(
         r,
         "scheduler.extraArgs",
         Some("kube-scheduler"),
         &c.scheduler.extra_args,
+        &c.kubernetes_version,
     );
     check_volumes(r, "apiServer.extraVolumes", &c.api_server.extra_volumes);
     check_volumes(
@@ -335,7 +345,13 @@ pub(super) fn check_cluster(
                 &l.data_dir,
                 validate_abs_path(&l.data_dir),
             );
-            check_extra_args(r, "etcd.local.extraArgs", Some("etcd"), &l.extra_args);
+            check_extra_args(
+                r,
+                "etcd.local.extraArgs",
+                Some("etcd"),
+                &l.extra_args,
+                &c.kubernetes_version,
+            );
             for (i, s) in l.server_cert_sans.iter().enumerate() {
                 r.check(
                     &format!("etcd.local.serverCertSANs[{i}]"),

@@ -24,10 +24,12 @@ use std::fmt;
 use std::net::IpAddr;
 
 mod documents;
+mod extra_args;
 mod fields;
 mod network;
 
 pub use documents::*;
+pub use extra_args::*;
 pub use fields::*;
 pub use network::*;
 
@@ -140,6 +142,11 @@ pub fn validate_init(cfg: &InitConfig, facts: &HostFacts) -> Vec<FieldError> {
         );
     }
     check_cluster(&mut r, &cfg.cluster, Some(facts), Some(adv));
+    // A warning here; a real run refuses it (`advertise_on_host_problem` with `real_run`).
+    if validate_advertise_address(adv).is_ok() {
+        r.errs.extend(advertise_on_host_problem(cfg, facts, false));
+    }
+    r.errs.extend(derived_override_problems(cfg));
     r.errs
         .extend(crate::config::validate_values::check_init(cfg));
     crate::config::validate_values::prefer_variable_hint(&mut r.errs);

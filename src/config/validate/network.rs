@@ -213,3 +213,57 @@ pub fn validate_control_plane_endpoint(s: &str) -> Result<(), String> {
         ))
     }
 }
+
+/// The advertise address must be an address of one of this machine's interfaces (`facts`):
+/// etcd listens on it (`--listen-peer-urls`, `--listen-client-urls`), the kubelet registers
+/// it, and other nodes join through it; an address of another machine makes etcd exit at
+/// start. Unparsable addresses, and hosts whose interfaces are unknown, pass (their own
+/// rules report them). kubeadm does not check this (etcd fails after its 4-minute wait).
+/// `Err` names the addresses this machine has.
+pub fn validate_advertise_on_host(adv: &str, facts: &HostFacts) -> Result<(), String> {
+    let Ok(ip) = adv.trim().parse::<IpAddr>() else {
+        return Ok(());
+    };
+    if facts.interfaces.is_empty() || facts.interfaces.iter().any(|i| i.addr == ip) {
+        return Ok(());
+    }
+    let mut have: Vec<String> = facts
+        .interfaces
+        .iter()
+        .filter(|i| !i.addr.is_loopback())
+        .map(|i| format!("{} ({})", i.addr, i.interface))
+        .collect();
+    have.truncate(6);
+    Err(format!(
+        "is not an address of any interface of this machine (it has {}); etcd and the API server could not listen on it",
+        if have.is_empty() {
+            "loopback only".to_string()
+        } else {
+            have.join(", ")
+        }
+    ))
+}
+
+/// [`validate_advertise_on_host`] for an init configuration: an error when `real_run` (a run
+/// that changes this machine: not `--dry-run`, not under `--root`), a warning otherwise (a
+/// dry run, or a file checked for another machine). `None` when the address is on this host.
+pub fn advertise_on_host_problem(
+    cfg: &InitConfig,
+    facts: &HostFacts,
+    real_run: bool,
+) -> Option<FieldError> {
+    let adv = &cfg.init.local_api_endpoint.advertise_address;
+    validate_advertise_on_host(adv, facts)
+        .err()
+        .map(|rule| FieldError {
+            path: "localAPIEndpoint.advertiseAddress".into(),
+            value: adv.clone(),
+            rule: if real_run {
+                rule
+            } else {
+                format!("{rule} (a real init refuses it)")
+            },
+            line: None,
+            warning: !real_run,
+        })
+}

@@ -133,12 +133,22 @@ impl DiscoveryError {
             DiscoveryError::NoSignature { .. } => Some(
                 "on the control plane run: kubestrap token create --print-join-command (tokens live 24h by default)".into(),
             ),
-            DiscoveryError::PinMismatch { .. } => Some(
-                "compare with the pin printed on the control plane: openssl x509 -pubkey -in /etc/kubernetes/pki/ca.crt | openssl rsa -pubin -outform der 2>/dev/null | sha256sum".into(),
-            ),
+            DiscoveryError::PinMismatch { .. } => Some(format!(
+                "compare with the pin printed on the control plane: {}",
+                pin_command("/etc/kubernetes/pki/ca.crt")
+            )),
             _ => None,
         }
     }
+}
+
+/// The shell pipeline that prints the CA pin (hex, then `-`) of the CA certificate at
+/// `ca_crt`, for RSA and ECDSA keys alike (`openssl pkey`, as kubeadm's documentation has it;
+/// `openssl rsa` fails on an ECDSA CA).
+pub fn pin_command(ca_crt: &str) -> String {
+    format!(
+        "openssl x509 -pubkey -noout -in {ca_crt} | openssl pkey -pubin -outform der | sha256sum"
+    )
 }
 
 /// Settings of one token discovery.
@@ -519,6 +529,54 @@ pub async fn discover_token(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 12 item 10: the pin hint's command prints kubestrap's pin for an RSA and an
+    /// ECDSA CA (both made by openssl here).
+    #[test]
+    fn the_pin_hint_command_gives_the_pin_for_rsa_and_ecdsa_cas() {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, newkey) in [
+            ("rsa", vec!["-newkey", "rsa:2048"]),
+            (
+                "ecdsa",
+                vec!["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"],
+            ),
+        ] {
+            let crt = dir.path().join(format!("{name}.crt"));
+            let key = dir.path().join(format!("{name}.key"));
+            let ok = std::process::Command::new("openssl")
+                .args(["req", "-x509", "-nodes", "-days", "1", "-subj", "/CN=ca"])
+                .args(&newkey)
+                .arg("-keyout")
+                .arg(&key)
+                .arg("-out")
+                .arg(&crt)
+                .output()
+                .expect("openssl");
+            assert!(
+                ok.status.success(),
+                "{}",
+                String::from_utf8_lossy(&ok.stderr)
+            );
+            let out = std::process::Command::new("sh")
+                .arg("-c")
+                .arg(pin_command(crt.to_str().unwrap()))
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{name}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let hex = String::from_utf8_lossy(&out.stdout)
+                .split_whitespace()
+                .next()
+                .unwrap_or_default()
+                .to_string();
+            let want = crate::pki::ca_pins_from_pem(&std::fs::read(&crt).unwrap()).unwrap();
+            assert_eq!(vec![format!("sha256:{hex}")], want, "{name}");
+        }
+    }
 
     #[test]
     fn retry_waits_are_rounded() {

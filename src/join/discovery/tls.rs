@@ -106,14 +106,23 @@ pub fn client_trusting(ca_pem: &[u8]) -> Result<reqwest::Client, DiscoveryError>
 }
 
 /// A short, user-facing reason for a transport error: `connection refused`, `no answer
-/// within 10s`, `no route to host`, a TLS problem...
+/// within 10s`, `no route to host`, `cannot resolve the host name (DNS)`, a TLS problem...
 pub fn transport_reason(e: &reqwest::Error, request_timeout: Duration) -> String {
     if e.is_timeout() {
         return format!("no answer within {}", GoDuration(request_timeout));
     }
     let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
     let mut last = e.to_string();
+    // hyper's connector wraps a failed name lookup as "dns error" around the resolver's
+    // io::Error: name it, never as a TLS problem.
+    let mut dns = false;
     while let Some(err) = cur {
+        if err.to_string().starts_with("dns error") {
+            dns = true;
+        }
+        if dns && let Some(io) = err.downcast_ref::<std::io::Error>() {
+            return format!("cannot resolve the host name (DNS): {io}");
+        }
         if let Some(io) = err.downcast_ref::<std::io::Error>() {
             return match io.kind() {
                 std::io::ErrorKind::ConnectionRefused => "connection refused".into(),
@@ -134,5 +143,62 @@ pub fn transport_reason(e: &reqwest::Error, request_timeout: Duration) -> String
         last = err.to_string();
         cur = err.source();
     }
+    if dns {
+        return format!("cannot resolve the host name (DNS): {last}");
+    }
     last
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 12 item 10: a name that does not resolve is a DNS failure, not "TLS handshake
+    /// failed"; a refused connection is named as such.
+    #[tokio::test]
+    async fn a_dns_failure_and_a_refused_connection_are_named_as_such() {
+        let c = reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .build()
+            .unwrap();
+        let e = c
+            .get("https://kubestrap-no-such-host.invalid:6443/version")
+            .send()
+            .await
+            .unwrap_err();
+        let r = transport_reason(&e, Duration::from_secs(10));
+        assert!(
+            r.starts_with("cannot resolve the host name (DNS)") && !r.contains("TLS"),
+            "{r}"
+        );
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        drop(l);
+        let e = c
+            .get(format!("https://127.0.0.1:{port}/version"))
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(
+            transport_reason(&e, Duration::from_secs(10)),
+            "connection refused"
+        );
+        // a server that does not speak TLS: a TLS failure, named as one
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        let t = std::thread::spawn(move || {
+            use std::io::Write;
+            if let Ok((mut s, _)) = l.accept() {
+                let _ = s.write_all(b"HTTP/1.1 400 Bad Request\r\n\r\n");
+            }
+        });
+        let e = c
+            .get(format!("https://127.0.0.1:{port}/version"))
+            .send()
+            .await
+            .unwrap_err();
+        let r = transport_reason(&e, Duration::from_secs(10));
+        assert!(r.starts_with("TLS handshake failed: "), "{r}");
+        t.join().unwrap();
+    }
 }

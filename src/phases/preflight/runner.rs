@@ -27,6 +27,8 @@ pub struct NodeChecks<'a> {
     pub control_plane_version: Option<&'a str>,
     /// The user consented (`--fix`) to `failCgroupV1: false` in this run.
     pub kubelet_allow_cgroup_v1: bool,
+    /// A worker node (join without `--control-plane`): it runs pods, not control-plane pods.
+    pub worker: bool,
 }
 
 impl<'a> NodeChecks<'a> {
@@ -44,6 +46,7 @@ impl<'a> NodeChecks<'a> {
                 .lock()
                 .map(|s| s.kubelet_allow_cgroup_v1)
                 .unwrap_or(false),
+            worker: false,
         }
     }
 

@@ -290,7 +290,8 @@ pub fn cgroup_driver_check(n: &NodeChecks) -> CheckResult {
     }
     let kubelet = kubelet_cgroup_driver(n);
     let toml = read_text(host, "/etc/containerd/config.toml").unwrap_or_default();
-    let systemd_cgroup = containerd_systemd_cgroup(&toml).unwrap_or(false);
+    let read = containerd_systemd_cgroup(&toml);
+    let systemd_cgroup = read.unwrap_or(false);
     let runtime = if systemd_cgroup {
         "systemd"
     } else {
@@ -308,7 +309,12 @@ pub fn cgroup_driver_check(n: &NodeChecks) -> CheckResult {
     CheckResult::error(
         "CgroupDriver",
         format!(
-            "the kubelet's cgroupDriver is {kubelet:?} but containerd uses {runtime:?} (SystemdCgroup = {systemd_cgroup} in /etc/containerd/config.toml); control-plane pods would restart in a loop"
+            "the kubelet's cgroupDriver is {kubelet:?} but containerd uses {runtime:?} ({}); {} would restart in a loop",
+            match read {
+                Some(v) => format!("SystemdCgroup = {v} in /etc/containerd/config.toml"),
+                None => "/etc/containerd/config.toml does not set SystemdCgroup; containerd's default is false".into(),
+            },
+            if n.worker { "pods" } else { "control-plane pods" }
         ),
     )
     .with_fix(Some(FixPlan {

@@ -100,6 +100,9 @@ pub struct Progress {
     pub warnings: Vec<String>,
     /// kubelet-start messages and files written.
     pub kubelet: Vec<String>,
+    /// Preflight checks that failed and were not ignored (`[Name] message`): what the
+    /// "N error(s) above would stop a real join" line refers to.
+    pub preflight_errors: Vec<String>,
     pub files: Vec<String>,
     /// Last probe of the TLS bootstrap / Node registration wait.
     pub bootstrap_probe: Option<ProbeView>,
@@ -685,6 +688,13 @@ fn on_event(app: &mut JoinApp, ev: Event) {
                 p.warnings.push(message);
             }
         }
+        Event::Check {
+            name,
+            severity: crate::engine::Severity::Error,
+            message,
+            ignored: false,
+            ..
+        } => p.preflight_errors.push(format!("[{name}] {message}")),
         Event::FileWritten { path, .. } => p.files.push(path),
         Event::Finished { outcome } => {
             p.ended_ms = Some(now);

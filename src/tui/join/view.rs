@@ -328,6 +328,11 @@ fn progress_lines(app: &JoinApp, st: Styles, w: usize, l: &mut Vec<Line<'static>
             );
         } else {
             l.push(phase_line(st, app, name, s));
+            if name == "preflight" {
+                for e in &p.preflight_errors {
+                    wrapped(l, &format!("    ✗ {e}"), w, 6, st.err());
+                }
+            }
             if name == "kubelet-start" {
                 for m in p.kubelet.iter().rev().take(2).rev() {
                     wrapped(l, &format!("    {m}"), w, 6, st.dim());

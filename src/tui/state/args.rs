@@ -25,7 +25,12 @@ pub(super) fn on_args_key(app: &mut App, k: KeyEvent) {
             }
             KeyCode::Enter => {
                 let name = ed.name.value().trim().to_string();
-                match args::check_name(&name) {
+                let checked = args::check_name(&name).and_then(|()| {
+                    args::check_value(&name, ed.value.value(), app.answers.version.trim())
+                        .and_then(|()| args::check_derived(&name, ed.value.value(), &app.answers))
+                        .inspect_err(|_| ed.col = Some(ArgCol::Value))
+                });
+                match checked {
                     Ok(()) => {
                         let arg = Arg {
                             name,
@@ -52,6 +57,7 @@ pub(super) fn on_args_key(app: &mut App, k: KeyEvent) {
                         }
                         ArgCol::Value => {
                             ed.value.handle(req);
+                            ed.error = None;
                         }
                     }
                 }

@@ -51,7 +51,22 @@ impl App {
 /// Keys of the review screen: Enter starts, `x` exports, the arrows scroll.
 pub(super) fn on_review_key(app: &mut App, k: KeyEvent) -> Vec<Effect> {
     match k.code {
-        KeyCode::Enter => return app.start(None),
+        KeyCode::Enter => {
+            // A real run refuses an advertise address of another machine (a dry run warns).
+            let real_run = !app.detected.dry_run && app.detected.root.is_none();
+            if let Some(cfg) = &app.config
+                && let Some(e) = crate::config::validate::advertise_on_host_problem(
+                    cfg,
+                    &app.detected.facts,
+                    real_run,
+                )
+                && real_run
+            {
+                app.notice = Some(format!("Start refused: {e}"));
+                return vec![];
+            }
+            return app.start(None);
+        }
         KeyCode::Esc | KeyCode::Left => {
             app.screen = Screen::Args;
         }

@@ -142,6 +142,22 @@ pub struct RunState {
 /// Keep at most this many log lines.
 pub const LOG_CAP: usize = 10_000;
 
+impl RunState {
+    /// What the preflight phase's row shows once it has finished: `Error` when a check failed
+    /// and was not ignored (a dry run goes on past it), `Warning` when one warned or an error
+    /// was ignored, `Pass` otherwise; so the phase list never shows ✓ over failed checks.
+    pub fn preflight_outcome(&self) -> Severity {
+        let failed = |c: &&CheckRow| c.severity == Severity::Error && !c.ignored;
+        if self.checks.iter().any(|c| failed(&c)) {
+            Severity::Error
+        } else if self.checks.iter().any(|c| c.severity != Severity::Pass) {
+            Severity::Warning
+        } else {
+            Severity::Pass
+        }
+    }
+}
+
 impl Default for RunState {
     fn default() -> Self {
         RunState {
@@ -306,6 +322,14 @@ impl App {
                 } else {
                     self.run.checks.push(row);
                 }
+                // Errors first, then warnings (and ignored errors), then passes; in the order
+                // they came within each (issue 12: the preflight results, errors first).
+                let rank = |c: &CheckRow| match (c.severity, c.ignored) {
+                    (Severity::Error, false) => 0,
+                    (Severity::Pass, _) => 2,
+                    _ => 1,
+                };
+                self.run.checks.sort_by_key(rank);
             }
             Event::Cert {
                 name,
@@ -405,10 +429,18 @@ impl App {
             Event::Finished { outcome } => {
                 self.run.running = false;
                 self.run.ended_ms = Some(now);
+                // A phase still running when the run ends finished only if the run succeeded;
+                // one a cancel or failure interrupted is not done (its files may be partial),
+                // so "Done before it stopped" does not list it.
+                let succeeded = matches!(outcome, RunOutcome::Succeeded);
                 for p in &mut self.run.phases {
                     if let PhaseStatus::Running { started_ms } = p.status {
-                        p.status = PhaseStatus::Done {
-                            elapsed_ms: now.saturating_sub(started_ms),
+                        p.status = if succeeded {
+                            PhaseStatus::Done {
+                                elapsed_ms: now.saturating_sub(started_ms),
+                            }
+                        } else {
+                            PhaseStatus::Pending
                         };
                     }
                 }
@@ -496,6 +528,12 @@ pub(super) fn on_run_key(app: &mut App, k: KeyEvent) {
         }
         KeyCode::Char('q') | KeyCode::Esc if app.run.running => {
             app.overlay = Overlay::ConfirmCancel;
+        }
+        // Reopened after a successful run (`p` on the done screen): back to it.
+        KeyCode::Char('q') | KeyCode::Esc
+            if matches!(app.run.outcome, Some(RunOutcome::Succeeded)) =>
+        {
+            app.screen = Screen::Done;
         }
         _ => {}
     }

@@ -103,3 +103,37 @@ fn args_editor_keeps_the_equals_column_for_long_names() {
     assert_eq!(cols[0], cols[1], "{text}");
     assert!(text.contains("a-very-long-extra-argument-na…"), "{text}");
 }
+
+/// Issue 12 item 2: the editor refuses an override of a derived flag where kubeadm breaks
+/// (naming the field to change) and keeps the entry open; an override that is only warned is
+/// saved and shown with kubestrap's value.
+#[test]
+fn the_editor_refuses_overrides_of_derived_flags_that_kubeadm_breaks_on() {
+    let mut a = app();
+    send(&mut a, std::iter::repeat_n(key(KeyCode::Enter), 3));
+    assert_eq!(a.screen, Screen::Args);
+    send(&mut a, [key(KeyCode::Char('a'))]);
+    send(&mut a, typed("service-cluster-ip-range"));
+    send(&mut a, [key(KeyCode::Tab)]);
+    send(&mut a, typed("10.100.0.0/16"));
+    send(&mut a, [key(KeyCode::Enter)]);
+    let e = a
+        .args
+        .edit
+        .as_ref()
+        .and_then(|e| e.error.clone())
+        .expect("refused");
+    assert!(
+        e.starts_with("service-cluster-ip-range \"10.100.0.0/16\" overrides --service-cluster-ip-range \"10.96.0.0/12\", which kubestrap derives from networking.serviceSubnet"),
+        "{e}"
+    );
+    assert!(a.answers.extra_args.is_empty());
+    send(&mut a, [key(KeyCode::Esc)]);
+    send(&mut a, [key(KeyCode::Char('a'))]);
+    send(&mut a, typed("advertise-address"));
+    send(&mut a, [key(KeyCode::Tab)]);
+    send(&mut a, typed("198.51.100.4"));
+    send(&mut a, [key(KeyCode::Enter)]);
+    assert!(a.args.edit.is_none());
+    assert_eq!(a.answers.extra_args.len(), 1);
+}

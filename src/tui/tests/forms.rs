@@ -306,6 +306,18 @@ fn a_value_longer_than_its_box_shows_that_it_is_cut() {
     let text = render(&a, 80, 24);
     let row = text.lines().find(|l| l.contains("Pod subnet")).unwrap();
     assert!(row.contains("[10.244.0.0/16,fd00:10:24…]"), "{row}");
+    // the whole value follows, wrapped (issue 12: text at 80 columns wraps, not cut)
+    assert!(
+        text.contains("│   = 10.244.0.0/16,fd00:10:244::/56"),
+        "{text}"
+    );
+    send(&mut a, [key(KeyCode::Enter)]);
+    assert_eq!(a.screen, Screen::Cluster);
+    let text = render(&a, 80, 24);
+    assert!(
+        text.contains("= unix:///var/run/containerd/containerd.sock"),
+        "the CRI socket field's whole value: {text}"
+    );
 }
 
 /// The wizard and the flags share the rules of `config::validate`: a pod subnet with host
@@ -407,4 +419,42 @@ fn wizard_fields_share_the_issue_12_value_rules() {
     assert_eq!(form::validate_field(&a, FieldId::ImageRepo), Ok(()));
     let w = form::field_warning(&a, FieldId::ImageRepo, &f).unwrap();
     assert!(w.contains("is frozen"), "{w}");
+}
+
+/// Issue 12 item 4: an advertise address that is not on this machine is a warning under the
+/// field in every run, Start goes on in a dry run, and a real run (no --dry-run, no --root)
+/// refuses Start with the rule.
+#[test]
+fn an_advertise_address_of_another_machine_warns_and_a_real_start_is_refused() {
+    let to_review = |dry_run: bool| {
+        let mut a = app();
+        a.detected.dry_run = dry_run;
+        a.detected.root = None;
+        a.answers.advertise = "203.0.113.5".into();
+        a.answers.node_name = "cp1".into();
+        let w = form::field_warning(&a.answers, FieldId::Advertise, &a.detected.facts).unwrap();
+        assert!(
+            w.contains("203.0.113.5 is not an address of any interface of this machine")
+                && w.contains("192.0.2.10 (eth0)")
+                && w.contains("a real init refuses it"),
+            "{w}"
+        );
+        assert_eq!(form::validate_field(&a.answers, FieldId::Advertise), Ok(()));
+        send(&mut a, std::iter::repeat_n(key(KeyCode::Enter), 4));
+        assert_eq!(a.screen, Screen::Review, "{:?}", a.notice);
+        a
+    };
+    let mut real = to_review(false);
+    let fx = send(&mut real, [key(KeyCode::Enter)]);
+    assert!(fx.is_empty(), "{fx:?}");
+    assert_eq!(real.screen, Screen::Review);
+    let n = real.notice.clone().unwrap_or_default();
+    assert!(
+        n.starts_with("Start refused: localAPIEndpoint.advertiseAddress: \"203.0.113.5\" is not an address of any interface"),
+        "{n}"
+    );
+    let mut dry = to_review(true);
+    let fx = send(&mut dry, [key(KeyCode::Enter)]);
+    assert!(!fx.is_empty(), "a dry run starts");
+    assert_eq!(dry.screen, Screen::Run);
 }

@@ -167,6 +167,25 @@ fn colours_follow_the_theme() {
             buf[p].fg != ratatui::style::Color::Reset || buf[p].bg != ratatui::style::Color::Reset
         });
     assert!(!coloured, "NO_COLOR: no colour at all");
+    // ... and the selection is still visible: the focused field is in reverse video (issue 12)
+    let mut f = app();
+    f.theme = Theme::Mono;
+    send(&mut f, [key(KeyCode::Enter)]);
+    assert_eq!(f.screen, Screen::Network);
+    t.draw(|fr| crate::tui::view::view(&f, fr)).unwrap();
+    let buf = t.backend().buffer().clone();
+    let reversed: String = (0..80u16)
+        .filter(|x| {
+            buf[(*x, 3u16)]
+                .modifier
+                .contains(ratatui::style::Modifier::REVERSED)
+        })
+        .map(|x| buf[(x, 3u16)].symbol().to_string())
+        .collect();
+    assert!(
+        reversed.contains(f.answers.advertise.as_str()),
+        "focused field not in reverse video: {reversed:?}"
+    );
 }
 
 #[test]

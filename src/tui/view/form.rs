@@ -93,6 +93,12 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect, st: Styles) {
             Span::styled(choice_hint(app, *f), st.dim()),
         ]));
         let w = area.width as usize;
+        // ... and the whole value follows, wrapped, so nothing of it is hidden at 80 columns.
+        if !focused && value.chars().count() > box_w {
+            for t in wrap_text(&format!("  = {value}"), w, 4) {
+                l.push(Line::from(Span::styled(t, st.dim())));
+            }
+        }
         if let Some(e) = app.errors.get(f) {
             for t in wrap_text(&format!("  ✗ {e}"), w, 4) {
                 l.push(Line::from(Span::styled(t, st.err())));

@@ -170,6 +170,7 @@ fn footer_keys(app: &App) -> &'static str {
         Screen::Args if app.args.edit.is_some() => s::KEYS_ARGS_EDIT,
         Screen::Args => s::KEYS_ARGS,
         Screen::Review => s::KEYS_REVIEW,
+        Screen::Run if !app.run.running && app.run.outcome.is_some() => s::KEYS_RUN_ENDED,
         Screen::Run => s::KEYS_RUN,
         Screen::Done => s::KEYS_DONE,
         Screen::Failure => {

@@ -91,6 +91,14 @@ fn draw_phases(app: &App, frame: &mut Frame, area: Rect, st: Styles) {
                     st.accent(),
                     fmt_ms(app.clock_ms.saturating_sub(*started_ms)),
                 ),
+                PhaseStatus::Done { elapsed_ms } if p.name == "preflight" => {
+                    let (sym, style) = match app.run.preflight_outcome() {
+                        Severity::Error => ("✗", st.err()),
+                        Severity::Warning => ("!", st.warn()),
+                        Severity::Pass => ("✓", st.ok()),
+                    };
+                    (sym, style, fmt_ms(*elapsed_ms))
+                }
                 PhaseStatus::Done { elapsed_ms } => ("✓", st.ok(), fmt_ms(*elapsed_ms)),
                 PhaseStatus::Skipped { .. } => ("-", st.dim(), "skipped".into()),
                 PhaseStatus::Failed { elapsed_ms } => ("✗", st.err(), fmt_ms(*elapsed_ms)),
@@ -129,10 +137,22 @@ fn draw_preflight(app: &App, frame: &mut Frame, area: Rect, st: Styles) {
         };
         let head = format!("{sym} {word} {}{fix} ", c.name);
         let msg_w = w.saturating_sub(head.chars().count());
-        lines.push(Line::from(vec![
-            Span::styled(head, if sel { st.focus() } else { style }),
-            Span::raw(trunc(&c.message, msg_w)),
-        ]));
+        // A failed or warned check's message wraps under its name (issue 12: nothing of it
+        // is cut at 80 columns); a pass keeps one line.
+        if c.severity != Severity::Pass && c.message.chars().count() > msg_w {
+            lines.push(Line::from(Span::styled(
+                head,
+                if sel { st.focus() } else { style },
+            )));
+            for t in super::wrap_text(&format!("    {}", c.message), w, 4) {
+                lines.push(Line::from(t));
+            }
+        } else {
+            lines.push(Line::from(vec![
+                Span::styled(head, if sel { st.focus() } else { style }),
+                Span::raw(trunc(&c.message, msg_w)),
+            ]));
+        }
     }
     frame.render_widget(Paragraph::new(lines).block(b), area);
 }

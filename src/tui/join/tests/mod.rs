@@ -6,7 +6,7 @@ use ratatui::backend::TestBackend;
 
 use super::state::*;
 use crate::cli::JoinArgs;
-use crate::engine::{Event, LogLevel, ProbeOutcome, RunOutcome};
+use crate::engine::{Event, LogLevel, ProbeOutcome, RunOutcome, Severity};
 use crate::tui::state::Theme;
 
 const TOKEN: &str = "abcdef.0123456789abcdef";
@@ -438,10 +438,15 @@ fn failure_screen_retries_edits_and_quits() {
     assert!(matches!(fx.as_slice(), [JoinEffect::Start(_)]));
     assert_eq!(a.screen, JoinScreen::Progress);
     assert!(a.progress.failed.is_none(), "a retry starts fresh");
+    a.node_name = tui_input::Input::new("worker-7".into());
     failed(&mut a);
     update(&mut a, key(KeyCode::Char('e')));
     assert_eq!(a.screen, JoinScreen::Form);
     assert_eq!(a.endpoint.value(), "192.0.2.10:6443", "the fields are kept");
+    // ... every one of them (issue 12 item 12)
+    assert_eq!(a.token.value(), TOKEN);
+    assert_eq!(a.hashes.value(), PIN);
+    assert_eq!(a.node_name.value(), "worker-7");
     failed(&mut a);
     assert_eq!(
         update(&mut a, key(KeyCode::Char('q'))),
@@ -476,7 +481,7 @@ fn render(app: &JoinApp, w: u16, h: u16) -> String {
 fn snap(name: &str, app: &JoinApp) {
     for (w, h) in [(80, 24), (120, 40)] {
         let text = render(app, w, h);
-        insta::with_settings!({ prepend_module_to_snapshot => false }, {
+        insta::with_settings!({ prepend_module_to_snapshot => false, snapshot_path => "../snapshots" }, {
             insta::assert_snapshot!(format!("join_{name}_{w}x{h}"), text);
         });
     }
@@ -633,117 +638,51 @@ fn snapshots_of_every_join_screen() {
     );
 }
 
-/// The progress and done screens of a control-plane join: the etcd member steps (learner
-/// added, catch-up attempts live, promotion) under `etcd-join`.
+/// Issue 12 item 7: the join progress screen lists the preflight errors that its "error(s)
+/// above would stop a real join" line refers to, under the preflight phase.
 #[test]
-fn snapshots_of_a_control_plane_join() {
+fn the_join_screen_shows_the_preflight_errors_it_refers_to() {
     let mut a = app();
-    a.clock_ms = 0;
-    let cmd = format!(
-        "kubestrap join 192.0.2.10:6443 --token {TOKEN} --discovery-token-ca-cert-hash {PIN} --control-plane --certificate-key {} --apiserver-advertise-address 192.0.2.11",
-        "ab".repeat(32)
-    );
-    update(&mut a, JoinMsg::Paste(cmd));
+    update(&mut a, JoinMsg::Paste(pasted()));
     update(&mut a, key(KeyCode::Enter));
-    assert_eq!(a.screen, JoinScreen::Progress);
-    let phases: Vec<&str> = a.progress.phases.iter().map(|(n, _)| n.as_str()).collect();
-    assert_eq!(phases, crate::join::CONTROL_PLANE_PHASES);
-    for p in [
-        "preflight",
-        "discovery",
-        "control-plane-prepare",
-        "check-etcd",
-        "kubelet-start",
+    for (name, severity, ignored) in [
+        (
+            "FileAvailable--etc-kubernetes-kubelet.conf",
+            Severity::Error,
+            false,
+        ),
+        ("Swap", Severity::Warning, false),
+        ("Port-10250", Severity::Error, true),
     ] {
-        update(&mut a, ev(Event::PhaseStarted { phase: p.into() }));
-        if p == "discovery" {
-            for m in [
-                "Reached 192.0.2.10:6443; cluster-info carries a signature for token abcdef"
-                    .to_string(),
-                "Signature of cluster-info checked with token abcdef".to_string(),
-                format!("Cluster CA CN=kubernetes matches the pinned hash {PIN}"),
-                "Fetched cluster-info again trusting only CA CN=kubernetes: unchanged".to_string(),
-            ] {
-                update(&mut a, log("discovery", LogLevel::Info, &m));
-            }
-        }
         update(
             &mut a,
-            ev(Event::PhaseFinished {
-                phase: p.into(),
-                elapsed_ms: 40,
+            ev(Event::Check {
+                name: name.into(),
+                severity,
+                message: format!("{name} failed"),
+                fix: None,
+                ignored,
             }),
         );
     }
     update(
         &mut a,
-        ev(Event::PhaseStarted {
-            phase: "etcd-join".into(),
-        }),
-    );
-    update(
-        &mut a,
         log(
-            "etcd-join",
-            LogLevel::Info,
-            "[etcd] Announced new etcd member joining to the existing etcd cluster (learner 10241977b841d938, https://192.0.2.11:2380)",
+            "preflight",
+            LogLevel::Warn,
+            "1 error(s) above would stop a real join here; the dry run continues",
         ),
     );
-    update(
-        &mut a,
-        log(
-            "etcd-join",
-            LogLevel::Info,
-            "[etcd] The learner 10241977b841d938 started; promoting it to a voting member once it has caught up with the leader",
-        ),
+    let s = render(&a, 80, 24);
+    assert!(
+        s.contains("✗ [FileAvailable--etc-kubernetes-kubelet.conf]"),
+        "{s}"
     );
-    update(
-        &mut a,
-        ev(Event::Probe {
-            component: crate::join::etcd::LEARNER_PROBE.into(),
-            url: "https://192.0.2.11:2380".into(),
-            attempt: 4,
-            outcome: ProbeOutcome::Error {
-                message: "etcdserver: can only promote a learner member which is in sync with leader (at https://192.0.2.10:2379)".into(),
-            },
-            elapsed_ms: 1_500,
-            timeout_ms: 120_000,
-        }),
+    assert!(
+        !s.contains("[Port-10250]") && !s.contains("✗ [Swap]"),
+        "{s}"
     );
-    a.clock_ms = 9_000;
-    assert_eq!(a.progress.etcd_add, Step::Done);
-    assert_eq!(a.progress.etcd_catch_up, Step::Active);
-    snap("progress_etcd_catch_up", &a);
-    update(
-        &mut a,
-        log(
-            "etcd-join",
-            LogLevel::Info,
-            "[etcd] The learner 10241977b841d938 was promoted to a voting member",
-        ),
-    );
-    assert_eq!(a.progress.etcd_promote, Step::Done);
-    for p in [
-        "etcd-join",
-        "kubelet-wait-bootstrap",
-        "control-plane-join",
-        "wait-control-plane",
-    ] {
-        update(&mut a, ev(Event::PhaseStarted { phase: p.into() }));
-        update(
-            &mut a,
-            ev(Event::PhaseFinished {
-                phase: p.into(),
-                elapsed_ms: 700,
-            }),
-        );
-    }
-    update(
-        &mut a,
-        ev(Event::Finished {
-            outcome: RunOutcome::Succeeded,
-        }),
-    );
-    assert_eq!(a.screen, JoinScreen::Done);
-    snap("done_control_plane", &a);
+    assert!(s.contains("would stop a real join"), "{s}");
 }
+
+mod control_plane;

@@ -1,0 +1,118 @@
+//! Snapshots of a control-plane join in the join wizard.
+
+use super::*;
+
+/// The progress and done screens of a control-plane join: the etcd member steps (learner
+/// added, catch-up attempts live, promotion) under `etcd-join`.
+#[test]
+fn snapshots_of_a_control_plane_join() {
+    let mut a = app();
+    a.clock_ms = 0;
+    let cmd = format!(
+        "kubestrap join 192.0.2.10:6443 --token {TOKEN} --discovery-token-ca-cert-hash {PIN} --control-plane --certificate-key {} --apiserver-advertise-address 192.0.2.11",
+        "ab".repeat(32)
+    );
+    update(&mut a, JoinMsg::Paste(cmd));
+    update(&mut a, key(KeyCode::Enter));
+    assert_eq!(a.screen, JoinScreen::Progress);
+    let phases: Vec<&str> = a.progress.phases.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(phases, crate::join::CONTROL_PLANE_PHASES);
+    for p in [
+        "preflight",
+        "discovery",
+        "control-plane-prepare",
+        "check-etcd",
+        "kubelet-start",
+    ] {
+        update(&mut a, ev(Event::PhaseStarted { phase: p.into() }));
+        if p == "discovery" {
+            for m in [
+                "Reached 192.0.2.10:6443; cluster-info carries a signature for token abcdef"
+                    .to_string(),
+                "Signature of cluster-info checked with token abcdef".to_string(),
+                format!("Cluster CA CN=kubernetes matches the pinned hash {PIN}"),
+                "Fetched cluster-info again trusting only CA CN=kubernetes: unchanged".to_string(),
+            ] {
+                update(&mut a, log("discovery", LogLevel::Info, &m));
+            }
+        }
+        update(
+            &mut a,
+            ev(Event::PhaseFinished {
+                phase: p.into(),
+                elapsed_ms: 40,
+            }),
+        );
+    }
+    update(
+        &mut a,
+        ev(Event::PhaseStarted {
+            phase: "etcd-join".into(),
+        }),
+    );
+    update(
+        &mut a,
+        log(
+            "etcd-join",
+            LogLevel::Info,
+            "[etcd] Announced new etcd member joining to the existing etcd cluster (learner 10241977b841d938, https://192.0.2.11:2380)",
+        ),
+    );
+    update(
+        &mut a,
+        log(
+            "etcd-join",
+            LogLevel::Info,
+            "[etcd] The learner 10241977b841d938 started; promoting it to a voting member once it has caught up with the leader",
+        ),
+    );
+    update(
+        &mut a,
+        ev(Event::Probe {
+            component: crate::join::etcd::LEARNER_PROBE.into(),
+            url: "https://192.0.2.11:2380".into(),
+            attempt: 4,
+            outcome: ProbeOutcome::Error {
+                message: "etcdserver: can only promote a learner member which is in sync with leader (at https://192.0.2.10:2379)".into(),
+            },
+            elapsed_ms: 1_500,
+            timeout_ms: 120_000,
+        }),
+    );
+    a.clock_ms = 9_000;
+    assert_eq!(a.progress.etcd_add, Step::Done);
+    assert_eq!(a.progress.etcd_catch_up, Step::Active);
+    snap("progress_etcd_catch_up", &a);
+    update(
+        &mut a,
+        log(
+            "etcd-join",
+            LogLevel::Info,
+            "[etcd] The learner 10241977b841d938 was promoted to a voting member",
+        ),
+    );
+    assert_eq!(a.progress.etcd_promote, Step::Done);
+    for p in [
+        "etcd-join",
+        "kubelet-wait-bootstrap",
+        "control-plane-join",
+        "wait-control-plane",
+    ] {
+        update(&mut a, ev(Event::PhaseStarted { phase: p.into() }));
+        update(
+            &mut a,
+            ev(Event::PhaseFinished {
+                phase: p.into(),
+                elapsed_ms: 700,
+            }),
+        );
+    }
+    update(
+        &mut a,
+        ev(Event::Finished {
+            outcome: RunOutcome::Succeeded,
+        }),
+    );
+    assert_eq!(a.screen, JoinScreen::Done);
+    snap("done_control_plane", &a);
+}
