@@ -43,4 +43,21 @@ fi
 
 export CARGO_TERM_COLOR=never
 cargo build --all-targets --locked
-cargo test --all-targets --locked --no-fail-fast
+
+# The tests must leave this machine's Kubernetes folders as they found them (everything real
+# runs under temporary roots and in namespaces the tests make): list them before and after.
+machine_state() {
+  for d in /etc/kubernetes /var/lib/kubelet /var/lib/etcd /etc/cni/net.d /var/lib/containerd /run/containerd; do
+    if [ -e "$d" ]; then find "$d" -maxdepth 3 2>/dev/null | sort; else echo "absent: $d"; fi
+  done
+}
+before=$(machine_state)
+status=0
+cargo test --all-targets --locked --no-fail-fast || status=$?
+after=$(machine_state)
+if [ "$before" != "$after" ]; then
+  echo "scripts/test.sh: the tests changed this machine's Kubernetes folders:" >&2
+  diff <(echo "$before") <(echo "$after") >&2 || true
+  status=1
+fi
+exit $status

@@ -206,6 +206,7 @@ impl Ha {
         let mut cmd = Command::new(program);
         cmd.args(args).stdin(Stdio::null()).env_remove("KUBECONFIG");
         netns::command_in(&mut cmd, &self.ns[i]);
+        support::k8s::kubeadm_dry_run_dirs(&mut cmd, self.dir.path());
         let out = cmd.output().unwrap();
         (
             out.status.code().unwrap_or(-1),

@@ -265,6 +265,7 @@ impl World {
         let mut cmd = Command::new(program);
         cmd.args(args).stdin(Stdio::null()).env_remove("KUBECONFIG");
         netns::command_in(&mut cmd, ns);
+        support::k8s::kubeadm_dry_run_dirs(&mut cmd, self.dir.path());
         let out = cmd.output().unwrap();
         (
             out.status.code().unwrap_or(-1),

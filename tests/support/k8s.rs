@@ -107,3 +107,19 @@ pub fn applies(text: &str, version: &str) -> bool {
             .any(|m| version.starts_with(&format!("{m}."))),
     }
 }
+
+/// Points the real kubeadm's dry-run folders (`KUBEADM_INIT_DRYRUN_DIR`,
+/// `KUBEADM_JOIN_DRYRUN_DIR`, `KUBEADM_UPGRADE_DRYRUN_DIR`) into `under`, a folder of the test,
+/// so a `kubeadm … --dry-run` never makes `/etc/kubernetes/tmp/kubeadm-*-dryrun*` on this
+/// machine (kubeadm's default, `constants.GetDryRunDir`).
+pub fn kubeadm_dry_run_dirs(cmd: &mut Command, under: &Path) {
+    for (var, name) in [
+        ("KUBEADM_INIT_DRYRUN_DIR", "kubeadm-init-dryrun"),
+        ("KUBEADM_JOIN_DRYRUN_DIR", "kubeadm-join-dryrun"),
+        ("KUBEADM_UPGRADE_DRYRUN_DIR", "kubeadm-upgrade-dryrun"),
+    ] {
+        let d = under.join(name);
+        std::fs::create_dir_all(&d).expect("kubeadm dry-run folder");
+        cmd.env(var, d);
+    }
+}
