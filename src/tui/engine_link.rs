@@ -47,6 +47,10 @@ impl StartRequest {
         let mut ctx = crate::engine::PhaseCtx::new(Arc::new(cfg), self.host.clone(), sink);
         ctx.cancel = cancel;
         ctx.options.upload_certs = self.upload_certs;
+        // The phase itself reads the run state (as `kubestrap init` sets it), not the options.
+        if let Ok(mut st) = ctx.state.lock() {
+            st.upload_certs = self.upload_certs;
+        }
         if let Some(pool) = &self.key_pool
             && crate::pki::KeyAlgorithm::parse(&self.cfg.cluster.encryption_algorithm)
                 .is_ok_and(|a| a == pool.algorithm())

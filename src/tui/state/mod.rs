@@ -152,6 +152,10 @@ pub struct App {
     pub quit: bool,
     /// True when the wizard ended on SIGTERM/SIGHUP rather than a user's quit.
     pub terminated: bool,
+    /// "Upload certificates for more control-plane nodes" (kubeadm's `--upload-certs`; no
+    /// field of kubeadm's configuration carries it): starts as the flag says, `u` on the
+    /// review screen toggles it.
+    pub upload_certs: bool,
 }
 
 impl App {
@@ -205,6 +209,8 @@ pub enum Effect {
         cfg: Box<InitConfig>,
         from_phase: Option<String>,
         ignore_preflight: Vec<String>,
+        /// Run the upload-certs phase (`--upload-certs`).
+        upload_certs: bool,
     },
     /// Ask the engine to stop at the next safe point.
     Cancel,
@@ -254,6 +260,7 @@ impl App {
             keys: None,
             quit: false,
             terminated: false,
+            upload_certs: false,
         };
         if open_review {
             app.goto_review();
