@@ -435,6 +435,12 @@ async fn roll_back(ctx: &PhaseCtx, etcd: &EtcdClient, id: u64) {
     }
 }
 
+/// What the etcd-join step says with external etcd (kubeadm's words, `app/cmd/phases/join/controlplanejoin.go`
+/// `runEtcdPhase`); the join wizard reads it to leave out the etcd member steps and, as
+/// kubeadm's done message, the "new etcd member" line.
+pub const EXTERNAL_ETCD: &str =
+    "[control-plane-join] Using external etcd - no local stacked instance added";
+
 /// `etcd-join` (kubeadm's `runEtcdPhase` + `CreateStackedEtcdStaticPodManifestFile`): with
 /// external etcd only says so; else creates the data directory (0700), adds this node as a
 /// learner, writes etcd.yaml with `--initial-cluster` of every member and
@@ -447,10 +453,7 @@ async fn roll_back(ctx: &PhaseCtx, etcd: &EtcdClient, id: u64) {
 pub async fn etcd_join(ctx: &PhaseCtx, t: &EtcdTuning) -> Result<(), PhaseError> {
     const PHASE: &str = "etcd-join";
     if ctx.cfg.cluster.etcd.external.is_some() {
-        ctx.events.log(
-            PHASE,
-            "[control-plane-join] Using external etcd - no local stacked instance added",
-        );
+        ctx.events.log(PHASE, EXTERNAL_ETCD);
         return Ok(());
     }
     let data_dir = ctx.paths.etcd_data_dir.clone();

@@ -114,6 +114,9 @@ pub struct Progress {
     pub etcd_probe: Option<ProbeView>,
     /// The learner's peer URL and ID, from the `etcd-join` log.
     pub etcd_learner: Option<String>,
+    /// The cluster uses external etcd: `etcd-join` added no member
+    /// ([`crate::join::etcd::EXTERNAL_ETCD`]).
+    pub external_etcd: bool,
     pub outcome: Option<RunOutcome>,
     /// Failed phase, error chain, hint.
     pub failed: Option<(String, String, Option<String>)>,
@@ -570,6 +573,8 @@ fn ca_of(msg: &str) -> Option<(String, Vec<String>)> {
 fn etcd_step(p: &mut Progress, level: LogLevel, message: String) {
     if level == LogLevel::Warn {
         p.warnings.push(message);
+    } else if message == crate::join::etcd::EXTERNAL_ETCD {
+        p.external_etcd = true;
     } else if message.starts_with("[etcd] Would add etcd member") {
         p.etcd_add = Step::Done;
     } else if message.starts_with("[etcd] Announced new etcd member") {
