@@ -12,7 +12,7 @@
 //! failures a user meets (bad key, another cluster's key, expired Secret, a second node with
 //! the same name, a learner that never starts, Ctrl-C after the learner was added) named,
 //! with etcd's members unchanged; the real `kubeadm join --control-plane --dry-run` reads our
-//! kubeadm-certs Secret; `kubestrap reset` on node 3 removes its member.
+//! kubeadm-certs Secret; `kubestrap reset` on node 3, its own etcd stopped, removes its member.
 //!
 //! Needs root, iproute2 and the binaries of scripts/k8s-bins.sh (skipped without them outside
 //! CI). Everything runs in the test's namespaces and folder, torn down by guards.
@@ -800,10 +800,21 @@ fn scenario(h: &mut Ha, t0: Instant) {
     assert_eq!((rc, out.as_str()), (0, "through-cp2"), "{err}");
     lap("node 1 back");
 
-    // kubestrap reset on node 3 removes its etcd member.
+    // kubestrap reset on node 3 removes its etcd member, with node 3's own etcd (and every
+    // other process of node 3) stopped: the members are listed and the member removed
+    // through the other nodes (etcd.yaml's --initial-cluster, the etcd Pods' annotations).
     let r3 = h.root(2);
     let mut cmd = Command::new(BIN);
     let mut path = h.path_dirs(2);
+    if let Some(mut r) = h.runners[2].take() {
+        r.stop();
+        assert!(r.pids().is_empty());
+    }
+    assert_ne!(
+        h.etcdctl(0, &IPS[2..3], &["endpoint", "health"]).0,
+        0,
+        "node 3's etcd still answers"
+    );
     path.extend(std::env::split_paths(
         &std::env::var_os("PATH").unwrap_or_default(),
     ));
@@ -818,8 +829,14 @@ fn scenario(h: &mut Ha, t0: Instant) {
     );
     assert_eq!(o.status.code(), Some(0), "reset\n{out}{err}");
     assert!(!err.contains("Failed to remove etcd member"), "{out}{err}");
-    if let Some(mut r) = h.runners[2].take() {
-        r.stop();
+    let said = format!("{out}{err}");
+    let line = said
+        .lines()
+        .find(|l| l.contains("This node's etcd (https://10.201.0.3:2379) does not answer"))
+        .unwrap_or_else(|| panic!("reset did not say node 3's etcd is down:\n{said}"));
+    // the other two members, from etcd.yaml's --initial-cluster
+    for ip in &IPS[..2] {
+        assert!(line.contains(&format!("https://{ip}:2379")), "{line}");
     }
     assert_eq!(h.members(IPS[0]), expected(2));
     eprintln!("== reset of node 3: members {:?} ==", h.members(IPS[1]));

@@ -63,6 +63,10 @@ pub struct ResetData {
     pub unmount_flags: Vec<String>,
     /// The cluster's configuration read with `--kubeconfig`, when it could be read.
     pub cluster: Option<InitConfig>,
+    /// Client URLs of the cluster's etcd members found through the API (the etcd Pods'
+    /// `kubeadm.kubernetes.io/etcd.advertise-client-urls`, as kubeadm's `NewFromCluster`), for
+    /// when this node's own etcd does not answer; may be empty.
+    pub etcd_endpoints: Vec<String>,
 }
 
 /// kubeadm's `DetectCRISocket` under the host's root: the one known runtime socket that
@@ -267,11 +271,73 @@ pub fn preflight(
     Ok(())
 }
 
+/// The client URLs of the other etcd members this node knows without its own etcd: the
+/// `--initial-cluster` peers of `/etc/kubernetes/manifests/etcd.yaml` (name=peer URL, the
+/// client URL being the same host on 2379, as kubeadm writes both) other than `own_peer`,
+/// then `cluster` (found through the API), without duplicates and without `own_client`.
+/// A missing or unreadable manifest gives only `cluster`.
+pub fn other_etcd_endpoints(
+    host: &dyn Host,
+    own_peer: &str,
+    own_client: &str,
+    cluster: &[String],
+) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let manifest = Path::new(KUBERNETES_DIR).join("manifests/etcd.yaml");
+    let text = host
+        .read(&manifest)
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default();
+    let pod: Option<k8s_openapi::api::core::v1::Pod> = serde_yaml::from_str(&text).ok();
+    let args = pod
+        .and_then(|p| p.spec)
+        .map(|s| s.containers)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|c| c.name == "etcd")
+        .flat_map(|c| {
+            c.command
+                .unwrap_or_default()
+                .into_iter()
+                .chain(c.args.unwrap_or_default())
+        });
+    for a in args {
+        let Some(list) = a.strip_prefix("--initial-cluster=") else {
+            continue;
+        };
+        for entry in list.split(',') {
+            let Some((_, peer)) = entry.split_once('=') else {
+                continue;
+            };
+            let peer = peer.trim();
+            if peer == own_peer {
+                continue;
+            }
+            if let Some(base) = peer.strip_suffix(":2380") {
+                out.push(format!("{base}:2379"));
+            }
+        }
+    }
+    out.extend(cluster.iter().cloned());
+    let mut seen = std::collections::BTreeSet::new();
+    out.retain(|u| u != own_client && seen.insert(u.clone()));
+    out
+}
+
 /// Removes this node's member from a stacked etcd cluster as kubeadm's
 /// `RemoveStackedEtcdMemberFromCluster` does, with `etcdctl` (TLS with
 /// `<pki>/etcd/ca.crt` and `healthcheck-client`): the last member is left alone; the member
-/// whose first peer URL is `https://<advertise>:2380` is removed; none is fine.
-pub fn remove_etcd_member(host: &dyn Host, cfg: &InitConfig) -> Result<String, String> {
+/// whose first peer URL is `https://<advertise>:2380` is removed; none is fine. The members
+/// are listed through this node's etcd, and when it does not answer (stopped, broken) through
+/// the other members ([`other_etcd_endpoints`] with `cluster_endpoints`, kubeadm's client
+/// knows every member too; that is said through `out`). Errors: no etcdctl, no answer from any endpoint (each named),
+/// a removal etcd keeps refusing past `timeouts.etcdAPICall`.
+pub fn remove_etcd_member(
+    host: &dyn Host,
+    cfg: &InitConfig,
+    cluster_endpoints: &[String],
+    out: &mut dyn Out,
+) -> Result<String, String> {
     let adv = cfg.init.local_api_endpoint.advertise_address.clone();
     let ip: std::net::IpAddr = adv
         .parse()
@@ -312,9 +378,37 @@ pub fn remove_etcd_member(host: &dyn Host, cfg: &InitConfig) -> Result<String, S
     let o = host
         .run("etcdctl", &list_args)
         .map_err(|e| format!("etcdctl member list: {e}"))?;
-    if !o.success() {
-        return Err(format!("etcdctl member list: {}", o.stderr.trim()));
-    }
+    let o = if o.success() {
+        o
+    } else {
+        // This node's etcd does not answer: ask the others.
+        let local_err = last_line(&o.stderr);
+        let others = other_etcd_endpoints(host, &peer_url, &client_url, cluster_endpoints);
+        if others.is_empty() {
+            return Err(format!(
+                "etcdctl member list through {client_url}: {local_err}; no other etcd member is known (no --initial-cluster peers in etcd.yaml, none found through the API)"
+            ));
+        }
+        let joined = others.join(",");
+        let args: Vec<&str> = list_args
+            .iter()
+            .enumerate()
+            .map(|(i, a)| if i == 1 { joined.as_str() } else { a })
+            .collect();
+        let o2 = host
+            .run("etcdctl", &args)
+            .map_err(|e| format!("etcdctl member list: {e}"))?;
+        if !o2.success() {
+            return Err(format!(
+                "etcdctl member list through {client_url}: {local_err}; through {joined}: {}",
+                last_line(&o2.stderr)
+            ));
+        }
+        out.warn(&format!(
+            "[reset] This node's etcd ({client_url}) does not answer ({local_err}); listed the etcd members through {joined}"
+        ));
+        o2
+    };
     let v: serde_json::Value = serde_json::from_str(&o.stdout)
         .map_err(|e| format!("etcdctl member list: unexpected output: {e}"))?;
     let members = v["members"].as_array().cloned().unwrap_or_default();
@@ -391,6 +485,10 @@ pub fn remove_etcd_member(host: &dyn Host, cfg: &InitConfig) -> Result<String, S
     }
 }
 
+fn last_line(s: &str) -> String {
+    s.lines().last().unwrap_or("").trim().to_string()
+}
+
 /// The `remove-etcd-member` phase (kubeadm's `runRemoveETCDMemberPhase`).
 pub fn remove_etcd_member_phase(host: &dyn Host, d: &ResetData, out: &mut dyn Out) {
     if d.cluster.is_none() {
@@ -411,7 +509,7 @@ pub fn remove_etcd_member_phase(host: &dyn Host, d: &ResetData, out: &mut dyn Ou
         .filter(|c| c.cluster.etcd.local.is_some())
     {
         if !d.dry_run {
-            match remove_etcd_member(host, cfg) {
+            match remove_etcd_member(host, cfg, &d.etcd_endpoints, out) {
                 Err(e) => out.warn(&format!("[reset] Failed to remove etcd member: {e}, please manually remove this etcd member using etcdctl")),
                 Ok(what) => {
                     tracing::info!("[etcd] {what}");
@@ -654,6 +752,38 @@ mod tests {
         assert_eq!(f(&["MNT_EXPIRE"]), 4);
         assert_eq!(f(&["UMOUNT_NOFOLLOW"]), 8);
         assert_eq!(f(&[]), 0);
+    }
+
+    #[test]
+    fn other_etcd_endpoints_from_initial_cluster_and_the_api() {
+        let h = FakeHost::new().unwrap();
+        let own = ("https://10.0.0.3:2380", "https://10.0.0.3:2379");
+        // no manifest: only what the API gave, without this node
+        assert_eq!(
+            other_etcd_endpoints(&h, own.0, own.1, &["https://10.0.0.3:2379".into()]),
+            Vec::<String>::new()
+        );
+        h.put(
+            "/etc/kubernetes/manifests/etcd.yaml",
+            "apiVersion: v1\nkind: Pod\nmetadata:\n  name: etcd\nspec:\n  containers:\n  - name: etcd\n    command:\n    - etcd\n    - --name=cp3\n    - --initial-cluster=cp1=https://10.0.0.1:2380,cp3=https://10.0.0.3:2380,cp2=https://[fd00::2]:2380\n    - --initial-cluster-state=existing\n",
+        )
+        .unwrap();
+        assert_eq!(
+            other_etcd_endpoints(
+                &h,
+                own.0,
+                own.1,
+                &[
+                    "https://10.0.0.1:2379".into(),
+                    "https://10.0.0.4:2379".into()
+                ]
+            ),
+            vec![
+                "https://10.0.0.1:2379".to_string(),
+                "https://[fd00::2]:2379".to_string(),
+                "https://10.0.0.4:2379".to_string(),
+            ]
+        );
     }
 
     #[test]
