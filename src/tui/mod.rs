@@ -305,6 +305,7 @@ pub fn run_init(root: Option<PathBuf>, args: crate::cli::InitArgs) -> i32 {
         dry_run: args.dry_run,
         log_path: String::new(),
         existing: vec![],
+        upload_certs_refused: None,
     };
     // flags over file over defaults, with sources (config::resolve_init). Without a file,
     // a configuration the loader refuses (e.g. no default route to take the advertise
@@ -321,7 +322,11 @@ pub fn run_init(root: Option<PathBuf>, args: crate::cli::InitArgs) -> i32 {
         return crate::cli::fail(e);
     }
     let from_file = args.flags.config.is_some();
+    // ... and the same rule for the review screen's upload-certs toggle.
+    let upload_certs_refused =
+        crate::phases::external_ca::check_external_ca(host.as_ref(), &base, true).err();
     let mut app = App::new(base, detected, theme_from_env(), from_file);
+    app.detected.upload_certs_refused = upload_certs_refused;
     app.upload_certs = args.flags.upload_certs;
     app.detected.existing = crate::day2::certs::welcome_lines(host.as_ref(), &app.base);
     if !from_file && app.answers.pod_subnet.is_empty() {

@@ -114,6 +114,10 @@ pub struct Detected {
     /// A control plane already on the machine: its certificates' expiry
     /// (`day2::certs::welcome_lines`); empty on a fresh machine.
     pub existing: Vec<String>,
+    /// Why `--upload-certs` cannot be used on this machine (an external CA: the kubeadm-certs
+    /// Secret would need the CA keys; `phases::external_ca::check_external_ca`), so `u` on
+    /// the review screen refuses to turn it on; `None` when it can.
+    pub upload_certs_refused: Option<String>,
 }
 
 /// The whole wizard state.

@@ -61,9 +61,16 @@ pub const UPLOAD_CERTS_EXPORT_NOTE: &str = "# Upload certificates for more contr
 
 impl App {
     /// Turns "upload certificates for more control-plane nodes" (`--upload-certs`) on or off
-    /// and says so in the notice line (with why it is useless when no control-plane endpoint
+    /// (never on where [`super::Detected::upload_certs_refused`] says why not, as init
+    /// refuses the flag) and says so in the notice line (with why it is useless when no control-plane endpoint
     /// is set; the review screen keeps showing that warning while it applies).
     pub fn toggle_upload_certs(&mut self) {
+        if !self.upload_certs
+            && let Some(why) = &self.detected.upload_certs_refused
+        {
+            self.notice = Some(format!("✗ {why}"));
+            return;
+        }
         self.upload_certs = !self.upload_certs;
         self.notice = Some(if self.upload_certs {
             "✓ the certificates will be uploaded (--upload-certs)".into()

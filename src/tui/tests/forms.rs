@@ -536,3 +536,23 @@ fn export_with_upload_certs_names_the_flag_and_stays_loadable() {
         format!("{:?}", loaded_plain.init)
     );
 }
+
+#[test]
+fn u_is_refused_with_an_external_ca_as_init_refuses_the_flag() {
+    let mut a = review_with_endpoint("cp.example.com:6443");
+    a.detected.upload_certs_refused = Some(
+        "--upload-certs cannot be used with an external CA (ca.crt present without ca.key)".into(),
+    );
+    send(&mut a, [key(KeyCode::Char('u'))]);
+    assert!(!a.upload_certs, "stays off");
+    let n = a.notice.clone().unwrap();
+    assert!(
+        n.starts_with("✗ --upload-certs cannot be used with an external CA"),
+        "{n}"
+    );
+    let fx = update(&mut a, key(KeyCode::Enter));
+    let [Effect::Start { upload_certs, .. }] = fx.as_slice() else {
+        panic!("{fx:?}");
+    };
+    assert!(!*upload_certs);
+}
