@@ -456,6 +456,20 @@ pub fn update(app: &mut JoinApp, msg: JoinMsg) -> Vec<JoinEffect> {
     }
 }
 
+impl JoinApp {
+    /// How long quitting waits for a cancelled run to end before dropping it (ms): 2 s, but
+    /// 60 s while `etcd-join` runs, so a learner the run added is removed again
+    /// (`crate::join::etcd::etcd_join` undoes it at a cancel) instead of left in etcd.
+    pub fn cancel_wait_ms(&self) -> u64 {
+        let etcd_join_running = self
+            .progress
+            .phases
+            .iter()
+            .any(|(n, st)| n == "etcd-join" && matches!(st, PhaseState::Running { .. }));
+        if etcd_join_running { 60_000 } else { 2_000 }
+    }
+}
+
 fn quit(app: &mut JoinApp) -> Vec<JoinEffect> {
     app.quit = true;
     vec![JoinEffect::Quit]

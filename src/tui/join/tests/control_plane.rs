@@ -172,3 +172,26 @@ fn a_control_plane_join_with_external_etcd_claims_no_new_etcd_member() {
     }
     snap("done_control_plane_external_etcd", &a);
 }
+
+/// Quitting during etcd-join waits long enough for the run to remove the learner it added.
+#[test]
+fn quitting_in_etcd_join_waits_for_the_learner_to_be_removed() {
+    let mut a = control_plane_join_before_etcd();
+    assert_eq!(a.cancel_wait_ms(), 60_000);
+    let fx = update(
+        &mut a,
+        JoinMsg::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)),
+    );
+    assert!(matches!(fx.as_slice(), [JoinEffect::Quit]), "{fx:?}");
+    // elsewhere a cancelled run gets the short wait
+    let mut b = control_plane_join_before_etcd();
+    update(
+        &mut b,
+        ev(Event::PhaseFinished {
+            phase: "etcd-join".into(),
+            elapsed_ms: 10,
+        }),
+    );
+    assert_eq!(b.cancel_wait_ms(), 2_000);
+    assert_eq!(app().cancel_wait_ms(), 2_000);
+}
