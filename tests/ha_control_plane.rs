@@ -10,8 +10,9 @@
 //! Checked with the real etcdctl and kubectl: three voting etcd members, every API server
 //! ready, the cluster writable with node 1 stopped and node 1 back as a healthy member; the
 //! failures a user meets (bad key, another cluster's key, expired Secret, a second node with
-//! the same name) named, with etcd's members unchanged; the real `kubeadm join --control-plane
-//! --dry-run` reads our kubeadm-certs Secret; `kubestrap reset` on node 3 removes its member.
+//! the same name, a learner that never starts, Ctrl-C after the learner was added) named,
+//! with etcd's members unchanged; the real `kubeadm join --control-plane --dry-run` reads our
+//! kubeadm-certs Secret; `kubestrap reset` on node 3, its own etcd stopped, removes its member.
 //!
 //! Needs root, iproute2 and the binaries of scripts/k8s-bins.sh (skipped without them outside
 //! CI). Everything runs in the test's namespaces and folder, torn down by guards.
@@ -800,10 +801,21 @@ fn scenario(h: &mut Ha, t0: Instant) {
     assert_eq!((rc, out.as_str()), (0, "through-cp2"), "{err}");
     lap("node 1 back");
 
-    // kubestrap reset on node 3 removes its etcd member.
+    // kubestrap reset on node 3 removes its etcd member, with node 3's own etcd (and every
+    // other process of node 3) stopped: the members are listed and the member removed
+    // through the other nodes (etcd.yaml's --initial-cluster, the etcd Pods' annotations).
     let r3 = h.root(2);
     let mut cmd = Command::new(BIN);
     let mut path = h.path_dirs(2);
+    if let Some(mut r) = h.runners[2].take() {
+        r.stop();
+        assert!(r.pids().is_empty());
+    }
+    assert_ne!(
+        h.etcdctl(0, &IPS[2..3], &["endpoint", "health"]).0,
+        0,
+        "node 3's etcd still answers"
+    );
     path.extend(std::env::split_paths(
         &std::env::var_os("PATH").unwrap_or_default(),
     ));
@@ -818,8 +830,14 @@ fn scenario(h: &mut Ha, t0: Instant) {
     );
     assert_eq!(o.status.code(), Some(0), "reset\n{out}{err}");
     assert!(!err.contains("Failed to remove etcd member"), "{out}{err}");
-    if let Some(mut r) = h.runners[2].take() {
-        r.stop();
+    let said = format!("{out}{err}");
+    let line = said
+        .lines()
+        .find(|l| l.contains("This node's etcd (https://10.201.0.3:2379) does not answer"))
+        .unwrap_or_else(|| panic!("reset did not say node 3's etcd is down:\n{said}"));
+    // the other two members, from etcd.yaml's --initial-cluster
+    for ip in &IPS[..2] {
+        assert!(line.contains(&format!("https://{ip}:2379")), "{line}");
     }
     assert_eq!(h.members(IPS[0]), expected(2));
     eprintln!("== reset of node 3: members {:?} ==", h.members(IPS[1]));
@@ -917,6 +935,83 @@ fn failures(h: &Ha, info: &(String, String, String, String)) -> (String, String,
         "== a learner that never starts: {} ==",
         out.lines()
             .find(|l| l.contains("did not start"))
+            .unwrap_or("")
+    );
+    // Ctrl-C during etcd-join, after the learner was added and before its promotion (the
+    // same learner that never starts, with a long timeouts.etcdAPICall so only the cancel
+    // ends it): the learner is removed again and etcd keeps its previous members.
+    let root = h.path("spare-cancel");
+    std::fs::create_dir_all(&root).unwrap();
+    let jc = h.path("join-cancel.yaml");
+    std::fs::write(
+        &jc,
+        format!(
+            "apiVersion: kubeadm.k8s.io/v1beta4\nkind: JoinConfiguration\ndiscovery:\n  bootstrapToken:\n    apiServerEndpoint: {}\n    token: {}\n    caCertHashes: [\"{}\"]\nnodeRegistration:\n  name: cp4\ncontrolPlane:\n  localAPIEndpoint:\n    advertiseAddress: {}\n    bindPort: 6443\n  certificateKey: {}\ntimeouts:\n  etcdAPICall: 3m0s\n",
+            info.0, info.1, info.2, IPS[3], info.3
+        ),
+    )
+    .unwrap();
+    let mut run = Run::start(
+        &h.ns[3],
+        &h.path_dirs(3),
+        &[
+            "--root",
+            root.to_str().unwrap(),
+            "join",
+            "--config",
+            jc.to_str().unwrap(),
+            "--non-interactive",
+            "--ignore-preflight-errors=all",
+        ],
+        h.path("join-cancel.stderr"),
+    );
+    let deadline = Instant::now() + Duration::from_secs(180);
+    let announced = "[etcd] Announced new etcd member joining to the existing etcd cluster";
+    while !run
+        .lines
+        .lock()
+        .unwrap()
+        .iter()
+        .any(|l| l.contains(announced))
+    {
+        assert!(
+            Instant::now() < deadline && run.running(),
+            "cancel: the learner was never added\n{}",
+            run.output()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // the learner is in etcd now
+    assert_eq!(
+        h.members(IPS[0]).len(),
+        before.len() + 1,
+        "cancel: no learner to remove"
+    );
+    let pid = run.child.0.as_ref().unwrap().id() as libc::pid_t;
+    let cancelled_at = Instant::now();
+    // SAFETY: a signal to the child this test started (still running: checked above).
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
+    assert_eq!(
+        run.wait(Duration::from_secs(60)),
+        Some(1),
+        "{}",
+        run.output()
+    );
+    assert!(
+        cancelled_at.elapsed() < Duration::from_secs(60),
+        "cancel: the run did not stop at the cancel"
+    );
+    let out = run.output();
+    for want in ["Cancelled during phase etcd-join", "removed the learner"] {
+        assert!(out.contains(want), "cancel: no {want:?} in\n{out}");
+    }
+    assert!(!out.contains("did not start within"), "cancel: {out}");
+    assert!(!root.join("etc/kubernetes/manifests/etcd.yaml").exists());
+    assert_eq!(h.members(IPS[0]), before, "cancel: etcd members changed");
+    eprintln!(
+        "== Ctrl-C during etcd-join: {} ==",
+        out.lines()
+            .find(|l| l.contains("removed the learner"))
             .unwrap_or("")
     );
     // kubestrap's own dry run of a control-plane join reads the cluster and changes nothing.

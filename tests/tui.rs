@@ -797,6 +797,15 @@ fn every_category_of_bad_value_is_shown_in_the_wizard_and_the_export_loads() {
     wait_msg(&w, "= off", 5);
     w.send(ENTER);
     wait_msg(&w, "step 5 of 6", 5);
+    // "upload certificates" on, with no control-plane endpoint: the CLI's warning is shown,
+    // and the export names the flag in a comment (kubeadm's configuration has no field)
+    w.send("u");
+    wait_msg(
+        &w,
+        "[x] Upload certificates for more control-plane nodes",
+        5,
+    );
+    wait_msg(&w, "this cluster cannot take more control-plane nodes", 5);
     w.send("x");
     wait_msg(&w, "Export kubeadm.yaml to:", 5);
     w.send(ENTER);
@@ -813,6 +822,11 @@ fn every_category_of_bad_value_is_shown_in_the_wizard_and_the_export_loads() {
         "{text}"
     );
     assert!(text.contains("advertiseAddress: 192.0.2.10"), "{text}");
+    assert!(
+        text.starts_with("# Upload certificates for more control-plane nodes")
+            && text.lines().next().unwrap().ends_with("--upload-certs"),
+        "{text}"
+    );
     let out = std::process::Command::new(BIN)
         .args(["config", "validate", "--config"])
         .arg(&exported)

@@ -97,6 +97,13 @@ fn run_inner(root: Option<PathBuf>, args: ResetArgs) -> Result<(), String> {
             .get_or_insert_with(Default::default)
             .etcd_api_call = Some(t);
     }
+    // Stacked etcd: where the other members are, in case this node's etcd does not answer.
+    let etcd_endpoints = match &cluster {
+        Some(c) if c.cluster.etcd.local.is_some() => {
+            cluster_etcd_endpoints(&host, &args.kubeconfig)
+        }
+        _ => vec![],
+    };
     let cri_socket = match args.cri_socket.clone().filter(|s| !s.is_empty()) {
         Some(s) => s,
         None if !rc.cri_socket.is_empty() => rc.cri_socket.clone(),
@@ -125,6 +132,7 @@ fn run_inner(root: Option<PathBuf>, args: ResetArgs) -> Result<(), String> {
         ignore_preflight_errors: ignore,
         skip_phases: skip,
         unmount_flags: rc.unmount_flags.clone(),
+        etcd_endpoints,
         cluster,
     };
     let present = reset::present(&host, &d);
@@ -164,4 +172,36 @@ fn run_inner(root: Option<PathBuf>, args: ResetArgs) -> Result<(), String> {
     print!("{}", reset::MANUAL_CLEANUP);
     print!("{}", reset::LEFTOVERS);
     Ok(())
+}
+
+/// The etcd client URLs of the cluster as kubeadm's `NewFromCluster` finds them
+/// ([`crate::join::etcd::cluster_endpoints`]: etcd Pod annotations, else the API servers'
+/// addresses on 2379), read with `kubeconfig` within 5 s; empty when they cannot be read
+/// (reset then knows only etcd.yaml's `--initial-cluster`).
+fn cluster_etcd_endpoints(host: &dyn Host, kubeconfig: &Path) -> Vec<String> {
+    let Ok(bytes) = host.read(kubeconfig) else {
+        return vec![];
+    };
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    else {
+        return vec![];
+    };
+    let what = kubeconfig.display().to_string();
+    rt.block_on(async {
+        let fut = async {
+            let c = crate::kubeapi::client_from_kubeconfig_str(&text, &what).await?;
+            crate::join::etcd::cluster_endpoints(&c).await
+        };
+        match tokio::time::timeout(std::time::Duration::from_secs(5), fut).await {
+            Ok(Ok(eps)) => eps,
+            Ok(Err(e)) => {
+                tracing::debug!("etcd endpoints from the cluster: {}", e.chain());
+                vec![]
+            }
+            Err(_) => vec![],
+        }
+    })
 }

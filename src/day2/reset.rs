@@ -13,6 +13,9 @@ use crate::config::defaults::{
 use crate::host::Host;
 use crate::host::runtime::{self, Removal};
 
+mod etcd;
+pub use etcd::{other_etcd_endpoints, remove_etcd_member};
+
 /// `/etc/kubernetes`.
 pub const KUBERNETES_DIR: &str = "/etc/kubernetes";
 /// `/var/lib/kubelet` (kubeadm's `KubeletRunDirectory`).
@@ -63,6 +66,10 @@ pub struct ResetData {
     pub unmount_flags: Vec<String>,
     /// The cluster's configuration read with `--kubeconfig`, when it could be read.
     pub cluster: Option<InitConfig>,
+    /// Client URLs of the cluster's etcd members found through the API (the etcd Pods'
+    /// `kubeadm.kubernetes.io/etcd.advertise-client-urls`, as kubeadm's `NewFromCluster`), for
+    /// when this node's own etcd does not answer; may be empty.
+    pub etcd_endpoints: Vec<String>,
 }
 
 /// kubeadm's `DetectCRISocket` under the host's root: the one known runtime socket that
@@ -267,130 +274,6 @@ pub fn preflight(
     Ok(())
 }
 
-/// Removes this node's member from a stacked etcd cluster as kubeadm's
-/// `RemoveStackedEtcdMemberFromCluster` does, with `etcdctl` (TLS with
-/// `<pki>/etcd/ca.crt` and `healthcheck-client`): the last member is left alone; the member
-/// whose first peer URL is `https://<advertise>:2380` is removed; none is fine.
-pub fn remove_etcd_member(host: &dyn Host, cfg: &InitConfig) -> Result<String, String> {
-    let adv = cfg.init.local_api_endpoint.advertise_address.clone();
-    let ip: std::net::IpAddr = adv
-        .parse()
-        .map_err(|_| format!("localAPIEndpoint.advertiseAddress {adv:?} is not an IP address"))?;
-    let host_part = match ip {
-        std::net::IpAddr::V6(_) => format!("[{ip}]"),
-        std::net::IpAddr::V4(_) => ip.to_string(),
-    };
-    let client_url = format!("https://{host_part}:2379");
-    let peer_url = format!("https://{host_part}:2380");
-    if host.which("etcdctl").is_none() {
-        return Err("etcdctl is not in PATH".into());
-    }
-    let pki = Path::new(&cfg.cluster.certificates_dir);
-    let real = |p: &str| host.resolve(&pki.join(p)).display().to_string();
-    let (ca, cert, key) = (
-        real("etcd/ca.crt"),
-        real("etcd/healthcheck-client.crt"),
-        real("etcd/healthcheck-client.key"),
-    );
-    let base = [
-        "--endpoints",
-        client_url.as_str(),
-        "--cacert",
-        ca.as_str(),
-        "--cert",
-        cert.as_str(),
-        "--key",
-        key.as_str(),
-        "--command-timeout",
-        "10s",
-    ];
-    let list_args: Vec<&str> = base
-        .iter()
-        .copied()
-        .chain(["member", "list", "-w", "json"])
-        .collect();
-    let o = host
-        .run("etcdctl", &list_args)
-        .map_err(|e| format!("etcdctl member list: {e}"))?;
-    if !o.success() {
-        return Err(format!("etcdctl member list: {}", o.stderr.trim()));
-    }
-    let v: serde_json::Value = serde_json::from_str(&o.stdout)
-        .map_err(|e| format!("etcdctl member list: unexpected output: {e}"))?;
-    let members = v["members"].as_array().cloned().unwrap_or_default();
-    let urls = |m: &serde_json::Value, k: &str| -> Vec<String> {
-        m[k].as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|u| u.as_str().map(String::from))
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
-    if members.len() == 1 && urls(&members[0], "clientURLs").contains(&client_url) {
-        return Ok(
-            "This is the only remaining etcd member in the etcd cluster, skip removing it".into(),
-        );
-    }
-    let Some(m) = members
-        .iter()
-        .find(|m| urls(m, "peerURLs").first() == Some(&peer_url))
-    else {
-        return Ok(format!(
-            "member was already removed, because no member id exists for peer {peer_url}"
-        ));
-    };
-    let id = m["ID"]
-        .as_u64()
-        .ok_or_else(|| "etcdctl member list: a member has no ID".to_string())?;
-    let hex = format!("{id:x}");
-    // As kubeadm's client, which knows every member: the removal goes through the other
-    // members, since a removed member (the leader, say) may stop before it answers.
-    let others: Vec<String> = members
-        .iter()
-        .filter(|o| urls(o, "peerURLs").first() != Some(&peer_url))
-        .flat_map(|o| urls(o, "clientURLs"))
-        .collect();
-    let rm_endpoints = if others.is_empty() {
-        client_url.clone()
-    } else {
-        others.join(",")
-    };
-    let rm_args: Vec<&str> = base
-        .iter()
-        .copied()
-        .enumerate()
-        .map(|(i, a)| if i == 1 { rm_endpoints.as_str() } else { a })
-        .chain(["member", "remove", hex.as_str()])
-        .collect();
-    // kubeadm retries MemberRemove every 500 ms until timeouts.etcdAPICall (2 minutes):
-    // etcd refuses ("unhealthy cluster") until every member has been connected for a while.
-    let limit = cfg
-        .init
-        .timeouts
-        .as_ref()
-        .and_then(|t| t.etcd_api_call.as_ref())
-        .map(|d| d.as_std())
-        .unwrap_or(std::time::Duration::from_secs(120));
-    let started = std::time::Instant::now();
-    loop {
-        let o = host
-            .run("etcdctl", &rm_args)
-            .map_err(|e| format!("etcdctl member remove {hex}: {e}"))?;
-        let last = o.stderr.lines().last().unwrap_or("").trim().to_string();
-        if o.success() || o.stderr.contains("member not found") {
-            return Ok(format!("removed etcd member {peer_url} (id {hex})"));
-        }
-        if started.elapsed() >= limit {
-            return Err(format!(
-                "etcdctl member remove {hex} (peer {peer_url}), retried for {}s: {last}",
-                limit.as_secs()
-            ));
-        }
-        std::thread::sleep(std::time::Duration::from_millis(500));
-    }
-}
-
 /// The `remove-etcd-member` phase (kubeadm's `runRemoveETCDMemberPhase`).
 pub fn remove_etcd_member_phase(host: &dyn Host, d: &ResetData, out: &mut dyn Out) {
     if d.cluster.is_none() {
@@ -411,7 +294,7 @@ pub fn remove_etcd_member_phase(host: &dyn Host, d: &ResetData, out: &mut dyn Ou
         .filter(|c| c.cluster.etcd.local.is_some())
     {
         if !d.dry_run {
-            match remove_etcd_member(host, cfg) {
+            match remove_etcd_member(host, cfg, &d.etcd_endpoints, out) {
                 Err(e) => out.warn(&format!("[reset] Failed to remove etcd member: {e}, please manually remove this etcd member using etcdctl")),
                 Ok(what) => {
                     tracing::info!("[etcd] {what}");

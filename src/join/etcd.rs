@@ -268,7 +268,13 @@ async fn add_learner(
             }
             Err(e) if start.elapsed() + t.retry_interval < limit => {
                 tracing::debug!("etcd member add: {e}");
-                tokio::time::sleep(t.retry_interval).await;
+                // Nothing was added yet: a cancel stops the retries here.
+                crate::engine::or_cancelled(
+                    &ctx.cancel,
+                    "etcd-join",
+                    tokio::time::sleep(t.retry_interval),
+                )
+                .await?;
             }
             Err(e) => {
                 return Err(PhaseError::new(format!(
@@ -435,22 +441,26 @@ async fn roll_back(ctx: &PhaseCtx, etcd: &EtcdClient, id: u64) {
     }
 }
 
+/// What the etcd-join step says with external etcd (kubeadm's words, `app/cmd/phases/join/controlplanejoin.go`
+/// `runEtcdPhase`); the join wizard reads it to leave out the etcd member steps and, as
+/// kubeadm's done message, the "new etcd member" line.
+pub const EXTERNAL_ETCD: &str =
+    "[control-plane-join] Using external etcd - no local stacked instance added";
+
 /// `etcd-join` (kubeadm's `runEtcdPhase` + `CreateStackedEtcdStaticPodManifestFile`): with
 /// external etcd only says so; else creates the data directory (0700), adds this node as a
 /// learner, writes etcd.yaml with `--initial-cluster` of every member and
 /// `--initial-cluster-state=existing`, waits for the learner to start and catch up, promotes
-/// it and waits for the cluster. When a step after the learner was added fails, the learner
-/// and etcd.yaml are removed again (kubeadm leaves them), so etcd keeps its previous members.
+/// it and waits for the cluster. When a step after the learner was added fails or is cancelled
+/// (Ctrl-C, `ctx.cancel`), the learner and etcd.yaml are removed again (kubeadm leaves them),
+/// so etcd keeps its previous members; the caller must not drop this future at a cancel.
 /// Dry-run: writes the manifest with this member only and says what it would do.
 ///
 /// Errors: the data directory, the manifest, or an etcd step (named, with etcd's message).
 pub async fn etcd_join(ctx: &PhaseCtx, t: &EtcdTuning) -> Result<(), PhaseError> {
     const PHASE: &str = "etcd-join";
     if ctx.cfg.cluster.etcd.external.is_some() {
-        ctx.events.log(
-            PHASE,
-            "[control-plane-join] Using external etcd - no local stacked instance added",
-        );
+        ctx.events.log(PHASE, EXTERNAL_ETCD);
         return Ok(());
     }
     let data_dir = ctx.paths.etcd_data_dir.clone();
@@ -493,7 +503,10 @@ pub async fn etcd_join(ctx: &PhaseCtx, t: &EtcdTuning) -> Result<(), PhaseError>
         );
         return Ok(());
     }
-    let etcd = cluster_client(ctx, t).await?;
+    // Nothing is added before the learner: a cancel here simply stops.
+    let etcd = crate::engine::or_cancelled(&ctx.cancel, PHASE, cluster_client(ctx, t)).await??;
+    // The add itself is not dropped half-way (its answer names the learner to remove);
+    // its retries stop at a cancel.
     let (id, members, added) = add_learner(ctx, &etcd, &peer, t).await?;
     ctx.events.log(
         PHASE,
@@ -523,7 +536,9 @@ pub async fn etcd_join(ctx: &PhaseCtx, t: &EtcdTuning) -> Result<(), PhaseError>
         );
         wait_cluster(ctx, t).await
     };
-    let r = crate::engine::or_cancelled(&ctx.cancel, "etcd-join", rest)
+    // A failure or a cancel (Ctrl-C) from here on removes the learner this run added, so
+    // etcd keeps its previous members; the runner waits for this (`phase_cleaning_up`).
+    let r = crate::engine::or_cancelled(&ctx.cancel, PHASE, rest)
         .await
         .and_then(|r| r);
     if let Err(e) = r {

@@ -259,6 +259,34 @@ impl Runner<'_> {
         F: FnOnce() -> Fut,
         Fut: std::future::Future<Output = Result<T, PhaseError>>,
     {
+        self.phase_with(phase, f, true).await
+    }
+
+    /// Like [`Runner::phase`], but the phase is not dropped when the cancel token fires: it
+    /// watches `ctx.cancel` itself and undoes what it did before it returns its cancelled
+    /// error (`etcd-join` removes the learner it added).
+    async fn phase_cleaning_up<T, F, Fut>(
+        &self,
+        phase: &str,
+        f: F,
+    ) -> Result<Option<T>, JoinFailure>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<T, PhaseError>>,
+    {
+        self.phase_with(phase, f, false).await
+    }
+
+    async fn phase_with<T, F, Fut>(
+        &self,
+        phase: &str,
+        f: F,
+        drop_on_cancel: bool,
+    ) -> Result<Option<T>, JoinFailure>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<T, PhaseError>>,
+    {
         let ev = &self.job.events;
         if self.job.cancel.is_cancelled() {
             return Err(self.cancelled(None, PhaseError::cancelled(format!("before {phase}"))));
@@ -275,9 +303,13 @@ impl Runner<'_> {
         });
         let start = Instant::now();
         let what = format!("running phase {phase}");
-        let res = crate::engine::or_cancelled(&self.job.cancel, &what, f())
-            .await
-            .and_then(|r| r);
+        let res = if drop_on_cancel {
+            crate::engine::or_cancelled(&self.job.cancel, &what, f())
+                .await
+                .and_then(|r| r)
+        } else {
+            f().await
+        };
         match res {
             Ok(v) => {
                 ev.send(Event::PhaseFinished {
@@ -392,7 +424,8 @@ pub async fn run(job: &JoinJob) -> Result<JoinResult, JoinFailure> {
     })
     .await?;
     if let Some(ctx) = &cp_ctx {
-        r.phase("etcd-join", || etcd::etcd_join(ctx, &job.tuning.etcd))
+        // Not dropped at a cancel: a learner it added is removed again first.
+        r.phase_cleaning_up("etcd-join", || etcd::etcd_join(ctx, &job.tuning.etcd))
             .await?;
     }
     let joined = if host.dry_run() {
@@ -442,4 +475,72 @@ pub async fn run(job: &JoinJob) -> Result<JoinResult, JoinFailure> {
             .as_ref()
             .map(|c| c.cfg.cluster.etcd.external.is_none()),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job() -> JoinJob {
+        JoinJob {
+            cfg: JoinConfiguration::default(),
+            host: Arc::new(crate::host::fake::FakeHost::new().unwrap()),
+            events: EventSink::discard(),
+            tuning: Tuning::default(),
+            cancel: Default::default(),
+        }
+    }
+
+    /// A phase that, once cancelled, needs one more await to undo its work (as etcd-join
+    /// removing its learner); returns whether the undo ran.
+    async fn undoing_phase(
+        cancel: tokio_util::sync::CancellationToken,
+        undone: Arc<std::sync::atomic::AtomicBool>,
+    ) -> Result<(), PhaseError> {
+        cancel.cancel();
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        undone.store(true, std::sync::atomic::Ordering::SeqCst);
+        Err(PhaseError::cancelled("test phase"))
+    }
+
+    #[tokio::test]
+    async fn a_cleaning_up_phase_is_not_dropped_at_a_cancel_and_ends_cancelled() {
+        let job = job();
+        let r = Runner {
+            job: &job,
+            skip: vec![],
+            done: Default::default(),
+        };
+        let undone = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let res = tokio::time::timeout(
+            Duration::from_secs(10),
+            r.phase_cleaning_up("etcd-join", || {
+                undoing_phase(job.cancel.clone(), undone.clone())
+            }),
+        )
+        .await
+        .expect("bounded");
+        assert!(
+            undone.load(std::sync::atomic::Ordering::SeqCst),
+            "the undo ran"
+        );
+        let f = res.expect_err("cancelled");
+        assert_eq!(f.phase, "etcd-join");
+        assert!(f.error.is_cancelled(), "{}", f.error.chain());
+        // the plain phase drops its future at the cancel: the undo never runs
+        let job = super::tests::job();
+        let r = Runner {
+            job: &job,
+            skip: vec![],
+            done: Default::default(),
+        };
+        let undone = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let res = r
+            .phase("kubelet-start", || {
+                undoing_phase(job.cancel.clone(), undone.clone())
+            })
+            .await;
+        assert!(res.is_err());
+        assert!(!undone.load(std::sync::atomic::Ordering::SeqCst));
+    }
 }

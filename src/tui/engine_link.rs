@@ -47,6 +47,10 @@ impl StartRequest {
         let mut ctx = crate::engine::PhaseCtx::new(Arc::new(cfg), self.host.clone(), sink);
         ctx.cancel = cancel;
         ctx.options.upload_certs = self.upload_certs;
+        // The phase itself reads the run state (as `kubestrap init` sets it), not the options.
+        if let Ok(mut st) = ctx.state.lock() {
+            st.upload_certs = self.upload_certs;
+        }
         if let Some(pool) = &self.key_pool
             && crate::pki::KeyAlgorithm::parse(&self.cfg.cluster.encryption_algorithm)
                 .is_ok_and(|a| a == pool.algorithm())
@@ -188,4 +192,29 @@ async fn replay_run(list: &str, attempt: u32, sink: &EventSink, cancel: &Cancell
     sink.send(Event::Finished {
         outcome: RunOutcome::Succeeded,
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The wizard's run gets `--upload-certs` where the upload-certs phase reads it (the run
+    /// state, as `kubestrap init` sets it) and where the workflow's skip test reads it.
+    #[test]
+    fn the_run_gets_upload_certs_in_its_options_and_state() {
+        for on in [false, true] {
+            let req = StartRequest {
+                cfg: Arc::new(InitConfig::default()),
+                host: Arc::new(crate::host::fake::FakeHost::new().unwrap()),
+                from_phase: None,
+                ignore_preflight: vec![],
+                attempt: 1,
+                key_pool: None,
+                upload_certs: on,
+            };
+            let ctx = req.ctx(EventSink::discard(), CancellationToken::new());
+            assert_eq!(ctx.options.upload_certs, on);
+            assert_eq!(ctx.state.lock().unwrap().upload_certs, on);
+        }
+    }
 }

@@ -305,6 +305,7 @@ pub fn run_init(root: Option<PathBuf>, args: crate::cli::InitArgs) -> i32 {
         dry_run: args.dry_run,
         log_path: String::new(),
         existing: vec![],
+        upload_certs_refused: None,
     };
     // flags over file over defaults, with sources (config::resolve_init). Without a file,
     // a configuration the loader refuses (e.g. no default route to take the advertise
@@ -321,7 +322,12 @@ pub fn run_init(root: Option<PathBuf>, args: crate::cli::InitArgs) -> i32 {
         return crate::cli::fail(e);
     }
     let from_file = args.flags.config.is_some();
+    // ... and the same rule for the review screen's upload-certs toggle.
+    let upload_certs_refused =
+        crate::phases::external_ca::check_external_ca(host.as_ref(), &base, true).err();
     let mut app = App::new(base, detected, theme_from_env(), from_file);
+    app.detected.upload_certs_refused = upload_certs_refused;
+    app.upload_certs = args.flags.upload_certs;
     app.detected.existing = crate::day2::certs::welcome_lines(host.as_ref(), &app.base);
     if !from_file && app.answers.pod_subnet.is_empty() {
         app.answers.pod_subnet = form::CNI_PRESETS[0].1.to_string();
@@ -333,7 +339,6 @@ pub fn run_init(root: Option<PathBuf>, args: crate::cli::InitArgs) -> i32 {
     let key_pool = crate::pki::KeyAlgorithm::parse(&app.base.cluster.encryption_algorithm)
         .ok()
         .map(|alg| crate::pki::KeyPool::start(alg, crate::pki::KeyPool::INIT_KEYS));
-    let upload_certs = args.flags.upload_certs;
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -342,11 +347,7 @@ pub fn run_init(root: Option<PathBuf>, args: crate::cli::InitArgs) -> i32 {
         Ok(rt) => rt,
         Err(e) => return crate::cli::fail(format!("starting the async runtime: {e}")),
     };
-    let link = Link {
-        host,
-        key_pool,
-        upload_certs,
-    };
+    let link = Link { host, key_pool };
     let show_secrets = args.show_secrets;
     let result = with_panic_restore(|| rt.block_on(event_loop(&mut app, link, &log_dir)));
     let code = finish(&app, result, show_secrets);
@@ -448,7 +449,6 @@ fn finish(app: &App, result: std::io::Result<()>, show_secrets: bool) -> i32 {
 struct Link {
     host: Arc<dyn Host>,
     key_pool: Option<Arc<crate::pki::KeyPool>>,
-    upload_certs: bool,
 }
 
 impl Link {
@@ -458,6 +458,7 @@ impl Link {
         from_phase: Option<String>,
         ignore_preflight: Vec<String>,
         attempt: u32,
+        upload_certs: bool,
     ) -> engine_link::StartRequest {
         engine_link::StartRequest {
             cfg: Arc::new(cfg),
@@ -466,7 +467,7 @@ impl Link {
             ignore_preflight,
             attempt,
             key_pool: self.key_pool.clone(),
-            upload_certs: self.upload_certs,
+            upload_certs,
         }
     }
 }
@@ -562,6 +563,7 @@ async fn event_loop(app: &mut App, mut link: Link, log_dir: &Path) -> std::io::R
                             cfg,
                             from_phase,
                             ignore_preflight,
+                            upload_certs,
                         } => {
                             if log_file.is_none() {
                                 match crate::host::log::create_run_log(log_dir, "init") {
@@ -577,8 +579,13 @@ async fn event_loop(app: &mut App, mut link: Link, log_dir: &Path) -> std::io::R
                             cancel = CancellationToken::new();
                             let (sink, rx) = EventSink::channel();
                             engine_rx = Some(rx);
-                            let req =
-                                link.request(*cfg, from_phase, ignore_preflight, app.run.attempt);
+                            let req = link.request(
+                                *cfg,
+                                from_phase,
+                                ignore_preflight,
+                                app.run.attempt,
+                                upload_certs,
+                            );
                             engine_link::start(req, sink, cancel.clone());
                         }
                         Effect::ApplyFix { check } => {
@@ -590,6 +597,7 @@ async fn event_loop(app: &mut App, mut link: Link, log_dir: &Path) -> std::io::R
                                     None,
                                     app.ignore_preflight.clone(),
                                     app.run.attempt,
+                                    app.upload_certs,
                                 );
                                 engine_link::apply_fix(req, check, sink);
                             }

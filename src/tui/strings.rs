@@ -76,7 +76,11 @@ pub const KEYS_WELCOME: &str = "Enter next · ? help · q quit";
 pub const KEYS_ARGS: &str =
     "a add · e edit · d delete · K/J move · Enter next step · Esc back · ? help";
 pub const KEYS_ARGS_EDIT: &str = "Tab name↔value (completes the name) · Enter save · Esc cancel";
-pub const KEYS_REVIEW: &str = "Enter start · x export kubeadm.yaml · ↑↓ scroll · Esc back · ? help";
+pub const KEYS_REVIEW: &str =
+    "Enter start · u upload certs · x export · ↑↓ scroll · Esc back · ? help";
+/// The review screen's toggle of `--upload-certs`.
+pub const UPLOAD_CERTS_LABEL: &str =
+    "Upload certificates for more control-plane nodes (--upload-certs) · u";
 pub const KEYS_RUN: &str = "Tab switch pane · ↑↓ scroll · f fix check · Ctrl-C cancel · ? help";
 pub const KEYS_DONE: &str =
     "c copy join command · w write it to a file · x export · p preflight · q quit";
@@ -93,6 +97,7 @@ pub const HELP: &[(&str, &str)] = &[
     ("Enter", "confirm, next step"),
     ("Esc", "back (closes this help)"),
     ("a e d K J", "args editor: add, edit, delete, move up/down"),
+    ("u", "review: upload certificates for more control planes"),
     ("x", "export kubeadm.yaml (review, done, failure)"),
     ("c / w", "done: copy (OSC 52) / write the join command"),
     (

@@ -136,14 +136,14 @@ async fn event_loop(
             match fx {
                 JoinEffect::Quit => {
                     // Stop the run at its current wait (a safe point), then give it a moment
-                    // to report; only a run that does not stop in time is dropped.
+                    // to report (longer in etcd-join, which removes the learner it added);
+                    // only a run that does not stop in time is dropped.
                     if let Some(c) = run_cancel.take() {
                         c.cancel();
                     }
+                    let wait = Duration::from_millis(app.cancel_wait_ms());
                     if let Some(mut t) = run_task.take()
-                        && tokio::time::timeout(Duration::from_secs(2), &mut t)
-                            .await
-                            .is_err()
+                        && tokio::time::timeout(wait, &mut t).await.is_err()
                     {
                         t.abort();
                     }

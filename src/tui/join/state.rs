@@ -114,6 +114,9 @@ pub struct Progress {
     pub etcd_probe: Option<ProbeView>,
     /// The learner's peer URL and ID, from the `etcd-join` log.
     pub etcd_learner: Option<String>,
+    /// The cluster uses external etcd: `etcd-join` added no member
+    /// ([`crate::join::etcd::EXTERNAL_ETCD`]).
+    pub external_etcd: bool,
     pub outcome: Option<RunOutcome>,
     /// Failed phase, error chain, hint.
     pub failed: Option<(String, String, Option<String>)>,
@@ -453,6 +456,20 @@ pub fn update(app: &mut JoinApp, msg: JoinMsg) -> Vec<JoinEffect> {
     }
 }
 
+impl JoinApp {
+    /// How long quitting waits for a cancelled run to end before dropping it (ms): 2 s, but
+    /// 60 s while `etcd-join` runs, so a learner the run added is removed again
+    /// (`crate::join::etcd::etcd_join` undoes it at a cancel) instead of left in etcd.
+    pub fn cancel_wait_ms(&self) -> u64 {
+        let etcd_join_running = self
+            .progress
+            .phases
+            .iter()
+            .any(|(n, st)| n == "etcd-join" && matches!(st, PhaseState::Running { .. }));
+        if etcd_join_running { 60_000 } else { 2_000 }
+    }
+}
+
 fn quit(app: &mut JoinApp) -> Vec<JoinEffect> {
     app.quit = true;
     vec![JoinEffect::Quit]
@@ -570,6 +587,8 @@ fn ca_of(msg: &str) -> Option<(String, Vec<String>)> {
 fn etcd_step(p: &mut Progress, level: LogLevel, message: String) {
     if level == LogLevel::Warn {
         p.warnings.push(message);
+    } else if message == crate::join::etcd::EXTERNAL_ETCD {
+        p.external_etcd = true;
     } else if message.starts_with("[etcd] Would add etcd member") {
         p.etcd_add = Step::Done;
     } else if message.starts_with("[etcd] Announced new etcd member") {

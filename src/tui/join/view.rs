@@ -367,6 +367,16 @@ fn progress_lines(app: &JoinApp, st: Styles, w: usize, l: &mut Vec<Line<'static>
 /// promote.
 fn etcd_lines(app: &JoinApp, st: Styles, w: usize, l: &mut Vec<Line<'static>>) {
     let p = &app.progress;
+    if p.external_etcd {
+        wrapped(
+            l,
+            "    external etcd: no local stacked instance added, no etcd member to add",
+            w,
+            6,
+            st.dim(),
+        );
+        return;
+    }
     // The log names it as "learner <id>, <peer URL>".
     let add = match p
         .etcd_learner
@@ -478,13 +488,18 @@ fn done(app: &JoinApp, st: Styles, w: usize) -> Vec<Line<'static>> {
             st.ok(),
         );
         let plain = ratatui::style::Style::default();
+        // kubeadm's joinControlPlaneDoneTemp: the etcd line only with stacked etcd.
+        let etcd = (!app.progress.external_etcd)
+            .then_some("  * A new etcd member was added to the local/stacked etcd cluster.");
         for m in [
             "  * Certificate signing request was sent to apiserver and approval was received.",
             "  * The Kubelet was informed of the new secure connection details.",
             "  * Control plane label and taint were applied to the new node.",
             "  * The Kubernetes control plane instances scaled up.",
-            "  * A new etcd member was added to the local/stacked etcd cluster.",
-        ] {
+        ]
+        .into_iter()
+        .chain(etcd)
+        {
             wrapped(&mut l, m, w, 4, plain);
         }
     } else {

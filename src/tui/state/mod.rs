@@ -114,6 +114,10 @@ pub struct Detected {
     /// A control plane already on the machine: its certificates' expiry
     /// (`day2::certs::welcome_lines`); empty on a fresh machine.
     pub existing: Vec<String>,
+    /// Why `--upload-certs` cannot be used on this machine (an external CA: the kubeadm-certs
+    /// Secret would need the CA keys; `phases::external_ca::check_external_ca`), so `u` on
+    /// the review screen refuses to turn it on; `None` when it can.
+    pub upload_certs_refused: Option<String>,
 }
 
 /// The whole wizard state.
@@ -152,6 +156,10 @@ pub struct App {
     pub quit: bool,
     /// True when the wizard ended on SIGTERM/SIGHUP rather than a user's quit.
     pub terminated: bool,
+    /// "Upload certificates for more control-plane nodes" (kubeadm's `--upload-certs`; no
+    /// field of kubeadm's configuration carries it): starts as the flag says, `u` on the
+    /// review screen toggles it.
+    pub upload_certs: bool,
 }
 
 impl App {
@@ -205,6 +213,8 @@ pub enum Effect {
         cfg: Box<InitConfig>,
         from_phase: Option<String>,
         ignore_preflight: Vec<String>,
+        /// Run the upload-certs phase (`--upload-certs`).
+        upload_certs: bool,
     },
     /// Ask the engine to stop at the next safe point.
     Cancel,
@@ -254,6 +264,7 @@ impl App {
             keys: None,
             quit: false,
             terminated: false,
+            upload_certs: false,
         };
         if open_review {
             app.goto_review();

@@ -37,9 +37,17 @@ impl App {
         }
     }
 
-    /// The exported kubeadm.yaml text (the review screen's left column).
+    /// The exported kubeadm.yaml text (the review screen's left column). With "upload
+    /// certificates" on it starts with a comment naming the flag: kubeadm's configuration has
+    /// no field for `--upload-certs` (v1beta4 `InitConfiguration` neither; kubeadm's
+    /// `initData.UploadCerts` comes from the flag only), so the file stays loadable by kubeadm
+    /// and says how to get the same run. The certificate key is never written.
     pub fn export_text(&self) -> String {
         let mut s = String::new();
+        if self.upload_certs {
+            s.push_str(UPLOAD_CERTS_EXPORT_NOTE);
+            s.push('\n');
+        }
         for (l, _) in &self.review {
             s.push_str(l);
             s.push('\n');
@@ -48,7 +56,40 @@ impl App {
     }
 }
 
-/// Keys of the review screen: Enter starts, `x` exports, the arrows scroll.
+/// The comment an export starts with when "upload certificates" is on.
+pub const UPLOAD_CERTS_EXPORT_NOTE: &str = "# Upload certificates for more control-plane nodes: kubeadm's configuration has no field for it; run: kubeadm init --config kubeadm.yaml --upload-certs";
+
+impl App {
+    /// Turns "upload certificates for more control-plane nodes" (`--upload-certs`) on or off
+    /// (never on where [`super::Detected::upload_certs_refused`] says why not, as init
+    /// refuses the flag) and says so in the notice line (with why it is useless when no control-plane endpoint
+    /// is set; the review screen keeps showing that warning while it applies).
+    pub fn toggle_upload_certs(&mut self) {
+        if !self.upload_certs
+            && let Some(why) = &self.detected.upload_certs_refused
+        {
+            self.notice = Some(format!("✗ {why}"));
+            return;
+        }
+        self.upload_certs = !self.upload_certs;
+        self.notice = Some(if self.upload_certs {
+            "✓ the certificates will be uploaded (--upload-certs)".into()
+        } else {
+            "the certificates will not be uploaded".into()
+        });
+    }
+
+    /// The warning of `--upload-certs` without a control-plane endpoint for the configuration
+    /// on review (the one `kubestrap init` gives, [`crate::phases::upload_certs::no_endpoint_warning`]),
+    /// `None` when upload is off or an endpoint is set.
+    pub fn upload_certs_warning(&self) -> Option<String> {
+        let cfg = self.config.as_ref()?;
+        crate::phases::upload_certs::no_endpoint_warning(cfg, self.upload_certs)
+    }
+}
+
+/// Keys of the review screen: Enter starts, `u` toggles upload certificates, `x` exports,
+/// the arrows scroll.
 pub(super) fn on_review_key(app: &mut App, k: KeyEvent) -> Vec<Effect> {
     match k.code {
         KeyCode::Enter => {
@@ -70,6 +111,7 @@ pub(super) fn on_review_key(app: &mut App, k: KeyEvent) -> Vec<Effect> {
         KeyCode::Esc | KeyCode::Left => {
             app.screen = Screen::Args;
         }
+        KeyCode::Char('u') => app.toggle_upload_certs(),
         KeyCode::Char('x') => {
             app.overlay = Overlay::Prompt {
                 kind: FileKind::Export,

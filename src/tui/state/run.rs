@@ -233,6 +233,7 @@ impl App {
             cfg: Box::new(cfg),
             from_phase,
             ignore_preflight: self.ignore_preflight.clone(),
+            upload_certs: self.upload_certs,
         }]
     }
 

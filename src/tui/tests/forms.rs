@@ -458,3 +458,101 @@ fn an_advertise_address_of_another_machine_warns_and_a_real_start_is_refused() {
     assert!(!fx.is_empty(), "a dry run starts");
     assert_eq!(dry.screen, Screen::Run);
 }
+
+/// Goes to the review screen with the endpoint typed (or left empty).
+fn review_with_endpoint(endpoint: &str) -> App {
+    let mut a = app();
+    send(
+        &mut a,
+        [key(KeyCode::Enter), key(KeyCode::Tab), key(KeyCode::Tab)],
+    );
+    send(&mut a, typed(endpoint));
+    send(&mut a, std::iter::repeat_n(key(KeyCode::Enter), 3));
+    assert_eq!(a.screen, Screen::Review);
+    a
+}
+
+#[test]
+fn u_on_review_toggles_upload_certs_and_start_carries_it() {
+    let mut a = review_with_endpoint("cp.example.com:6443");
+    assert!(!a.upload_certs, "off unless --upload-certs was given");
+    send(&mut a, [key(KeyCode::Char('u'))]);
+    assert!(a.upload_certs);
+    assert_eq!(a.screen, Screen::Review, "the toggle stays on review");
+    assert!(a.notice.as_deref().unwrap().contains("--upload-certs"));
+    // with an endpoint there is nothing to warn about
+    assert_eq!(a.upload_certs_warning(), None);
+    let mut off = a.clone();
+    send(&mut off, [key(KeyCode::Char('u'))]);
+    assert!(!off.upload_certs, "u again turns it off");
+    let fx = update(&mut a, key(KeyCode::Enter));
+    let [Effect::Start { upload_certs, .. }] = fx.as_slice() else {
+        panic!("{fx:?}");
+    };
+    assert!(*upload_certs, "the run gets --upload-certs");
+    let fx = update(&mut off, key(KeyCode::Enter));
+    let [Effect::Start { upload_certs, .. }] = fx.as_slice() else {
+        panic!("{fx:?}");
+    };
+    assert!(!*upload_certs);
+}
+
+#[test]
+fn upload_certs_without_endpoint_warns_as_the_cli_does() {
+    let mut a = review_with_endpoint("");
+    assert_eq!(a.upload_certs_warning(), None, "off: no warning");
+    send(&mut a, [key(KeyCode::Char('u'))]);
+    let w = a
+        .upload_certs_warning()
+        .expect("on without an endpoint warns");
+    let cli = crate::phases::upload_certs::no_endpoint_warning(a.config.as_ref().unwrap(), true);
+    assert_eq!(Some(w.clone()), cli, "the same words as kubestrap init");
+    assert!(w.contains("cannot take more control-plane nodes"), "{w}");
+    assert!(
+        w.contains("192.0.2.10:6443"),
+        "names this node's address: {w}"
+    );
+}
+
+#[test]
+fn export_with_upload_certs_names_the_flag_and_stays_loadable() {
+    let mut a = review_with_endpoint("cp.example.com:6443");
+    let plain = a.export_text();
+    assert!(!plain.contains("upload-certs"), "{plain}");
+    send(&mut a, [key(KeyCode::Char('u'))]);
+    let text = a.export_text();
+    let (first, rest) = text.split_once('\n').unwrap();
+    assert!(
+        first.starts_with("# ") && first.contains("--upload-certs"),
+        "{first}"
+    );
+    assert_eq!(rest, plain, "only the comment is added");
+    // no field was invented: the loader takes it like the plain export
+    let loaded = crate::config::load::load_documents(&text, "kubeadm.yaml")
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let loaded_plain = crate::config::load::load_documents(&plain, "kubeadm.yaml").unwrap();
+    assert_eq!(
+        format!("{:?}", loaded.init),
+        format!("{:?}", loaded_plain.init)
+    );
+}
+
+#[test]
+fn u_is_refused_with_an_external_ca_as_init_refuses_the_flag() {
+    let mut a = review_with_endpoint("cp.example.com:6443");
+    a.detected.upload_certs_refused = Some(
+        "--upload-certs cannot be used with an external CA (ca.crt present without ca.key)".into(),
+    );
+    send(&mut a, [key(KeyCode::Char('u'))]);
+    assert!(!a.upload_certs, "stays off");
+    let n = a.notice.clone().unwrap();
+    assert!(
+        n.starts_with("✗ --upload-certs cannot be used with an external CA"),
+        "{n}"
+    );
+    let fx = update(&mut a, key(KeyCode::Enter));
+    let [Effect::Start { upload_certs, .. }] = fx.as_slice() else {
+        panic!("{fx:?}");
+    };
+    assert!(!*upload_certs);
+}

@@ -58,6 +58,7 @@ fn detected() -> Detected {
         dry_run: true,
         log_path: "/tmp/kubestrap-init-4242.log".into(),
         existing: vec![],
+        upload_certs_refused: None,
     }
 }
 

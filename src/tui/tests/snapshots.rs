@@ -52,6 +52,10 @@ fn snapshots_of_every_screen() {
     snap("args_list", &a);
     send(&mut a, [key(KeyCode::Enter)]);
     snap("review", &a);
+    // "upload certificates" on without a control-plane endpoint: the CLI's warning
+    let mut up = a.clone();
+    send(&mut up, [key(KeyCode::Char('u'))]);
+    snap("review_upload_certs_no_endpoint", &up);
     let mut ex = a.clone();
     send(&mut ex, [key(KeyCode::Char('x'))]);
     snap("review_export_prompt", &ex);
@@ -121,6 +125,17 @@ fn snapshots_of_every_screen() {
     send(&mut n, std::iter::repeat_n(key(KeyCode::Enter), 3));
     assert_eq!(n.screen, Screen::Review);
     snap("review_node_ip", &n);
+    // ... and with one: no warning, the toggle shown on
+    let mut e = app();
+    send(
+        &mut e,
+        [key(KeyCode::Enter), key(KeyCode::Tab), key(KeyCode::Tab)],
+    );
+    send(&mut e, typed("cp.example.com:6443"));
+    send(&mut e, std::iter::repeat_n(key(KeyCode::Enter), 3));
+    send(&mut e, [key(KeyCode::Char('u'))]);
+    assert_eq!(e.screen, Screen::Review);
+    snap("review_upload_certs", &e);
     let mut r = running_app(false);
     send(
         &mut r,

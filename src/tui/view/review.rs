@@ -6,6 +6,7 @@ use ratatui::widgets::{Block, Borders, Paragraph};
 use super::Styles;
 use crate::tui::form;
 use crate::tui::state::App;
+use crate::tui::strings as s;
 
 pub fn draw(app: &App, frame: &mut Frame, area: Rect, st: Styles) {
     let mut notes: Vec<Line> = vec![];
@@ -14,6 +15,21 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect, st: Styles) {
             "! {ip} is not the default-route address, so it is also set as the kubelet's node-ip (nodeRegistration.kubeletExtraArgs)."
         );
         for t in super::wrap_text(&text, area.width as usize, 2) {
+            notes.push(Line::from(Span::styled(t, st.warn())));
+        }
+    }
+    let w = area.width as usize;
+    let (mark, style) = if app.upload_certs {
+        ("[x]", st.accent())
+    } else {
+        ("[ ]", st.dim())
+    };
+    notes.push(Line::from(Span::styled(
+        format!("{mark} {}", s::UPLOAD_CERTS_LABEL),
+        style,
+    )));
+    if let Some(warning) = app.upload_certs_warning() {
+        for t in super::wrap_text(&format!("! {warning}"), w, 2) {
             notes.push(Line::from(Span::styled(t, st.warn())));
         }
     }
