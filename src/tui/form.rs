@@ -191,53 +191,53 @@ pub fn validate_field(a: &Answers, f: FieldId) -> Result<(), String> {
         FieldId::CertSans => cv::validate_cert_san_list(v),
         FieldId::KeyAlgo => cv::validate_encryption_algorithm(v),
     };
-    res.map_err(|e| format!("{label} {v:?} {e}"))
+    res.map_err(|e| format!("{label} {}", cv::value_and_rule(v, &e)))
 }
 
-/// A warning (not an error) for a field: the pod subnet overlapping a host network, or the
-/// advertise address not being the default-route address (it then becomes the node-ip).
+/// A warning (not an error) for a field: the pod subnet overlapping a host network or having
+/// room for one node, a frozen image repository, or the advertise address not being on this
+/// machine or not the default-route address (it then becomes the node-ip). Worded as
+/// [`validate_field`]'s errors: the field's label, its value once, the rule.
 pub fn field_warning(a: &Answers, f: FieldId, facts: &HostFacts) -> Option<String> {
-    match f {
-        FieldId::PodSubnet => {
-            let pods = parse_subnets(a.pod_subnet.trim()).ok()?;
-            for p in &pods {
-                for i in &facts.interfaces {
-                    let Ok(host_net) = IpNet::new(i.addr, i.prefix_len) else {
-                        continue;
-                    };
-                    if overlaps(p, &host_net.trunc()) {
-                        return Some(format!(
-                            "Pod subnet {p} overlaps {} on {} ({}): pod traffic may be misrouted",
-                            host_net.trunc(),
-                            i.interface,
-                            i.addr
-                        ));
-                    }
-                }
-            }
-            crate::config::validate_values::pod_subnet_one_node(a.pod_subnet.trim(), (24, 64))
-        }
-        FieldId::ImageRepo => {
-            crate::config::validate_values::image_repository_warning(a.image_repo.trim())
-        }
-        FieldId::Advertise
-            if crate::config::validate::validate_advertise_on_host(a.advertise.trim(), facts)
-                .is_err() =>
-        {
-            crate::config::validate::validate_advertise_on_host(a.advertise.trim(), facts)
-                .err()
-                .map(|e| {
-                    format!(
-                        "{} {e}; a dry run goes on, a real init refuses it",
-                        a.advertise.trim()
-                    )
-                })
-        }
-        FieldId::Advertise => node_ip(a, facts).map(|ip| {
-            format!("{ip} is not the default-route address; it also becomes the kubelet's node-ip")
-        }),
+    let v = a.get(f).trim();
+    let rule = match f {
+        FieldId::PodSubnet => pod_subnet_warning(v, facts),
+        FieldId::ImageRepo => crate::config::validate_values::image_repository_warning(v),
+        FieldId::Advertise => match crate::config::validate::validate_advertise_on_host(v, facts) {
+            Err(e) => Some(format!("{e}; a dry run goes on, a real init refuses it")),
+            Ok(()) => node_ip(a, facts).map(|_| {
+                "is not the default-route address; it also becomes the kubelet's node-ip"
+                    .to_string()
+            }),
+        },
         _ => None,
+    }?;
+    Some(format!(
+        "{} {}",
+        crate::tui::strings::label(f),
+        crate::config::validate::value_and_rule(v, &rule)
+    ))
+}
+
+/// The pod subnet's warning rule: an entry overlapping a host network, else room for one node.
+fn pod_subnet_warning(v: &str, facts: &HostFacts) -> Option<String> {
+    let pods = parse_subnets(v).ok()?;
+    for (p, entry) in pods.iter().zip(v.split(',').map(str::trim)) {
+        for i in &facts.interfaces {
+            let Ok(host_net) = IpNet::new(i.addr, i.prefix_len) else {
+                continue;
+            };
+            if overlaps(p, &host_net.trunc()) {
+                return Some(format!(
+                    "{entry:?} overlaps {} on {} ({}): pod traffic may be misrouted",
+                    host_net.trunc(),
+                    i.interface,
+                    i.addr
+                ));
+            }
+        }
     }
+    crate::config::validate_values::pod_subnet_one_node(v, (24, 64))
 }
 
 /// The kubelet `node-ip` the wizard adds: the advertise address when the host has several
