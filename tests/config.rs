@@ -819,7 +819,7 @@ fn trap_yaml11_scalars_in_string_fields() {
     );
     assert_eq!(
         e,
-        "t.yaml: apiServer.extraArgs[0].value: \"off\" is read as a boolean by kubeadm's YAML 1.1 decoder, but this field is a string: quote it (\"off\") (line 5)"
+        "t.yaml: apiServer.extraArgs[0].value: \"off\" is read as a boolean by kubeadm's YAML 1.1 decoder, but this field is a string: write \"false\" (--profiling is a boolean flag of kube-apiserver: it takes true or false) (line 5)"
     );
     for (v, word) in [
         ("yes", "a boolean"),
@@ -2493,6 +2493,81 @@ fn an_advertise_address_not_on_this_machine_is_an_error_for_a_real_init_and_a_wa
 /// field, a value of the wrong type) come with the validation's (a loopback advertise
 /// address, an extra arg value its flag refuses) in one run of `config validate` and of
 /// `init --config`, each with its line, in file order; nothing is reported twice.
+/// A first-time user's file with a problem on almost every line (the v1beta3 extraArgs map in
+/// a v1beta4 file among them): `config validate` reports them all in one run, in line order,
+/// and the YAML 1.1 `off` of a boolean flag is answered with the value to write.
+#[test]
+fn a_file_with_many_problems_reports_them_all_in_one_run_in_line_order() {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tester-all-problems.yaml");
+    let (code, out, err) = kubestrap(&["config", "validate", "--config", p.to_str().unwrap()]);
+    assert_eq!(code, 1, "{out}{err}");
+    let text = format!("{out}{err}");
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("tester-all-problems.yaml: "))
+        .collect();
+    let want = [
+        (
+            "localAPIEndpoint.advertiseAddress: \"127.0.0.1\" is a loopback address",
+            4,
+        ),
+        (
+            "localAPIEndpoint.bindPort: \"2379\" clashes with etcd (client)",
+            5,
+        ),
+        ("nodeRegistration.name: ", 7),
+        (
+            "bootstrapTokens[0].token: the value (not shown) is not valid",
+            10,
+        ),
+        (
+            "warning: bootstrapTokens[0].ttl: \"0s\" makes the token never expire",
+            11,
+        ),
+        (
+            "controlPlaneEndpoint: \"${LB}:6443\" looks like an unexpanded",
+            16,
+        ),
+        (
+            "networking.podSubnet: \"10.96.0.0/16\" overlaps networking.serviceSubnet",
+            18,
+        ),
+        (
+            "networking.dnsDomian: \"cluster.local\" unknown field (did you mean dnsDomain?)",
+            20,
+        ),
+        ("warning: imageRepository: \"k8s.gcr.io\" is frozen", 21),
+        (
+            "apiServer.extraArgs: \"{...}\" kubeadm.k8s.io/v1beta4 expects extraArgs as a list",
+            23,
+        ),
+        (
+            "apiServer.extraArgs[0].value: \"off\" is read as a boolean by kubeadm's YAML 1.1 decoder, but this field is a string: write \"false\" (--profiling is a boolean flag of kube-apiserver",
+            24,
+        ),
+        (
+            "apiServer.certSANs[0]: \"bad_san\" is not an IP address",
+            26,
+        ),
+        (
+            "etcd.local.extraArgs[0].value: \"10000\" is read as a number",
+            31,
+        ),
+        (
+            "KubeletConfiguration.cgroupdriver: \"systemd\" unknown field",
+            35,
+        ),
+    ];
+    assert_eq!(lines.len(), want.len(), "{text}");
+    for (l, (w, line)) in lines.iter().zip(want) {
+        assert!(l.contains(w), "{w:?} not in {l:?}\n{text}");
+        assert!(
+            l.ends_with(&format!("(line {line})")),
+            "{l:?} is not line {line}"
+        );
+    }
+}
+
 #[test]
 fn loader_and_validation_problems_are_reported_together_in_one_run() {
     let dir = tempfile::tempdir().unwrap();
