@@ -184,14 +184,26 @@ pub fn validate_cert_san_list(s: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// `networking.dnsDomain`: a lower-case RFC 1123 subdomain.
+/// `networking.dnsDomain`: a lower-case RFC 1123 subdomain. A label over 63 characters, or a
+/// name over 253, is named as such.
 pub fn validate_dns_domain(s: &str) -> Result<(), String> {
     crate::config::validate_values::refuse_unexpanded(s)?;
     if is_dns1123_subdomain(s) {
-        Ok(())
-    } else {
-        Err(SUBDOMAIN_RULE.into())
+        return Ok(());
     }
+    if s.len() > 253 {
+        return Err(format!(
+            "is {} characters long; a DNS name has at most 253",
+            s.len()
+        ));
+    }
+    if let Some(l) = s.split('.').find(|l| l.len() > 63) {
+        return Err(format!(
+            "has a label of {} characters; a DNS label has at most 63",
+            l.len()
+        ));
+    }
+    Err(SUBDOMAIN_RULE.into())
 }
 
 /// A certificate SAN: an IP, a DNS name, or a DNS name with one leading `*.` wildcard.

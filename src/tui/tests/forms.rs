@@ -193,8 +193,8 @@ fn every_field_has_a_clear_validation_message() {
         ),
         (
             FieldId::ImageRepo,
-            "",
-            "Image repository \"\" is not a valid image repository",
+            "Reg.Example.com/Foo",
+            "Image repository \"Reg.Example.com/Foo\" is not a valid image repository: path component \"Foo\" must be lower-case",
         ),
         (
             FieldId::ImageRepo,

@@ -9,6 +9,7 @@ use super::*;
 fn bad_values() -> Vec<(FieldId, &'static str)> {
     use FieldId::*;
     let long_name: &'static str = Box::leak("a".repeat(64).into_boxed_str());
+    let long_domain: &'static str = Box::leak(format!("{}.local", "b".repeat(64)).into_boxed_str());
     vec![
         (Advertise, "10.0.0"),
         (Advertise, "127.0.0.1"),
@@ -48,9 +49,11 @@ fn bad_values() -> Vec<(FieldId, &'static str)> {
         (ServiceSubnet, "10.96.0.0/12,bar"),
         (DnsDomain, "Bad_Domain"),
         (DnsDomain, "${DOMAIN}"),
+        (DnsDomain, long_domain),
         (Version, "v1.36"),
         (Version, "v1.99.0"),
         (Version, "banana"),
+        (Version, "v1.37.99"),
         (NodeName, "Node_A"),
         (NodeName, long_name),
         (ImageRepo, "https://reg.example.com"),
@@ -189,4 +192,106 @@ fn broadcast_is_named_as_such() {
         w.starts_with("Image repository \"k8s.gcr.io\" is frozen: "),
         "{w}"
     );
+}
+
+/// Issue 12: what `config validate` warns about, the wizard shows under the field.
+#[test]
+fn an_unknown_patch_is_warned_in_the_wizard_as_in_a_file() {
+    let mut a = Answers::from_config(&app().base);
+    a.version = "v1.37.99".into();
+    assert_eq!(form::validate_field(&a, FieldId::Version), Ok(()));
+    let w = form::field_warning(&a, FieldId::Version, &facts()).expect("a warning");
+    let mut cfg = app().base.clone();
+    cfg.cluster.kubernetes_version = "v1.37.99".into();
+    let file = crate::config::validate::validate_init(&cfg, &facts());
+    let file = file
+        .iter()
+        .find(|e| e.path == "kubernetesVersion")
+        .expect("config validate warns");
+    assert!(file.warning);
+    assert_eq!(
+        w,
+        format!("Kubernetes version \"v1.37.99\" {}", file.rule),
+        "the same rule in the wizard and the file"
+    );
+    assert!(
+        w.contains("is newer than the newest v1.37 patch kubestrap knows"),
+        "{w}"
+    );
+    a.version = "v1.37.2".into();
+    assert_eq!(form::field_warning(&a, FieldId::Version, &facts()), None);
+}
+
+/// A node name over 63 characters is refused saying why (the kubelet's hostname label), in
+/// the wizard and in a file alike; kubeadm's own validation lets it pass.
+#[test]
+fn a_64_character_node_name_is_refused_naming_the_63_character_limit() {
+    let name = "a".repeat(64);
+    let mut a = Answers::from_config(&app().base);
+    a.node_name = name.clone();
+    let e = form::validate_field(&a, FieldId::NodeName).unwrap_err();
+    assert!(
+        e.contains("is 64 characters long, more than 63: the kubelet labels its Node kubernetes.io/hostname"),
+        "{e}"
+    );
+    let mut cfg = app().base.clone();
+    cfg.init.node_registration.name = name;
+    let errs = crate::config::validate::validate_init(&cfg, &facts());
+    assert!(
+        errs.iter().any(|e| e.path == "nodeRegistration.name"
+            && !e.warning
+            && e.rule.starts_with("is 64 characters long, more than 63")),
+        "{errs:?}"
+    );
+    a.node_name = "a".repeat(63);
+    assert_eq!(form::validate_field(&a, FieldId::NodeName), Ok(()));
+    a.dns_domain = format!("{}.local", "b".repeat(64));
+    let e = form::validate_field(&a, FieldId::DnsDomain).unwrap_err();
+    assert!(
+        e.ends_with("has a label of 64 characters; a DNS label has at most 63"),
+        "{e}"
+    );
+}
+
+/// Fields whose help gives a default take it when left empty, as an empty field of a file
+/// does: the advertise address the default-route address, the service subnet 10.96.0.0/12.
+#[test]
+fn empty_fields_with_a_default_take_it_as_in_a_file() {
+    let base = app().base;
+    let mut a = Answers::from_config(&base);
+    for f in form::NETWORK_FIELDS.iter().chain(form::CLUSTER_FIELDS) {
+        if form::has_default(*f) {
+            assert!(
+                crate::tui::strings::help(*f).contains("Default"),
+                "{f:?}: a default the help does not mention"
+            );
+        } else {
+            assert!(
+                !crate::tui::strings::help(*f).contains("Default"),
+                "{f:?}: the help promises a default an empty field does not take"
+            );
+        }
+    }
+    a.advertise = String::new();
+    a.service_subnet = " ".into();
+    a.dns_domain = String::new();
+    assert_eq!(form::validate_field(&a, FieldId::Advertise), Ok(()));
+    assert_eq!(form::validate_field(&a, FieldId::ServiceSubnet), Ok(()));
+    assert_eq!(form::validate_field(&a, FieldId::PodSubnet), Ok(()));
+    let cfg = form::to_config(&a, &base, &facts()).unwrap();
+    assert_eq!(cfg.init.local_api_endpoint.advertise_address, "192.0.2.10");
+    assert_eq!(cfg.cluster.networking.service_subnet, "10.96.0.0/12");
+    assert_eq!(cfg.cluster.networking.dns_domain, "cluster.local");
+    // no default route: nothing to take the address from
+    let mut f = facts();
+    f.default_route_addr = None;
+    let e = form::to_config(&a, &base, &f).unwrap_err();
+    assert_eq!(
+        e,
+        "Advertise address is empty and this machine has no default route to take it from; type one"
+    );
+    // the pod subnet has no default: empty means none, as in a file
+    a.pod_subnet = String::new();
+    assert!(!form::has_default(FieldId::PodSubnet));
+    assert_eq!(form::validate_field(&a, FieldId::PodSubnet), Ok(()));
 }
