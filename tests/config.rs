@@ -201,7 +201,7 @@ fn row25_26_subnets_min_10() {
     );
     assert_eq!(
         validate_subnets("10.0.0.16/29,2001:db8::/98", 10).unwrap_err(),
-        "subnet 10.0.0.16/29 has 8 addresses, fewer than the minimum 10"
+        "\"10.0.0.16/29\" has 8 addresses, fewer than the minimum 10"
     );
     assert_eq!(
         validate_subnets("10.0.0.16/12,192.168.0.0/16", 10).unwrap_err(),
@@ -217,11 +217,11 @@ fn row25_26_subnets_min_10() {
 fn row27_service_subnet_size() {
     assert_eq!(
         validate_service_subnet("10.0.0.16/2").unwrap_err(),
-        "service subnet 10.0.0.16/2 is too large: an IPv4 service subnet needs a mask of at least /12"
+        "\"10.0.0.16/2\" is too large: an IPv4 service subnet needs a mask of at least /12"
     );
     assert_eq!(
         validate_service_subnet("2001:db8::1/64").unwrap_err(),
-        "service subnet 2001:db8::1/64 is too large: an IPv6 service subnet needs a mask of at least /108"
+        "\"2001:db8::1/64\" is too large: an IPv6 service subnet needs a mask of at least /108"
     );
     assert!(validate_service_subnet("2001:db8::1/112,10.0.0.16/6").is_err());
     assert_eq!(validate_service_subnet("2001:db8::/112"), Ok(()));
@@ -243,11 +243,11 @@ fn row28_29_30_pod_subnet_and_node_mask() {
     );
     assert_eq!(
         validate_pod_subnet("10.0.0.16/24", svc, (23, 64)).unwrap_err(),
-        "pod subnet 10.0.0.16/24 is smaller than one node block (/23); use a larger subnet or a larger node-cidr-mask-size"
+        "\"10.0.0.16/24\" is smaller than one node block (/23); use a larger subnet or a larger node-cidr-mask-size"
     );
     assert_eq!(
         validate_pod_subnet("2001:db8::1/12", svc, (24, 64)).unwrap_err(),
-        "pod subnet 2001:db8::1/12 and node mask /64 differ by more than 16 bits; use a smaller subnet or a smaller node mask"
+        "\"2001:db8::1/12\" and node mask /64 differ by more than 16 bits; use a smaller subnet or a smaller node mask"
     );
     assert!(validate_pod_subnet("2001:db8::1/64", svc, (24, 120)).is_err());
     for ok in [
@@ -307,6 +307,10 @@ fn row31_32_control_plane_endpoint() {
     }
     assert_eq!(
         validate_control_plane_endpoint("a.B.c.d.e").unwrap_err(),
+        "is not an IP address or a lower-case DNS name"
+    );
+    assert_eq!(
+        validate_control_plane_endpoint("a.B.c.d.e:6443").unwrap_err(),
         "host \"a.B.c.d.e\" is not an IP address or a lower-case DNS name"
     );
     assert!(
@@ -815,7 +819,7 @@ fn trap_yaml11_scalars_in_string_fields() {
     );
     assert_eq!(
         e,
-        "t.yaml: apiServer.extraArgs[0].value: \"off\" is read as a boolean by kubeadm's YAML 1.1 decoder, but this field is a string: quote it (\"off\") (line 5)"
+        "t.yaml: apiServer.extraArgs[0].value: \"off\" is read as a boolean by kubeadm's YAML 1.1 decoder, but this field is a string: write \"false\" (--profiling is a boolean flag of kube-apiserver: it takes true or false) (line 5)"
     );
     for (v, word) in [
         ("yes", "a boolean"),
@@ -1945,7 +1949,7 @@ fn bind_ports_of_other_components_are_refused_naming_the_component() {
         assert_eq!(
             validate_bind_port(port).unwrap_err(),
             format!(
-                "clashes with {owner}, which listens on port {port} on this node; use another port (the default is 6443)"
+                "clashes with {owner}, which listens on this port on this node; use another port (the default is 6443)"
             )
         );
         let mut cfg = example_init_config("v1.37.2");
@@ -2147,7 +2151,7 @@ fn image_repositories_must_be_references_and_k8s_gcr_io_is_a_warning() {
     let e = validate_init(&cfg, &facts());
     assert!(e.iter().all(|e| e.warning), "{e:?}");
     assert!(
-        rules_of(&e, "imageRepository")[0].contains("is frozen: k8s.gcr.io receives no new images"),
+        rules_of(&e, "imageRepository")[0].contains("is frozen: it receives no new images"),
         "{e:?}"
     );
 }
@@ -2489,6 +2493,81 @@ fn an_advertise_address_not_on_this_machine_is_an_error_for_a_real_init_and_a_wa
 /// field, a value of the wrong type) come with the validation's (a loopback advertise
 /// address, an extra arg value its flag refuses) in one run of `config validate` and of
 /// `init --config`, each with its line, in file order; nothing is reported twice.
+/// A first-time user's file with a problem on almost every line (the v1beta3 extraArgs map in
+/// a v1beta4 file among them): `config validate` reports them all in one run, in line order,
+/// and the YAML 1.1 `off` of a boolean flag is answered with the value to write.
+#[test]
+fn a_file_with_many_problems_reports_them_all_in_one_run_in_line_order() {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tester-all-problems.yaml");
+    let (code, out, err) = kubestrap(&["config", "validate", "--config", p.to_str().unwrap()]);
+    assert_eq!(code, 1, "{out}{err}");
+    let text = format!("{out}{err}");
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("tester-all-problems.yaml: "))
+        .collect();
+    let want = [
+        (
+            "localAPIEndpoint.advertiseAddress: \"127.0.0.1\" is a loopback address",
+            4,
+        ),
+        (
+            "localAPIEndpoint.bindPort: \"2379\" clashes with etcd (client)",
+            5,
+        ),
+        ("nodeRegistration.name: ", 7),
+        (
+            "bootstrapTokens[0].token: the value (not shown) is not valid",
+            10,
+        ),
+        (
+            "warning: bootstrapTokens[0].ttl: \"0s\" makes the token never expire",
+            11,
+        ),
+        (
+            "controlPlaneEndpoint: \"${LB}:6443\" looks like an unexpanded",
+            16,
+        ),
+        (
+            "networking.podSubnet: \"10.96.0.0/16\" overlaps networking.serviceSubnet",
+            18,
+        ),
+        (
+            "networking.dnsDomian: \"cluster.local\" unknown field (did you mean dnsDomain?)",
+            20,
+        ),
+        ("warning: imageRepository: \"k8s.gcr.io\" is frozen", 21),
+        (
+            "apiServer.extraArgs: \"{...}\" kubeadm.k8s.io/v1beta4 expects extraArgs as a list",
+            23,
+        ),
+        (
+            "apiServer.extraArgs[0].value: \"off\" is read as a boolean by kubeadm's YAML 1.1 decoder, but this field is a string: write \"false\" (--profiling is a boolean flag of kube-apiserver",
+            24,
+        ),
+        (
+            "apiServer.certSANs[0]: \"bad_san\" is not an IP address",
+            26,
+        ),
+        (
+            "etcd.local.extraArgs[0].value: \"10000\" is read as a number",
+            31,
+        ),
+        (
+            "KubeletConfiguration.cgroupdriver: \"systemd\" unknown field",
+            35,
+        ),
+    ];
+    assert_eq!(lines.len(), want.len(), "{text}");
+    for (l, (w, line)) in lines.iter().zip(want) {
+        assert!(l.contains(w), "{w:?} not in {l:?}\n{text}");
+        assert!(
+            l.ends_with(&format!("(line {line})")),
+            "{l:?} is not line {line}"
+        );
+    }
+}
+
 #[test]
 fn loader_and_validation_problems_are_reported_together_in_one_run() {
     let dir = tempfile::tempdir().unwrap();

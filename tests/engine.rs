@@ -2144,3 +2144,136 @@ fn cgroup_driver_message_quotes_what_containerd_sets_and_says_pods_on_a_worker()
         r.message
     );
 }
+
+/// kubeadm's init flags `--cert-dir`, `--feature-gates`, `--skip-token-print`,
+/// `--skip-certificate-key-print` and `--v` in a dry run: the certificates go to the
+/// directory, the gate reaches the uploaded ClusterConfiguration, each skip withholds its
+/// secret even with --show-secrets, and `--v 5` prints the phases and files.
+#[test]
+fn kubeadm_init_flags_cert_dir_feature_gates_skip_prints_and_verbosity() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("root");
+    std::fs::create_dir(&root).unwrap();
+    let dry = tmp.path().join("dry");
+    let o = dry_run_cmd(&root, &dry, "text")
+        .args([
+            "--cert-dir",
+            "/etc/kubernetes/custom-pki",
+            "--feature-gates",
+            "RootlessControlPlane=false",
+            "--control-plane-endpoint",
+            "cp.example.com:6443",
+            "--upload-certs",
+            "--show-secrets",
+            "--skip-token-print",
+            "--v",
+            "5",
+        ])
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{out}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(dry.join("etc/kubernetes/custom-pki/ca.crt").is_file());
+    assert!(!dry.join("etc/kubernetes/pki/ca.crt").exists());
+    let apiserver =
+        std::fs::read_to_string(dry.join("etc/kubernetes/manifests/kube-apiserver.yaml")).unwrap();
+    assert!(
+        apiserver.contains("--client-ca-file=/etc/kubernetes/custom-pki/ca.crt"),
+        "{apiserver}"
+    );
+    assert!(
+        out.contains("RootlessControlPlane: false"),
+        "the kubeadm-config ConfigMap: {out}"
+    );
+    // --v 5: the phases and the files written
+    assert!(out.contains("[certs] Running phase certs/ca"), "{out}");
+    assert!(
+        out.contains("[files] Wrote /etc/kubernetes/custom-pki/ca.crt (0644)"),
+        "{out}"
+    );
+    // --skip-token-print withholds the token even with --show-secrets; the key is shown
+    let join = out
+        .lines()
+        .find(|l| l.contains("join cp.example.com:6443") && l.contains("--control-plane"))
+        .expect("the control-plane join command");
+    assert!(
+        join.contains("--token ") && join.contains(".<redacted> "),
+        "{join}"
+    );
+    let key = join.rsplit(' ').next().unwrap();
+    assert!(
+        key.len() == 64 && key.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{join}"
+    );
+
+    // --skip-certificate-key-print: the key withheld, the token shown; --v 0 is quiet
+    let dry2 = tmp.path().join("dry2");
+    let o = dry_run_cmd(&root, &dry2, "text")
+        .args([
+            "--control-plane-endpoint",
+            "cp.example.com:6443",
+            "--upload-certs",
+            "--show-secrets",
+            "--skip-certificate-key-print",
+            "-v",
+            "0",
+        ])
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{out}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(!out.contains("Running phase"), "{out}");
+    let join = out
+        .lines()
+        .find(|l| l.contains("join cp.example.com:6443") && l.contains("--control-plane"))
+        .expect("the control-plane join command");
+    assert!(join.ends_with("--certificate-key <redacted>"), "{join}");
+    assert!(!join.contains(".<redacted>"), "the token is shown: {join}");
+    assert!(
+        out.contains("<redacted> (withheld: --skip-certificate-key-print)"),
+        "{out}"
+    );
+
+    // bad values are refused naming the flag
+    for (args, want) in [
+        (
+            vec!["--feature-gates", "RootlessControlPlane"],
+            "--feature-gates: \"RootlessControlPlane\" has no value; write Name=true or Name=false",
+        ),
+        (
+            vec!["--feature-gates", "RootlessControlPlane=false,Other=maybe"],
+            ": entry \"Other=maybe\" is not true or false",
+        ),
+        (
+            vec!["--feature-gates", "NoSuchGate=true"],
+            "featureGates.NoSuchGate",
+        ),
+        (
+            vec!["--cert-dir", "pki"],
+            "--cert-dir: \"pki\" must be an absolute path",
+        ),
+        (vec!["--v", "11"], "11"),
+    ] {
+        let o = dry_run_cmd(&root, &tmp.path().join("dry3"), "text")
+            .args(&args)
+            .output()
+            .unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert_ne!(o.status.code(), Some(0), "{args:?}: {text}");
+        assert!(text.contains(want), "{args:?}: {want:?} not in {text}");
+    }
+}

@@ -144,6 +144,14 @@ pub struct InitFlags {
     /// Key used to encrypt the control-plane certificates in the kubeadm-certs Secret (64 hex).
     #[arg(long, global = true, value_name = "KEY")]
     pub certificate_key: Option<String>,
+    /// The path where certificates are saved and stored (certificatesDir; default
+    /// /etc/kubernetes/pki).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub cert_dir: Option<String>,
+    /// kubeadm's own feature gates as key=value pairs separated by commas (featureGates), e.g.
+    /// RootlessControlPlane=false. A gate given here wins over the file's.
+    #[arg(long, global = true, value_name = "GATES")]
+    pub feature_gates: Option<String>,
 }
 
 /// `kubestrap init`.
@@ -170,6 +178,20 @@ pub struct InitArgs {
     /// it they are shown as <redacted> in the text and JSON output. The run log never has them.
     #[arg(long, global = true)]
     pub show_secrets: bool,
+    /// Don't print the bootstrap token (kubeadm's flag): it is withheld even with
+    /// --show-secrets.
+    #[arg(long, global = true)]
+    pub skip_token_print: bool,
+    /// Don't print the key used to encrypt the control-plane certificates (kubeadm's flag): it
+    /// is withheld even with --show-secrets.
+    #[arg(long, global = true)]
+    pub skip_certificate_key_print: bool,
+    /// kubeadm's log verbosity (klog's --v, 0 to 10). kubestrap has one level of detail more
+    /// than its default: 5 and above also print each phase's start and end and every file
+    /// written (what the JSON output always has); 0 to 4 print kubeadm's lines.
+    #[arg(long = "v", short = 'v', global = true, value_name = "LEVEL", default_value_t = 0,
+          value_parser = clap::value_parser!(u8).range(0..=10))]
+    pub verbosity: u8,
     /// With --dry-run: write the files into DIR and keep it (also $KUBESTRAP_INIT_DRYRUN_DIR);
     /// without it the dry run uses a new private directory and removes it at the end.
     #[arg(long, global = true, value_name = "DIR")]

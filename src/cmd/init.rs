@@ -130,7 +130,12 @@ pub fn run(root: Option<PathBuf>, args: InitArgs) -> i32 {
         Ok(rt) => rt,
         Err(e) => return super::fail(format!("starting the tokio runtime: {e}")),
     };
-    let show_secrets = args.show_secrets;
+    let show_secrets = crate::output::ShownSecrets::from_flags(
+        args.show_secrets,
+        args.skip_token_print,
+        args.skip_certificate_key_print,
+    );
+    let verbose = args.verbosity >= 5;
     let dry_path = args.dry_run.then(|| host.root().display().to_string());
     let code = rt.block_on(async move {
         let (sink, rx) = crate::engine::EventSink::channel();
@@ -170,7 +175,7 @@ pub fn run(root: Option<PathBuf>, args: InitArgs) -> i32 {
                 }
             }
         });
-        let events = consume(format, rx, show_secrets, dry_path.is_some()).await;
+        let events = consume(format, rx, show_secrets, verbose, dry_path.is_some()).await;
         ctrl_c.abort();
         let outcome = handle.await.unwrap_or(RunOutcome::Failed {
             phase: "engine".into(),
@@ -183,11 +188,14 @@ pub fn run(root: Option<PathBuf>, args: InitArgs) -> i32 {
     code
 }
 
-/// Prints events as they arrive (text face: failures to standard error) and returns them.
+/// Prints events as they arrive (text face: failures to standard error; with `verbose`
+/// (`--v 5` and above) also the phases' starts and ends and the files written) and returns
+/// them.
 async fn consume(
     format: OutputFormat,
     mut rx: tokio::sync::mpsc::UnboundedReceiver<Event>,
-    show_secrets: bool,
+    show_secrets: crate::output::ShownSecrets,
+    verbose: bool,
     dry_run: bool,
 ) -> Vec<Event> {
     let mut seen = Vec::new();
@@ -220,8 +228,12 @@ async fn consume(
                 continue;
             }
         }
-        let shown = crate::output::shown(&ev, show_secrets);
-        if let Some(line) = crate::output::format_event(format, &shown) {
+        let shown = crate::output::shown_parts(&ev, show_secrets);
+        let line = match crate::output::format_event(format, &shown) {
+            None if verbose && format == OutputFormat::Text => crate::output::text::detail(&ev),
+            line => line,
+        };
+        if let Some(line) = line {
             let to_err = format == OutputFormat::Text && matches!(ev, Event::PhaseFailed { .. });
             if to_err {
                 let _ = writeln!(stderr.lock(), "{line}");

@@ -205,7 +205,8 @@ fn decode_lenient<T: serde::de::DeserializeOwned>(
                 return Some(v);
             }
             Err(e) => {
-                let e = e.0;
+                let mut e = e.0;
+                bool_flag_hint(root, &mut e);
                 let path = e.path.clone();
                 if !problems.contains(&e) {
                     problems.push(e);
@@ -219,6 +220,73 @@ fn decode_lenient<T: serde::de::DeserializeOwned>(
         }
     }
     None
+}
+
+/// The component whose flags the extraArgs list at `list` (a field path) holds.
+fn extra_args_component(list: &str) -> Option<&'static str> {
+    match list {
+        "apiServer.extraArgs" => Some("kube-apiserver"),
+        "controllerManager.extraArgs" => Some("kube-controller-manager"),
+        "scheduler.extraArgs" => Some("kube-scheduler"),
+        _ => None,
+    }
+}
+
+/// For a YAML 1.1 boolean (`off`, `yes`, …) given as the value of an extraArgs entry whose flag
+/// is a boolean (`config::flags::flag_type`), the hint "quote it ("off")" would lead to the
+/// next error (the component's flag parser takes true or false only): the hint becomes the
+/// value to write, `"false"` or `"true"`.
+fn bool_flag_hint(root: &Node, e: &mut FieldError) {
+    let Some((entry, "value")) = e.path.rsplit_once('.') else {
+        return;
+    };
+    let Some((list, _)) = entry.rsplit_once('[') else {
+        return;
+    };
+    let Some(component) = extra_args_component(list) else {
+        return;
+    };
+    let (Some(value), Some(name)) = (
+        node_at(root, &e.path),
+        node_at(root, &format!("{entry}.name")).and_then(|n| n.scalar()),
+    ) else {
+        return;
+    };
+    let Some(yaml11::Resolved::Bool(b)) = value.resolved() else {
+        return;
+    };
+    if super::flags::flag_type(component, name) != Some("") {
+        return;
+    }
+    if let Some((before, _)) = e.rule.split_once("quote it (") {
+        e.rule = format!(
+            "{before}write \"{b}\" (--{name} is a boolean flag of {component}: it takes true or false)"
+        );
+    }
+}
+
+/// The node at field `path` (`a.b[0].c`) of `root`.
+fn node_at<'a>(root: &'a Node, path: &str) -> Option<&'a Node> {
+    let mut node = root;
+    for part in path.split('.') {
+        let (key, mut rest) = match part.find('[') {
+            Some(i) => (&part[..i], &part[i..]),
+            None => (part, ""),
+        };
+        if !key.is_empty() {
+            node = node.get(key)?;
+        }
+        while let Some(r) = rest.strip_prefix('[') {
+            let (n, after) = r.split_once(']')?;
+            let n: usize = n.parse().ok()?;
+            node = match &node.kind {
+                NodeKind::Seq(items) => items.get(n)?,
+                _ => return None,
+            };
+            rest = after;
+        }
+    }
+    Some(node)
 }
 
 /// Steps over the bad value at field `path` (`a.b[0].c`) of `root`: a plain scalar not yet
@@ -520,6 +588,7 @@ fn load_inner(
                 v1beta3::v1beta4_only(&kind_s),
             ));
         }
+        let mut shape_errors = Vec::new();
         let arg_paths: Vec<&str> = if kind_s == "ClusterConfiguration" {
             v1beta3::CLUSTER_EXTRA_ARGS.to_vec()
         } else {
@@ -533,7 +602,10 @@ fn load_inner(
                     api_s
                 )),
                 Ok(_) => {}
-                Err(e) => doc_errors.push(e),
+                // A problem of this field only: the document is still decoded (a map in a
+                // v1beta4 file was converted, another shape is stepped over by the decoder)
+                // and its other problems reported in the same run.
+                Err(e) => shape_errors.push(e),
             }
         }
         if version != ApiVersion::V1beta4 {
@@ -555,8 +627,10 @@ fn load_inner(
         }
         if !doc_errors.is_empty() {
             errors.extend(doc_errors);
+            errors.extend(shape_errors);
             continue;
         }
+        later.extend(shape_errors);
         // Bad values of single fields are stepped over (and reported) so that the rest of
         // the document is still decoded and validated in the same run.
         let mut problems = Vec::new();

@@ -269,7 +269,61 @@ pub fn apply_flags(cfg: &mut InitConfig, f: &InitFlags) -> Vec<FieldError> {
         cfg.init.certificate_key = v.clone();
         mark(cfg, "certificateKey");
     }
+    if let Some(v) = &f.cert_dir {
+        cfg.cluster.certificates_dir = v.clone();
+        mark(cfg, "certificatesDir");
+        if let Err(e) = validate::validate_abs_path(v) {
+            errs.push(flag_err("--cert-dir", v, e));
+        }
+    }
+    if let Some(v) = &f.feature_gates {
+        match parse_feature_gates(v) {
+            Ok(gates) => {
+                cfg.cluster.feature_gates.extend(gates);
+                mark(cfg, "featureGates");
+            }
+            Err(e) => errs.push(flag_err("--feature-gates", v, e)),
+        }
+    }
     errs
+}
+
+/// Parses kubeadm's `--feature-gates` value (`features.NewFeatureGate`): `Name=bool` pairs
+/// separated by commas, empty entries skipped, the value as Go's `strconv.ParseBool` reads it.
+/// Whether a name is a gate of the chosen version is the validation's
+/// (`validate::validate_feature_gate`), as for the file's `featureGates`. Errors name the entry.
+pub fn parse_feature_gates(value: &str) -> Result<BTreeMap<String, bool>, String> {
+    let mut out = BTreeMap::new();
+    // With one entry the value is the entry: it is not named again.
+    let several = value.contains(',');
+    for entry in value.split(',').filter(|e| !e.trim().is_empty()) {
+        let what = |e: &str| {
+            if several {
+                format!("entry {e:?} ")
+            } else {
+                String::new()
+            }
+        };
+        let Some((k, v)) = entry.split_once('=') else {
+            return Err(format!(
+                "{}has no value; write Name=true or Name=false",
+                what(entry.trim())
+            ));
+        };
+        let (k, v) = (k.trim(), v.trim());
+        let b = match v {
+            "1" | "t" | "T" | "TRUE" | "true" | "True" => true,
+            "0" | "f" | "F" | "FALSE" | "false" | "False" => false,
+            _ => {
+                return Err(format!(
+                    "{}is not true or false: a feature gate is Name=true or Name=false",
+                    what(entry.trim())
+                ));
+            }
+        };
+        out.insert(k.to_string(), b);
+    }
+    Ok(out)
 }
 
 /// kubeadm's dynamic defaults from host facts: node name = trimmed lower-cased hostname (an

@@ -95,7 +95,9 @@ pub fn reject_newer_fields(root: &Node, kind: &str, api: &str, fields: &[&str]) 
 
 /// Checks the shape of the extraArgs at `path` for `api` and, for a map (v1beta2/v1beta3),
 /// converts it in place to a v1beta4 list sorted by name then value. Returns whether a
-/// conversion happened; errors name the field and the shape the apiVersion expects.
+/// conversion happened; errors name the field and the shape the apiVersion expects. A map in
+/// a v1beta4 file is converted too before the error comes back, so the caller can report it
+/// beside the problems of its values.
 pub fn convert_extra_args(
     root: &mut Node,
     path: &str,
@@ -120,7 +122,8 @@ pub fn convert_extra_args(
     let line = key_line.unwrap_or(node.line);
     match (&node.kind, v1beta4) {
         (NodeKind::Seq(_), true) => Ok(false),
-        (NodeKind::Map(entries), false) => {
+        (NodeKind::Map(entries), _) => {
+            let shown = node.display_value();
             let mut items: Vec<(String, String, Node)> = Vec::new();
             for e in entries {
                 let item = Node {
@@ -142,7 +145,20 @@ pub fn convert_extra_args(
             }
             items.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
             node.kind = NodeKind::Seq(items.into_iter().map(|i| i.2).collect());
-            Ok(true)
+            if !v1beta4 {
+                return Ok(true);
+            }
+            // The v1beta3 shape in a v1beta4 file: converted all the same, so the values are
+            // checked in this run, and reported.
+            Err(FieldError {
+                path: path.to_string(),
+                value: shown,
+                rule: format!(
+                    "{api} expects extraArgs as a list of name/value entries, e.g. \"- name: profiling\\n  value: \\\"false\\\"\" (a map is the v1beta3 shape)"
+                ),
+                line: Some(line),
+                warning: false,
+            })
         }
         (_, true) => Err(FieldError {
             path: path.to_string(),

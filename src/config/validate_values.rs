@@ -47,7 +47,7 @@ pub const RESERVED_PORTS: &[(i32, &str)] = &[
 pub fn refuse_reserved_port(port: i32) -> Result<(), String> {
     match RESERVED_PORTS.iter().find(|(p, _)| *p == port) {
         Some((_, owner)) => Err(format!(
-            "clashes with {owner}, which listens on port {port} on this node; use another port (the default is 6443)"
+            "clashes with {owner}, which listens on this port on this node; use another port (the default is 6443)"
         )),
         None => Ok(()),
     }
@@ -81,8 +81,7 @@ pub fn check_subnet_families(pod: &str, service_subnet: &str) -> Result<(), Stri
 /// default node mask /24): every node after the first gets no pod CIDR.
 pub fn pod_subnet_one_node(pod: &str, node_mask: (u8, u8)) -> Option<String> {
     let nets = parse_subnets(pod).ok()?;
-    let dual = nets.len() > 1;
-    for n in nets {
+    for (n, entry) in nets.into_iter().zip(pod.split(',').map(str::trim)) {
         let (mask, flag) = if n.addr().is_ipv4() {
             (node_mask.0, "node-cidr-mask-size-ipv4")
         } else {
@@ -90,8 +89,7 @@ pub fn pod_subnet_one_node(pod: &str, node_mask: (u8, u8)) -> Option<String> {
         };
         if mask == n.prefix_len() {
             return Some(format!(
-                "{}has room for one node only (node blocks are /{mask}); other nodes get no pod CIDR: use a larger subnet, or a larger controllerManager.extraArgs {flag}",
-                if dual { format!("{n} ") } else { String::new() }
+                "{entry:?} has room for one node only (node blocks are /{mask}); other nodes get no pod CIDR: use a larger subnet, or a larger controllerManager.extraArgs {flag}"
             ));
         }
     }
@@ -133,7 +131,7 @@ pub fn refuse_unexpanded(s: &str) -> Result<(), String> {
 pub fn image_repository_warning(s: &str) -> Option<String> {
     let host = s.split('/').next().unwrap_or_default();
     (host == "k8s.gcr.io").then(|| {
-        "is frozen: k8s.gcr.io receives no new images (Kubernetes moved to registry.k8s.io in 2023), so this version's images are not there; use registry.k8s.io".to_string()
+        "is frozen: it receives no new images (Kubernetes moved to registry.k8s.io in 2023), so this version's images are not there; use registry.k8s.io".to_string()
     })
 }
 

@@ -286,6 +286,29 @@ impl JoinInfo {
         }
     }
 
+    /// The same information with the token secret withheld unless `show_token` and the
+    /// certificate key unless `show_certificate_key` (`--skip-token-print`,
+    /// `--skip-certificate-key-print`); [`JoinInfo::redacted`] withholds both.
+    pub fn with_secrets(&self, show_token: bool, show_certificate_key: bool) -> JoinInfo {
+        if show_token && show_certificate_key {
+            return self.clone();
+        }
+        let r = self.redacted();
+        JoinInfo {
+            token: if show_token {
+                self.token.clone()
+            } else {
+                r.token
+            },
+            certificate_key: if show_certificate_key {
+                self.certificate_key.clone()
+            } else {
+                r.certificate_key
+            },
+            ..r
+        }
+    }
+
     /// The worker join command on one line, with `program` (`kubestrap` or `kubeadm`).
     pub fn worker_command(&self, program: &str) -> String {
         let mut s = format!("{program} join {} --token {}", self.endpoint, self.token);

@@ -27,6 +27,61 @@ pub fn shown(ev: &Event, show_secrets: bool) -> std::borrow::Cow<'_, Event> {
     }
 }
 
+/// Which secrets a face shows: `--show-secrets` shows both, `--skip-token-print` and
+/// `--skip-certificate-key-print` withhold one even then.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ShownSecrets {
+    /// The bootstrap token's secret.
+    pub token: bool,
+    /// The certificate key of `--upload-certs`.
+    pub certificate_key: bool,
+}
+
+impl ShownSecrets {
+    /// From the command line: `--show-secrets`, `--skip-token-print`,
+    /// `--skip-certificate-key-print`.
+    pub fn from_flags(show: bool, skip_token: bool, skip_certificate_key: bool) -> Self {
+        ShownSecrets {
+            token: show && !skip_token,
+            certificate_key: show && !skip_certificate_key,
+        }
+    }
+}
+
+/// [`shown`] per secret: the token and the certificate key each withheld unless `s` shows it.
+pub fn shown_parts(ev: &Event, s: ShownSecrets) -> std::borrow::Cow<'_, Event> {
+    use crate::engine::event::CERTIFICATE_KEY_LOG;
+    use std::borrow::Cow;
+    if s.token == s.certificate_key {
+        return shown(ev, s.token);
+    }
+    match ev {
+        Event::JoinReady(info) => Cow::Owned(Event::JoinReady(
+            info.with_secrets(s.token, s.certificate_key),
+        )),
+        Event::Log {
+            level,
+            phase,
+            message,
+        } if message.starts_with(CERTIFICATE_KEY_LOG) => {
+            if s.certificate_key {
+                Cow::Borrowed(ev)
+            } else {
+                Cow::Owned(Event::Log {
+                    level: *level,
+                    phase: phase.clone(),
+                    message: format!(
+                        "{CERTIFICATE_KEY_LOG}\n{} (withheld: --skip-certificate-key-print)",
+                        crate::engine::event::REDACTED
+                    ),
+                })
+            }
+        }
+        // Every other secret is the token's (its log line, the bootstrap token Secret).
+        _ => shown(ev, s.token),
+    }
+}
+
 /// Reads events until the channel closes and writes each formatted event to `out`
 /// (flushing per event; secrets redacted unless `show_secrets`). Returns the events seen
 /// (for the caller's summary), unredacted.

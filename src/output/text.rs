@@ -10,6 +10,20 @@ fn top(phase: &str) -> &str {
     phase.split('/').next().unwrap_or(phase)
 }
 
+/// The lines of the detail the text face leaves out by default (`init --v 5` and above): a
+/// phase's start and end, and each file written. `None` for every other event.
+pub fn detail(ev: &Event) -> Option<String> {
+    match ev {
+        Event::PhaseStarted { phase } => Some(format!("[{}] Running phase {phase}", top(phase))),
+        Event::PhaseFinished { phase, elapsed_ms } => Some(format!(
+            "[{}] Finished phase {phase} in {elapsed_ms} ms",
+            top(phase)
+        )),
+        Event::FileWritten { path, mode } => Some(format!("[files] Wrote {path} ({mode:04o})")),
+        _ => None,
+    }
+}
+
 /// The text for one event (may span several lines), or `None` for events the plain face
 /// does not print (phase starts, passed checks, file-written records).
 pub fn format(ev: &Event) -> Option<String> {

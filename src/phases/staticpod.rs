@@ -98,7 +98,7 @@ impl Component {
 #[derive(Debug, thiserror::Error)]
 pub enum ManifestError {
     /// A configuration value the manifest cannot be built from.
-    #[error("{field}: {value:?} {rule}")]
+    #[error("{field}: {}", crate::config::validate::value_and_rule(value, rule))]
     Invalid {
         /// Field path as in the kubeadm config, e.g. `localAPIEndpoint.advertiseAddress`.
         field: String,

@@ -117,7 +117,13 @@ pub fn check_name(name: &str) -> Result<(), String> {
 /// names the flag, the value and the rule.
 pub fn check_value(name: &str, value: &str, version: &str) -> Result<(), String> {
     crate::config::validate::validate_extra_arg_value(COMPONENT, name.trim(), value, version)
-        .map_err(|e| format!("{} {value:?} {e}", name.trim()))
+        .map_err(|e| {
+            format!(
+                "{} {}",
+                name.trim(),
+                crate::config::validate::value_and_rule(value, &e)
+            )
+        })
 }
 
 /// Refuses an override of a flag kubestrap derives from another answer where kubeadm would
@@ -128,7 +134,11 @@ pub fn check_derived(name: &str, value: &str, a: &Answers) -> Result<(), String>
         return Ok(());
     };
     match crate::config::validate::check_derived_override(name.trim(), value, &derived) {
-        Some((true, rule)) => Err(format!("{} {value:?} {rule}", name.trim())),
+        Some((true, rule)) => Err(format!(
+            "{} {}",
+            name.trim(),
+            crate::config::validate::value_and_rule(value, &rule)
+        )),
         _ => Ok(()),
     }
 }

@@ -159,17 +159,68 @@ fn overlaps(a: &IpNet, b: &IpNet) -> bool {
     a.contains(&b.network()) || b.contains(&a.network())
 }
 
+/// True for the fields whose help gives a default: left empty, they take it, as an empty
+/// field of a configuration file does ([`default_for`]).
+pub fn has_default(f: FieldId) -> bool {
+    matches!(
+        f,
+        FieldId::Advertise
+            | FieldId::BindPort
+            | FieldId::ServiceSubnet
+            | FieldId::DnsDomain
+            | FieldId::Version
+            | FieldId::NodeName
+            | FieldId::ImageRepo
+            | FieldId::KeyAlgo
+    )
+}
+
+/// The value an empty field takes, as the file loader defaults an empty field: the
+/// default-route address, 6443, 10.96.0.0/12, cluster.local, the newest carried version, the
+/// host name in lower case, registry.k8s.io, RSA-2048. `None` when the field has no default
+/// ([`has_default`]) or the machine has nothing to take it from (no default route, no host
+/// name).
+pub fn default_for(f: FieldId, facts: &HostFacts) -> Option<String> {
+    use crate::config::defaults as d;
+    match f {
+        FieldId::Advertise => facts.default_route_addr.map(|ip| ip.to_string()),
+        FieldId::BindPort => Some("6443".into()),
+        FieldId::ServiceSubnet => Some(d::DEFAULT_SERVICE_SUBNET.into()),
+        FieldId::DnsDomain => Some(d::DEFAULT_DNS_DOMAIN.into()),
+        FieldId::Version => Some(crate::config::versions::default_version()),
+        FieldId::NodeName => {
+            let h = facts.hostname.trim().to_lowercase();
+            (!h.is_empty()).then_some(h)
+        }
+        FieldId::ImageRepo => Some(d::DEFAULT_IMAGE_REPOSITORY.into()),
+        FieldId::KeyAlgo => Some(d::DEFAULT_ENCRYPTION_ALGORITHM.into()),
+        _ => None,
+    }
+}
+
+/// The service subnet the other fields are checked against: the typed one, or the default.
+fn service_subnet_or_default(a: &Answers) -> &str {
+    match a.service_subnet.trim() {
+        "" => crate::config::defaults::DEFAULT_SERVICE_SUBNET,
+        s => s,
+    }
+}
+
 /// Validates one field against the answers; `Err` is the message shown under the field,
 /// naming the field, the value and the rule. Mirrors kubeadm's `ValidateInitConfiguration`
-/// / `ValidateClusterConfiguration` rules for these fields.
+/// / `ValidateClusterConfiguration` rules for these fields. An empty field with a default
+/// ([`has_default`]) passes: it takes the default ([`to_config`]).
 pub fn validate_field(a: &Answers, f: FieldId) -> Result<(), String> {
     use crate::config::validate as cv;
     let v = a.get(f).trim();
     let label = crate::tui::strings::label(f);
+    if v.is_empty() && has_default(f) {
+        return Ok(());
+    }
     // The same rules as the flags and the config file (src/config/validate.rs).
     let res = match f {
         FieldId::Advertise => cv::validate_advertise_address(v)
-            .and_then(|()| cv::validate_advertise_family(v, a.service_subnet.trim())),
+            .and_then(|()| cv::validate_advertise_family(v, service_subnet_or_default(a))),
         FieldId::BindPort => v
             .parse::<i32>()
             .map_err(|_| "is not a valid port number (1-65535)".to_string())
@@ -178,7 +229,7 @@ pub fn validate_field(a: &Answers, f: FieldId) -> Result<(), String> {
         FieldId::Endpoint => cv::validate_control_plane_endpoint(v),
         FieldId::PodSubnet if v.is_empty() => Ok(()),
         FieldId::PodSubnet => {
-            let svc = a.service_subnet.trim();
+            let svc = service_subnet_or_default(a);
             // the wizard has no controller-manager args: kubeadm's default node masks
             cv::validate_pod_subnet(v, svc, (24, 64))
         }
@@ -191,53 +242,55 @@ pub fn validate_field(a: &Answers, f: FieldId) -> Result<(), String> {
         FieldId::CertSans => cv::validate_cert_san_list(v),
         FieldId::KeyAlgo => cv::validate_encryption_algorithm(v),
     };
-    res.map_err(|e| format!("{label} {v:?} {e}"))
+    res.map_err(|e| format!("{label} {}", cv::value_and_rule(v, &e)))
 }
 
-/// A warning (not an error) for a field: the pod subnet overlapping a host network, or the
-/// advertise address not being the default-route address (it then becomes the node-ip).
+/// A warning (not an error) for a field: the pod subnet overlapping a host network or having
+/// room for one node, a frozen image repository, a Kubernetes version with a patch newer than
+/// kubestrap knows (as `config validate` warns), or the advertise address not being on this
+/// machine or not the default-route address (it then becomes the node-ip). Worded as
+/// [`validate_field`]'s errors: the field's label, its value once, the rule.
 pub fn field_warning(a: &Answers, f: FieldId, facts: &HostFacts) -> Option<String> {
-    match f {
-        FieldId::PodSubnet => {
-            let pods = parse_subnets(a.pod_subnet.trim()).ok()?;
-            for p in &pods {
-                for i in &facts.interfaces {
-                    let Ok(host_net) = IpNet::new(i.addr, i.prefix_len) else {
-                        continue;
-                    };
-                    if overlaps(p, &host_net.trunc()) {
-                        return Some(format!(
-                            "Pod subnet {p} overlaps {} on {} ({}): pod traffic may be misrouted",
-                            host_net.trunc(),
-                            i.interface,
-                            i.addr
-                        ));
-                    }
-                }
-            }
-            crate::config::validate_values::pod_subnet_one_node(a.pod_subnet.trim(), (24, 64))
-        }
-        FieldId::ImageRepo => {
-            crate::config::validate_values::image_repository_warning(a.image_repo.trim())
-        }
-        FieldId::Advertise
-            if crate::config::validate::validate_advertise_on_host(a.advertise.trim(), facts)
-                .is_err() =>
-        {
-            crate::config::validate::validate_advertise_on_host(a.advertise.trim(), facts)
-                .err()
-                .map(|e| {
-                    format!(
-                        "{} {e}; a dry run goes on, a real init refuses it",
-                        a.advertise.trim()
-                    )
-                })
-        }
-        FieldId::Advertise => node_ip(a, facts).map(|ip| {
-            format!("{ip} is not the default-route address; it also becomes the kubelet's node-ip")
-        }),
+    let v = a.get(f).trim();
+    let rule = match f {
+        FieldId::PodSubnet => pod_subnet_warning(v, facts),
+        FieldId::ImageRepo => crate::config::validate_values::image_repository_warning(v),
+        FieldId::Version => crate::config::validate::kubernetes_version_warning(v),
+        FieldId::Advertise => match crate::config::validate::validate_advertise_on_host(v, facts) {
+            Err(e) => Some(format!("{e}; a dry run goes on, a real init refuses it")),
+            Ok(()) => node_ip(a, facts).map(|_| {
+                "is not the default-route address; it also becomes the kubelet's node-ip"
+                    .to_string()
+            }),
+        },
         _ => None,
+    }?;
+    Some(format!(
+        "{} {}",
+        crate::tui::strings::label(f),
+        crate::config::validate::value_and_rule(v, &rule)
+    ))
+}
+
+/// The pod subnet's warning rule: an entry overlapping a host network, else room for one node.
+fn pod_subnet_warning(v: &str, facts: &HostFacts) -> Option<String> {
+    let pods = parse_subnets(v).ok()?;
+    for (p, entry) in pods.iter().zip(v.split(',').map(str::trim)) {
+        for i in &facts.interfaces {
+            let Ok(host_net) = IpNet::new(i.addr, i.prefix_len) else {
+                continue;
+            };
+            if overlaps(p, &host_net.trunc()) {
+                return Some(format!(
+                    "{entry:?} overlaps {} on {} ({}): pod traffic may be misrouted",
+                    host_net.trunc(),
+                    i.interface,
+                    i.addr
+                ));
+            }
+        }
     }
+    crate::config::validate_values::pod_subnet_one_node(v, (24, 64))
 }
 
 /// The kubelet `node-ip` the wizard adds: the advertise address when the host has several
@@ -277,6 +330,7 @@ pub fn source_key(f: FieldId) -> &'static str {
 
 /// Applies the (valid) answers on top of `base`: fields whose text differs from what
 /// `base` implies get [`Source::Typed`]; the node-ip rule adds `kubeletExtraArgs node-ip`.
+/// Empty fields with a default take it ([`default_for`]), as in a configuration file.
 /// Errors: the first field error, as [`validate_field`] words it, else the first error of
 /// the whole configuration (`config::validate::validate_init`, e.g. a file's feature gate that
 /// the chosen version does not know).
@@ -286,6 +340,27 @@ pub fn to_config(a: &Answers, base: &InitConfig, facts: &HostFacts) -> Result<In
         .chain(CLUSTER_FIELDS)
         .copied()
         .collect();
+    // Empty fields take their defaults, as in a configuration file.
+    let mut filled = a.clone();
+    for f in &all {
+        if a.get(*f).trim().is_empty() && has_default(*f) {
+            match default_for(*f, facts) {
+                Some(v) => filled.set(*f, v),
+                None => {
+                    return Err(format!(
+                        "{} is empty and this machine has no {} to take it from; type one",
+                        crate::tui::strings::label(*f),
+                        if *f == FieldId::NodeName {
+                            "host name"
+                        } else {
+                            "default route"
+                        }
+                    ));
+                }
+            }
+        }
+    }
+    let a = &filled;
     if let Some((_, e)) = validate_fields(a, &all).into_iter().next() {
         return Err(e);
     }

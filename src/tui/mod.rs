@@ -348,7 +348,11 @@ pub fn run_init(root: Option<PathBuf>, args: crate::cli::InitArgs) -> i32 {
         Err(e) => return crate::cli::fail(format!("starting the async runtime: {e}")),
     };
     let link = Link { host, key_pool };
-    let show_secrets = args.show_secrets;
+    let show_secrets = crate::output::ShownSecrets::from_flags(
+        args.show_secrets,
+        args.skip_token_print,
+        args.skip_certificate_key_print,
+    );
     let result = with_panic_restore(|| rt.block_on(event_loop(&mut app, link, &log_dir)));
     let code = finish(&app, result, show_secrets);
     if let Some(d) = dry_dir {
@@ -358,8 +362,12 @@ pub fn run_init(root: Option<PathBuf>, args: crate::cli::InitArgs) -> i32 {
 }
 
 /// Prints the outcome of the init wizard on the normal screen (join commands with their
-/// secrets redacted unless `show_secrets`) and returns the exit code.
-fn finish(app: &App, result: std::io::Result<()>, show_secrets: bool) -> i32 {
+/// secrets withheld unless `show_secrets` shows them) and returns the exit code.
+fn finish(
+    app: &App,
+    result: std::io::Result<()>,
+    show_secrets: crate::output::ShownSecrets,
+) -> i32 {
     if let Err(e) = result {
         return crate::cli::fail(format!("terminal: {e}"));
     }
@@ -381,13 +389,8 @@ fn finish(app: &App, result: std::io::Result<()>, show_secrets: bool) -> i32 {
             }
             println!("{}\n", strings::ADMIN_CONF_HINT);
             if let Some(j) = &app.run.join {
-                let redacted;
-                let j = if show_secrets {
-                    j
-                } else {
-                    redacted = j.redacted();
-                    &redacted
-                };
+                let shown = j.with_secrets(show_secrets.token, show_secrets.certificate_key);
+                let j = &shown;
                 if let Some(cp) =
                     j.control_plane_command(crate::engine::JoinInfo::CONTROL_PLANE_JOIN_PROGRAM)
                 {

@@ -60,7 +60,7 @@ pub fn help(f: FieldId) -> &'static str {
             "Where control-plane images are pulled from. Default registry.k8s.io; set a mirror for air-gapped hosts."
         }
         FieldId::CriSocket => {
-            "The container runtime's socket. Default: the socket found on this machine. F2 cycles containerd, CRI-O and cri-dockerd."
+            "The container runtime's socket, filled in with the socket found on this machine. F2 cycles containerd, CRI-O and cri-dockerd."
         }
         FieldId::CertSans => {
             "Extra names and IPs for the API server certificate, comma-separated (e.g. a public IP or DNS name you will use with kubectl)."

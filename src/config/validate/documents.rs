@@ -223,19 +223,8 @@ pub(super) fn check_cluster(
         &c.kubernetes_version,
         validate_kubernetes_version(&c.kubernetes_version),
     );
-    if let Ok(v) = KubeVersion::parse(&c.kubernetes_version)
-        && let Some(info) = v.info()
-        && v.patch > info.latest_patch
-    {
-        r.add(
-            "kubernetesVersion",
-            &c.kubernetes_version,
-            format!(
-                "is newer than the newest v1.{} patch kubestrap knows (v1.{}.{}): its images may not exist, and kubestrap writes what kubeadm v1.{}.{} writes",
-                v.minor, v.minor, info.latest_patch, v.minor, info.latest_patch
-            ),
-            true,
-        );
+    if let Some(w) = kubernetes_version_warning(&c.kubernetes_version) {
+        r.add("kubernetesVersion", &c.kubernetes_version, w, true);
     }
     if !c.control_plane_endpoint.is_empty() {
         r.check(

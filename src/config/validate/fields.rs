@@ -3,11 +3,27 @@
 
 use super::*;
 
-/// Node name: required, lower-case RFC 1123 subdomain (underscores and upper case refused).
+/// The most characters a node name may have: the kubelet labels its Node
+/// `kubernetes.io/hostname=<node name>`, and a label value has at most 63 characters.
+pub const NODE_NAME_MAX: usize = 63;
+
+/// Node name: required, lower-case RFC 1123 subdomain (underscores and upper case refused), at
+/// most [`NODE_NAME_MAX`] characters. kubeadm checks the subdomain only; a longer name passes
+/// its validation and the node then cannot register (its hostname label would be invalid).
+/// Errors say which limit a name breaks.
 pub fn validate_node_name(s: &str) -> Result<(), String> {
     crate::config::validate_values::refuse_unexpanded(s)?;
     if s.is_empty() {
         return Err("is required".into());
+    }
+    let chars_ok = s
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.');
+    if chars_ok && s.len() > NODE_NAME_MAX {
+        return Err(format!(
+            "is {} characters long, more than {NODE_NAME_MAX}: the kubelet labels its Node kubernetes.io/hostname with the node name and a label value has at most {NODE_NAME_MAX} characters, so the node could not register; use a shorter name",
+            s.len()
+        ));
     }
     validate_dns_domain(s)
 }
@@ -184,6 +200,20 @@ pub fn validate_kubernetes_version(s: &str) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+/// The warning for a `kubernetesVersion` of a carried minor whose patch is newer than the
+/// newest kubestrap knows (`v1.37.99`): its images may not exist. `None` otherwise (an
+/// unsupported or unparsable version is [`validate_kubernetes_version`]'s error).
+pub fn kubernetes_version_warning(s: &str) -> Option<String> {
+    let v = KubeVersion::parse(s).ok()?;
+    let info = v.info()?;
+    (v.patch > info.latest_patch).then(|| {
+        format!(
+            "is newer than the newest v1.{} patch kubestrap knows (v1.{}.{}): its images may not exist, and kubestrap writes what kubeadm v1.{}.{} writes",
+            v.minor, v.minor, info.latest_patch, v.minor, info.latest_patch
+        )
+    })
 }
 
 /// Normalises a `kubernetesVersion` value: adds the `v` prefix, resolves the labels `stable`,

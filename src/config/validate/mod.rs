@@ -49,11 +49,10 @@ pub struct FieldError {
 }
 
 impl fmt::Display for FieldError {
-    /// `path: "value" rule (line N)`. The value is left out when the rule already starts
-    /// with it (rules shared with the wizard name the value themselves) and when there is
-    /// none to show (YAML syntax errors, whose path is `(yaml)` or `(document)`).
+    /// `path: "value" rule (line N)`, the value and the rule joined by [`value_and_rule`] (so
+    /// the value is printed once). The value is left out when there is none to show (YAML
+    /// syntax errors, whose path is `(yaml)` or `(document)`).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let quoted = format!("{:?}", self.value);
         let no_value = self.value.is_empty() && self.path.starts_with('(');
         if self.value == "<redacted>" {
             // A secret: never printed; the message still has a verb.
@@ -62,15 +61,56 @@ impl fmt::Display for FieldError {
                 "{}: the value (not shown) is not valid: {}",
                 self.path, self.rule
             )?;
-        } else if no_value || self.rule.starts_with(&quoted) {
+        } else if no_value {
             write!(f, "{}: {}", self.path, self.rule)?;
         } else {
-            write!(f, "{}: {quoted} {}", self.path, self.rule)?;
+            write!(
+                f,
+                "{}: {}",
+                self.path,
+                value_and_rule(&self.value, &self.rule)
+            )?;
         }
         if let Some(l) = self.line {
             write!(f, " (line {l})")?;
         }
         Ok(())
+    }
+}
+
+/// Words a rule starts with when it names a part of the value (`host "x" is not …`).
+const PART_WORDS: &[&str] = &[
+    "host",
+    "port",
+    "entry",
+    "group",
+    "registry",
+    "path",
+    "subnet",
+    "component",
+];
+
+/// Joins an offending value and the rule it breaks, printing the value once: the rule alone
+/// when it already starts with the quoted value (rules shared by several callers name it
+/// themselves: `"v1.36" is not a semantic version …`), `"value": host "x" is not …` when the
+/// rule names a part of the value (a quoted part, or a part word such as `host` or `entry`),
+/// else `"value" is not …`. Every message naming a field — the wizard's fields and warnings,
+/// the flags, the file loader — is its subject followed by this text.
+pub fn value_and_rule(value: &str, rule: &str) -> String {
+    let quoted = format!("{value:?}");
+    let trimmed = format!("{:?}", value.trim());
+    for q in [&quoted, &trimmed] {
+        if let Some(rest) = rule.strip_prefix(q.as_str())
+            && (rest.is_empty() || rest.starts_with([' ', ':', ',', ';']))
+        {
+            return format!("{quoted}{rest}");
+        }
+    }
+    let first = rule.split([' ', ':', ',']).next().unwrap_or_default();
+    if rule.starts_with('"') || PART_WORDS.contains(&first) {
+        format!("{quoted}: {rule}")
+    } else {
+        format!("{quoted} {rule}")
     }
 }
 

@@ -19,18 +19,22 @@ pub fn validate_advertise_address(s: &str) -> Result<(), String> {
         "is not a valid IP address (expected e.g. 192.168.1.10 or 2001:db8::10)".to_string()
     })?;
     crate::config::validate_values::refuse_loopback(ip)?;
-    let bad = match ip {
-        IpAddr::V4(v) => {
-            v.is_unspecified() || v.is_link_local() || v.is_multicast() || v.is_broadcast()
-        }
-        IpAddr::V6(v) => {
-            v.is_unspecified() || v.is_multicast() || (v.segments()[0] & 0xffc0) == 0xfe80
-        }
+    let kind = match ip {
+        IpAddr::V4(v) if v.is_unspecified() => Some("the unspecified address"),
+        IpAddr::V4(v) if v.is_broadcast() => Some("the broadcast address"),
+        IpAddr::V4(v) if v.is_link_local() => Some("a link-local address"),
+        IpAddr::V4(v) if v.is_multicast() => Some("a multicast address"),
+        IpAddr::V6(v) if v.is_unspecified() => Some("the unspecified address"),
+        IpAddr::V6(v) if v.is_multicast() => Some("a multicast address"),
+        IpAddr::V6(v) if (v.segments()[0] & 0xffc0) == 0xfe80 => Some("a link-local address"),
+        _ => None,
     };
-    if bad {
-        return Err("cannot be used as the API server address (unspecified, link-local or multicast); use an address of this host's network".into());
+    match kind {
+        Some(kind) => Err(format!(
+            "is {kind}, which cannot be used as the API server address; use an address of this host's network"
+        )),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// A TCP port 1–65535. Mirrors `ValidatePort`.
@@ -54,7 +58,7 @@ pub fn validate_subnets(value: &str, min_addresses: u128) -> Result<Vec<IpNet>, 
     if nets.len() == 2 && nets[0].addr().is_ipv4() == nets[1].addr().is_ipv4() {
         return Err("a dual-stack value needs exactly one IPv4 and one IPv6 CIDR".into());
     }
-    for n in &nets {
+    for (n, entry) in nets.iter().zip(value.split(',').map(str::trim)) {
         let bits = n.max_prefix_len() - n.prefix_len();
         let size = if bits >= 127 {
             u128::MAX
@@ -63,7 +67,7 @@ pub fn validate_subnets(value: &str, min_addresses: u128) -> Result<Vec<IpNet>, 
         };
         if size < min_addresses {
             return Err(format!(
-                "subnet {n} has {size} addresses, fewer than the minimum {min_addresses}"
+                "{entry:?} has {size} addresses, fewer than the minimum {min_addresses}"
             ));
         }
     }
@@ -74,7 +78,7 @@ pub fn validate_subnets(value: &str, min_addresses: u128) -> Result<Vec<IpNet>, 
 /// ≥ /12) and mask ≥ /108 for IPv6. Mirrors `ValidateServiceSubnetSize`.
 pub fn validate_service_subnet(value: &str) -> Result<(), String> {
     let nets = validate_subnets(value, 10)?;
-    for n in nets {
+    for (n, entry) in nets.iter().zip(value.split(',').map(str::trim)) {
         let (min_mask, fam) = if n.addr().is_ipv4() {
             (12, "IPv4")
         } else {
@@ -82,7 +86,7 @@ pub fn validate_service_subnet(value: &str) -> Result<(), String> {
         };
         if n.prefix_len() < min_mask {
             return Err(format!(
-                "service subnet {n} is too large: an {fam} service subnet needs a mask of at least /{min_mask}"
+                "{entry:?} is too large: an {fam} service subnet needs a mask of at least /{min_mask}"
             ));
         }
     }
@@ -120,7 +124,7 @@ pub fn validate_pod_subnet(
     node_mask: (u8, u8),
 ) -> Result<(), String> {
     let nets = validate_subnets(value, 14)?;
-    for n in &nets {
+    for (n, entry) in nets.iter().zip(value.split(',').map(str::trim)) {
         let mask = if n.addr().is_ipv4() {
             node_mask.0
         } else {
@@ -128,12 +132,12 @@ pub fn validate_pod_subnet(
         };
         if mask < n.prefix_len() {
             return Err(format!(
-                "pod subnet {n} is smaller than one node block (/{mask}); use a larger subnet or a larger node-cidr-mask-size"
+                "{entry:?} is smaller than one node block (/{mask}); use a larger subnet or a larger node-cidr-mask-size"
             ));
         }
         if mask - n.prefix_len() > 16 {
             return Err(format!(
-                "pod subnet {n} and node mask /{mask} differ by more than 16 bits; use a smaller subnet or a smaller node mask"
+                "{entry:?} and node mask /{mask} differ by more than 16 bits; use a smaller subnet or a smaller node mask"
             ));
         }
     }
@@ -168,19 +172,38 @@ pub fn validate_cert_san_list(s: &str) -> Result<(), String> {
         if e.is_empty() {
             return Err("has an empty entry; remove the extra comma".into());
         }
-        validate_cert_san(e).map_err(|m| format!("entry {e:?} {m}"))?;
+        // A list of one names no entry: the value is the entry.
+        validate_cert_san(e).map_err(|m| {
+            if e == s.trim() {
+                m
+            } else {
+                format!("entry {e:?} {m}")
+            }
+        })?;
     }
     Ok(())
 }
 
-/// `networking.dnsDomain`: a lower-case RFC 1123 subdomain.
+/// `networking.dnsDomain`: a lower-case RFC 1123 subdomain. A label over 63 characters, or a
+/// name over 253, is named as such.
 pub fn validate_dns_domain(s: &str) -> Result<(), String> {
     crate::config::validate_values::refuse_unexpanded(s)?;
     if is_dns1123_subdomain(s) {
-        Ok(())
-    } else {
-        Err(SUBDOMAIN_RULE.into())
+        return Ok(());
     }
+    if s.len() > 253 {
+        return Err(format!(
+            "is {} characters long; a DNS name has at most 253",
+            s.len()
+        ));
+    }
+    if let Some(l) = s.split('.').find(|l| l.len() > 63) {
+        return Err(format!(
+            "has a label of {} characters; a DNS label has at most 63",
+            l.len()
+        ));
+    }
+    Err(SUBDOMAIN_RULE.into())
 }
 
 /// A certificate SAN: an IP, a DNS name, or a DNS name with one leading `*.` wildcard.
@@ -207,6 +230,8 @@ pub fn validate_control_plane_endpoint(s: &str) -> Result<(), String> {
     let (host, _port) = split_host_port(s)?;
     if host.parse::<IpAddr>().is_ok() || is_dns1123_subdomain(&host) {
         Ok(())
+    } else if host == s {
+        Err("is not an IP address or a lower-case DNS name".into())
     } else {
         Err(format!(
             "host {host:?} is not an IP address or a lower-case DNS name"

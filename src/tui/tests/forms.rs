@@ -153,7 +153,7 @@ fn every_field_has_a_clear_validation_message() {
         (
             FieldId::PodSubnet,
             "10.244.0.0",
-            "Pod subnet \"10.244.0.0\" \"10.244.0.0\" is not a CIDR",
+            "Pod subnet \"10.244.0.0\" is not a CIDR",
         ),
         (
             FieldId::PodSubnet,
@@ -193,8 +193,8 @@ fn every_field_has_a_clear_validation_message() {
         ),
         (
             FieldId::ImageRepo,
-            "",
-            "Image repository \"\" is not a valid image repository",
+            "Reg.Example.com/Foo",
+            "Image repository \"Reg.Example.com/Foo\" is not a valid image repository: path component \"Foo\" must be lower-case",
         ),
         (
             FieldId::ImageRepo,
@@ -434,7 +434,7 @@ fn an_advertise_address_of_another_machine_warns_and_a_real_start_is_refused() {
         a.answers.node_name = "cp1".into();
         let w = form::field_warning(&a.answers, FieldId::Advertise, &a.detected.facts).unwrap();
         assert!(
-            w.contains("203.0.113.5 is not an address of any interface of this machine")
+            w.contains("Advertise address \"203.0.113.5\" is not an address of any interface of this machine")
                 && w.contains("192.0.2.10 (eth0)")
                 && w.contains("a real init refuses it"),
             "{w}"

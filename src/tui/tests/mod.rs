@@ -6,6 +6,7 @@ use std::net::IpAddr;
 
 mod args;
 mod forms;
+mod messages;
 mod run;
 mod snapshots;
 
