@@ -1210,6 +1210,12 @@ fn check_schema(v: &serde_json::Value) {
             s("phase");
             n("elapsed_ms");
             s("error");
+            assert!(
+                o["causes"]
+                    .as_array()
+                    .is_some_and(|c| c.iter().all(serde_json::Value::is_string)),
+                "phase_failed.causes must be an array of strings: {v}"
+            );
             assert!(o["hint"].is_string() || o["hint"].is_null());
         }
         "check" => {

@@ -47,11 +47,14 @@ pub enum Event {
     PhaseFinished { phase: String, elapsed_ms: u64 },
     /// A phase was skipped (`--skip-phases`, a disabled addon, or not applicable).
     PhaseSkipped { phase: String, reason: String },
-    /// A phase failed; `error` is the whole cause chain joined by `: `, `hint` what to do.
+    /// A phase failed; `error` is the whole cause chain joined by `: `, `causes` the chain's
+    /// causes one by one (outermost first; `error` ends with them), `hint` what to do.
     PhaseFailed {
         phase: String,
         elapsed_ms: u64,
         error: String,
+        #[serde(default)]
+        causes: Vec<String>,
         hint: Option<String>,
     },
     /// One preflight check's result.

@@ -117,6 +117,8 @@ pub struct Progress {
     pub outcome: Option<RunOutcome>,
     /// Failed phase, error chain, hint.
     pub failed: Option<(String, String, Option<String>)>,
+    /// The failed phase's error causes, outermost first (the event's `causes`).
+    pub failed_causes: Vec<String>,
     pub started_ms: u64,
     pub ended_ms: Option<u64>,
 }
@@ -611,7 +613,11 @@ fn on_event(app: &mut JoinApp, ev: Event) {
             set_phase(p, &phase, PhaseState::Skipped { reason })
         }
         Event::PhaseFailed {
-            phase, error, hint, ..
+            phase,
+            error,
+            causes,
+            hint,
+            ..
         } => {
             for s in [&mut p.reach, &mut p.signature, &mut p.pin, &mut p.recheck] {
                 if *s == Step::Active {
@@ -626,6 +632,7 @@ fn on_event(app: &mut JoinApp, ev: Event) {
                 }
             }
             p.failed = Some((phase.clone(), error, hint));
+            p.failed_causes = causes;
             set_phase(p, &phase, PhaseState::Failed);
         }
         Event::Probe {

@@ -287,6 +287,7 @@ impl App {
                 phase,
                 elapsed_ms,
                 error,
+                causes,
                 hint,
             } => {
                 let t = top(&phase);
@@ -296,12 +297,21 @@ impl App {
                 self.push_log(
                     LogLevel::Error,
                     Some(&phase),
-                    format!("{phase} failed: {error}"),
+                    // The preflight list's "\n\t" as one line of the log pane.
+                    format!(
+                        "{phase} failed: {}",
+                        error.replace("\n\t", " ").replace('\n', " ")
+                    ),
                 );
                 if let Some(h) = &hint {
                     self.push_log(LogLevel::Error, Some(&phase), format!("hint: {h}"));
                 }
-                self.run.failed = Some(Failure { phase, error, hint });
+                self.run.failed = Some(Failure {
+                    phase,
+                    error,
+                    causes,
+                    hint,
+                });
             }
             Event::Check {
                 name,
@@ -454,6 +464,7 @@ impl App {
                     self.run.failed = Some(Failure {
                         phase: phase.clone(),
                         error: "the phase failed".into(),
+                        causes: vec![],
                         hint: None,
                     });
                 }

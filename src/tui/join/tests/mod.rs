@@ -415,6 +415,7 @@ fn failed(a: &mut JoinApp) {
         phase: "discovery".into(),
         elapsed_ms: 40,
         error: format!("could not validate the identity of the API server: the cluster CA does not match the pinned hash: expected {PIN}, got sha256:0000000000000000000000000000000000000000000000000000000000000000"),
+        causes: vec![format!("the cluster CA does not match the pinned hash: expected {PIN}, got sha256:0000000000000000000000000000000000000000000000000000000000000000")],
         hint: Some("check the --discovery-token-ca-cert-hash value against `kubestrap token create --print-join-command` on the control plane".into()),
     }));
     update(
