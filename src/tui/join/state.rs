@@ -440,7 +440,7 @@ pub fn update(app: &mut JoinApp, msg: JoinMsg) -> Vec<JoinEffect> {
             vec![]
         }
         JoinMsg::Paste(text) => {
-            if app.screen != JoinScreen::Form {
+            if app.screen != JoinScreen::Form || app.too_small() {
                 return vec![];
             }
             if app.focus == Field::Paste || text.contains(" join ") {
@@ -452,6 +452,14 @@ pub fn update(app: &mut JoinApp, msg: JoinMsg) -> Vec<JoinEffect> {
             vec![]
         }
         JoinMsg::Key(k) => on_key(app, k),
+    }
+}
+
+impl JoinApp {
+    /// True while the terminal is below 80x24 and the wizard shows only the "too small"
+    /// message ([`crate::tui::view::draw_too_small`]).
+    pub fn too_small(&self) -> bool {
+        self.width < crate::tui::view::MIN_W || self.height < crate::tui::view::MIN_H
     }
 }
 
@@ -467,6 +475,14 @@ fn on_key(app: &mut JoinApp, k: KeyEvent) -> Vec<JoinEffect> {
     let ctrl = k.modifiers.contains(KeyModifiers::CONTROL);
     if ctrl && matches!(k.code, KeyCode::Char('c') | KeyCode::Char('q')) {
         return quit(app);
+    }
+    // The "terminal too small" message hides the wizard: `q` quits, other keys are
+    // ignored so nothing the user cannot see is edited.
+    if app.too_small() {
+        if k.code == KeyCode::Char('q') && k.modifiers.is_empty() {
+            return quit(app);
+        }
+        return vec![];
     }
     match app.screen {
         JoinScreen::Form => on_form_key(app, k),

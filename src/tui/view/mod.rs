@@ -83,7 +83,7 @@ pub fn draw_too_small(frame: &mut Frame, area: Rect, st: Styles) -> bool {
             area.height,
             s::TOO_SMALL_HINT
         )),
-        Line::from("Ctrl-C quits."),
+        Line::from("Ctrl-C or q quits; other keys wait until it is larger."),
     ];
     frame.render_widget(
         Paragraph::new(text)
