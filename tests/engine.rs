@@ -2150,3 +2150,41 @@ fn cgroup_driver_message_quotes_what_containerd_sets_and_says_pods_on_a_worker()
         r.message
     );
 }
+
+/// Finding 6: SIGTERM of a non-interactive init (under `--root`, waiting for the kubelet)
+/// cancels it like Ctrl-C: it ends at the safe point, reports what was done and exits with
+/// the interrupted run's code (1), not death by the signal.
+#[test]
+fn sigterm_cancels_a_non_interactive_init() {
+    let t = tempfile::tempdir().unwrap();
+    let root = t.path().join("root");
+    let tmp = t.path().join("tmp");
+    std::fs::create_dir_all(&root).unwrap();
+    std::fs::create_dir_all(&tmp).unwrap();
+    let logs = t.path().join("logs");
+    let r = support::roots::sigterm_when(
+        &[
+            "--root",
+            root.to_str().unwrap(),
+            "init",
+            "--non-interactive",
+            "--ignore-preflight-errors=all",
+            "--apiserver-advertise-address",
+            "192.0.2.2",
+        ],
+        &[
+            ("TMPDIR", tmp.as_path()),
+            ("KUBESTRAP_LOG_DIR", logs.as_path()),
+            ("XDG_STATE_HOME", t.path()),
+        ],
+        t.path(),
+        "[kubelet-check] Waiting for a healthy kubelet",
+    );
+    assert_eq!(r.code, Some(1), "stdout:\n{}\nstderr:\n{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("[init] SIGTERM: cancelling"), "{}", r.stderr);
+    assert!(
+        r.stdout.contains("[init] Cancelled during phase wait-control-plane"),
+        "{}",
+        r.stdout
+    );
+}
