@@ -1104,6 +1104,39 @@ fn kubelet_start_writes_files_sets_node_ip_and_restarts_with_systemd() {
     assert!(events.iter().any(
         |e| matches!(e, Event::FileWritten { path, mode: 0o644 } if path == kubelet::FLAGS_ENV)
     ));
+    // Finding 7: the log names the default-route address the advertise address differs from.
+    assert!(events.iter().any(|e| matches!(e, Event::Log { message, .. }
+        if message == "The advertise address 192.168.1.20 is not this host's default-route address (192.168.1.10); setting the kubelet's --node-ip=192.168.1.20")), "{events:?}");
+}
+
+/// Finding 7: the advertise address equal to the default-route address sets no --node-ip
+/// and logs nothing about it; with no default route (an empty --root) the log says so
+/// instead of claiming the address is not the default-route one.
+#[test]
+fn kubelet_start_node_ip_message_compares_with_the_default_route() {
+    let host = Arc::new(good_host());
+    let mut cfg = example_init_config("v1.37.2");
+    cfg.init.local_api_endpoint.advertise_address = "192.168.1.10".into();
+    let (ctx, mut rx) = ctx_with(cfg.clone(), host.clone());
+    kubelet::run(&ctx, "").unwrap();
+    assert!(!host.text(kubelet::FLAGS_ENV).unwrap().contains("node-ip"));
+    let events = drain(&mut rx);
+    assert!(!events.iter().any(|e| matches!(e, Event::Log { message, .. } if message.contains("node-ip"))), "{events:?}");
+
+    let host = Arc::new(good_host());
+    host.set_facts(|f| f.default_route_addr = None);
+    let (ctx, mut rx) = ctx_with(cfg, host.clone());
+    kubelet::run(&ctx, "").unwrap();
+    let events = drain(&mut rx);
+    let msg = events
+        .iter()
+        .find_map(|e| match e {
+            Event::Log { message, .. } if message.contains("--node-ip") => Some(message.clone()),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("{events:?}"));
+    assert!(msg.starts_with("No default route was found in "), "{msg}");
+    assert!(msg.contains("proc/net/route") && !msg.contains("is not this host's"), "{msg}");
 }
 
 #[test]
@@ -2186,5 +2219,26 @@ fn sigterm_cancels_a_non_interactive_init() {
         r.stdout.contains("[init] Cancelled during phase wait-control-plane"),
         "{}",
         r.stdout
+    );
+}
+
+/// Finding 7: with an empty --root and no --apiserver-advertise-address, the error says
+/// where the default route is read from under --root and what to pass instead.
+#[test]
+fn an_empty_root_explains_where_the_advertise_address_comes_from() {
+    let t = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_kubestrap"))
+        .args(["--root", t.path().to_str().unwrap(), "init", "--non-interactive"])
+        .env("KUBESTRAP_LOG_DIR", t.path().join("logs"))
+        .env("XDG_STATE_HOME", t.path())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_ne!(out.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("localAPIEndpoint.advertiseAddress")
+            && err.contains("under --root DIR from DIR/proc/net/route")
+            && err.contains("set --apiserver-advertise-address"),
+        "{err}"
     );
 }

@@ -2068,4 +2068,11 @@ fn sigterm_cancels_a_dry_run_join_and_removes_its_directory() {
         .collect();
     assert!(left.is_empty(), "left behind in TMPDIR: {left:?}");
     assert!(r.stdout.contains("and removed"), "{}", r.stdout);
+    // Finding 7: no stray space before the semicolon.
+    assert!(
+        r.stdout.contains("[dryrun] Writing files under ") && r.stdout.contains("; nothing is started"),
+        "{}",
+        r.stdout
+    );
+    assert!(!r.stdout.contains(" ; nothing"), "{}", r.stdout);
 }

@@ -126,7 +126,7 @@ pub fn run(root: Option<PathBuf>, args: JoinArgs) -> i32 {
     let output = args.output;
     if dry_run && output == OutputFormat::Text {
         println!(
-            "[dryrun] Writing files under {} ; nothing is started",
+            "[dryrun] Writing files under {}; nothing is started",
             root_dir.display()
         );
     }

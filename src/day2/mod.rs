@@ -41,12 +41,13 @@ pub fn load_init_config(
     defaults::apply_static_init_defaults(&mut cfg);
     if need_address && cfg.init.local_api_endpoint.advertise_address.is_empty() {
         return Err(format!(
-            "{}localAPIEndpoint.advertiseAddress: could not be detected (no default route); give a --config that sets localAPIEndpoint.advertiseAddress",
+            "{}localAPIEndpoint.advertiseAddress: {}; give a --config that sets localAPIEndpoint.advertiseAddress",
             if source.is_empty() {
                 String::new()
             } else {
                 format!("{source}: ")
-            }
+            },
+            crate::config::overlay::NO_DEFAULT_ROUTE
         ));
     }
     errs.extend(validate::validate_init(&cfg, facts));
