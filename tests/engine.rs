@@ -1121,7 +1121,12 @@ fn kubelet_start_node_ip_message_compares_with_the_default_route() {
     kubelet::run(&ctx, "").unwrap();
     assert!(!host.text(kubelet::FLAGS_ENV).unwrap().contains("node-ip"));
     let events = drain(&mut rx);
-    assert!(!events.iter().any(|e| matches!(e, Event::Log { message, .. } if message.contains("node-ip"))), "{events:?}");
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(e, Event::Log { message, .. } if message.contains("node-ip"))),
+        "{events:?}"
+    );
 
     let host = Arc::new(good_host());
     host.set_facts(|f| f.default_route_addr = None);
@@ -1136,7 +1141,10 @@ fn kubelet_start_node_ip_message_compares_with_the_default_route() {
         })
         .unwrap_or_else(|| panic!("{events:?}"));
     assert!(msg.starts_with("No default route was found in "), "{msg}");
-    assert!(msg.contains("proc/net/route") && !msg.contains("is not this host's"), "{msg}");
+    assert!(
+        msg.contains("proc/net/route") && !msg.contains("is not this host's"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -2213,10 +2221,21 @@ fn sigterm_cancels_a_non_interactive_init() {
         t.path(),
         "[kubelet-check] Waiting for a healthy kubelet",
     );
-    assert_eq!(r.code, Some(1), "stdout:\n{}\nstderr:\n{}", r.stdout, r.stderr);
-    assert!(r.stderr.contains("[init] SIGTERM: cancelling"), "{}", r.stderr);
+    assert_eq!(
+        r.code,
+        Some(1),
+        "stdout:\n{}\nstderr:\n{}",
+        r.stdout,
+        r.stderr
+    );
     assert!(
-        r.stdout.contains("[init] Cancelled during phase wait-control-plane"),
+        r.stderr.contains("[init] SIGTERM: cancelling"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stdout
+            .contains("[init] Cancelled during phase wait-control-plane"),
         "{}",
         r.stdout
     );
@@ -2228,7 +2247,12 @@ fn sigterm_cancels_a_non_interactive_init() {
 fn an_empty_root_explains_where_the_advertise_address_comes_from() {
     let t = tempfile::tempdir().unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_kubestrap"))
-        .args(["--root", t.path().to_str().unwrap(), "init", "--non-interactive"])
+        .args([
+            "--root",
+            t.path().to_str().unwrap(),
+            "init",
+            "--non-interactive",
+        ])
         .env("KUBESTRAP_LOG_DIR", t.path().join("logs"))
         .env("XDG_STATE_HOME", t.path())
         .output()

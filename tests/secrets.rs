@@ -433,7 +433,11 @@ fn dry_run_redacts_the_kubeadm_certs_secret_unless_show_secrets() {
     }
     let values: Vec<(&str, &str)> = real.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let mut kept = vec![];
-    let mut stack = vec![shown_dir.clone(), sb.base.join("logs"), sb.base.join("state")];
+    let mut stack = vec![
+        shown_dir.clone(),
+        sb.base.join("logs"),
+        sb.base.join("state"),
+    ];
     while let Some(d) = stack.pop() {
         for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
             let p = e.path();

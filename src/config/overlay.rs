@@ -393,7 +393,7 @@ pub fn resolve_init(
         errs.push(flag_err(
             "localAPIEndpoint.advertiseAddress",
             "",
-            &format!("{NO_DEFAULT_ROUTE}; set --apiserver-advertise-address"),
+            format!("{NO_DEFAULT_ROUTE}; set --apiserver-advertise-address"),
         ));
     }
     let no_addr = cfg.init.local_api_endpoint.advertise_address.is_empty();

@@ -135,10 +135,12 @@ pub fn fetch_cluster_config(host: &dyn Host, kubeconfig: &Path) -> Result<InitCo
                 .map_err(|e| e.chain())?;
             let api: kube::Api<k8s_openapi::api::core::v1::ConfigMap> =
                 kube::Api::namespaced(c, "kube-system");
-            let cm = api
-                .get("kubeadm-config")
-                .await
-                .map_err(|e| format!("reading kube-system/kubeadm-config: {e}"))?;
+            let cm = api.get("kubeadm-config").await.map_err(|e| {
+                format!(
+                    "reading kube-system/kubeadm-config: {}",
+                    crate::kubeapi::error_text(&e)
+                )
+            })?;
             cm.data
                 .and_then(|d| d.get("ClusterConfiguration").cloned())
                 .ok_or_else(|| "kubeadm-config has no ClusterConfiguration".to_string())

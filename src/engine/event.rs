@@ -247,8 +247,8 @@ fn redact_secret_yaml(yaml: &str) -> String {
     for (field, value) in [("data", &b64), ("stringData", &REDACTED.to_string())] {
         if let Some(map) = v.get_mut(field).and_then(|d| d.as_mapping_mut()) {
             for (key, slot) in map.iter_mut() {
-                let secret = !bootstrap_token
-                    || key.as_str().is_some_and(|k| SECRET_DATA_KEYS.contains(&k));
+                let secret =
+                    !bootstrap_token || key.as_str().is_some_and(|k| SECRET_DATA_KEYS.contains(&k));
                 if secret {
                     *slot = serde_yaml::Value::String(value.clone());
                 }
@@ -343,7 +343,10 @@ mod tests {
         );
         let r = redact_secret_yaml(&token);
         assert!(r.contains(&format!("token-id: {}", b64("abcdef"))), "{r}");
-        assert!(r.contains(&format!("token-secret: {}", b64(REDACTED))), "{r}");
+        assert!(
+            r.contains(&format!("token-secret: {}", b64(REDACTED))),
+            "{r}"
+        );
         let certs = format!(
             "apiVersion: v1\nkind: Secret\ntype: Opaque\ndata:\n  ca.key: {}\n  sa.pub: {}\nstringData:\n  x: plain\n",
             b64("encrypted-ca-key"),

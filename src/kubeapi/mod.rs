@@ -86,6 +86,15 @@ pub fn api_code(e: &kube::Error) -> Option<u16> {
     }
 }
 
+/// A kube error for the user: a transport error as [`TransportError`] words it (server URL
+/// and root cause, without kube's `ServiceError:` prefix), any other error as kube prints it.
+pub fn error_text(e: &kube::Error) -> String {
+    match e {
+        kube::Error::Service(inner) => inner.to_string(),
+        other => other.to_string(),
+    }
+}
+
 /// True for errors worth retrying: transport failures, timeouts, 429 and 5xx answers.
 fn transient(e: &kube::Error) -> bool {
     match api_code(e) {

@@ -106,7 +106,10 @@ mod tests {
     fn addresses_and_causes() {
         assert_eq!(host_port("https://192.0.2.2:6443"), "192.0.2.2:6443");
         assert_eq!(host_port("https://k8s.example.com/"), "k8s.example.com:443");
-        assert_eq!(host_port("https://[2001:db8::1]:6443"), "[2001:db8::1]:6443");
+        assert_eq!(
+            host_port("https://[2001:db8::1]:6443"),
+            "[2001:db8::1]:6443"
+        );
         assert_eq!(host_of("[2001:db8::1]:6443"), "2001:db8::1");
         let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
         let e = TransportError::new("https://192.0.2.2:6443/", &refused);
@@ -139,10 +142,13 @@ mod live_tests {
         .await
         .expect("a closed port answers at once")
         .unwrap_err();
+        assert!(!super::super::error_text(&err).starts_with("ServiceError"));
         let text = err.to_string();
         assert!(
             text.contains(&format!("https://127.0.0.1:{port}"))
-                && text.contains(&format!("dial tcp 127.0.0.1:{port}: connect: connection refused")),
+                && text.contains(&format!(
+                    "dial tcp 127.0.0.1:{port}: connect: connection refused"
+                )),
             "{text}"
         );
     }

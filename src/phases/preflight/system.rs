@@ -331,7 +331,9 @@ pub fn cgroup_driver_check(n: &NodeChecks) -> CheckResult {
         Err(e) => {
             return CheckResult::error(
                 "CgroupDriver",
-                format!("cannot read containerd's cgroup driver: /etc/containerd/config.toml is not a valid containerd config: {e}"),
+                format!(
+                    "cannot read containerd's cgroup driver: /etc/containerd/config.toml is not a valid containerd config: {e}"
+                ),
             );
         }
     };
@@ -509,7 +511,11 @@ mod tests {
         };
         let missing = run(&h);
         assert_eq!(missing.severity, crate::engine::Severity::Error);
-        assert!(missing.message.contains("\"cgroupfs\""), "{}", missing.message);
+        assert!(
+            missing.message.contains("\"cgroupfs\""),
+            "{}",
+            missing.message
+        );
         h.put("/etc/containerd/config.toml", "").unwrap();
         let empty = run(&h);
         assert_eq!(empty.severity, missing.severity);
@@ -520,10 +526,19 @@ mod tests {
         ] {
             h.put("/etc/containerd/config.toml", text).unwrap();
             let r = run(&h);
-            assert_eq!(r.severity, crate::engine::Severity::Pass, "{text}: {}", r.message);
+            assert_eq!(
+                r.severity,
+                crate::engine::Severity::Pass,
+                "{text}: {}",
+                r.message
+            );
         }
         h.put("/etc/containerd/config.toml", "version = [").unwrap();
         let bad = run(&h);
-        assert!(bad.message.contains("not a valid containerd config"), "{}", bad.message);
+        assert!(
+            bad.message.contains("not a valid containerd config"),
+            "{}",
+            bad.message
+        );
     }
 }

@@ -258,6 +258,9 @@ fn failure_with_a_long_cause_chain() {
         "{small}"
     );
     assert!(!small.contains("caused by: dial tcp"), "{small}");
-    assert!(small.contains("-named-run.log"), "the log path wraps: {small}");
+    assert!(
+        small.contains("-named-run.log"),
+        "the log path wraps: {small}"
+    );
     snap("failure_long_causes", &a);
 }

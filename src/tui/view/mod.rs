@@ -249,7 +249,11 @@ pub fn error_lines(error: &str, causes: &[String], width: usize) -> Vec<(String,
             continue;
         }
         let indent = line.len() - line.trim_start().len() + 2;
-        out.extend(wrap_text(&line, width, indent).into_iter().map(|t| (t, true)));
+        out.extend(
+            wrap_text(&line, width, indent)
+                .into_iter()
+                .map(|t| (t, true)),
+        );
     }
     let mut above = message;
     for cause in causes {

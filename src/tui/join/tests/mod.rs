@@ -704,5 +704,8 @@ fn keys_are_ignored_while_the_terminal_is_too_small() {
     assert_eq!(a.focus, app().focus);
     assert!(!a.quit);
     let fx = update(&mut a, key(KeyCode::Char('q')));
-    assert!(a.quit && matches!(fx.last(), Some(JoinEffect::Quit)), "{fx:?}");
+    assert!(
+        a.quit && matches!(fx.last(), Some(JoinEffect::Quit)),
+        "{fx:?}"
+    );
 }
