@@ -1104,6 +1104,47 @@ fn kubelet_start_writes_files_sets_node_ip_and_restarts_with_systemd() {
     assert!(events.iter().any(
         |e| matches!(e, Event::FileWritten { path, mode: 0o644 } if path == kubelet::FLAGS_ENV)
     ));
+    // Finding 7: the log names the default-route address the advertise address differs from.
+    assert!(events.iter().any(|e| matches!(e, Event::Log { message, .. }
+        if message == "The advertise address 192.168.1.20 is not this host's default-route address (192.168.1.10); setting the kubelet's --node-ip=192.168.1.20")), "{events:?}");
+}
+
+/// Finding 7: the advertise address equal to the default-route address sets no --node-ip
+/// and logs nothing about it; with no default route (an empty --root) the log says so
+/// instead of claiming the address is not the default-route one.
+#[test]
+fn kubelet_start_node_ip_message_compares_with_the_default_route() {
+    let host = Arc::new(good_host());
+    let mut cfg = example_init_config("v1.37.2");
+    cfg.init.local_api_endpoint.advertise_address = "192.168.1.10".into();
+    let (ctx, mut rx) = ctx_with(cfg.clone(), host.clone());
+    kubelet::run(&ctx, "").unwrap();
+    assert!(!host.text(kubelet::FLAGS_ENV).unwrap().contains("node-ip"));
+    let events = drain(&mut rx);
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(e, Event::Log { message, .. } if message.contains("node-ip"))),
+        "{events:?}"
+    );
+
+    let host = Arc::new(good_host());
+    host.set_facts(|f| f.default_route_addr = None);
+    let (ctx, mut rx) = ctx_with(cfg, host.clone());
+    kubelet::run(&ctx, "").unwrap();
+    let events = drain(&mut rx);
+    let msg = events
+        .iter()
+        .find_map(|e| match e {
+            Event::Log { message, .. } if message.contains("--node-ip") => Some(message.clone()),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("{events:?}"));
+    assert!(msg.starts_with("No default route was found in "), "{msg}");
+    assert!(
+        msg.contains("proc/net/route") && !msg.contains("is not this host's"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -1210,6 +1251,12 @@ fn check_schema(v: &serde_json::Value) {
             s("phase");
             n("elapsed_ms");
             s("error");
+            assert!(
+                o["causes"]
+                    .as_array()
+                    .is_some_and(|c| c.iter().all(serde_json::Value::is_string)),
+                "phase_failed.causes must be an array of strings: {v}"
+            );
             assert!(o["hint"].is_string() || o["hint"].is_null());
         }
         "check" => {
@@ -2276,4 +2323,79 @@ fn kubeadm_init_flags_cert_dir_feature_gates_skip_prints_and_verbosity() {
         assert_ne!(o.status.code(), Some(0), "{args:?}: {text}");
         assert!(text.contains(want), "{args:?}: {want:?} not in {text}");
     }
+}
+
+/// Finding 6: SIGTERM of a non-interactive init (under `--root`, waiting for the kubelet)
+/// cancels it like Ctrl-C: it ends at the safe point, reports what was done and exits with
+/// the interrupted run's code (1), not death by the signal.
+#[test]
+fn sigterm_cancels_a_non_interactive_init() {
+    let t = tempfile::tempdir().unwrap();
+    let root = t.path().join("root");
+    let tmp = t.path().join("tmp");
+    std::fs::create_dir_all(&root).unwrap();
+    std::fs::create_dir_all(&tmp).unwrap();
+    let logs = t.path().join("logs");
+    let r = support::roots::sigterm_when(
+        &[
+            "--root",
+            root.to_str().unwrap(),
+            "init",
+            "--non-interactive",
+            "--ignore-preflight-errors=all",
+            "--apiserver-advertise-address",
+            "192.0.2.2",
+        ],
+        &[
+            ("TMPDIR", tmp.as_path()),
+            ("KUBESTRAP_LOG_DIR", logs.as_path()),
+            ("XDG_STATE_HOME", t.path()),
+        ],
+        t.path(),
+        "[kubelet-check] Waiting for a healthy kubelet",
+    );
+    assert_eq!(
+        r.code,
+        Some(1),
+        "stdout:\n{}\nstderr:\n{}",
+        r.stdout,
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("[init] SIGTERM: cancelling"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stdout
+            .contains("[init] Cancelled during phase wait-control-plane"),
+        "{}",
+        r.stdout
+    );
+}
+
+/// Finding 7: with an empty --root and no --apiserver-advertise-address, the error says
+/// where the default route is read from under --root and what to pass instead.
+#[test]
+fn an_empty_root_explains_where_the_advertise_address_comes_from() {
+    let t = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_kubestrap"))
+        .args([
+            "--root",
+            t.path().to_str().unwrap(),
+            "init",
+            "--non-interactive",
+        ])
+        .env("KUBESTRAP_LOG_DIR", t.path().join("logs"))
+        .env("XDG_STATE_HOME", t.path())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_ne!(out.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("localAPIEndpoint.advertiseAddress")
+            && err.contains("under --root DIR from DIR/proc/net/route")
+            && err.contains("set --apiserver-advertise-address"),
+        "{err}"
+    );
 }

@@ -1998,7 +1998,9 @@ fn token_create_errors_name_the_address_tried_and_its_flags_have_help() {
         let (code, out, err) = kubestrap(&args);
         assert_eq!(code, 1, "{out}{err}");
         assert!(
-            err.contains("Connection refused")
+            err.contains(&format!(
+                "cannot reach the API server at https://127.0.0.1:{port}: dial tcp 127.0.0.1:{port}: connect: connection refused"
+            )) && !err.contains("ServiceError")
                 && err.contains(&format!(
                     "(tried https://127.0.0.1:{port} from --kubeconfig /etc/kubernetes/admin.conf)"
                 )),
@@ -2024,4 +2026,70 @@ fn token_create_errors_name_the_address_tried_and_its_flags_have_help() {
             .count();
         assert!(words_after >= 3, "{flag} has no help: {line:?}");
     }
+}
+
+/// Finding 6: SIGTERM of `join --dry-run --non-interactive` (waiting in discovery on a closed
+/// loopback port) cancels the run like Ctrl-C: the private dry-run directory is removed and
+/// the exit code is the one of an interrupted run (1), not death by the signal.
+#[test]
+fn sigterm_cancels_a_dry_run_join_and_removes_its_directory() {
+    let port = {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let t = tempfile::tempdir().unwrap();
+    let tmp = t.path().join("tmp");
+    let logs = t.path().join("logs");
+    std::fs::create_dir_all(&tmp).unwrap();
+    let endpoint = format!("127.0.0.1:{port}");
+    let r = support::roots::sigterm_when(
+        &[
+            "join",
+            &endpoint,
+            "--token",
+            TOKEN,
+            "--discovery-token-unsafe-skip-ca-verification",
+            "--dry-run",
+            "--non-interactive",
+        ],
+        &[
+            ("TMPDIR", tmp.as_path()),
+            ("KUBESTRAP_LOG_DIR", logs.as_path()),
+            ("XDG_STATE_HOME", t.path()),
+        ],
+        t.path(),
+        "connection refused; retrying",
+    );
+    assert_eq!(
+        r.code,
+        Some(1),
+        "stdout:\n{}\nstderr:\n{}",
+        r.stdout,
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("[join] SIGTERM: cancelling"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("Cancelled during phase discovery"),
+        "{}",
+        r.stderr
+    );
+    let left: Vec<_> = std::fs::read_dir(&tmp)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert!(left.is_empty(), "left behind in TMPDIR: {left:?}");
+    assert!(r.stdout.contains("and removed"), "{}", r.stdout);
+    // Finding 7: no stray space before the semicolon.
+    assert!(
+        r.stdout.contains("[dryrun] Writing files under ")
+            && r.stdout.contains("; nothing is started"),
+        "{}",
+        r.stdout
+    );
+    assert!(!r.stdout.contains(" ; nothing"), "{}", r.stdout);
 }

@@ -353,3 +353,133 @@ fn init_and_join_write_no_secret_outside_the_pki_and_kubeconfigs() {
     assert!(shown.contains(&format!("--token {TOKEN}")), "{shown}");
     assert!(shown.contains(CERT_KEY), "{shown}");
 }
+
+/// The data of the kubeadm-certs Secret in a `would_apply` event, by key.
+fn kubeadm_certs_data(yaml: &str) -> std::collections::BTreeMap<String, String> {
+    let v: serde_yaml::Value = serde_yaml::from_str(yaml).unwrap();
+    v["data"]
+        .as_mapping()
+        .expect("kubeadm-certs has data")
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().unwrap().to_string(),
+                v.as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// Finding 5: `init --dry-run --upload-certs` prints the kubeadm-certs Secret with every data
+/// value redacted (base64 of `<redacted>`) in the text and JSON faces; `--show-secrets` prints
+/// the encrypted keys, and even then the files the run keeps (its dry-run folder, logs)
+/// hold none of them.
+#[test]
+fn dry_run_redacts_the_kubeadm_certs_secret_unless_show_secrets() {
+    let sb = Sandbox::new();
+    let redacted = STANDARD.encode("<redacted>");
+    let keys = [
+        "ca.crt",
+        "ca.key",
+        "etcd-ca.crt",
+        "etcd-ca.key",
+        "front-proxy-ca.crt",
+        "front-proxy-ca.key",
+        "sa.key",
+        "sa.pub",
+    ];
+    let run = |output: &str, show: bool, dir: &Path| {
+        let mut args = vec![
+            "init",
+            "--dry-run",
+            "--non-interactive",
+            "--upload-certs",
+            "--control-plane-endpoint",
+            "k8s.example.com",
+            "--apiserver-advertise-address",
+            "192.0.2.10",
+            "--node-name",
+            "cp1",
+            "--certificate-key",
+            CERT_KEY,
+            "--output",
+            output,
+            "--dry-run-dir",
+            dir.to_str().unwrap(),
+        ];
+        if show {
+            args.push("--show-secrets");
+        }
+        let (code, out, err) = sb.run(&args);
+        assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
+        out
+    };
+    let certs_event = |out: &str| -> serde_json::Value {
+        out.lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .find(|v| v["event"] == "would_apply" && v["name"] == "kubeadm-certs")
+            .unwrap_or_else(|| panic!("no kubeadm-certs would_apply in:\n{out}"))
+    };
+
+    // --show-secrets: the encrypted keys, as the API server would receive them.
+    let shown_dir = sb.base.join("shown");
+    let shown = run("json", true, &shown_dir);
+    let real = kubeadm_certs_data(certs_event(&shown)["yaml"].as_str().unwrap());
+    assert_eq!(real.keys().map(String::as_str).collect::<Vec<_>>(), keys);
+    for (k, v) in &real {
+        assert_ne!(v, &redacted, "{k} is redacted under --show-secrets");
+        let bytes = STANDARD.decode(v).unwrap();
+        assert!(bytes.len() > 28, "{k}: {} bytes", bytes.len());
+    }
+    let values: Vec<(&str, &str)> = real.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let mut kept = vec![];
+    let mut stack = vec![
+        shown_dir.clone(),
+        sb.base.join("logs"),
+        sb.base.join("state"),
+    ];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if let Ok(text) = std::fs::read_to_string(&p) {
+                for (k, v) in &values {
+                    if text.contains(v) {
+                        kept.push(format!("{} holds kubeadm-certs {k}", p.display()));
+                    }
+                }
+            }
+        }
+    }
+    assert!(kept.is_empty(), "{kept:?}");
+
+    // Without it: JSON and text show base64 of <redacted> for every key.
+    let json = run("json", false, &sb.base.join("json"));
+    let ev = certs_event(&json);
+    assert_eq!(ev["secret_fields"], json!(["yaml"]));
+    let data = kubeadm_certs_data(ev["yaml"].as_str().unwrap());
+    assert_eq!(data.keys().map(String::as_str).collect::<Vec<_>>(), keys);
+    assert!(data.values().all(|v| v == &redacted), "{data:?}");
+    let text = run("text", false, &sb.base.join("text"));
+    let start = text
+        .find("named \"kubeadm-certs\"")
+        .unwrap_or_else(|| panic!("{text}"));
+    let section: Vec<&str> = text[start..]
+        .lines()
+        .skip(1)
+        .take_while(|l| !l.starts_with("[dryrun] Would perform"))
+        .collect();
+    for k in keys {
+        let line = section
+            .iter()
+            .find(|l| l.trim_start().starts_with(&format!("{k}:")))
+            .unwrap_or_else(|| panic!("{k} not in {section:#?}"));
+        assert_eq!(line.trim(), format!("{k}: {redacted}"));
+    }
+    for out in [&json, &text] {
+        for (k, v) in &values {
+            assert!(!out.contains(v), "{k} printed without --show-secrets");
+        }
+    }
+}

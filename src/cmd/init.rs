@@ -161,19 +161,19 @@ pub fn run(root: Option<PathBuf>, args: InitArgs) -> i32 {
         drop(sink);
         let cancel = ctx.cancel.clone();
         let handle = crate::engine::spawn_workflow(workflow, ctx, plan);
-        // First Ctrl-C: cancel (waits stop at once, the run ends at the next safe point and
-        // reports what was done). Second Ctrl-C: exit at once with 130 (128 + SIGINT).
+        // First Ctrl-C or SIGTERM: cancel (waits stop at once, the run ends at the next safe
+        // point and reports what was done, a dry run removes its directory). Second: exit at
+        // once with 130 (128 + SIGINT).
+        let mut signals = super::Interrupts::new();
         let ctrl_c = tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                cancel.cancel();
-                eprintln!(
-                    "\n[init] Cancelling: stopping at the next safe point (press Ctrl-C again to exit at once)"
-                );
-                if tokio::signal::ctrl_c().await.is_ok() {
-                    eprintln!("[init] Interrupted again: exiting now");
-                    std::process::exit(EXIT_INTERRUPTED);
-                }
-            }
+            let what = signals.next().await;
+            cancel.cancel();
+            eprintln!(
+                "\n[init] {what}: cancelling; stopping at the next safe point (press Ctrl-C again to exit at once)"
+            );
+            signals.next().await;
+            eprintln!("[init] Interrupted again: exiting now");
+            std::process::exit(EXIT_INTERRUPTED);
         });
         let events = consume(format, rx, show_secrets, verbose, dry_path.is_some()).await;
         ctrl_c.abort();

@@ -126,7 +126,7 @@ pub fn run(root: Option<PathBuf>, args: JoinArgs) -> i32 {
     let output = args.output;
     if dry_run && output == OutputFormat::Text {
         println!(
-            "[dryrun] Writing files under {} ; nothing is started",
+            "[dryrun] Writing files under {}; nothing is started",
             root_dir.display()
         );
     }
@@ -163,18 +163,18 @@ pub fn run(root: Option<PathBuf>, args: JoinArgs) -> i32 {
             }
             seen
         });
-        // First Ctrl-C: cancel at the current wait; second: exit at once with 130.
+        // First Ctrl-C or SIGTERM: cancel at the current wait (a dry run removes its
+        // directory); second: exit at once with 130.
+        let mut signals = super::Interrupts::new();
         let ctrl_c = tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                cancel.cancel();
-                eprintln!(
-                    "\n[join] Cancelling: stopping the current phase (press Ctrl-C again to exit at once)"
-                );
-                if tokio::signal::ctrl_c().await.is_ok() {
-                    eprintln!("[join] Interrupted again: exiting now");
-                    std::process::exit(crate::cli::EXIT_INTERRUPTED);
-                }
-            }
+            let what = signals.next().await;
+            cancel.cancel();
+            eprintln!(
+                "\n[join] {what}: cancelling; stopping the current phase (press Ctrl-C again to exit at once)"
+            );
+            signals.next().await;
+            eprintln!("[join] Interrupted again: exiting now");
+            std::process::exit(crate::cli::EXIT_INTERRUPTED);
         });
         let r = join::run(&job).await;
         ctrl_c.abort();

@@ -79,3 +79,48 @@ pub fn print_dry_run_end(dir: crate::host::DryRunDir, format: crate::cli::Output
         ),
     }
 }
+
+/// The signals a non-interactive init or join treats as an interrupt: SIGINT (Ctrl-C) and
+/// SIGTERM (`kill`, a service manager stopping the run). The first cancels the run (waits
+/// stop, the run ends at the next safe point, a dry run removes its directory, the exit
+/// code is [`crate::cli::EXIT_INTERRUPTED`]); the second exits at once.
+pub struct Interrupts {
+    int: Option<tokio::signal::unix::Signal>,
+    term: Option<tokio::signal::unix::Signal>,
+}
+
+impl Interrupts {
+    /// Installs the handlers (inside a tokio runtime). A handler that cannot be installed
+    /// leaves that signal's default action in place.
+    pub fn new() -> Self {
+        use tokio::signal::unix::{SignalKind, signal};
+        Interrupts {
+            int: signal(SignalKind::interrupt()).ok(),
+            term: signal(SignalKind::terminate()).ok(),
+        }
+    }
+
+    /// Waits for the next SIGINT or SIGTERM and names it (`Ctrl-C`, `SIGTERM`); never
+    /// returns when neither handler is installed.
+    pub async fn next(&mut self) -> &'static str {
+        async fn recv(s: &mut Option<tokio::signal::unix::Signal>) {
+            let got = match s {
+                Some(s) => s.recv().await.is_some(),
+                None => false,
+            };
+            if !got {
+                std::future::pending::<()>().await
+            }
+        }
+        tokio::select! {
+            _ = recv(&mut self.int) => "Ctrl-C",
+            _ = recv(&mut self.term) => "SIGTERM",
+        }
+    }
+}
+
+impl Default for Interrupts {
+    fn default() -> Self {
+        Self::new()
+    }
+}

@@ -246,10 +246,10 @@ fn kubeconfig_server(text: &str) -> Option<String> {
     Some(cluster.get("cluster")?.get("server")?.as_str()?.to_string())
 }
 
-/// A kube error with its causes ("client error (Connect): tcp connect error: Connection
-/// refused") and the address tried.
+/// A kube error with its causes (a transport error: "cannot reach the API server at URL:
+/// dial tcp HOST:PORT: connect: connection refused") and the address tried.
 fn why(e: &kube::Error, tried: &str) -> String {
-    let mut parts = vec![e.to_string()];
+    let mut parts = vec![crate::kubeapi::error_text(e)];
     let mut cur = std::error::Error::source(e);
     while let Some(c) = cur {
         let s = c.to_string();

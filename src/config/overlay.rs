@@ -326,6 +326,10 @@ pub fn parse_feature_gates(value: &str) -> Result<BTreeMap<String, bool>, String
     Ok(out)
 }
 
+/// Why the advertise address could not be taken from the machine: where the default route
+/// is read from (also under `--root`) and what it must have.
+pub const NO_DEFAULT_ROUTE: &str = "could not be detected: no default route with a global unicast address (the routes are read from /proc/net/route and /proc/net/ipv6_route, under --root DIR from DIR/proc/net/route and DIR/proc/net/ipv6_route, and matched against this machine's interfaces)";
+
 /// kubeadm's dynamic defaults from host facts: node name = trimmed lower-cased hostname (an
 /// explicit name is trimmed and lower-cased too), advertise address = default-route address
 /// when empty or `0.0.0.0`/`::`, CRI socket without scheme gets `unix://` (with a warning),
@@ -443,7 +447,7 @@ pub fn resolve_init(
         errs.push(flag_err(
             "localAPIEndpoint.advertiseAddress",
             "",
-            "could not be detected (no default route); set --apiserver-advertise-address",
+            format!("{NO_DEFAULT_ROUTE}; set --apiserver-advertise-address"),
         ));
     }
     let no_addr = cfg.init.local_api_endpoint.advertise_address.is_empty();

@@ -41,12 +41,13 @@ pub fn load_init_config(
     defaults::apply_static_init_defaults(&mut cfg);
     if need_address && cfg.init.local_api_endpoint.advertise_address.is_empty() {
         return Err(format!(
-            "{}localAPIEndpoint.advertiseAddress: could not be detected (no default route); give a --config that sets localAPIEndpoint.advertiseAddress",
+            "{}localAPIEndpoint.advertiseAddress: {}; give a --config that sets localAPIEndpoint.advertiseAddress",
             if source.is_empty() {
                 String::new()
             } else {
                 format!("{source}: ")
-            }
+            },
+            crate::config::overlay::NO_DEFAULT_ROUTE
         ));
     }
     errs.extend(validate::validate_init(&cfg, facts));
@@ -134,10 +135,12 @@ pub fn fetch_cluster_config(host: &dyn Host, kubeconfig: &Path) -> Result<InitCo
                 .map_err(|e| e.chain())?;
             let api: kube::Api<k8s_openapi::api::core::v1::ConfigMap> =
                 kube::Api::namespaced(c, "kube-system");
-            let cm = api
-                .get("kubeadm-config")
-                .await
-                .map_err(|e| format!("reading kube-system/kubeadm-config: {e}"))?;
+            let cm = api.get("kubeadm-config").await.map_err(|e| {
+                format!(
+                    "reading kube-system/kubeadm-config: {}",
+                    crate::kubeapi::error_text(&e)
+                )
+            })?;
             cm.data
                 .and_then(|d| d.get("ClusterConfiguration").cloned())
                 .ok_or_else(|| "kubeadm-config has no ClusterConfiguration".to_string())

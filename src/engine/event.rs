@@ -47,11 +47,14 @@ pub enum Event {
     PhaseFinished { phase: String, elapsed_ms: u64 },
     /// A phase was skipped (`--skip-phases`, a disabled addon, or not applicable).
     PhaseSkipped { phase: String, reason: String },
-    /// A phase failed; `error` is the whole cause chain joined by `: `, `hint` what to do.
+    /// A phase failed; `error` is the whole cause chain joined by `: `, `causes` the chain's
+    /// causes one by one (outermost first; `error` ends with them), `hint` what to do.
     PhaseFailed {
         phase: String,
         elapsed_ms: u64,
         error: String,
+        #[serde(default)]
+        causes: Vec<String>,
         hint: Option<String>,
     },
     /// One preflight check's result.
@@ -157,8 +160,14 @@ pub fn redact_token(token: &str) -> String {
     }
 }
 
-/// The data keys of a Secret that [`Event::redacted`] hides in `would_apply` YAML.
+/// The data keys of a bootstrap-token Secret (type [`BOOTSTRAP_TOKEN_SECRET_TYPE`]) that
+/// [`Event::redacted`] hides in `would_apply` YAML; its other keys (token id, usages,
+/// groups, expiration) are not secret. Every data value of any other Secret (kubeadm-certs:
+/// the encrypted CA, service-account and front-proxy keys) is hidden.
 pub const SECRET_DATA_KEYS: &[&str] = &["token-secret"];
+
+/// The `type` of a bootstrap-token Secret.
+pub const BOOTSTRAP_TOKEN_SECRET_TYPE: &str = "bootstrap.kubernetes.io/token";
 
 impl Event {
     /// Names of this event's fields that hold secrets (bootstrap token secrets, certificate
@@ -177,9 +186,10 @@ impl Event {
     }
 
     /// The event with its secrets replaced by [`REDACTED`]: the token secret of
-    /// `join_ready` (the token id stays), its certificate key, the `token-secret` of a
-    /// Secret in `would_apply` (as base64 of `<redacted>`, so the YAML stays a valid
-    /// Secret), and the certificate key of the upload-certs log line. Logs, event streams
+    /// `join_ready` (the token id stays), its certificate key, the data of a Secret in
+    /// `would_apply` (as base64 of `<redacted>`, so the YAML stays a valid Secret: the
+    /// `token-secret` of a bootstrap-token Secret, every value of any other Secret such as
+    /// kubeadm-certs), and the certificate key of the upload-certs log line. Logs, event streams
     /// and exports write this form unless the user asks for secrets (`--show-secrets`).
     pub fn redacted(&self) -> Event {
         match self {
@@ -223,18 +233,23 @@ impl Event {
     }
 }
 
-/// A Secret's YAML with the values of [`SECRET_DATA_KEYS`] (under `data` or `stringData`)
-/// replaced; YAML that does not parse is replaced whole.
+/// A Secret's YAML with its secret values (under `data` or `stringData`) replaced: the
+/// [`SECRET_DATA_KEYS`] of a bootstrap-token Secret, every value of any other Secret. YAML
+/// that does not parse is replaced whole.
 fn redact_secret_yaml(yaml: &str) -> String {
     use base64::Engine;
     let Ok(mut v) = serde_yaml::from_str::<serde_yaml::Value>(yaml) else {
         return format!("{REDACTED}\n");
     };
+    let bootstrap_token =
+        v.get("type").and_then(|t| t.as_str()) == Some(BOOTSTRAP_TOKEN_SECRET_TYPE);
     let b64 = base64::engine::general_purpose::STANDARD.encode(REDACTED);
     for (field, value) in [("data", &b64), ("stringData", &REDACTED.to_string())] {
         if let Some(map) = v.get_mut(field).and_then(|d| d.as_mapping_mut()) {
-            for key in SECRET_DATA_KEYS {
-                if let Some(slot) = map.get_mut(*key) {
+            for (key, slot) in map.iter_mut() {
+                let secret =
+                    !bootstrap_token || key.as_str().is_some_and(|k| SECRET_DATA_KEYS.contains(&k));
+                if secret {
                     *slot = serde_yaml::Value::String(value.clone());
                 }
             }
@@ -329,5 +344,41 @@ impl JoinInfo {
             s.push_str(&format!(" --certificate-key {k}"));
         }
         Some(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A bootstrap-token Secret keeps its id, usages and groups and hides its secret; any
+    /// other Secret (kubeadm-certs) hides every data value.
+    #[test]
+    fn secret_yaml_redaction() {
+        let b64 = |s: &str| {
+            use base64::Engine;
+            base64::engine::general_purpose::STANDARD.encode(s)
+        };
+        let token = format!(
+            "apiVersion: v1\nkind: Secret\ntype: {BOOTSTRAP_TOKEN_SECRET_TYPE}\ndata:\n  token-id: {}\n  token-secret: {}\n",
+            b64("abcdef"),
+            b64("0123456789abcdef")
+        );
+        let r = redact_secret_yaml(&token);
+        assert!(r.contains(&format!("token-id: {}", b64("abcdef"))), "{r}");
+        assert!(
+            r.contains(&format!("token-secret: {}", b64(REDACTED))),
+            "{r}"
+        );
+        let certs = format!(
+            "apiVersion: v1\nkind: Secret\ntype: Opaque\ndata:\n  ca.key: {}\n  sa.pub: {}\nstringData:\n  x: plain\n",
+            b64("encrypted-ca-key"),
+            b64("encrypted-sa-pub")
+        );
+        let r = redact_secret_yaml(&certs);
+        assert!(!r.contains(&b64("encrypted-ca-key")), "{r}");
+        assert!(!r.contains(&b64("encrypted-sa-pub")), "{r}");
+        assert!(!r.contains("plain"), "{r}");
+        assert_eq!(r.matches(&b64(REDACTED)).count(), 2, "{r}");
     }
 }

@@ -153,6 +153,19 @@ impl PhaseError {
         false
     }
 
+    /// The causes below the message, outermost first (each error's own text).
+    pub fn causes(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut cur: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(self);
+        // Bounded: an error chain is finite, the bound guards a cycle in a foreign source().
+        for _ in 0..64 {
+            let Some(e) = cur else { break };
+            out.push(e.to_string());
+            cur = e.source();
+        }
+        out
+    }
+
     /// The whole cause chain joined by `: `.
     pub fn chain(&self) -> String {
         let mut s = self.message.clone();

@@ -241,6 +241,7 @@ async fn run_inner(wf: &Workflow, ctx: &PhaseCtx, plan: &Plan) -> RunOutcome {
                         phase: id.clone(),
                         elapsed_ms: ms(start),
                         error,
+                        causes: e.causes(),
                         hint: e.hint.clone(),
                     });
                     return RunOutcome::Failed { phase: id.clone() };

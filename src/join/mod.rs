@@ -329,6 +329,7 @@ impl Runner<'_> {
                     phase: phase.into(),
                     elapsed_ms: start.elapsed().as_millis() as u64,
                     error: error.chain(),
+                    causes: error.causes(),
                     hint: error.hint.clone(),
                 });
                 ev.send(Event::Finished {

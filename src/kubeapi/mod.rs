@@ -20,6 +20,9 @@ use serde::de::DeserializeOwned;
 
 use crate::engine::{Event, PhaseCtx, PhaseError};
 
+pub mod transport;
+pub use transport::TransportError;
+
 /// Interval between retries of a failed API call (kubeadm's `constants.KubernetesAPICallRetryInterval`).
 pub const API_RETRY_INTERVAL: Duration = Duration::from_millis(500);
 
@@ -27,6 +30,7 @@ pub const API_RETRY_INTERVAL: Duration = Duration::from_millis(500);
 /// `ctx.host`), using its current context. The client trusts only the CA in the kubeconfig's
 /// `certificate-authority-data` and authenticates with its client certificate.
 /// Errors: unreadable file, invalid kubeconfig, or a client that cannot be built, each naming the file.
+/// The client's transport errors are [`TransportError`]s (server URL and root cause).
 pub async fn client_from_kubeconfig(ctx: &PhaseCtx, path: &Path) -> Result<Client, PhaseError> {
     let data = ctx.host.read(path).map_err(|e| {
         PhaseError::new(format!("cannot read kubeconfig {}", path.display())).caused_by(e)
@@ -44,9 +48,15 @@ pub async fn client_from_kubeconfig_str(text: &str, what: &str) -> Result<Client
     let config = kube::Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default())
         .await
         .map_err(|e| PhaseError::new(format!("kubeconfig {what} is unusable")).caused_by(e))?;
-    Client::try_from(config).map_err(|e| {
+    let server = config.cluster_url.to_string();
+    let builder = kube::client::ClientBuilder::try_from(config).map_err(|e| {
         PhaseError::new(format!("cannot build an API client from {what}")).caused_by(e)
-    })
+    })?;
+    // Transport errors name the server and their root cause (see [`transport`]).
+    let layer = tower::util::MapErrLayer::new(move |e: tower::BoxError| -> tower::BoxError {
+        Box::new(TransportError::new(&server, e.as_ref()))
+    });
+    Ok(builder.with_layer(&layer).build())
 }
 
 /// Object metadata with a name, an optional namespace and labels.
@@ -73,6 +83,15 @@ pub fn api_code(e: &kube::Error) -> Option<u16> {
     match e {
         kube::Error::Api(s) => Some(s.code),
         _ => None,
+    }
+}
+
+/// A kube error for the user: a transport error as [`TransportError`] words it (server URL
+/// and root cause, without kube's `ServiceError:` prefix), any other error as kube prints it.
+pub fn error_text(e: &kube::Error) -> String {
+    match e {
+        kube::Error::Service(inner) => inner.to_string(),
+        other => other.to_string(),
     }
 }
 

@@ -70,6 +70,22 @@ pub fn node_ip(ctx: &PhaseCtx) -> Option<IpAddr> {
     (facts.default_route_addr != Some(adv)).then_some(adv)
 }
 
+/// Why kubelet-start sets `--node-ip` ([`node_ip`]): the advertise address differs from the
+/// default-route address (named), or no default route was found to compare it with (the
+/// route tables are read under the host's root, so an empty `--root` has none).
+pub fn node_ip_message(ctx: &PhaseCtx, ip: IpAddr) -> String {
+    match ctx.host.facts().default_route_addr {
+        Some(route) => format!(
+            "The advertise address {ip} is not this host's default-route address ({route}); setting the kubelet's --node-ip={ip}"
+        ),
+        None => format!(
+            "No default route was found in {} or {} to compare the advertise address {ip} with; setting the kubelet's --node-ip={ip}",
+            ctx.host.root().join("proc/net/route").display(),
+            ctx.host.root().join("proc/net/ipv6_route").display()
+        ),
+    }
+}
+
 /// The kubelet flags of `kubeadm-flags.env` as `(name, value)` in kubeadm's order
 /// (`ArgumentsToCommand`): defaults sorted by name (`container-runtime-endpoint` unless
 /// NodeLocalCRISocket, `hostname-override` when the node name differs from the hostname,
@@ -314,12 +330,7 @@ pub fn run(ctx: &PhaseCtx, _sub: &str) -> Result<(), PhaseError> {
             .map_err(|e| PhaseError::new(format!("creating {}", dir.display())).caused_by(e))?;
     }
     if let Some(ip) = node_ip(ctx) {
-        ctx.events.log(
-            PHASE,
-            format!(
-                "The advertise address {ip} is not this host's default-route address; setting the kubelet's --node-ip={ip}"
-            ),
-        );
+        ctx.events.log(PHASE, node_ip_message(ctx, ip));
     }
     ctx.events.log(
         PHASE,

@@ -138,6 +138,7 @@ async fn replay_run(list: &str, attempt: u32, sink: &EventSink, cancel: &Cancell
                 phase: "replay".into(),
                 elapsed_ms: 0,
                 error: format!("reading {path}: {e}"),
+                causes: vec![],
                 hint: None,
             });
             sink.send(Event::Finished {

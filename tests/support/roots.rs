@@ -146,3 +146,62 @@ pub fn recording_stubs(dir: &Path, record: &Path, kubelet_version: Option<&str>)
         std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
     }
 }
+
+/// What [`sigterm_when`] saw: the exit code (`None` when a signal ended the process), the
+/// standard output and error.
+pub struct Terminated {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Runs kubestrap with `args` and the environment `env` (stdout and stderr to files in
+/// `dir`), sends it SIGTERM once its standard output contains `ready` (within 60 s), and
+/// waits (at most 60 s) for it to end. Panics when it does not get there or does not end.
+pub fn sigterm_when(args: &[&str], env: &[(&str, &Path)], dir: &Path, ready: &str) -> Terminated {
+    use std::time::{Duration, Instant};
+    let out = dir.join("sigterm-stdout");
+    let err = dir.join("sigterm-stderr");
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_kubestrap"));
+    cmd.args(args)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::fs::File::create(&out).unwrap())
+        .stderr(std::fs::File::create(&err).unwrap());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().unwrap();
+    let read = |p: &Path| std::fs::read_to_string(p).unwrap_or_default();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !read(&out).contains(ready) {
+        if Instant::now() > deadline || child.try_wait().unwrap().is_some() {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "never reached {ready:?}:\n{}\nstderr:\n{}",
+                read(&out),
+                read(&err)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("did not end within 60 s of SIGTERM:\n{}", read(&err));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    Terminated {
+        code: status.code(),
+        stdout: read(&out),
+        stderr: read(&err),
+    }
+}

@@ -62,15 +62,51 @@ fn kubelet_cgroup_driver(n: &NodeChecks) -> String {
 }
 
 /// containerd's `SystemdCgroup` setting in a config.toml text: `Some(bool)` when the
-/// option is set, `None` when absent (containerd then uses cgroupfs).
+/// option is set, `None` when absent or when the text is not valid TOML (containerd then uses
+/// cgroupfs). See [`containerd_config_systemd_cgroup`].
 pub fn containerd_systemd_cgroup(toml: &str) -> Option<bool> {
-    toml.lines()
-        .map(str::trim)
-        .filter(|l| !l.starts_with('#'))
-        .find_map(|l| {
-            let (k, v) = l.split_once('=')?;
-            (k.trim() == "SystemdCgroup").then(|| v.trim() == "true")
-        })
+    containerd_config_systemd_cgroup(toml).ok().flatten()
+}
+
+/// Reads runc's `SystemdCgroup` option from a containerd config.toml text as containerd does:
+/// the text is parsed as TOML (so implicit parent tables, dotted keys, inline tables, quoting
+/// and comments all count), and the plugin path follows the config `version`: `3` reads
+/// `plugins."io.containerd.cri.v1.runtime"`, `2` reads `plugins."io.containerd.grpc.v1.cri"`,
+/// a missing version (config version 1) reads `plugins.cri` or `plugins."io.containerd.grpc.v1.cri"`.
+/// `Ok(None)` when the option is not set (an empty file reads like a missing one: containerd's
+/// default, cgroupfs); `Err` names the TOML error.
+pub fn containerd_config_systemd_cgroup(text: &str) -> Result<Option<bool>, String> {
+    let doc: toml::Table = toml::from_str(text).map_err(|e| e.message().to_string())?;
+    let version = doc
+        .get("version")
+        .and_then(toml::Value::as_integer)
+        .unwrap_or(1);
+    let plugin_ids: &[&str] = match version {
+        3 => &["io.containerd.cri.v1.runtime"],
+        2 => &["io.containerd.grpc.v1.cri"],
+        _ => &["cri", "io.containerd.grpc.v1.cri"],
+    };
+    let plugins = doc.get("plugins").and_then(toml::Value::as_table);
+    for id in plugin_ids {
+        let value = plugins
+            .and_then(|p| p.get(*id))
+            .and_then(|v| v.get("containerd"))
+            .and_then(|v| v.get("runtimes"))
+            .and_then(|v| v.get("runc"))
+            .and_then(|v| v.get("options"))
+            .and_then(|v| v.get("SystemdCgroup"));
+        match value {
+            Some(toml::Value::Boolean(b)) => return Ok(Some(*b)),
+            Some(other) => {
+                return Err(format!(
+                    "SystemdCgroup must be a boolean, not {}",
+                    other.type_str()
+                ));
+            }
+            None => {}
+        }
+    }
+    Ok(None)
 }
 
 pub(super) fn cri_check(n: &NodeChecks) -> CheckResult {
@@ -290,7 +326,17 @@ pub fn cgroup_driver_check(n: &NodeChecks) -> CheckResult {
     }
     let kubelet = kubelet_cgroup_driver(n);
     let toml = read_text(host, "/etc/containerd/config.toml").unwrap_or_default();
-    let read = containerd_systemd_cgroup(&toml);
+    let read = match containerd_config_systemd_cgroup(&toml) {
+        Ok(read) => read,
+        Err(e) => {
+            return CheckResult::error(
+                "CgroupDriver",
+                format!(
+                    "cannot read containerd's cgroup driver: /etc/containerd/config.toml is not a valid containerd config: {e}"
+                ),
+            );
+        }
+    };
     let systemd_cgroup = read.unwrap_or(false);
     let runtime = if systemd_cgroup {
         "systemd"
@@ -409,6 +455,90 @@ mod tests {
         assert_eq!(
             super::super::path_check_suffix("/var/lib/etcd"),
             "-var-lib-etcd"
+        );
+    }
+
+    #[test]
+    fn containerd_config_forms() {
+        let read = containerd_config_systemd_cgroup;
+        // v2, the parent tables created implicitly by the one header.
+        let v2 = "version = 2\n[plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.runc.options]\n  SystemdCgroup = true\n";
+        assert_eq!(read(v2), Ok(Some(true)));
+        // v2, every parent table written out, another runtime set first.
+        let v2_full = "version = 2\n[plugins]\n  [plugins.\"io.containerd.grpc.v1.cri\"]\n    [plugins.\"io.containerd.grpc.v1.cri\".containerd]\n      [plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.kata.options]\n        SystemdCgroup = false\n      [plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.runc.options]\n        SystemdCgroup = true # the kubelet's driver\n";
+        assert_eq!(read(v2_full), Ok(Some(true)));
+        // v2, dotted keys and an inline table.
+        let dotted = "version = 2\n[plugins.'io.containerd.grpc.v1.cri']\ncontainerd.runtimes.runc.options = { SystemdCgroup = false }\n";
+        assert_eq!(read(dotted), Ok(Some(false)));
+        // v3 (containerd 2) uses the runtime plugin's id.
+        let v3 = "version = 3\n[plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc.options]\nSystemdCgroup = true\n";
+        assert_eq!(read(v3), Ok(Some(true)));
+        // The v2 path in a v3 file is not read by containerd 2.
+        let v3_old_path = v2.replace("version = 2", "version = 3");
+        assert_eq!(read(&v3_old_path), Ok(None));
+        // Config version 1 (no version): plugins.cri.
+        let v1 = "[plugins.cri.containerd.runtimes.runc.options]\nSystemdCgroup = true\n";
+        assert_eq!(read(v1), Ok(Some(true)));
+        // A commented-out line is not a setting.
+        let commented = "version = 2\n[plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.runc.options]\n  # SystemdCgroup = true\n";
+        assert_eq!(read(commented), Ok(None));
+        // An empty file reads like a missing one: containerd's default.
+        assert_eq!(read(""), Ok(None));
+        assert_eq!(containerd_systemd_cgroup(""), None);
+        assert!(read("version = [").is_err());
+        assert!(read("version = 2\n[plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.runc.options]\nSystemdCgroup = \"yes\"\n").is_err());
+    }
+
+    /// The check itself: the tester's v2 file (parent tables implicit) and a v3 file pass
+    /// against the kubelet's default systemd driver; an empty file and no file give the same
+    /// error (containerd's default, cgroupfs).
+    #[test]
+    fn cgroup_driver_check_reads_every_form() {
+        use crate::host::fake::FakeHost;
+        let h = FakeHost::new().unwrap();
+        h.add_programs(&["containerd"]);
+        let run = |h: &FakeHost| {
+            cgroup_driver_check(&NodeChecks {
+                host: h,
+                cri_socket: "",
+                node_name: "",
+                kubelet: None,
+                minor: 37,
+                control_plane_version: None,
+                kubelet_allow_cgroup_v1: false,
+                worker: false,
+            })
+        };
+        let missing = run(&h);
+        assert_eq!(missing.severity, crate::engine::Severity::Error);
+        assert!(
+            missing.message.contains("\"cgroupfs\""),
+            "{}",
+            missing.message
+        );
+        h.put("/etc/containerd/config.toml", "").unwrap();
+        let empty = run(&h);
+        assert_eq!(empty.severity, missing.severity);
+        assert_eq!(empty.message, missing.message);
+        for text in [
+            "version = 2\n[plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.runc.options]\n  SystemdCgroup = true\n",
+            "version = 3\n[plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc.options]\n  SystemdCgroup = true\n",
+        ] {
+            h.put("/etc/containerd/config.toml", text).unwrap();
+            let r = run(&h);
+            assert_eq!(
+                r.severity,
+                crate::engine::Severity::Pass,
+                "{text}: {}",
+                r.message
+            );
+        }
+        h.put("/etc/containerd/config.toml", "version = [").unwrap();
+        let bad = run(&h);
+        assert!(
+            bad.message.contains("not a valid containerd config"),
+            "{}",
+            bad.message
         );
     }
 }

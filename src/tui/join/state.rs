@@ -120,6 +120,8 @@ pub struct Progress {
     pub outcome: Option<RunOutcome>,
     /// Failed phase, error chain, hint.
     pub failed: Option<(String, String, Option<String>)>,
+    /// The failed phase's error causes, outermost first (the event's `causes`).
+    pub failed_causes: Vec<String>,
     pub started_ms: u64,
     pub ended_ms: Option<u64>,
 }
@@ -441,7 +443,7 @@ pub fn update(app: &mut JoinApp, msg: JoinMsg) -> Vec<JoinEffect> {
             vec![]
         }
         JoinMsg::Paste(text) => {
-            if app.screen != JoinScreen::Form {
+            if app.screen != JoinScreen::Form || app.too_small() {
                 return vec![];
             }
             if app.focus == Field::Paste || text.contains(" join ") {
@@ -468,6 +470,12 @@ impl JoinApp {
             .any(|(n, st)| n == "etcd-join" && matches!(st, PhaseState::Running { .. }));
         if etcd_join_running { 60_000 } else { 2_000 }
     }
+
+    /// True while the terminal is below 80x24 and the wizard shows only the "too small"
+    /// message ([`crate::tui::view::draw_too_small`]).
+    pub fn too_small(&self) -> bool {
+        self.width < crate::tui::view::MIN_W || self.height < crate::tui::view::MIN_H
+    }
 }
 
 fn quit(app: &mut JoinApp) -> Vec<JoinEffect> {
@@ -482,6 +490,14 @@ fn on_key(app: &mut JoinApp, k: KeyEvent) -> Vec<JoinEffect> {
     let ctrl = k.modifiers.contains(KeyModifiers::CONTROL);
     if ctrl && matches!(k.code, KeyCode::Char('c') | KeyCode::Char('q')) {
         return quit(app);
+    }
+    // The "terminal too small" message hides the wizard: `q` quits, other keys are
+    // ignored so nothing the user cannot see is edited.
+    if app.too_small() {
+        if k.code == KeyCode::Char('q') && k.modifiers.is_empty() {
+            return quit(app);
+        }
+        return vec![];
     }
     match app.screen {
         JoinScreen::Form => on_form_key(app, k),
@@ -630,7 +646,11 @@ fn on_event(app: &mut JoinApp, ev: Event) {
             set_phase(p, &phase, PhaseState::Skipped { reason })
         }
         Event::PhaseFailed {
-            phase, error, hint, ..
+            phase,
+            error,
+            causes,
+            hint,
+            ..
         } => {
             for s in [&mut p.reach, &mut p.signature, &mut p.pin, &mut p.recheck] {
                 if *s == Step::Active {
@@ -645,6 +665,7 @@ fn on_event(app: &mut JoinApp, ev: Event) {
                 }
             }
             p.failed = Some((phase.clone(), error, hint));
+            p.failed_causes = causes;
             set_phase(p, &phase, PhaseState::Failed);
         }
         Event::Probe {

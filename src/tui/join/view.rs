@@ -558,18 +558,12 @@ fn failure(app: &JoinApp, st: Styles, w: usize) -> Vec<Line<'static>> {
             st.err(),
         )));
         l.push(Line::from(""));
-        let mut parts = err.split(": ");
-        if let Some(first) = parts.next() {
-            wrapped(&mut l, first, w, 2, st.bold());
-        }
-        for cause in parts {
-            wrapped(
-                &mut l,
-                &format!("  caused by: {cause}"),
-                w,
-                4,
-                ratatui::style::Style::default(),
-            );
+        for (t, headline) in crate::tui::view::error_lines(err, &p.failed_causes, w) {
+            l.push(if headline {
+                Line::from(Span::styled(t, st.bold()))
+            } else {
+                Line::from(t)
+            });
         }
         if let Some(h) = hint {
             l.push(Line::from(""));

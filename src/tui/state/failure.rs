@@ -10,7 +10,10 @@ use crate::engine::RunOutcome;
 #[derive(Debug, Clone, PartialEq)]
 pub struct Failure {
     pub phase: String,
+    /// The whole cause chain joined by `: ` (the event's `error`).
     pub error: String,
+    /// The chain's causes, outermost first (the event's `causes`).
+    pub causes: Vec<String>,
     pub hint: Option<String>,
 }
 

@@ -334,6 +334,14 @@ impl App {
     }
 }
 
+impl App {
+    /// True while the terminal is below 80x24 and the wizard shows only the "too small"
+    /// message ([`crate::tui::view::draw_too_small`]).
+    pub fn too_small(&self) -> bool {
+        self.width < crate::tui::view::MIN_W || self.height < crate::tui::view::MIN_H
+    }
+}
+
 fn is_press(k: &KeyEvent) -> bool {
     matches!(k.kind, KeyEventKind::Press | KeyEventKind::Repeat)
 }
@@ -392,6 +400,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             vec![]
         }
         Msg::Key(k) if !is_press(&k) => vec![],
+        Msg::Key(k) if app.too_small() => on_too_small_key(app, k),
         Msg::Key(k) => on_key(app, k),
     }
 }
@@ -495,6 +504,22 @@ fn on_overlay_key(app: &mut App, k: KeyEvent) -> Option<Vec<Effect>> {
         },
     }
     Some(vec![])
+}
+
+/// Keys while the "terminal too small" message hides the wizard: Ctrl-C and `q` quit (a
+/// running run is cancelled first, as on SIGTERM); every other key is ignored, so nothing
+/// the user cannot see is edited.
+fn on_too_small_key(app: &mut App, k: KeyEvent) -> Vec<Effect> {
+    if !(ctrl(&k, 'c') || (k.code == KeyCode::Char('q') && k.modifiers.is_empty())) {
+        return vec![];
+    }
+    app.quit = true;
+    let mut fx = vec![];
+    if app.run.running {
+        fx.push(Effect::Cancel);
+    }
+    fx.push(Effect::Quit);
+    fx
 }
 
 fn on_key(app: &mut App, k: KeyEvent) -> Vec<Effect> {

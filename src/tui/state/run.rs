@@ -288,6 +288,7 @@ impl App {
                 phase,
                 elapsed_ms,
                 error,
+                causes,
                 hint,
             } => {
                 let t = top(&phase);
@@ -297,12 +298,21 @@ impl App {
                 self.push_log(
                     LogLevel::Error,
                     Some(&phase),
-                    format!("{phase} failed: {error}"),
+                    // The preflight list's "\n\t" as one line of the log pane.
+                    format!(
+                        "{phase} failed: {}",
+                        error.replace("\n\t", " ").replace('\n', " ")
+                    ),
                 );
                 if let Some(h) = &hint {
                     self.push_log(LogLevel::Error, Some(&phase), format!("hint: {h}"));
                 }
-                self.run.failed = Some(Failure { phase, error, hint });
+                self.run.failed = Some(Failure {
+                    phase,
+                    error,
+                    causes,
+                    hint,
+                });
             }
             Event::Check {
                 name,
@@ -455,6 +465,7 @@ impl App {
                     self.run.failed = Some(Failure {
                         phase: phase.clone(),
                         error: "the phase failed".into(),
+                        causes: vec![],
                         hint: None,
                     });
                 }

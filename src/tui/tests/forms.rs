@@ -556,3 +556,40 @@ fn u_is_refused_with_an_external_ca_as_init_refuses_the_flag() {
     };
     assert!(!*upload_certs);
 }
+
+/// Finding 4: while the "terminal too small" message hides the wizard, editing keys do not
+/// change the hidden field (nor move focus or screens); `q` and Ctrl-C still quit.
+#[test]
+fn keys_are_ignored_while_the_terminal_is_too_small() {
+    let mut a = app();
+    send(&mut a, [key(KeyCode::Enter)]);
+    assert_eq!(a.screen, Screen::Network);
+    let before = a.clone();
+    let export = a.export_text();
+    send(&mut a, [Msg::Resize(60, 20)]);
+    assert!(a.too_small());
+    let mut keys = typed("10.0.0.9");
+    keys.extend(clear_field());
+    keys.extend([
+        key(KeyCode::Tab),
+        key(KeyCode::Enter),
+        key(KeyCode::Esc),
+        key(KeyCode::Char('?')),
+    ]);
+    let fx = send(&mut a, keys);
+    assert!(fx.is_empty(), "{fx:?}");
+    assert_eq!(a.export_text(), export, "the hidden field was edited");
+    assert_eq!(a.focus, before.focus);
+    assert_eq!(a.screen, Screen::Network);
+    assert!(matches!(a.overlay, Overlay::None), "{:?}", a.overlay);
+    assert!(!a.quit);
+    send(&mut a, [Msg::Resize(80, 24)]);
+    assert!(!a.too_small());
+    send(&mut a, [Msg::Resize(79, 30)]);
+    let fx = send(&mut a, [key(KeyCode::Char('q'))]);
+    assert!(a.quit && matches!(fx.last(), Some(Effect::Quit)), "{fx:?}");
+    let mut b = before.clone();
+    send(&mut b, [Msg::Resize(100, 23)]);
+    let fx = send(&mut b, [ctrl('c')]);
+    assert!(b.quit && matches!(fx.last(), Some(Effect::Quit)), "{fx:?}");
+}

@@ -265,7 +265,8 @@ fn failed_app() -> App {
             Msg::Engine(Event::PhaseFailed {
                 phase: "preflight".into(),
                 elapsed_ms: 310,
-                error: "some fatal errors occurred: [ERROR Swap]: swap is on".into(),
+                error: "[preflight] Some fatal errors occurred:\n\t[ERROR Swap]: swap is on".into(),
+                causes: vec![],
                 hint: Some("turn swap off or pass --ignore-preflight-errors=Swap".into()),
             }),
             Msg::Engine(Event::Finished {

@@ -89,6 +89,7 @@ fn failure_retry_and_ignore() {
                 phase: "preflight".into(),
                 elapsed_ms: 1,
                 error: "swap".into(),
+                causes: vec![],
                 hint: None,
             }),
             Msg::Engine(Event::Finished {

@@ -143,6 +143,7 @@ fn snapshots_of_every_screen() {
             phase: "wait-control-plane".into(),
             elapsed_ms: 240_000,
             error: "the control plane did not become healthy within 4m0s: kube-apiserver: connection refused".into(),
+            causes: vec!["kube-apiserver: connection refused".into()],
             hint: Some("look at the kubelet's journal: journalctl -u kubelet".into()),
         })],
     );
@@ -224,4 +225,57 @@ fn dry_run_done_screen_does_not_claim_a_ready_cluster_and_lists_preflight_errors
         text.contains("A real init would stop in preflight on 1 error(s): CRI"),
         "{text}"
     );
+}
+
+/// Finding 3: a failure with a long multi-cause error shows the error's own causes (a `: `
+/// inside a message does not split it; the preflight list keeps its lines) and wraps the
+/// "Done before it stopped" and "Full log" lines instead of cutting them.
+#[test]
+fn failure_with_a_long_cause_chain() {
+    let mut a = app();
+    send(&mut a, std::iter::repeat_n(key(KeyCode::Enter), 4));
+    send(&mut a, [key(KeyCode::Enter)]);
+    a.detected.log_path =
+        "/var/log/kubestrap/kubestrap-init-2026-12-07T08-00-00Z-attempt-1-of-a-long-named-run.log"
+            .into();
+    let mut evs = vec![];
+    for p in ["preflight", "certs", "kubeconfig", "etcd", "control-plane"] {
+        evs.push(Msg::Engine(Event::PhaseStarted { phase: p.into() }));
+        evs.push(Msg::Engine(Event::PhaseFinished {
+            phase: p.into(),
+            elapsed_ms: 10,
+        }));
+    }
+    let causes = vec![
+        "cannot reach the API server at https://192.0.2.2:6443: dial tcp 192.0.2.2:6443: connect: connection refused".to_string(),
+    ];
+    let message = "cannot write kube-system/kubelet-config: the API server did not answer within 4m0s (unix:///var/run/containerd/containerd.sock)";
+    evs.push(Msg::Engine(Event::PhaseStarted {
+        phase: "kubelet-start".into(),
+    }));
+    evs.push(Msg::Engine(Event::PhaseFailed {
+        phase: "kubelet-start".into(),
+        elapsed_ms: 240_000,
+        error: format!("{message}: {}", causes.join(": ")),
+        causes,
+        hint: Some("check that kube-apiserver runs: crictl ps --name kube-apiserver".into()),
+    }));
+    evs.push(Msg::Engine(Event::Finished {
+        outcome: RunOutcome::Failed {
+            phase: "kubelet-start".into(),
+        },
+    }));
+    send(&mut a, evs);
+    assert_eq!(a.screen, Screen::Failure);
+    let small = render(&a, 80, 24);
+    assert!(
+        small.contains("caused by: cannot reach the API server at https://192.0.2.2:6443:"),
+        "{small}"
+    );
+    assert!(!small.contains("caused by: dial tcp"), "{small}");
+    assert!(
+        small.contains("-named-run.log"),
+        "the log path wraps: {small}"
+    );
+    snap("failure_long_causes", &a);
 }

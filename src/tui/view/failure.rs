@@ -3,7 +3,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use super::{Styles, wrap_text};
+use super::{Styles, error_lines, wrap_text};
 use crate::engine::{RunOutcome, Severity};
 use crate::tui::state::{App, PhaseStatus};
 
@@ -43,16 +43,12 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect, st: Styles) {
                     Span::styled(" failed", st.err()),
                 ]));
                 l.push(Line::from(""));
-                let mut parts = f.error.split(": ");
-                if let Some(first) = parts.next() {
-                    for t in wrap_text(first, w, 2) {
-                        l.push(Line::from(Span::styled(t, st.bold())));
-                    }
-                }
-                for cause in parts {
-                    for t in wrap_text(&format!("  caused by: {cause}"), w, 4) {
-                        l.push(Line::from(t));
-                    }
+                for (t, headline) in error_lines(&f.error, &f.causes, w) {
+                    l.push(if headline {
+                        Line::from(Span::styled(t, st.bold()))
+                    } else {
+                        Line::from(t)
+                    });
                 }
                 if let Some(h) = &f.hint {
                     l.push(Line::from(""));
@@ -79,15 +75,20 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect, st: Styles) {
         }
     }
     l.push(Line::from(""));
-    l.push(Line::from(format!(
+    let done = format!(
         "Done before it stopped: {}",
         if done.is_empty() {
             "nothing".to_string()
         } else {
             done.join(", ")
         }
-    )));
-    l.push(Line::from(format!("Full log: {}", app.detected.log_path)));
+    );
+    for t in wrap_text(&done, w, 2) {
+        l.push(Line::from(t));
+    }
+    for t in wrap_text(&format!("Full log: {}", app.detected.log_path), w, 2) {
+        l.push(Line::from(t));
+    }
     let n = l.len() as u16;
     let [top, bottom] =
         Layout::vertical([Constraint::Length(n.min(area.height)), Constraint::Min(0)]).areas(area);

@@ -83,7 +83,7 @@ pub fn draw_too_small(frame: &mut Frame, area: Rect, st: Styles) -> bool {
             area.height,
             s::TOO_SMALL_HINT
         )),
-        Line::from("Ctrl-C quits."),
+        Line::from("Ctrl-C or q quits; other keys wait until it is larger."),
     ];
     frame.render_widget(
         Paragraph::new(text)
@@ -227,6 +227,49 @@ pub fn wrap_text(text: &str, width: usize, indent: usize) -> Vec<String> {
     }
     if has_word || out.is_empty() {
         out.push(cur);
+    }
+    out
+}
+
+/// The lines of a failed phase's error, wrapped to `width`: the error's own message line by
+/// line (`true`: the headline), then one `caused by:` line per cause of its chain. `error`
+/// is the whole chain joined by `: ` (as [`crate::engine::Event::PhaseFailed`] carries it);
+/// the causes are cut off its end, so a `: ` inside a message never splits it. A cause whose
+/// text the cause above already quotes is not repeated.
+pub fn error_lines(error: &str, causes: &[String], width: usize) -> Vec<(String, bool)> {
+    let mut message = error;
+    if !causes.is_empty() {
+        let tail = format!(": {}", causes.join(": "));
+        message = error.strip_suffix(tail.as_str()).unwrap_or(error);
+    }
+    let mut out = Vec::new();
+    for line in message.lines() {
+        let line = line.replace('\t', "  ");
+        if line.trim().is_empty() {
+            continue;
+        }
+        let indent = line.len() - line.trim_start().len() + 2;
+        out.extend(
+            wrap_text(&line, width, indent)
+                .into_iter()
+                .map(|t| (t, true)),
+        );
+    }
+    let mut above = message;
+    for cause in causes {
+        if above.contains(cause.as_str()) {
+            continue;
+        }
+        for (i, line) in cause.lines().enumerate() {
+            let line = line.replace('\t', "  ");
+            let text = if i == 0 {
+                format!("  caused by: {line}")
+            } else {
+                format!("    {}", line.trim_start())
+            };
+            out.extend(wrap_text(&text, width, 4).into_iter().map(|t| (t, false)));
+        }
+        above = cause;
     }
     out
 }

@@ -415,6 +415,7 @@ fn failed(a: &mut JoinApp) {
         phase: "discovery".into(),
         elapsed_ms: 40,
         error: format!("could not validate the identity of the API server: the cluster CA does not match the pinned hash: expected {PIN}, got sha256:0000000000000000000000000000000000000000000000000000000000000000"),
+        causes: vec![format!("the cluster CA does not match the pinned hash: expected {PIN}, got sha256:0000000000000000000000000000000000000000000000000000000000000000")],
         hint: Some("check the --discovery-token-ca-cert-hash value against `kubestrap token create --print-join-command` on the control plane".into()),
     }));
     update(
@@ -686,3 +687,25 @@ fn the_join_screen_shows_the_preflight_errors_it_refers_to() {
 }
 
 mod control_plane;
+
+/// Finding 4: while the "terminal too small" message hides the join wizard, typed and pasted
+/// text do not reach the hidden field; `q` still quits.
+#[test]
+fn keys_are_ignored_while_the_terminal_is_too_small() {
+    let mut a = app();
+    let endpoint = a.endpoint.value().to_string();
+    update(&mut a, JoinMsg::Resize(60, 20));
+    assert!(a.too_small());
+    typed(&mut a, "192.0.2.10:6443");
+    update(&mut a, key(KeyCode::Backspace));
+    update(&mut a, key(KeyCode::Tab));
+    update(&mut a, JoinMsg::Paste(pasted()));
+    assert_eq!(a.endpoint.value(), endpoint, "the hidden field was edited");
+    assert_eq!(a.focus, app().focus);
+    assert!(!a.quit);
+    let fx = update(&mut a, key(KeyCode::Char('q')));
+    assert!(
+        a.quit && matches!(fx.last(), Some(JoinEffect::Quit)),
+        "{fx:?}"
+    );
+}
