@@ -10,6 +10,11 @@
 //! answers `ps -a [--name N] [-q|-o json]` and `logs [--tail N] ID` from them, as crictl would
 //! for a kubelet's containers. It also serves the kubelet's healthz (127.0.0.1:10248 in the
 //! namespace) and can register a Node with kubelet.conf once the apiserver answers.
+//! As the kubelet does, it restarts a pod when its manifest changes: the running container
+//! is stopped (SIGTERM, SIGKILL after 10 s) and the new manifest's command started. With
+//! [`StaticPodRunner::start_with`] the binary follows the image tag of each manifest
+//! (`registry.k8s.io/kube-apiserver:v1.36.3` runs the v1.36.3 binary), and a whole image can
+//! be replaced by another program (a broken binary for a test).
 //! Everything stops and is reaped on drop.
 
 #![allow(dead_code)]
@@ -45,6 +50,37 @@ pub struct RunnerOptions {
     pub kubelet_healthz: bool,
 }
 
+/// Which program runs a manifest's image (shared with the watch thread, changeable while the
+/// runner runs).
+#[derive(Debug, Clone, Default)]
+pub struct Images {
+    /// Image tag → folder of that version's binaries (`v1.36.3` and `3.6.8-0` → the v1.36.3
+    /// folder). A tag not listed runs from [`RunnerOptions::bins`].
+    pub tag_bins: BTreeMap<String, PathBuf>,
+    /// Whole image reference → the program run instead of the binary.
+    pub replace: BTreeMap<String, PathBuf>,
+}
+
+impl Images {
+    /// The folder and program for `image` whose command starts with `binary`.
+    fn program(&self, image: &str, binary: &str, default: &Path) -> PathBuf {
+        if let Some(p) = self.replace.get(image) {
+            return p.clone();
+        }
+        let tag = image
+            .rsplit('/')
+            .next()
+            .and_then(|l| l.split_once(':'))
+            .map(|(_, t)| t)
+            .unwrap_or("");
+        self.tag_bins
+            .get(tag)
+            .map(PathBuf::as_path)
+            .unwrap_or(default)
+            .join(binary)
+    }
+}
+
 /// One container run.
 #[derive(Debug)]
 struct Container {
@@ -61,6 +97,10 @@ struct Container {
 struct PodRun {
     image: String,
     argv: Vec<String>,
+    /// The manifest's bytes this pod was started from.
+    manifest: Vec<u8>,
+    /// The container id prefix: the pod name, `-g<N>` after the N-th manifest change.
+    key: String,
     containers: Vec<Container>,
     restart_at: Option<Instant>,
 }
@@ -69,6 +109,10 @@ struct PodRun {
 #[derive(Debug, Default)]
 struct State {
     pods: BTreeMap<String, PodRun>,
+    /// PIDs of containers of pods replaced after a manifest change.
+    replaced_pids: Vec<u32>,
+    /// How many times each pod was restarted for a changed manifest.
+    manifest_restarts: BTreeMap<String, usize>,
     node_registered: bool,
     log: Vec<String>,
 }
@@ -78,6 +122,7 @@ struct State {
 #[derive(Debug)]
 pub struct StaticPodRunner {
     opts: RunnerOptions,
+    images: Arc<Mutex<Images>>,
     stop: Arc<AtomicBool>,
     state: Arc<Mutex<State>>,
     threads: Vec<JoinHandle<()>>,
@@ -125,6 +170,16 @@ pub fn host_path(path: &str, root: &Path) -> PathBuf {
 /// The command line a kubelet would run for the first container of `pod`, with the binary
 /// from `bins` and hostPath volumes mapped under `root`. Creates `DirectoryOrCreate` dirs.
 pub fn command_line(pod: &Pod, root: &Path, bins: &Path) -> Result<(String, Vec<String>), String> {
+    command_line_with(pod, root, bins, &Images::default())
+}
+
+/// [`command_line`] with the program chosen by `images`.
+pub fn command_line_with(
+    pod: &Pod,
+    root: &Path,
+    bins: &Path,
+    images: &Images,
+) -> Result<(String, Vec<String>), String> {
     let spec = pod.spec.as_ref().ok_or("no spec")?;
     let c = spec.containers.first().ok_or("no container")?;
     let mut hostpaths = BTreeMap::new();
@@ -158,7 +213,8 @@ pub fn command_line(pod: &Pod, root: &Path, bins: &Path) -> Result<(String, Vec<
     if words.is_empty() {
         return Err("empty command".into());
     }
-    let bin = bins.join(&words[0]);
+    let image = c.image.clone().unwrap_or_default();
+    let bin = images.program(&image, &words[0], bins);
     words[0] = bin.display().to_string();
     for w in words.iter_mut().skip(1) {
         if let Some((k, v)) = w.split_once('=')
@@ -175,6 +231,12 @@ pub fn command_line(pod: &Pod, root: &Path, bins: &Path) -> Result<(String, Vec<
 impl StaticPodRunner {
     /// Starts watching; writes the crictl stand-in to `<work>/bin/crictl`.
     pub fn start(opts: RunnerOptions) -> StaticPodRunner {
+        Self::start_with(opts, Images::default())
+    }
+
+    /// Like [`StaticPodRunner::start`], each image run as `images` says.
+    pub fn start_with(opts: RunnerOptions, images: Images) -> StaticPodRunner {
+        let images = Arc::new(Mutex::new(images));
         let cri = opts.work.join("cri");
         fs::create_dir_all(&cri).unwrap();
         fs::create_dir_all(opts.work.join("bin")).unwrap();
@@ -183,8 +245,8 @@ impl StaticPodRunner {
         let state = Arc::new(Mutex::new(State::default()));
         let mut threads = Vec::new();
         {
-            let (o, s, st) = (opts.clone(), stop.clone(), state.clone());
-            threads.push(std::thread::spawn(move || watch(o, s, st)));
+            let (o, s, st, im) = (opts.clone(), stop.clone(), state.clone(), images.clone());
+            threads.push(std::thread::spawn(move || watch(o, s, st, im)));
         }
         if opts.kubelet_healthz {
             let (o, s) = (opts.clone(), stop.clone());
@@ -196,6 +258,7 @@ impl StaticPodRunner {
         }
         StaticPodRunner {
             opts,
+            images,
             stop,
             state,
             threads,
@@ -226,7 +289,41 @@ impl StaticPodRunner {
             .values()
             .flat_map(|p| p.containers.iter())
             .map(|c| c.pid)
+            .chain(st.replaced_pids.iter().copied())
             .collect()
+    }
+
+    /// Changes which program runs an image (takes effect at the next start).
+    pub fn set_images(&self, f: impl FnOnce(&mut Images)) {
+        f(&mut self.images.lock().unwrap());
+    }
+
+    /// The image pod `name` runs now.
+    pub fn image(&self, name: &str) -> Option<String> {
+        self.state
+            .lock()
+            .unwrap()
+            .pods
+            .get(name)
+            .map(|p| p.image.clone())
+    }
+
+    /// How many times pod `name` was restarted because its manifest changed.
+    pub fn manifest_restarts(&self, name: &str) -> usize {
+        self.state
+            .lock()
+            .unwrap()
+            .manifest_restarts
+            .get(name)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// The PID of pod `name`'s running container.
+    pub fn pid(&self, name: &str) -> Option<u32> {
+        let st = self.state.lock().unwrap();
+        let c = st.pods.get(name)?.containers.last()?;
+        c.child.is_some().then_some(c.pid)
     }
 
     /// The names of the pods started so far.
@@ -352,7 +449,27 @@ fn spawn(
 
 /// The watch loop: start pods as manifests appear, restart exited ones after the back-off,
 /// keep the crictl state current; on stop, terminate and reap every process.
-fn watch(opts: RunnerOptions, stop: Arc<AtomicBool>, state: Arc<Mutex<State>>) {
+/// Stops `child` as the kubelet stops a container: SIGTERM, then SIGKILL after 10 s; reaps it.
+fn terminate(child: &mut Child) -> Option<i32> {
+    // SAFETY: kill on the PID of a child we have not reaped yet.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        if let Ok(Some(st)) = child.try_wait() {
+            return Some(st.code().unwrap_or(-1));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    child.wait().ok().map(|s| s.code().unwrap_or(-1))
+}
+
+fn watch(
+    opts: RunnerOptions,
+    stop: Arc<AtomicBool>,
+    state: Arc<Mutex<State>>,
+    images: Arc<Mutex<Images>>,
+) {
     let start = Instant::now();
     let dir = opts.root.join("etc/kubernetes/manifests");
     while !stop.load(Ordering::SeqCst) {
@@ -370,12 +487,41 @@ fn watch(opts: RunnerOptions, stop: Arc<AtomicBool>, state: Arc<Mutex<State>>) {
                 continue;
             };
             let name = pod.metadata.name.clone().unwrap_or_default();
-            if opts.skip.contains(&name) || state.lock().unwrap().pods.contains_key(&name) {
+            if opts.skip.contains(&name) {
                 continue;
             }
-            match command_line(&pod, &opts.root, &opts.bins) {
+            let old = state.lock().unwrap().pods.remove(&name);
+            if let Some(mut old) = old {
+                if old.manifest == data {
+                    state.lock().unwrap().pods.insert(name, old);
+                    continue;
+                }
+                // The manifest changed: the kubelet stops the pod and starts the new one.
+                for c in old.containers.iter_mut() {
+                    if let Some(ch) = c.child.as_mut() {
+                        c.exit_code = terminate(ch);
+                        c.child = None;
+                    }
+                }
+                let mut st = state.lock().unwrap();
+                st.replaced_pids
+                    .extend(old.containers.iter().map(|c| c.pid));
+                *st.manifest_restarts.entry(name.clone()).or_default() += 1;
+                drop(st);
+                note(
+                    &state,
+                    start,
+                    format!("{name}: manifest changed; stopped the old container"),
+                );
+            }
+            let im = images.lock().unwrap().clone();
+            let key = match state.lock().unwrap().manifest_restarts.get(&name) {
+                Some(n) => format!("{name}-g{n}"),
+                None => name.clone(),
+            };
+            match command_line_with(&pod, &opts.root, &opts.bins, &im) {
                 Ok((image, argv)) => {
-                    let c = spawn(&opts, &name, &argv, 0);
+                    let c = spawn(&opts, &key, &argv, 0);
                     let mut st = state.lock().unwrap();
                     let containers = match c {
                         Ok(c) => vec![c],
@@ -389,6 +535,8 @@ fn watch(opts: RunnerOptions, stop: Arc<AtomicBool>, state: Arc<Mutex<State>>) {
                         PodRun {
                             image,
                             argv,
+                            manifest: data,
+                            key,
                             containers,
                             restart_at: None,
                         },
@@ -424,7 +572,7 @@ fn watch(opts: RunnerOptions, stop: Arc<AtomicBool>, state: Arc<Mutex<State>>) {
                 } else if p.restart_at.is_some_and(|t| Instant::now() >= t) {
                     let attempt = last.attempt + 1;
                     p.restart_at = None;
-                    match spawn(&opts, name, &p.argv, attempt) {
+                    match spawn(&opts, &p.key, &p.argv, attempt) {
                         Ok(c) => p.containers.push(c),
                         Err(e) => msgs.push(format!("cannot restart {name}: {e}")),
                     }
