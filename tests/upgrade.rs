@@ -23,11 +23,21 @@ use support::staticpods::{Images, RunnerOptions, StaticPodRunner};
 
 const BIN: &str = env!("CARGO_BIN_EXE_kubestrap");
 const CP_IP: &str = "10.201.0.1";
-const NODE: &str = "cp1";
 const OLD: &str = "v1.36.3";
 const NEW: &str = "v1.37.2";
 
 static SERIAL: Mutex<()> = Mutex::new(());
+
+/// The node's name: this machine's hostname, as kubeadm names a node, so that the real
+/// kubeadm (which reads /etc/kubernetes/kubelet.conf of this machine, not of the test's
+/// root, and falls back to the hostname) finds its Node.
+fn node() -> String {
+    let mut buf = [0u8; 256];
+    // SAFETY: gethostname writes at most buf.len() bytes into buf.
+    unsafe { libc::gethostname(buf.as_mut_ptr() as *mut libc::c_char, buf.len()) };
+    let n = buf.iter().position(|b| *b == 0).unwrap_or(buf.len());
+    String::from_utf8_lossy(&buf[..n]).to_lowercase()
+}
 
 /// (default bins, previous version's bins), or `None` (skip) outside CI.
 fn bins() -> Option<(PathBuf, PathBuf)> {
@@ -99,6 +109,7 @@ impl World {
         Images {
             tag_bins,
             replace: BTreeMap::new(),
+            mirror_pods: true,
         }
     }
 
@@ -111,7 +122,7 @@ impl World {
                 netns: Some(self.ns.clone()),
                 work: self.path("runner"),
                 skip: vec![],
-                register_node: Some(NODE.into()),
+                register_node: Some(node()),
                 kubelet_healthz: true,
             },
             images,
@@ -172,7 +183,8 @@ impl World {
         std::fs::write(
             &cfg,
             format!(
-                "apiVersion: kubeadm.k8s.io/v1beta4\nkind: InitConfiguration\nlocalAPIEndpoint:\n  advertiseAddress: {CP_IP}\n  bindPort: 6443\nnodeRegistration:\n  name: {NODE}\n---\napiVersion: kubeadm.k8s.io/v1beta4\nkind: ClusterConfiguration\nkubernetesVersion: {OLD}\nnetworking:\n  podSubnet: 10.244.0.0/16\n"
+                "apiVersion: kubeadm.k8s.io/v1beta4\nkind: InitConfiguration\nlocalAPIEndpoint:\n  advertiseAddress: {CP_IP}\n  bindPort: 6443\nnodeRegistration:\n  name: {}\n---\napiVersion: kubeadm.k8s.io/v1beta4\nkind: ClusterConfiguration\nkubernetesVersion: {OLD}\nnetworking:\n  podSubnet: 10.244.0.0/16\n",
+                node()
             ),
         )
         .unwrap();
@@ -312,6 +324,7 @@ fn golden(name: &str, text: &str, w: &World) {
         "<dryrun-dir>",
     );
     s.add_filter(r"after \d+\.\ds", "after <t>s");
+    s.add_filter(format!(r"\b{}\b", node().replace('.', r"\.")), "<node>");
     s.bind(|| insta::assert_snapshot!(name, text));
 }
 

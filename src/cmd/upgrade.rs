@@ -144,7 +144,8 @@ fn run_apply(root: Option<PathBuf>, a: UpgradeApplyArgs) -> Result<(), String> {
     drop(rt);
     let _ = out.join();
     if let Some(d) = dir {
-        super::print_dry_run_end(d, crate::cli::OutputFormat::Text);
+        // The private overlay goes; nothing of it is kept (kubeadm prints nothing here).
+        let _ = d.finish();
     }
     r.map_err(|e| match &e.hint {
         Some(h) => format!("{}\n(hint: {h})", e.chain()),
@@ -178,7 +179,7 @@ fn run_node(root: Option<PathBuf>, n: UpgradeNodeArgs) -> Result<(), String> {
     drop(rt);
     let _ = out.join();
     if let Some(d) = dir {
-        super::print_dry_run_end(d, crate::cli::OutputFormat::Text);
+        let _ = d.finish();
     }
     r.map_err(|e| e.chain())
 }

@@ -59,6 +59,11 @@ pub struct Images {
     pub tag_bins: BTreeMap<String, PathBuf>,
     /// Whole image reference → the program run instead of the binary.
     pub replace: BTreeMap<String, PathBuf>,
+    /// Publish a mirror Pod of each static pod (`<pod>-<node>` in kube-system, with the
+    /// kubelet's `kubernetes.io/config.*` annotations and the node's ownerReference) through
+    /// kubelet.conf once the Node is registered, replaced when the manifest changes, as the
+    /// kubelet does. Needs [`RunnerOptions::register_node`].
+    pub mirror_pods: bool,
 }
 
 impl Images {
@@ -113,6 +118,8 @@ struct State {
     replaced_pids: Vec<u32>,
     /// How many times each pod was restarted for a changed manifest.
     manifest_restarts: BTreeMap<String, usize>,
+    /// Pod name → the config hash of its published mirror Pod.
+    mirrors: BTreeMap<String, String>,
     node_registered: bool,
     log: Vec<String>,
 }
@@ -255,6 +262,10 @@ impl StaticPodRunner {
         if opts.register_node.is_some() {
             let (o, s, st) = (opts.clone(), stop.clone(), state.clone());
             threads.push(std::thread::spawn(move || register(o, s, st)));
+            if images.lock().unwrap().mirror_pods {
+                let (o, s, st) = (opts.clone(), stop.clone(), state.clone());
+                threads.push(std::thread::spawn(move || mirror(o, s, st)));
+            }
         }
         StaticPodRunner {
             opts,
@@ -731,6 +742,120 @@ fn healthz(opts: RunnerOptions, stop: Arc<AtomicBool>) {
                 );
             }
             Err(_) => std::thread::sleep(Duration::from_millis(20)),
+        }
+    }
+}
+
+/// The kubelet's config hash of a manifest (here: the first 32 hex digits of its SHA-256).
+fn config_hash(data: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(data))[..32].to_string()
+}
+
+/// Runs kubectl with kubelet.conf in the runner's namespace; (success, stdout, stderr).
+fn kubelet_kubectl(opts: &RunnerOptions, args: &[&str]) -> (bool, String, String) {
+    let mut cmd = Command::new(opts.bins.join("kubectl"));
+    cmd.arg("--kubeconfig")
+        .arg(opts.root.join("etc/kubernetes/kubelet.conf"))
+        .arg("--request-timeout=5s")
+        .args(args)
+        .stdin(Stdio::null());
+    if let Some(ns) = &opts.netns {
+        super::netns::command_in(&mut cmd, ns);
+    }
+    match cmd.output() {
+        Ok(o) => (
+            o.status.success(),
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        ),
+        Err(e) => (false, String::new(), e.to_string()),
+    }
+}
+
+/// Publishes the mirror Pods (see [`Images::mirror_pods`]) every second until stop.
+fn mirror(opts: RunnerOptions, stop: Arc<AtomicBool>, state: Arc<Mutex<State>>) {
+    let start = Instant::now();
+    let node = opts.register_node.clone().unwrap();
+    let mut uid = String::new();
+    while !stop.load(Ordering::SeqCst) {
+        for _ in 0..10 {
+            if stop.load(Ordering::SeqCst) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        if !state.lock().unwrap().node_registered {
+            continue;
+        }
+        if uid.is_empty() {
+            let (ok, out, _) = kubelet_kubectl(
+                &opts,
+                &["get", "node", &node, "-o", "jsonpath={.metadata.uid}"],
+            );
+            if !ok {
+                continue;
+            }
+            uid = out.trim().to_string();
+        }
+        let todo: Vec<(String, Vec<u8>, String)> = {
+            let st = state.lock().unwrap();
+            st.pods
+                .iter()
+                .filter(|(n, p)| st.mirrors.get(*n) != Some(&config_hash(&p.manifest)))
+                .map(|(n, p)| (n.clone(), p.manifest.clone(), config_hash(&p.manifest)))
+                .collect()
+        };
+        for (name, manifest, hash) in todo {
+            let Ok(mut pod) = serde_yaml::from_slice::<serde_json::Value>(&manifest) else {
+                continue;
+            };
+            let mirror_name = format!("{name}-{node}");
+            pod["metadata"]["name"] = mirror_name.clone().into();
+            pod["metadata"]["namespace"] = "kube-system".into();
+            let ann = &mut pod["metadata"]["annotations"];
+            if !ann.is_object() {
+                *ann = serde_json::json!({});
+            }
+            ann["kubernetes.io/config.hash"] = hash.clone().into();
+            ann["kubernetes.io/config.mirror"] = hash.clone().into();
+            ann["kubernetes.io/config.source"] = "file".into();
+            ann["kubernetes.io/config.seen"] = "2026-01-01T00:00:00Z".into();
+            pod["metadata"]["ownerReferences"] = serde_json::json!([{
+                "apiVersion": "v1", "kind": "Node", "name": node, "uid": uid, "controller": true
+            }]);
+            pod["spec"]["nodeName"] = node.clone().into();
+            let file = opts.work.join(format!("mirror-{name}.json"));
+            if fs::write(&file, serde_json::to_vec(&pod).unwrap()).is_err() {
+                continue;
+            }
+            let published = state.lock().unwrap().mirrors.contains_key(&name);
+            if published {
+                let _ = kubelet_kubectl(
+                    &opts,
+                    &[
+                        "delete",
+                        "pod",
+                        "-n",
+                        "kube-system",
+                        &mirror_name,
+                        "--grace-period=0",
+                        "--force",
+                        "--ignore-not-found",
+                    ],
+                );
+            }
+            let (ok, _, err) = kubelet_kubectl(&opts, &["create", "-f", file.to_str().unwrap()]);
+            if ok || err.contains("AlreadyExists") {
+                state.lock().unwrap().mirrors.insert(name.clone(), hash);
+                note(&state, start, format!("published mirror Pod {mirror_name}"));
+            } else {
+                note(
+                    &state,
+                    start,
+                    format!("mirror Pod {mirror_name}: {}", err.trim()),
+                );
+            }
         }
     }
 }
