@@ -324,7 +324,8 @@ fn golden(name: &str, text: &str, w: &World) {
         "<dryrun-dir>",
     );
     s.add_filter(r"after \d+\.\ds", "after <t>s");
-    s.add_filter(format!(r"\b{}\b", node().replace('.', r"\.")), "<node>");
+    let node_re = format!(r"\b{}\b", node().replace('.', r"\."));
+    s.add_filter(&node_re, "<node>");
     s.bind(|| insta::assert_snapshot!(name, text));
 }
 
@@ -576,12 +577,61 @@ fn upgrade_apply_moves_a_v1_36_cluster_to_v1_37() {
         ],
     );
     eprintln!("kubeadm upgrade plan (exit {rc}):\n{out}\n{err}");
-    assert_eq!(rc, 0, "kubeadm upgrade plan:\n{out}\n{err}");
+    assert_eq!(
+        rc,
+        0,
+        "kubeadm upgrade plan:\n{out}\n{err}\nrunner:\n{}",
+        runner.events().join("\n")
+    );
     assert!(
         out.contains(&format!("[upgrade/versions] Cluster version: {NEW}")),
         "{out}"
     );
     assert!(!out.contains("Upgrade to the latest"), "{out}");
+
+    // upgrade node: on this control-plane node everything is at v1.37.2 already (each
+    // manifest is equal and skipped); on a worker (a root with only kubelet.conf) the kubelet
+    // configuration is written; both end with the kubelet-package step.
+    let (rc, out, err) = w.ks(&runner, &["upgrade", "node"], long);
+    assert_eq!(rc, 0, "{out}{err}");
+    for c in [
+        "etcd",
+        "kube-apiserver",
+        "kube-controller-manager",
+        "kube-scheduler",
+    ] {
+        assert!(
+            out.contains(&format!(
+                "[upgrade/staticpods] Current and new manifests of {c} are equal, skipping upgrade"
+            )),
+            "{out}"
+        );
+    }
+    assert!(out.contains("[upgrade] Now you should go ahead and upgrade the kubelet package using your package manager."), "{out}");
+    let wk = w.path("wk");
+    std::fs::create_dir_all(wk.join("etc/kubernetes")).unwrap();
+    std::fs::copy(
+        w.root().join("etc/kubernetes/kubelet.conf"),
+        wk.join("etc/kubernetes/kubelet.conf"),
+    )
+    .unwrap();
+    let mut cmd = Command::new(BIN);
+    cmd.args(["--root", wk.to_str().unwrap(), "upgrade", "node"])
+        .stdin(Stdio::null());
+    netns::command_in(&mut cmd, &w.ns);
+    let o = cmd.output().unwrap();
+    let (out, err) = (
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    );
+    assert!(o.status.success(), "upgrade node on a worker:\n{out}{err}");
+    assert!(
+        out.contains("[upgrade/control-plane] Skipping phase. Not a control plane node."),
+        "{out}"
+    );
+    assert!(out.contains("[upgrade] Now you should go ahead and upgrade the kubelet package using your package manager."), "{out}");
+    let kc = std::fs::read_to_string(wk.join("var/lib/kubelet/config.yaml")).unwrap();
+    assert!(kc.contains("kind: KubeletConfiguration"), "{kc}");
     runner.stop();
     eprintln!("test took {:?}", t0.elapsed());
 }

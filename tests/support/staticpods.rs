@@ -62,7 +62,9 @@ pub struct Images {
     /// Publish a mirror Pod of each static pod (`<pod>-<node>` in kube-system, with the
     /// kubelet's `kubernetes.io/config.*` annotations and the node's ownerReference) through
     /// kubelet.conf once the Node is registered, replaced when the manifest changes, as the
-    /// kubelet does. Needs [`RunnerOptions::register_node`].
+    /// kubelet does; and keep the Node Ready as the kubelet's status updates and Lease renewals
+    /// do (every 10 s), so the node lifecycle controller does not mark it NotReady. Needs
+    /// [`RunnerOptions::register_node`].
     pub mirror_pods: bool,
 }
 
@@ -773,11 +775,81 @@ fn kubelet_kubectl(opts: &RunnerOptions, args: &[&str]) -> (bool, String, String
     }
 }
 
-/// Publishes the mirror Pods (see [`Images::mirror_pods`]) every second until stop.
+/// The kubelet's heartbeat: the Node's Ready condition and its Lease in kube-node-lease,
+/// through kubelet.conf. Returns the error of the first call that failed.
+fn heartbeat(opts: &RunnerOptions, node: &str) -> Result<(), String> {
+    let now = time_now_rfc3339();
+    // The node may update but not GET nodes/status: read the Node, replace its status.
+    let (ok, out, err) = kubelet_kubectl(opts, &["get", "node", node, "-o", "json"]);
+    if !ok {
+        return Err(err);
+    }
+    let mut n: serde_json::Value = serde_json::from_str(&out).map_err(|e| e.to_string())?;
+    n["status"]["conditions"] = serde_json::json!([{
+        "type": "Ready", "status": "True", "reason": "KubeletReady",
+        "message": "the test's static pod runner is posting ready status",
+        "lastHeartbeatTime": now, "lastTransitionTime": now,
+    }]);
+    let file = opts.work.join("node-status.json");
+    fs::write(&file, n.to_string()).map_err(|e| e.to_string())?;
+    let (ok, _, err) = kubelet_kubectl(
+        opts,
+        &[
+            "replace",
+            "--subresource=status",
+            "-f",
+            file.to_str().unwrap(),
+        ],
+    );
+    if !ok {
+        return Err(err);
+    }
+    let micro = now.replace('Z', ".000000Z");
+    let lease = serde_json::json!({
+        "apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+        "metadata": {"name": node, "namespace": "kube-node-lease"},
+        "spec": {"holderIdentity": node, "leaseDurationSeconds": 40, "renewTime": micro},
+    });
+    let file = opts.work.join("lease.json");
+    fs::write(&file, lease.to_string()).map_err(|e| e.to_string())?;
+    let (ok, _, err) = kubelet_kubectl(opts, &["apply", "-f", file.to_str().unwrap()]);
+    if ok { Ok(()) } else { Err(err) }
+}
+
+/// Now as RFC 3339 in UTC, whole seconds (`2026-12-07T07:19:51Z`).
+fn time_now_rfc3339() -> String {
+    let secs = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let days = (secs / 86400) as i64;
+    let rem = secs % 86400;
+    // Civil from days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// Publishes the mirror Pods (see [`Images::mirror_pods`]) every second and the heartbeat
+/// every 10 s until stop.
 fn mirror(opts: RunnerOptions, stop: Arc<AtomicBool>, state: Arc<Mutex<State>>) {
     let start = Instant::now();
     let node = opts.register_node.clone().unwrap();
     let mut uid = String::new();
+    let mut last_beat: Option<Instant> = None;
+    let mut beat_error = String::new();
     while !stop.load(Ordering::SeqCst) {
         for _ in 0..10 {
             if stop.load(Ordering::SeqCst) {
@@ -787,6 +859,21 @@ fn mirror(opts: RunnerOptions, stop: Arc<AtomicBool>, state: Arc<Mutex<State>>) 
         }
         if !state.lock().unwrap().node_registered {
             continue;
+        }
+        if last_beat.is_none_or(|t| t.elapsed() >= Duration::from_secs(10)) {
+            last_beat = Some(Instant::now());
+            match heartbeat(&opts, &node) {
+                Ok(()) => beat_error.clear(),
+                Err(e) if e != beat_error => {
+                    note(
+                        &state,
+                        start,
+                        format!("heartbeat of Node {node}: {}", e.trim()),
+                    );
+                    beat_error = e;
+                }
+                Err(_) => {}
+            }
         }
         if uid.is_empty() {
             let (ok, out, _) = kubelet_kubectl(

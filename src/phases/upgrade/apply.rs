@@ -358,6 +358,14 @@ pub fn kubelet_config(ctx: &PhaseCtx) -> Result<(), PhaseError> {
             PhaseError::new("error backing up the kubelet config file").caused_by(e)
         })?;
     }
+    if !ctx.host.exists(&ctx.paths.kubelet_dir) {
+        ctx.host
+            .create_dir_all(&ctx.paths.kubelet_dir, 0o700)
+            .map_err(|e| {
+                PhaseError::new(format!("creating {}", ctx.paths.kubelet_dir.display()))
+                    .caused_by(e)
+            })?;
+    }
     ctx.events.log(
         P,
         format!(
