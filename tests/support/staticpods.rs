@@ -933,9 +933,25 @@ fn mirror(opts: RunnerOptions, stop: Arc<AtomicBool>, state: Arc<Mutex<State>>) 
                 );
             }
             let (ok, _, err) = kubelet_kubectl(&opts, &["create", "-f", file.to_str().unwrap()]);
-            if ok || err.contains("AlreadyExists") {
+            if ok {
                 state.lock().unwrap().mirrors.insert(name.clone(), hash);
                 note(&state, start, format!("published mirror Pod {mirror_name}"));
+            } else if err.contains("AlreadyExists") {
+                // An older mirror Pod is still there (its deletion failed while the apiserver
+                // restarted): delete it now, publish at the next round.
+                let _ = kubelet_kubectl(
+                    &opts,
+                    &[
+                        "delete",
+                        "pod",
+                        "-n",
+                        "kube-system",
+                        &mirror_name,
+                        "--grace-period=0",
+                        "--force",
+                        "--ignore-not-found",
+                    ],
+                );
             } else {
                 note(
                     &state,

@@ -202,7 +202,7 @@ pub async fn run(
         events.log(
             "upgrade",
             format!(
-                "\n[upgrade] SUCCESS! A control plane node of your cluster was upgraded to {:?}.\n\n[upgrade] Now please proceed with upgrading the rest of the nodes by following the right order.",
+                "[upgrade] SUCCESS! A control plane node of your cluster was upgraded to {:?}.\n\n[upgrade] Now please proceed with upgrading the rest of the nodes by following the right order.",
                 target.to_string()
             ),
         );

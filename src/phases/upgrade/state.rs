@@ -225,11 +225,13 @@ pub async fn load(host: &dyn Host, client: &kube::Client) -> Result<ClusterState
             .await
             .map_err(|e| format!("unable to fetch the cluster version: {e}"))?;
         let nodes: Api<Node> = Api::all(client.clone());
+        // A node's own credentials (a worker's kubelet.conf) may read only its own Node.
+        let nodes = match nodes.list(&ListParams::default()).await {
+            Ok(l) => l.items,
+            Err(e) if crate::kubeapi::api_code(&e) == Some(403) => Vec::new(),
+            Err(e) => return Err(format!("listing Nodes: {e}")),
+        };
         let nodes = nodes
-            .list(&ListParams::default())
-            .await
-            .map_err(|e| format!("listing Nodes: {e}"))?
-            .items
             .into_iter()
             .map(|n| NodeInfo {
                 name: n.metadata.name.clone().unwrap_or_default(),
