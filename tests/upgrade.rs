@@ -153,6 +153,17 @@ impl World {
                 ),
             )
             .env_remove("KUBECONFIG");
+        // Proxy variables would go into the manifests (kubeadm's GetProxyEnvVars).
+        for v in [
+            "HTTP_PROXY",
+            "HTTPS_PROXY",
+            "NO_PROXY",
+            "http_proxy",
+            "https_proxy",
+            "no_proxy",
+        ] {
+            cmd.env_remove(v);
+        }
         netns::command_in(&mut cmd, &self.ns);
         let child = cmd.spawn().unwrap();
         let pid = child.id() as i32;
