@@ -332,10 +332,6 @@ fn golden(name: &str, text: &str, w: &World, table: bool) {
         r"kubeadm-upgraded-manifests\d+",
         "kubeadm-upgraded-manifests<n>",
     );
-    s.add_filter(
-        r"/tmp/kubestrap-upgrade-dryrun[A-Za-z0-9_.]*",
-        "<dryrun-dir>",
-    );
     s.add_filter(r"after \d+\.\ds", "after <t>s");
     let node_re = format!(r"\b{}\b", node().replace('.', r"\."));
     s.add_filter(&node_re, "<node>");
