@@ -7,9 +7,10 @@ cd "$(dirname "$0")/.."
 # The real Kubernetes binaries, the judge of what kubestrap writes (built from the Go module
 # proxy on the first run, reused from the cache afterwards; see scripts/k8s-bins.sh). They
 # come first on PATH, so the tests' kubectl, etcd and etcdctl are the real ones of the
-# default carried version.
+# default carried version. --with-previous also builds the previous minor's control plane
+# and etcd (tests/upgrade.rs upgrades a cluster from it).
 start=$(date +%s)
-KUBESTRAP_K8S_BIN=$(scripts/k8s-bins.sh | tail -n 1)
+KUBESTRAP_K8S_BIN=$(scripts/k8s-bins.sh --with-previous | tail -n 1)
 export KUBESTRAP_K8S_BIN
 export PATH="$KUBESTRAP_K8S_BIN:$PATH"
 echo "scripts/test.sh: real Kubernetes binaries ready in $(( $(date +%s) - start )) s: $KUBESTRAP_K8S_BIN"

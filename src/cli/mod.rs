@@ -74,6 +74,9 @@ pub enum Command {
     /// Kubeconfig file utilities (kubeadm kubeconfig).
     #[command(subcommand)]
     Kubeconfig(KubeconfigCommand),
+    /// Upgrade your cluster smoothly to a newer version with this command (kubeadm upgrade).
+    #[command(subcommand)]
+    Upgrade(UpgradeCommand),
     /// Print the kubestrap version and the Kubernetes versions it carries.
     Version(VersionArgs),
     /// Print shell completions for bash, zsh, fish, elvish or powershell.
@@ -548,6 +551,108 @@ pub enum TokenCommand {
     },
     /// Print a new random token; does not touch the cluster.
     Generate,
+}
+
+/// Flags every `upgrade` sub-command shares (kubeadm's `applyPlanFlags`).
+#[derive(Debug, Clone, Args)]
+pub struct UpgradeFlags {
+    /// The kubeconfig file to use when talking to the cluster.
+    #[arg(
+        long,
+        value_name = "FILE",
+        default_value = "/etc/kubernetes/admin.conf"
+    )]
+    pub kubeconfig: PathBuf,
+    /// Path to a kubeadm configuration file with an UpgradeConfiguration document
+    /// (kubeadm.k8s.io/v1beta4): its apply/plan fields and timeouts.upgradeManifests.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Checks whose errors become warnings, e.g. CreateJob,ControlPlaneNodesReady, or all.
+    #[arg(long, value_name = "CHECKS", value_delimiter = ',')]
+    pub ignore_preflight_errors: Vec<String>,
+    /// Show unstable versions of Kubernetes as an upgrade alternative and allow upgrading to
+    /// an alpha/beta/release candidate version (kubestrap carries none; accepted for kubeadm
+    /// compatibility).
+    #[arg(long)]
+    pub allow_experimental_upgrades: bool,
+    /// Show release candidate versions of Kubernetes as an upgrade alternative (accepted for
+    /// kubeadm compatibility; kubestrap carries none).
+    #[arg(long)]
+    pub allow_release_candidate_upgrades: bool,
+}
+
+/// `kubestrap upgrade ...` (kubeadm's `app/cmd/upgrade/`).
+#[derive(Debug, Subcommand)]
+pub enum UpgradeCommand {
+    /// Check which versions are available to upgrade to and validate whether your current
+    /// cluster is upgradeable.
+    Plan {
+        /// The version to plan for (default: the newest carried version the skew policy allows).
+        #[arg(value_name = "VERSION", id = "upgrade-version")]
+        version: Option<String>,
+        #[command(flatten)]
+        flags: UpgradeFlags,
+        /// Output format: text, json or yaml.
+        #[arg(short, long, default_value = "text", value_parser = ["text", "json", "yaml"])]
+        output: String,
+    },
+    /// Upgrade your Kubernetes cluster to the specified version.
+    Apply(UpgradeApplyArgs),
+    /// Upgrade commands for a node in the cluster.
+    Node(UpgradeNodeArgs),
+}
+
+/// `kubestrap upgrade apply VERSION` (kubeadm's `app/cmd/upgrade/apply.go` flags).
+#[derive(Debug, Clone, Args)]
+pub struct UpgradeApplyArgs {
+    /// The version to upgrade to, e.g. v1.37.2 (one of the carried versions).
+    #[arg(value_name = "VERSION", id = "upgrade-version")]
+    pub version: Option<String>,
+    #[command(flatten)]
+    pub flags: UpgradeFlags,
+    /// Perform the renewal of certificates used by component changed during upgrades.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub certificate_renewal: bool,
+    /// Perform the upgrade of etcd.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub etcd_upgrade: bool,
+    /// Do not change any state, just output what actions would be performed.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Force upgrading although some requirements might not be met. This also implies
+    /// non-interactive mode.
+    #[arg(short, long)]
+    pub force: bool,
+    /// Perform the upgrade and do not prompt for confirmation (non-interactive mode).
+    #[arg(short, long)]
+    pub yes: bool,
+}
+
+/// `kubestrap upgrade node` (kubeadm's `app/cmd/upgrade/node.go` flags).
+#[derive(Debug, Clone, Args)]
+pub struct UpgradeNodeArgs {
+    /// The kubeconfig file to use when talking to the cluster.
+    #[arg(
+        long,
+        value_name = "FILE",
+        default_value = "/etc/kubernetes/admin.conf"
+    )]
+    pub kubeconfig: PathBuf,
+    /// Perform the renewal of certificates used by component changed during upgrades.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub certificate_renewal: bool,
+    /// Perform the upgrade of etcd.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub etcd_upgrade: bool,
+    /// Do not change any state, just output the actions that would be performed.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Checks whose errors become warnings, or all.
+    #[arg(long, value_name = "CHECKS", value_delimiter = ',')]
+    pub ignore_preflight_errors: Vec<String>,
+    /// Path to a kubeadm configuration file with an UpgradeConfiguration document.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 /// `kubestrap version`.

@@ -9,6 +9,7 @@ pub mod join;
 pub mod kubeconfig;
 pub mod reset;
 pub mod token;
+pub mod upgrade;
 
 use clap::CommandFactory;
 
@@ -27,6 +28,7 @@ pub fn run(cli: Cli) -> i32 {
         Command::Reset(a) => reset::run(root, a),
         Command::Certs(c) => certs::run(root, c),
         Command::Kubeconfig(k) => kubeconfig::run(root, k),
+        Command::Upgrade(u) => upgrade::run(root, u),
         Command::Version(v) => {
             if v.output.as_deref() == Some("short") {
                 println!("v{}", env!("CARGO_PKG_VERSION"));

@@ -397,16 +397,23 @@ impl ApiWriter {
         let what = describe::<K>(obj.meta().namespace.as_deref(), &name);
         let pp = PostParams::default();
         // Create; on AlreadyExists read the current object and replace it with its
-        // resourceVersion; a Conflict (someone changed it meanwhile) starts over.
+        // resourceVersion; a Conflict (someone changed it meanwhile) starts over. An Invalid
+        // answer may mean it exists too (a Service's cluster IP is checked before its name:
+        // "provided IP is already allocated"), as kubeadm's `createDNSService` knows: when the
+        // object is there it is replaced, else the create error stands.
         let deadline = Instant::now() + self.call_timeout;
         loop {
-            let err = match self.retry("create", || api.create(&pp, &obj)).await {
+            let (err, invalid) = match self.retry("create", || api.create(&pp, &obj)).await {
                 Ok(o) => return Ok(o),
-                Err(e) if api_code(&e) == Some(409) => e,
+                Err(e) if api_code(&e) == Some(409) => (e, false),
+                Err(e) if api_code(&e) == Some(422) => (e, true),
                 Err(e) => return Err(PhaseError::new(format!("cannot create {what}")).caused_by(e)),
             };
             let current = match self.retry("get", || api.get_opt(&name)).await {
                 Ok(Some(c)) => c,
+                Ok(None) if invalid => {
+                    return Err(PhaseError::new(format!("cannot create {what}")).caused_by(err));
+                }
                 Ok(None) => continue,
                 Err(e) => {
                     return Err(PhaseError::new(format!("cannot read {what}"))

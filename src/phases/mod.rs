@@ -15,6 +15,7 @@ pub mod mark_control_plane;
 pub mod preflight;
 pub mod show_join;
 pub mod staticpod;
+pub mod upgrade;
 pub mod upload_certs;
 pub mod upload_config;
 pub mod wait_control_plane;

@@ -19,6 +19,35 @@ pub fn default_version() -> &'static str {
     CARRIED[CARRIED.len() - 1]
 }
 
+/// The previous carried minor's version, whose control-plane binaries and etcd
+/// `scripts/k8s-bins.sh --with-previous` builds (for the upgrade tests).
+pub fn previous_version() -> &'static str {
+    CARRIED[CARRIED.len() - 2]
+}
+
+/// The folder of `version`'s binaries, a sibling of the default version's folder `bins`
+/// (`<cache>/<version>/bin`), or `None` (after saying why) when its kube-apiserver is absent
+/// outside CI. Panics under CI when it is absent.
+pub fn version_bin_dir(bins: &Path, version: &str) -> Option<PathBuf> {
+    let dir = bins
+        .parent()
+        .and_then(Path::parent)
+        .map(|c| c.join(version).join("bin"))
+        .unwrap_or_else(|| PathBuf::from("/nonexistent"));
+    if dir.join("kube-apiserver").is_file() && dir.join("etcd").is_file() {
+        return Some(dir);
+    }
+    let msg = format!(
+        "the {version} control-plane binaries are not in {}: run scripts/k8s-bins.sh --with-previous (scripts/test.sh does)",
+        dir.display()
+    );
+    if std::env::var_os("CI").is_some() {
+        panic!("{msg}");
+    }
+    eprintln!("SKIPPED: {msg}");
+    None
+}
+
 /// The folder of the default version's binaries, or `None` (after saying why) when they are
 /// absent outside CI. Panics under CI when they are absent.
 pub fn bin_dir() -> Option<PathBuf> {

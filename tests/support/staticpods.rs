@@ -10,6 +10,11 @@
 //! answers `ps -a [--name N] [-q|-o json]` and `logs [--tail N] ID` from them, as crictl would
 //! for a kubelet's containers. It also serves the kubelet's healthz (127.0.0.1:10248 in the
 //! namespace) and can register a Node with kubelet.conf once the apiserver answers.
+//! As the kubelet does, it restarts a pod when its manifest changes: the running container
+//! is stopped (SIGTERM, SIGKILL after 10 s) and the new manifest's command started. With
+//! [`StaticPodRunner::start_with`] the binary follows the image tag of each manifest
+//! (`registry.k8s.io/kube-apiserver:v1.36.3` runs the v1.36.3 binary), and a whole image can
+//! be replaced by another program (a broken binary for a test).
 //! Everything stops and is reaped on drop.
 
 #![allow(dead_code)]
@@ -45,6 +50,44 @@ pub struct RunnerOptions {
     pub kubelet_healthz: bool,
 }
 
+/// Which program runs a manifest's image (shared with the watch thread, changeable while the
+/// runner runs).
+#[derive(Debug, Clone, Default)]
+pub struct Images {
+    /// Image tag → folder of that version's binaries (`v1.36.3` and `3.6.8-0` → the v1.36.3
+    /// folder). A tag not listed runs from [`RunnerOptions::bins`].
+    pub tag_bins: BTreeMap<String, PathBuf>,
+    /// Whole image reference → the program run instead of the binary.
+    pub replace: BTreeMap<String, PathBuf>,
+    /// Publish a mirror Pod of each static pod (`<pod>-<node>` in kube-system, with the
+    /// kubelet's `kubernetes.io/config.*` annotations and the node's ownerReference) through
+    /// kubelet.conf once the Node is registered, replaced when the manifest changes, as the
+    /// kubelet does; and keep the Node Ready as the kubelet's status updates and Lease renewals
+    /// do (every 10 s), so the node lifecycle controller does not mark it NotReady. Needs
+    /// [`RunnerOptions::register_node`].
+    pub mirror_pods: bool,
+}
+
+impl Images {
+    /// The folder and program for `image` whose command starts with `binary`.
+    fn program(&self, image: &str, binary: &str, default: &Path) -> PathBuf {
+        if let Some(p) = self.replace.get(image) {
+            return p.clone();
+        }
+        let tag = image
+            .rsplit('/')
+            .next()
+            .and_then(|l| l.split_once(':'))
+            .map(|(_, t)| t)
+            .unwrap_or("");
+        self.tag_bins
+            .get(tag)
+            .map(PathBuf::as_path)
+            .unwrap_or(default)
+            .join(binary)
+    }
+}
+
 /// One container run.
 #[derive(Debug)]
 struct Container {
@@ -61,6 +104,10 @@ struct Container {
 struct PodRun {
     image: String,
     argv: Vec<String>,
+    /// The manifest's bytes this pod was started from.
+    manifest: Vec<u8>,
+    /// The container id prefix: the pod name, `-g<N>` after the N-th manifest change.
+    key: String,
     containers: Vec<Container>,
     restart_at: Option<Instant>,
 }
@@ -69,6 +116,12 @@ struct PodRun {
 #[derive(Debug, Default)]
 struct State {
     pods: BTreeMap<String, PodRun>,
+    /// PIDs of containers of pods replaced after a manifest change.
+    replaced_pids: Vec<u32>,
+    /// How many times each pod was restarted for a changed manifest.
+    manifest_restarts: BTreeMap<String, usize>,
+    /// Pod name → the config hash of its published mirror Pod.
+    mirrors: BTreeMap<String, String>,
     node_registered: bool,
     log: Vec<String>,
 }
@@ -78,6 +131,7 @@ struct State {
 #[derive(Debug)]
 pub struct StaticPodRunner {
     opts: RunnerOptions,
+    images: Arc<Mutex<Images>>,
     stop: Arc<AtomicBool>,
     state: Arc<Mutex<State>>,
     threads: Vec<JoinHandle<()>>,
@@ -125,6 +179,16 @@ pub fn host_path(path: &str, root: &Path) -> PathBuf {
 /// The command line a kubelet would run for the first container of `pod`, with the binary
 /// from `bins` and hostPath volumes mapped under `root`. Creates `DirectoryOrCreate` dirs.
 pub fn command_line(pod: &Pod, root: &Path, bins: &Path) -> Result<(String, Vec<String>), String> {
+    command_line_with(pod, root, bins, &Images::default())
+}
+
+/// [`command_line`] with the program chosen by `images`.
+pub fn command_line_with(
+    pod: &Pod,
+    root: &Path,
+    bins: &Path,
+    images: &Images,
+) -> Result<(String, Vec<String>), String> {
     let spec = pod.spec.as_ref().ok_or("no spec")?;
     let c = spec.containers.first().ok_or("no container")?;
     let mut hostpaths = BTreeMap::new();
@@ -158,7 +222,8 @@ pub fn command_line(pod: &Pod, root: &Path, bins: &Path) -> Result<(String, Vec<
     if words.is_empty() {
         return Err("empty command".into());
     }
-    let bin = bins.join(&words[0]);
+    let image = c.image.clone().unwrap_or_default();
+    let bin = images.program(&image, &words[0], bins);
     words[0] = bin.display().to_string();
     for w in words.iter_mut().skip(1) {
         if let Some((k, v)) = w.split_once('=')
@@ -175,6 +240,12 @@ pub fn command_line(pod: &Pod, root: &Path, bins: &Path) -> Result<(String, Vec<
 impl StaticPodRunner {
     /// Starts watching; writes the crictl stand-in to `<work>/bin/crictl`.
     pub fn start(opts: RunnerOptions) -> StaticPodRunner {
+        Self::start_with(opts, Images::default())
+    }
+
+    /// Like [`StaticPodRunner::start`], each image run as `images` says.
+    pub fn start_with(opts: RunnerOptions, images: Images) -> StaticPodRunner {
+        let images = Arc::new(Mutex::new(images));
         let cri = opts.work.join("cri");
         fs::create_dir_all(&cri).unwrap();
         fs::create_dir_all(opts.work.join("bin")).unwrap();
@@ -183,8 +254,8 @@ impl StaticPodRunner {
         let state = Arc::new(Mutex::new(State::default()));
         let mut threads = Vec::new();
         {
-            let (o, s, st) = (opts.clone(), stop.clone(), state.clone());
-            threads.push(std::thread::spawn(move || watch(o, s, st)));
+            let (o, s, st, im) = (opts.clone(), stop.clone(), state.clone(), images.clone());
+            threads.push(std::thread::spawn(move || watch(o, s, st, im)));
         }
         if opts.kubelet_healthz {
             let (o, s) = (opts.clone(), stop.clone());
@@ -193,9 +264,14 @@ impl StaticPodRunner {
         if opts.register_node.is_some() {
             let (o, s, st) = (opts.clone(), stop.clone(), state.clone());
             threads.push(std::thread::spawn(move || register(o, s, st)));
+            if images.lock().unwrap().mirror_pods {
+                let (o, s, st) = (opts.clone(), stop.clone(), state.clone());
+                threads.push(std::thread::spawn(move || mirror(o, s, st)));
+            }
         }
         StaticPodRunner {
             opts,
+            images,
             stop,
             state,
             threads,
@@ -226,7 +302,41 @@ impl StaticPodRunner {
             .values()
             .flat_map(|p| p.containers.iter())
             .map(|c| c.pid)
+            .chain(st.replaced_pids.iter().copied())
             .collect()
+    }
+
+    /// Changes which program runs an image (takes effect at the next start).
+    pub fn set_images(&self, f: impl FnOnce(&mut Images)) {
+        f(&mut self.images.lock().unwrap());
+    }
+
+    /// The image pod `name` runs now.
+    pub fn image(&self, name: &str) -> Option<String> {
+        self.state
+            .lock()
+            .unwrap()
+            .pods
+            .get(name)
+            .map(|p| p.image.clone())
+    }
+
+    /// How many times pod `name` was restarted because its manifest changed.
+    pub fn manifest_restarts(&self, name: &str) -> usize {
+        self.state
+            .lock()
+            .unwrap()
+            .manifest_restarts
+            .get(name)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// The PID of pod `name`'s running container.
+    pub fn pid(&self, name: &str) -> Option<u32> {
+        let st = self.state.lock().unwrap();
+        let c = st.pods.get(name)?.containers.last()?;
+        c.child.is_some().then_some(c.pid)
     }
 
     /// The names of the pods started so far.
@@ -352,7 +462,27 @@ fn spawn(
 
 /// The watch loop: start pods as manifests appear, restart exited ones after the back-off,
 /// keep the crictl state current; on stop, terminate and reap every process.
-fn watch(opts: RunnerOptions, stop: Arc<AtomicBool>, state: Arc<Mutex<State>>) {
+/// Stops `child` as the kubelet stops a container: SIGTERM, then SIGKILL after 10 s; reaps it.
+fn terminate(child: &mut Child) -> Option<i32> {
+    // SAFETY: kill on the PID of a child we have not reaped yet.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        if let Ok(Some(st)) = child.try_wait() {
+            return Some(st.code().unwrap_or(-1));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    child.wait().ok().map(|s| s.code().unwrap_or(-1))
+}
+
+fn watch(
+    opts: RunnerOptions,
+    stop: Arc<AtomicBool>,
+    state: Arc<Mutex<State>>,
+    images: Arc<Mutex<Images>>,
+) {
     let start = Instant::now();
     let dir = opts.root.join("etc/kubernetes/manifests");
     while !stop.load(Ordering::SeqCst) {
@@ -370,12 +500,41 @@ fn watch(opts: RunnerOptions, stop: Arc<AtomicBool>, state: Arc<Mutex<State>>) {
                 continue;
             };
             let name = pod.metadata.name.clone().unwrap_or_default();
-            if opts.skip.contains(&name) || state.lock().unwrap().pods.contains_key(&name) {
+            if opts.skip.contains(&name) {
                 continue;
             }
-            match command_line(&pod, &opts.root, &opts.bins) {
+            let old = state.lock().unwrap().pods.remove(&name);
+            if let Some(mut old) = old {
+                if old.manifest == data {
+                    state.lock().unwrap().pods.insert(name, old);
+                    continue;
+                }
+                // The manifest changed: the kubelet stops the pod and starts the new one.
+                for c in old.containers.iter_mut() {
+                    if let Some(ch) = c.child.as_mut() {
+                        c.exit_code = terminate(ch);
+                        c.child = None;
+                    }
+                }
+                let mut st = state.lock().unwrap();
+                st.replaced_pids
+                    .extend(old.containers.iter().map(|c| c.pid));
+                *st.manifest_restarts.entry(name.clone()).or_default() += 1;
+                drop(st);
+                note(
+                    &state,
+                    start,
+                    format!("{name}: manifest changed; stopped the old container"),
+                );
+            }
+            let im = images.lock().unwrap().clone();
+            let key = match state.lock().unwrap().manifest_restarts.get(&name) {
+                Some(n) => format!("{name}-g{n}"),
+                None => name.clone(),
+            };
+            match command_line_with(&pod, &opts.root, &opts.bins, &im) {
                 Ok((image, argv)) => {
-                    let c = spawn(&opts, &name, &argv, 0);
+                    let c = spawn(&opts, &key, &argv, 0);
                     let mut st = state.lock().unwrap();
                     let containers = match c {
                         Ok(c) => vec![c],
@@ -389,6 +548,8 @@ fn watch(opts: RunnerOptions, stop: Arc<AtomicBool>, state: Arc<Mutex<State>>) {
                         PodRun {
                             image,
                             argv,
+                            manifest: data,
+                            key,
                             containers,
                             restart_at: None,
                         },
@@ -424,7 +585,7 @@ fn watch(opts: RunnerOptions, stop: Arc<AtomicBool>, state: Arc<Mutex<State>>) {
                 } else if p.restart_at.is_some_and(|t| Instant::now() >= t) {
                     let attempt = last.attempt + 1;
                     p.restart_at = None;
-                    match spawn(&opts, name, &p.argv, attempt) {
+                    match spawn(&opts, &p.key, &p.argv, attempt) {
                         Ok(c) => p.containers.push(c),
                         Err(e) => msgs.push(format!("cannot restart {name}: {e}")),
                     }
@@ -583,6 +744,224 @@ fn healthz(opts: RunnerOptions, stop: Arc<AtomicBool>) {
                 );
             }
             Err(_) => std::thread::sleep(Duration::from_millis(20)),
+        }
+    }
+}
+
+/// The kubelet's config hash of a manifest (here: the first 32 hex digits of its SHA-256).
+fn config_hash(data: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(data))[..32].to_string()
+}
+
+/// Runs kubectl with kubelet.conf in the runner's namespace (each request bounded by
+/// `--request-timeout`; deletes do not wait); (success, stdout, stderr).
+fn kubelet_kubectl(opts: &RunnerOptions, args: &[&str]) -> (bool, String, String) {
+    let mut cmd = Command::new(opts.bins.join("kubectl"));
+    cmd.arg("--kubeconfig")
+        .arg(opts.root.join("etc/kubernetes/kubelet.conf"))
+        .arg("--request-timeout=5s")
+        .args(args)
+        .stdin(Stdio::null());
+    if let Some(ns) = &opts.netns {
+        super::netns::command_in(&mut cmd, ns);
+    }
+    match cmd.output() {
+        Ok(o) => (
+            o.status.success(),
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        ),
+        Err(e) => (false, String::new(), e.to_string()),
+    }
+}
+
+/// The kubelet's heartbeat: the Node's Ready condition and its Lease in kube-node-lease,
+/// through kubelet.conf. Returns the error of the first call that failed.
+fn heartbeat(opts: &RunnerOptions, node: &str) -> Result<(), String> {
+    let now = time_now_rfc3339();
+    // The node may update but not GET nodes/status: read the Node, replace its status.
+    let (ok, out, err) = kubelet_kubectl(opts, &["get", "node", node, "-o", "json"]);
+    if !ok {
+        return Err(err);
+    }
+    let mut n: serde_json::Value = serde_json::from_str(&out).map_err(|e| e.to_string())?;
+    n["status"]["conditions"] = serde_json::json!([{
+        "type": "Ready", "status": "True", "reason": "KubeletReady",
+        "message": "the test's static pod runner is posting ready status",
+        "lastHeartbeatTime": now, "lastTransitionTime": now,
+    }]);
+    let file = opts.work.join("node-status.json");
+    fs::write(&file, n.to_string()).map_err(|e| e.to_string())?;
+    let (ok, _, err) = kubelet_kubectl(
+        opts,
+        &[
+            "replace",
+            "--subresource=status",
+            "-f",
+            file.to_str().unwrap(),
+        ],
+    );
+    if !ok {
+        return Err(err);
+    }
+    let micro = now.replace('Z', ".000000Z");
+    let lease = serde_json::json!({
+        "apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+        "metadata": {"name": node, "namespace": "kube-node-lease"},
+        "spec": {"holderIdentity": node, "leaseDurationSeconds": 40, "renewTime": micro},
+    });
+    let file = opts.work.join("lease.json");
+    fs::write(&file, lease.to_string()).map_err(|e| e.to_string())?;
+    let (ok, _, err) = kubelet_kubectl(opts, &["apply", "-f", file.to_str().unwrap()]);
+    if ok { Ok(()) } else { Err(err) }
+}
+
+/// Now as RFC 3339 in UTC, whole seconds (`2026-12-07T07:19:51Z`).
+fn time_now_rfc3339() -> String {
+    let secs = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let days = (secs / 86400) as i64;
+    let rem = secs % 86400;
+    // Civil from days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// Publishes the mirror Pods (see [`Images::mirror_pods`]) every second and the heartbeat
+/// every 10 s until stop.
+fn mirror(opts: RunnerOptions, stop: Arc<AtomicBool>, state: Arc<Mutex<State>>) {
+    let start = Instant::now();
+    let node = opts.register_node.clone().unwrap();
+    let mut uid = String::new();
+    let mut last_beat: Option<Instant> = None;
+    let mut beat_error = String::new();
+    while !stop.load(Ordering::SeqCst) {
+        for _ in 0..10 {
+            if stop.load(Ordering::SeqCst) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        if !state.lock().unwrap().node_registered {
+            continue;
+        }
+        if last_beat.is_none_or(|t| t.elapsed() >= Duration::from_secs(10)) {
+            last_beat = Some(Instant::now());
+            match heartbeat(&opts, &node) {
+                Ok(()) => beat_error.clear(),
+                Err(e) if e != beat_error => {
+                    note(
+                        &state,
+                        start,
+                        format!("heartbeat of Node {node}: {}", e.trim()),
+                    );
+                    beat_error = e;
+                }
+                Err(_) => {}
+            }
+        }
+        if uid.is_empty() {
+            let (ok, out, _) = kubelet_kubectl(
+                &opts,
+                &["get", "node", &node, "-o", "jsonpath={.metadata.uid}"],
+            );
+            if !ok {
+                continue;
+            }
+            uid = out.trim().to_string();
+        }
+        let todo: Vec<(String, Vec<u8>, String)> = {
+            let st = state.lock().unwrap();
+            st.pods
+                .iter()
+                .filter(|(n, p)| st.mirrors.get(*n) != Some(&config_hash(&p.manifest)))
+                .map(|(n, p)| (n.clone(), p.manifest.clone(), config_hash(&p.manifest)))
+                .collect()
+        };
+        for (name, manifest, hash) in todo {
+            let Ok(mut pod) = serde_yaml::from_slice::<serde_json::Value>(&manifest) else {
+                continue;
+            };
+            let mirror_name = format!("{name}-{node}");
+            pod["metadata"]["name"] = mirror_name.clone().into();
+            pod["metadata"]["namespace"] = "kube-system".into();
+            let ann = &mut pod["metadata"]["annotations"];
+            if !ann.is_object() {
+                *ann = serde_json::json!({});
+            }
+            ann["kubernetes.io/config.hash"] = hash.clone().into();
+            ann["kubernetes.io/config.mirror"] = hash.clone().into();
+            ann["kubernetes.io/config.source"] = "file".into();
+            ann["kubernetes.io/config.seen"] = "2026-01-01T00:00:00Z".into();
+            pod["metadata"]["ownerReferences"] = serde_json::json!([{
+                "apiVersion": "v1", "kind": "Node", "name": node, "uid": uid, "controller": true
+            }]);
+            pod["spec"]["nodeName"] = node.clone().into();
+            let file = opts.work.join(format!("mirror-{name}.json"));
+            if fs::write(&file, serde_json::to_vec(&pod).unwrap()).is_err() {
+                continue;
+            }
+            let published = state.lock().unwrap().mirrors.contains_key(&name);
+            if published {
+                let _ = kubelet_kubectl(
+                    &opts,
+                    &[
+                        "delete",
+                        "pod",
+                        "-n",
+                        "kube-system",
+                        &mirror_name,
+                        "--grace-period=0",
+                        "--force",
+                        "--ignore-not-found",
+                        "--wait=false",
+                    ],
+                );
+            }
+            let (ok, _, err) = kubelet_kubectl(&opts, &["create", "-f", file.to_str().unwrap()]);
+            if ok {
+                state.lock().unwrap().mirrors.insert(name.clone(), hash);
+                note(&state, start, format!("published mirror Pod {mirror_name}"));
+            } else if err.contains("AlreadyExists") {
+                // An older mirror Pod is still there (its deletion failed while the apiserver
+                // restarted): delete it now, publish at the next round.
+                let _ = kubelet_kubectl(
+                    &opts,
+                    &[
+                        "delete",
+                        "pod",
+                        "-n",
+                        "kube-system",
+                        &mirror_name,
+                        "--grace-period=0",
+                        "--force",
+                        "--ignore-not-found",
+                        "--wait=false",
+                    ],
+                );
+            } else {
+                note(
+                    &state,
+                    start,
+                    format!("mirror Pod {mirror_name}: {}", err.trim()),
+                );
+            }
         }
     }
 }
