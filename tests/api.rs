@@ -879,6 +879,22 @@ async fn wait_control_plane_reports_each_attempt_until_healthy() {
     clear.join().unwrap();
     assert!(t0.elapsed() >= Duration::from_millis(1200));
     let events = drain(&mut e.rx);
+    // Issue 12 item 10: one "healthy after" line per component, however many attempts.
+    let text: Vec<String> = events
+        .iter()
+        .filter_map(kubestrap::output::text::format)
+        .collect();
+    for c in [
+        "kube-apiserver",
+        "kube-controller-manager",
+        "kube-scheduler",
+    ] {
+        let lines: Vec<&String> = text
+            .iter()
+            .filter(|l| l.contains(&format!("{c} is healthy after")))
+            .collect();
+        assert_eq!(lines.len(), 1, "{c}: {lines:?}\n{}", text.join("\n"));
+    }
     let probes: Vec<_> = events
         .iter()
         .filter_map(|ev| match ev {

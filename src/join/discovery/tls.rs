@@ -111,6 +111,12 @@ pub fn transport_reason(e: &reqwest::Error, request_timeout: Duration) -> String
     if e.is_timeout() {
         return format!("no answer within {}", GoDuration(request_timeout));
     }
+    chain_reason(e)
+}
+
+/// [`transport_reason`] for any error: walks its `source()` chain to the io error (or the
+/// resolver's) and names it.
+fn chain_reason(e: &(dyn std::error::Error + 'static)) -> String {
     let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
     let mut last = e.to_string();
     // hyper's connector wraps a failed name lookup as "dns error" around the resolver's
@@ -157,11 +163,26 @@ mod tests {
     /// failed"; a refused connection is named as such.
     #[tokio::test]
     async fn a_dns_failure_and_a_refused_connection_are_named_as_such() {
-        let c = reqwest::Client::builder()
+        // The name is answered by a resolver of the test that knows no host, so no query
+        // leaves this machine.
+        struct NoSuchHost;
+        impl reqwest::dns::Resolve for NoSuchHost {
+            fn resolve(&self, _name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+                Box::pin(async {
+                    Err(Box::new(std::io::Error::new(
+                        std::io::ErrorKind::NotFound,
+                        "no such host",
+                    ))
+                        as Box<dyn std::error::Error + Send + Sync>)
+                })
+            }
+        }
+        let dns = reqwest::Client::builder()
             .timeout(Duration::from_secs(10))
+            .dns_resolver(std::sync::Arc::new(NoSuchHost))
             .build()
             .unwrap();
-        let e = c
+        let e = dns
             .get("https://kubestrap-no-such-host.invalid:6443/version")
             .send()
             .await
@@ -171,6 +192,10 @@ mod tests {
             r.starts_with("cannot resolve the host name (DNS)") && !r.contains("TLS"),
             "{r}"
         );
+        let c = reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .build()
+            .unwrap();
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = l.local_addr().unwrap().port();
         drop(l);
@@ -200,5 +225,27 @@ mod tests {
         let r = transport_reason(&e, Duration::from_secs(10));
         assert!(r.starts_with("TLS handshake failed: "), "{r}");
         t.join().unwrap();
+    }
+
+    /// Issue 12 item 10: an unreachable host (EHOSTUNREACH, as the kernel answers a connect
+    /// with no route) is named "no route to host", also when wrapped by the client's errors.
+    #[test]
+    fn no_route_to_host_is_named_as_such() {
+        #[derive(Debug)]
+        struct Connect(std::io::Error);
+        impl std::fmt::Display for Connect {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("client error (Connect)")
+            }
+        }
+        impl std::error::Error for Connect {
+            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+                Some(&self.0)
+            }
+        }
+        let e = Connect(std::io::Error::from_raw_os_error(libc::EHOSTUNREACH));
+        assert_eq!(chain_reason(&e), "no route to host");
+        let e = Connect(std::io::Error::from_raw_os_error(libc::ENETUNREACH));
+        assert_eq!(chain_reason(&e), "network is unreachable");
     }
 }
