@@ -208,38 +208,63 @@ pub fn compute(
     ))
 }
 
+/// The Kubernetes version `au` upgrades to (its kube-apiserver rows' target); empty when it
+/// has none.
+pub fn target_version(au: &AvailableUpgrade) -> String {
+    au.components
+        .iter()
+        .find(|c| c.name == "kube-apiserver")
+        .map(|c| c.new_version.clone())
+        .unwrap_or_default()
+}
+
+/// One of kubeadm's `upgrade plan` tables of `au` (`COMPONENT NODE CURRENT TARGET`, aligned
+/// as Go's tabwriter does): the kubelets' when `kubelets`, else the control plane's and the
+/// addons'. Shared by `kubestrap upgrade plan` and the wizard's plan screen.
+pub fn component_table(au: &AvailableUpgrade, kubelets: bool) -> String {
+    let mut t = "COMPONENT\tNODE\tCURRENT\tTARGET\n".to_string();
+    for c in au
+        .components
+        .iter()
+        .filter(|c| (c.name == "kubelet") == kubelets)
+    {
+        t.push_str(&format!(
+            "{}\t{}\t{}\t{}\n",
+            c.name, c.node_name, c.current_version, c.new_version
+        ));
+    }
+    tabwrite(&t, 10, 3)
+}
+
+/// What the init wizard offers on a machine that already runs a control plane: the newest
+/// upgrade `upgrade plan` would list for the cluster the kubeconfig at `kubeconfig` (read
+/// through `host`) reaches, with etcd upgraded as by default. Returns `Ok(None)` when the
+/// cluster is up to date. Errors: the kubeconfig cannot be read, the cluster cannot be
+/// read, or its version does not parse (kubeadm's `cmd/upgrade/plan.go` over `compute.go`).
+pub async fn offer(
+    host: &dyn crate::host::Host,
+    kubeconfig: &std::path::Path,
+) -> Result<Option<AvailableUpgrade>, String> {
+    let (client, _) = super::apply::client(host, kubeconfig)
+        .await
+        .map_err(|e| e.chain())?;
+    let state = super::state::load(host, &client).await?;
+    let (p, _) = compute(&state, None, true)?;
+    Ok(p.available_upgrades.into_iter().last())
+}
+
 const SEPARATOR: &str = "_____________________________________________________________________\n\n";
 
 /// kubeadm's `upgradePlanTextPrinter`: per target, the kubelet table, the control-plane table
 /// and the command to run; then the component configs' table.
 pub fn format_text(plan: &UpgradePlan) -> String {
     let mut out = String::new();
-    let line = |c: &ComponentUpgradePlan| {
-        format!(
-            "{}\t{}\t{}\t{}\n",
-            c.name, c.node_name, c.current_version, c.new_version
-        )
-    };
-    const HEAD: &str = "COMPONENT\tNODE\tCURRENT\tTARGET\n";
     for au in &plan.available_upgrades {
-        let kube = au
-            .components
-            .iter()
-            .find(|c| c.name == "kube-apiserver")
-            .map(|c| c.new_version.clone())
-            .unwrap_or_default();
+        let kube = target_version(au);
         out.push_str("Components that must be upgraded manually after you have upgraded the control plane with 'kubestrap upgrade apply':\n");
-        let mut t = HEAD.to_string();
-        for c in au.components.iter().filter(|c| c.name == "kubelet") {
-            t.push_str(&line(c));
-        }
-        out.push_str(&tabwrite(&t, 10, 3));
+        out.push_str(&component_table(au, true));
         out.push_str(&format!("\nUpgrade to the latest {}:\n\n", au.description));
-        let mut t = HEAD.to_string();
-        for c in au.components.iter().filter(|c| c.name != "kubelet") {
-            t.push_str(&line(c));
-        }
-        out.push_str(&tabwrite(&t, 10, 3));
+        out.push_str(&component_table(au, false));
         out.push_str("\nYou can now apply the upgrade by executing the following command:\n\n");
         out.push_str(&format!("\tkubestrap upgrade apply {kube}\n\n"));
         out.push_str(SEPARATOR);
