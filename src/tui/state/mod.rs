@@ -351,6 +351,16 @@ impl App {
                     self.run.check_sel = new.min(self.run.checks.len().saturating_sub(1));
                 }
             }
+            Screen::UpgradeRun => {
+                if let Some(r) = self.upgrade_run.as_mut() {
+                    // The log scrolls up from the bottom.
+                    r.scroll = if up {
+                        (r.scroll + n).min(r.log.len().saturating_sub(1))
+                    } else {
+                        r.scroll.saturating_sub(n)
+                    };
+                }
+            }
             _ => {}
         }
     }

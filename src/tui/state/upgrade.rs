@@ -50,10 +50,15 @@ pub enum CompStatus {
 /// One component row of the upgrade's run: `old → new` and its status.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CompRow {
+    /// The component as `upgrade plan` names it (`etcd`, `kube-apiserver`, `CoreDNS`, ...).
     pub name: String,
+    /// The node it runs on; empty for the addons.
     pub node: String,
+    /// The version it runs now.
     pub from: String,
+    /// The version it is upgraded to.
     pub to: String,
+    /// Where it is.
     pub status: CompStatus,
 }
 
@@ -67,10 +72,14 @@ pub struct UpgradeRun {
     pub rows: Vec<CompRow>,
     /// Every log line of the run.
     pub log: Vec<LogLine>,
+    /// True until [`Event::Finished`] came.
     pub running: bool,
+    /// True once the user confirmed Ctrl-C.
     pub cancel_requested: bool,
+    /// [`App::clock_ms`] when it started and when it ended.
     pub started_ms: u64,
     pub ended_ms: Option<u64>,
+    /// How it ended.
     pub outcome: Option<RunOutcome>,
     /// The failure's cause chain and hint, once it failed.
     pub error: Option<(String, Option<String>)>,

@@ -231,6 +231,23 @@ fn ctrl_c_asks_then_cancels_the_running_upgrade() {
 }
 
 #[test]
+fn the_log_scrolls_with_the_arrows_and_the_wheel() {
+    let mut a = upgrading();
+    send(&mut a, [key(KeyCode::Up), key(KeyCode::Up)]);
+    assert_eq!(a.upgrade_run.as_ref().unwrap().scroll, 2);
+    send(
+        &mut a,
+        [Msg::Mouse(crossterm::event::MouseEvent {
+            kind: crossterm::event::MouseEventKind::ScrollDown,
+            column: 0,
+            row: 0,
+            modifiers: KeyModifiers::NONE,
+        })],
+    );
+    assert_eq!(a.upgrade_run.as_ref().unwrap().scroll, 0);
+}
+
+#[test]
 fn snapshots_of_the_upgrade_screens() {
     let mut a = offered();
     snap("welcome_upgrade", &a);
