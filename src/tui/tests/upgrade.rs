@@ -37,6 +37,9 @@ fn offered() -> App {
         "r renews them all now (kubestrap certs renew all)".into(),
         "start over instead: kubestrap reset".into(),
     ];
+    // A real run on the machine (not a dry run): what an upgrade offer goes with.
+    a.detected.root = None;
+    a.detected.dry_run = false;
     a.upgrade = UpgradeOffer::new(plan());
     a
 }
