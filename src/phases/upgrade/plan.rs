@@ -300,3 +300,42 @@ pub fn format_text(plan: &UpgradePlan) -> String {
     out.push_str(SEPARATOR);
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_tables_split_the_kubelets_from_the_control_plane() {
+        let au = AvailableUpgrade {
+            description: "stable version".into(),
+            components: vec![
+                row("kubelet", "v1.36.3", "v1.37.2", "node-a"),
+                row("kube-apiserver", "v1.36.3", "v1.37.2", "node-a"),
+                row("kube-proxy", "v1.36.3", "v1.37.2", ""),
+            ],
+        };
+        assert_eq!(target_version(&au), "v1.37.2");
+        assert_eq!(
+            component_table(&au, true),
+            "COMPONENT   NODE      CURRENT   TARGET\nkubelet     node-a    v1.36.3   v1.37.2\n"
+        );
+        let cp = component_table(&au, false);
+        assert!(
+            cp.contains("kube-apiserver   node-a    v1.36.3   v1.37.2\n"),
+            "{cp}"
+        );
+        assert!(!cp.contains("kubelet"), "{cp}");
+        // `upgrade plan`'s text is made of the same tables.
+        let plan = UpgradePlan {
+            kind: "UpgradePlan".into(),
+            api_version: "output.kubeadm.k8s.io/v1alpha3".into(),
+            available_upgrades: vec![au.clone()],
+            config_versions: vec![],
+        };
+        let text = format_text(&plan);
+        assert!(text.contains(&component_table(&au, true)));
+        assert!(text.contains(&cp));
+        assert!(text.contains("\tkubestrap upgrade apply v1.37.2\n"));
+    }
+}
