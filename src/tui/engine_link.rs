@@ -127,6 +127,57 @@ pub fn start(
     })
 }
 
+/// The kubeconfig the wizard's upgrade talks to the cluster with (the default of
+/// `upgrade apply --kubeconfig`, kubeadm's `constants.GetAdminKubeConfigPath`).
+pub const UPGRADE_KUBECONFIG: &str = "/etc/kubernetes/admin.conf";
+
+/// Starts `upgrade apply VERSION` on `host` on the current tokio runtime, with the options
+/// `kubestrap upgrade apply VERSION --yes` has (certificate renewal and etcd upgrade on, no
+/// `--force`, no ignored checks, the default timeout) and no question (the wizard's plan
+/// screen asked). Events go to `sink`; `cancel` stops the run at its next safe point. Always
+/// ends with [`Event::Finished`]: a failure first sends [`Event::PhaseFailed`] of phase
+/// `upgrade` with the error's cause chain and hint (kubeadm's `cmd/upgrade/apply.go`).
+pub fn start_upgrade(
+    host: Arc<dyn Host>,
+    version: String,
+    sink: EventSink,
+    cancel: CancellationToken,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let opts = crate::phases::upgrade::apply::ApplyOptions {
+            version,
+            kubeconfig: std::path::PathBuf::from(UPGRADE_KUBECONFIG),
+            certificate_renewal: true,
+            etcd_upgrade: true,
+            force: false,
+            ignore: vec![],
+            timeout: crate::phases::upgrade::DEFAULT_UPGRADE_MANIFESTS_TIMEOUT,
+        };
+        let r = crate::phases::upgrade::apply::run(host, sink.clone(), cancel, &opts, None).await;
+        let outcome = match r {
+            Ok(()) => RunOutcome::Succeeded,
+            Err(e) if e.is_cancelled() => RunOutcome::Cancelled {
+                after_phase: None,
+                interrupted: Some("upgrade".into()),
+                completed: Vec::new(),
+            },
+            Err(e) => {
+                sink.send(Event::PhaseFailed {
+                    phase: "upgrade".into(),
+                    elapsed_ms: 0,
+                    error: e.chain(),
+                    causes: e.causes(),
+                    hint: e.hint.clone(),
+                });
+                RunOutcome::Failed {
+                    phase: "upgrade".into(),
+                }
+            }
+        };
+        sink.send(Event::Finished { outcome });
+    })
+}
+
 async fn replay_run(list: &str, attempt: u32, sink: &EventSink, cancel: &CancellationToken) {
     let files: Vec<&str> = list.split(',').collect();
     let idx = (attempt.max(1) as usize - 1).min(files.len() - 1);

@@ -12,6 +12,7 @@ pub mod reset;
 pub mod review;
 pub mod state;
 pub mod strings;
+pub mod upgrade;
 pub mod view;
 
 #[cfg(test)]
@@ -347,6 +348,7 @@ pub fn run_init(root: Option<PathBuf>, args: crate::cli::InitArgs) -> i32 {
         Ok(rt) => rt,
         Err(e) => return crate::cli::fail(format!("starting the async runtime: {e}")),
     };
+    app.upgrade = upgrade::offer(&rt, host.as_ref(), !app.detected.existing.is_empty());
     let link = Link { host, key_pool };
     let show_secrets = crate::output::ShownSecrets::from_flags(
         args.show_secrets,
@@ -370,6 +372,9 @@ fn finish(
 ) -> i32 {
     if let Err(e) = result {
         return crate::cli::fail(format!("terminal: {e}"));
+    }
+    if let Some(code) = upgrade::finish(app) {
+        return code;
     }
     // Print the outcome again on the normal screen, as kubeadm does, so it stays in the
     // scrollback.
@@ -590,6 +595,26 @@ async fn event_loop(app: &mut App, mut link: Link, log_dir: &Path) -> std::io::R
                                 upload_certs,
                             );
                             engine_link::start(req, sink, cancel.clone());
+                        }
+                        Effect::Upgrade { version } => {
+                            if log_file.is_none() {
+                                match crate::host::log::create_run_log(log_dir, "upgrade") {
+                                    Ok((path, f)) => {
+                                        app.detected.log_path = path.display().to_string();
+                                        log_file = Some(f);
+                                    }
+                                    Err(e) => app.detected.log_path = format!("(no log: {e})"),
+                                }
+                            }
+                            cancel = CancellationToken::new();
+                            let (sink, rx) = EventSink::channel();
+                            engine_rx = Some(rx);
+                            engine_link::start_upgrade(
+                                link.host.clone(),
+                                version,
+                                sink,
+                                cancel.clone(),
+                            );
                         }
                         Effect::ApplyFix { check } => {
                             if let Some(cfg) = app.config.clone() {

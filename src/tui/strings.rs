@@ -73,6 +73,14 @@ pub fn help(f: FieldId) -> &'static str {
 
 pub const KEYS_FORM: &str = "Tab/↑↓ field · F2 choices · Enter next step · Esc back · ? help";
 pub const KEYS_WELCOME: &str = "Enter next · ? help · q quit";
+/// The welcome screen's keys when an upgrade is offered.
+pub const KEYS_WELCOME_UPGRADE: &str = "Enter next · u upgrade · ? help · q quit";
+/// The upgrade plan screen's keys.
+pub const KEYS_UPGRADE_PLAN: &str = "Enter/y upgrade · Esc/n back · ? help";
+/// The upgrade's run screen's keys while it runs.
+pub const KEYS_UPGRADE_RUN: &str = "↑↓ scroll log · Ctrl-C cancel · ? help";
+/// The upgrade's run screen's keys once it ended.
+pub const KEYS_UPGRADE_ENDED: &str = "↑↓ scroll log · Enter/q quit";
 pub const KEYS_ARGS: &str =
     "a add · e edit · d delete · K/J move · Enter next step · Esc back · ? help";
 pub const KEYS_ARGS_EDIT: &str = "Tab name↔value (completes the name) · Enter save · Esc cancel";

@@ -208,38 +208,63 @@ pub fn compute(
     ))
 }
 
+/// The Kubernetes version `au` upgrades to (its kube-apiserver rows' target); empty when it
+/// has none.
+pub fn target_version(au: &AvailableUpgrade) -> String {
+    au.components
+        .iter()
+        .find(|c| c.name == "kube-apiserver")
+        .map(|c| c.new_version.clone())
+        .unwrap_or_default()
+}
+
+/// One of kubeadm's `upgrade plan` tables of `au` (`COMPONENT NODE CURRENT TARGET`, aligned
+/// as Go's tabwriter does): the kubelets' when `kubelets`, else the control plane's and the
+/// addons'. Shared by `kubestrap upgrade plan` and the wizard's plan screen.
+pub fn component_table(au: &AvailableUpgrade, kubelets: bool) -> String {
+    let mut t = "COMPONENT\tNODE\tCURRENT\tTARGET\n".to_string();
+    for c in au
+        .components
+        .iter()
+        .filter(|c| (c.name == "kubelet") == kubelets)
+    {
+        t.push_str(&format!(
+            "{}\t{}\t{}\t{}\n",
+            c.name, c.node_name, c.current_version, c.new_version
+        ));
+    }
+    tabwrite(&t, 10, 3)
+}
+
+/// What the init wizard offers on a machine that already runs a control plane: the newest
+/// upgrade `upgrade plan` would list for the cluster the kubeconfig at `kubeconfig` (read
+/// through `host`) reaches, with etcd upgraded as by default. Returns `Ok(None)` when the
+/// cluster is up to date. Errors: the kubeconfig cannot be read, the cluster cannot be
+/// read, or its version does not parse (kubeadm's `cmd/upgrade/plan.go` over `compute.go`).
+pub async fn offer(
+    host: &dyn crate::host::Host,
+    kubeconfig: &std::path::Path,
+) -> Result<Option<AvailableUpgrade>, String> {
+    let (client, _) = super::apply::client(host, kubeconfig)
+        .await
+        .map_err(|e| e.chain())?;
+    let state = super::state::load(host, &client).await?;
+    let (p, _) = compute(&state, None, true)?;
+    Ok(p.available_upgrades.into_iter().last())
+}
+
 const SEPARATOR: &str = "_____________________________________________________________________\n\n";
 
 /// kubeadm's `upgradePlanTextPrinter`: per target, the kubelet table, the control-plane table
 /// and the command to run; then the component configs' table.
 pub fn format_text(plan: &UpgradePlan) -> String {
     let mut out = String::new();
-    let line = |c: &ComponentUpgradePlan| {
-        format!(
-            "{}\t{}\t{}\t{}\n",
-            c.name, c.node_name, c.current_version, c.new_version
-        )
-    };
-    const HEAD: &str = "COMPONENT\tNODE\tCURRENT\tTARGET\n";
     for au in &plan.available_upgrades {
-        let kube = au
-            .components
-            .iter()
-            .find(|c| c.name == "kube-apiserver")
-            .map(|c| c.new_version.clone())
-            .unwrap_or_default();
+        let kube = target_version(au);
         out.push_str("Components that must be upgraded manually after you have upgraded the control plane with 'kubestrap upgrade apply':\n");
-        let mut t = HEAD.to_string();
-        for c in au.components.iter().filter(|c| c.name == "kubelet") {
-            t.push_str(&line(c));
-        }
-        out.push_str(&tabwrite(&t, 10, 3));
+        out.push_str(&component_table(au, true));
         out.push_str(&format!("\nUpgrade to the latest {}:\n\n", au.description));
-        let mut t = HEAD.to_string();
-        for c in au.components.iter().filter(|c| c.name != "kubelet") {
-            t.push_str(&line(c));
-        }
-        out.push_str(&tabwrite(&t, 10, 3));
+        out.push_str(&component_table(au, false));
         out.push_str("\nYou can now apply the upgrade by executing the following command:\n\n");
         out.push_str(&format!("\tkubestrap upgrade apply {kube}\n\n"));
         out.push_str(SEPARATOR);
@@ -274,4 +299,43 @@ pub fn format_text(plan: &UpgradePlan) -> String {
     out.push_str(&tabwrite(&t, 10, 3));
     out.push_str(SEPARATOR);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_tables_split_the_kubelets_from_the_control_plane() {
+        let au = AvailableUpgrade {
+            description: "stable version".into(),
+            components: vec![
+                row("kubelet", "v1.36.3", "v1.37.2", "node-a"),
+                row("kube-apiserver", "v1.36.3", "v1.37.2", "node-a"),
+                row("kube-proxy", "v1.36.3", "v1.37.2", ""),
+            ],
+        };
+        assert_eq!(target_version(&au), "v1.37.2");
+        assert_eq!(
+            component_table(&au, true),
+            "COMPONENT   NODE      CURRENT   TARGET\nkubelet     node-a    v1.36.3   v1.37.2\n"
+        );
+        let cp = component_table(&au, false);
+        assert!(
+            cp.contains("kube-apiserver   node-a    v1.36.3   v1.37.2\n"),
+            "{cp}"
+        );
+        assert!(!cp.contains("kubelet"), "{cp}");
+        // `upgrade plan`'s text is made of the same tables.
+        let plan = UpgradePlan {
+            kind: "UpgradePlan".into(),
+            api_version: "output.kubeadm.k8s.io/v1alpha3".into(),
+            available_upgrades: vec![au.clone()],
+            config_versions: vec![],
+        };
+        let text = format_text(&plan);
+        assert!(text.contains(&component_table(&au, true)));
+        assert!(text.contains(&cp));
+        assert!(text.contains("\tkubestrap upgrade apply v1.37.2\n"));
+    }
 }

@@ -23,12 +23,14 @@ mod failure;
 mod form;
 mod review;
 mod run;
+mod upgrade;
 
 pub use failure::Failure;
 pub use run::{
     CertRow, CheckRow, INIT_PHASES, LOG_CAP, LogLine, Pane, PhaseRow, PhaseStatus, ProbeRow,
     RunState, fmt_ms,
 };
+pub use upgrade::{CompRow, CompStatus, UpgradeOffer, UpgradeRun};
 
 /// The screens, in wizard order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,18 +43,22 @@ pub enum Screen {
     Run,
     Done,
     Failure,
+    /// The upgrade offered on the welcome screen: the plan's tables and the confirmation.
+    UpgradePlan,
+    /// The upgrade running (or ended): each component old → new and its status, the log.
+    UpgradeRun,
 }
 
 impl Screen {
     /// 1-based step number shown in the title (Done and Failure count as step 6).
     pub fn step(self) -> usize {
         match self {
-            Screen::Welcome => 1,
+            Screen::Welcome | Screen::UpgradePlan => 1,
             Screen::Network => 2,
             Screen::Cluster => 3,
             Screen::Args => 4,
             Screen::Review => 5,
-            Screen::Run | Screen::Done | Screen::Failure => 6,
+            Screen::Run | Screen::Done | Screen::Failure | Screen::UpgradeRun => 6,
         }
     }
 }
@@ -160,6 +166,11 @@ pub struct App {
     /// field of kubeadm's configuration carries it): starts as the flag says, `u` on the
     /// review screen toggles it.
     pub upload_certs: bool,
+    /// The upgrade the welcome screen offers (`u`), when this machine runs a control plane
+    /// that `upgrade plan` can move to a newer carried version.
+    pub upgrade: Option<UpgradeOffer>,
+    /// The upgrade's run, once the plan screen started it.
+    pub upgrade_run: Option<UpgradeRun>,
 }
 
 impl App {
@@ -167,7 +178,11 @@ impl App {
     /// user who quit before anything ran (nothing failed, as with kubeadm); 1 for a failed
     /// or cancelled run, and when a signal ended the wizard.
     pub fn exit_code(&self) -> i32 {
-        match &self.run.outcome {
+        let outcome = match &self.upgrade_run {
+            Some(u) => &u.outcome,
+            None => &self.run.outcome,
+        };
+        match outcome {
             Some(RunOutcome::Succeeded) => 0,
             Some(_) => 1,
             None if self.terminated => 1,
@@ -234,6 +249,11 @@ pub enum Effect {
     /// Renew the certificates of the control plane already on the machine (`r` on the
     /// welcome screen; `day2::certs::renew_all_summary`).
     RenewCerts,
+    /// Run `upgrade apply VERSION` on this machine (confirmed on the plan screen;
+    /// `engine_link::start_upgrade`); its events come back as [`Msg::Engine`].
+    Upgrade {
+        version: String,
+    },
     Quit,
 }
 
@@ -265,6 +285,8 @@ impl App {
             quit: false,
             terminated: false,
             upload_certs: false,
+            upgrade: None,
+            upgrade_run: None,
         };
         if open_review {
             app.goto_review();
@@ -279,7 +301,7 @@ impl App {
 
     /// True while something on screen changes without input (spinner, elapsed times).
     pub fn animating(&self) -> bool {
-        self.screen == Screen::Run && self.run.running
+        (self.screen == Screen::Run && self.run.running) || self.upgrade_running()
     }
 
     /// True when the terminal should report mouse events (off on the done screen, so the
@@ -329,6 +351,16 @@ impl App {
                     self.run.check_sel = new.min(self.run.checks.len().saturating_sub(1));
                 }
             }
+            Screen::UpgradeRun => {
+                if let Some(r) = self.upgrade_run.as_mut() {
+                    // The log scrolls up from the bottom.
+                    r.scroll = if up {
+                        (r.scroll + n).min(r.log.len().saturating_sub(1))
+                    } else {
+                        r.scroll.saturating_sub(n)
+                    };
+                }
+            }
             _ => {}
         }
     }
@@ -364,11 +396,15 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             app.quit = true;
             app.terminated = true;
             let mut fx = vec![];
-            if app.run.running {
+            if app.run.running || app.upgrade_running() {
                 fx.push(Effect::Cancel);
             }
             fx.push(Effect::Quit);
             fx
+        }
+        Msg::Engine(ev) if app.upgrade_run.is_some() => {
+            app.fold_upgrade_event(ev);
+            vec![]
         }
         Msg::Engine(ev) => {
             app.fold_event(ev);
@@ -466,6 +502,15 @@ fn on_overlay_key(app: &mut App, k: KeyEvent) -> Option<Vec<Effect>> {
                     );
                     return Some(vec![Effect::Cancel]);
                 }
+                if let Some(u) = app.upgrade_run.as_mut().filter(|u| u.running) {
+                    u.cancel_requested = true;
+                    u.log.push(LogLine {
+                        level: LogLevel::Warn,
+                        phase: None,
+                        message: "cancel requested: stopping at the next safe point".into(),
+                    });
+                    return Some(vec![Effect::Cancel]);
+                }
             } else if !no {
                 app.overlay = Overlay::ConfirmCancel;
             }
@@ -515,7 +560,7 @@ fn on_too_small_key(app: &mut App, k: KeyEvent) -> Vec<Effect> {
     }
     app.quit = true;
     let mut fx = vec![];
-    if app.run.running {
+    if app.run.running || app.upgrade_running() {
         fx.push(Effect::Cancel);
     }
     fx.push(Effect::Quit);
@@ -532,11 +577,14 @@ fn on_key(app: &mut App, k: KeyEvent) -> Vec<Effect> {
         return vec![];
     }
     if ctrl(&k, 'c') {
-        if app.screen == Screen::Run && app.run.running {
+        if (app.screen == Screen::Run && app.run.running) || app.upgrade_running() {
             app.overlay = Overlay::ConfirmCancel;
             return vec![];
         }
-        if matches!(app.screen, Screen::Done | Screen::Failure) {
+        if matches!(
+            app.screen,
+            Screen::Done | Screen::Failure | Screen::UpgradeRun
+        ) {
             app.quit = true;
             return vec![Effect::Quit];
         }
@@ -550,6 +598,7 @@ fn on_key(app: &mut App, k: KeyEvent) -> Vec<Effect> {
             KeyCode::Char('r') if !app.detected.existing.is_empty() => {
                 return vec![Effect::RenewCerts];
             }
+            KeyCode::Char('u') if app.upgrade.is_some() => app.screen = Screen::UpgradePlan,
             KeyCode::Char('q') | KeyCode::Esc => app.overlay = Overlay::ConfirmQuit,
             _ => {}
         },
@@ -559,6 +608,8 @@ fn on_key(app: &mut App, k: KeyEvent) -> Vec<Effect> {
         Screen::Run => run::on_run_key(app, k),
         Screen::Done => return done::on_done_key(app, k),
         Screen::Failure => return failure::on_failure_key(app, k),
+        Screen::UpgradePlan => return upgrade::on_plan_key(app, k),
+        Screen::UpgradeRun => return upgrade::on_run_key(app, k),
     }
     vec![]
 }

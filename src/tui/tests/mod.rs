@@ -9,6 +9,7 @@ mod forms;
 mod messages;
 mod run;
 mod snapshots;
+mod upgrade;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;

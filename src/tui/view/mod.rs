@@ -6,6 +6,7 @@ mod failure;
 mod form;
 mod review;
 mod run;
+mod upgrade;
 mod welcome;
 
 use ratatui::Frame;
@@ -103,6 +104,7 @@ pub fn view(app: &App, frame: &mut Frame) {
     }
     let title = match app.screen {
         Screen::Run => format!(" {} · running ", s::APP),
+        Screen::UpgradePlan | Screen::UpgradeRun => " kubestrap · upgrade ".to_string(),
         Screen::Done => format!(" {} · done ", s::APP),
         Screen::Failure => {
             if matches!(
@@ -117,6 +119,15 @@ pub fn view(app: &App, frame: &mut Frame) {
         _ => format!(" {} ", s::APP),
     };
     let right = match app.screen {
+        Screen::UpgradeRun => {
+            let (start, end) = app
+                .upgrade_run
+                .as_ref()
+                .map(|r| (r.started_ms, r.ended_ms.unwrap_or(app.clock_ms)))
+                .unwrap_or_default();
+            format!(" {} ", fmt_clock(end.saturating_sub(start)))
+        }
+        Screen::UpgradePlan => String::new(),
         Screen::Run | Screen::Done | Screen::Failure => {
             let end = app.run.ended_ms.unwrap_or(app.clock_ms);
             format!(" {} ", fmt_clock(end.saturating_sub(app.run.started_ms)))
@@ -147,6 +158,8 @@ pub fn view(app: &App, frame: &mut Frame) {
         Screen::Run => run::draw(app, frame, body, st),
         Screen::Done => done::draw(app, frame, body, st),
         Screen::Failure => failure::draw(app, frame, body, st),
+        Screen::UpgradePlan => upgrade::draw_plan(app, frame, body, st),
+        Screen::UpgradeRun => upgrade::draw_run(app, frame, body, st),
     }
     if let (Some(n), Some(area)) = (&app.notice, notice) {
         let style = if n.starts_with('✗') {
@@ -165,7 +178,11 @@ fn fmt_clock(ms: u64) -> String {
 
 fn footer_keys(app: &App) -> &'static str {
     match app.screen {
+        Screen::Welcome if app.upgrade.is_some() => s::KEYS_WELCOME_UPGRADE,
         Screen::Welcome => s::KEYS_WELCOME,
+        Screen::UpgradePlan => s::KEYS_UPGRADE_PLAN,
+        Screen::UpgradeRun if app.upgrade_running() => s::KEYS_UPGRADE_RUN,
+        Screen::UpgradeRun => s::KEYS_UPGRADE_ENDED,
         Screen::Network | Screen::Cluster => s::KEYS_FORM,
         Screen::Args if app.args.edit.is_some() => s::KEYS_ARGS_EDIT,
         Screen::Args => s::KEYS_ARGS,

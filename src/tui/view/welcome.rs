@@ -59,6 +59,16 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect, st: Styles) {
             vec![Span::styled(line.clone(), style)],
         ));
     }
+    if let Some(u) = &app.upgrade {
+        let v = u.version();
+        l.push(kv(
+            "",
+            vec![Span::styled(
+                format!("u upgrades it to {v} (kubestrap upgrade apply {v})"),
+                st.accent(),
+            )],
+        ));
+    }
     let ifaces: Vec<_> = f
         .interfaces
         .iter()
