@@ -76,6 +76,9 @@ apiServer:
     for f in flags {
         // A value of the flag's type (validation checks them as the component would).
         let value = match kubestrap::config::flags::flag_type("kube-apiserver", f) {
+            // Gates and plugins are checked by name against the version's lists.
+            _ if f == "feature-gates" => "APIResponseCompression=true",
+            _ if f == "enable-admission-plugins" => "NodeRestriction",
             Some("") => "true",
             Some("int") => "30",
             Some("duration") => "60s",
