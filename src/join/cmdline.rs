@@ -270,22 +270,7 @@ fn flags_over_file(cfg: &mut JoinConfiguration, a: &JoinArgs) -> Result<(), Join
                 cp.local_api_endpoint.bind_port = port;
             }
         }
-        None => {
-            for (set, flag) in [
-                (a.certificate_key.is_some(), "--certificate-key"),
-                (
-                    a.apiserver_advertise_address.is_some(),
-                    "--apiserver-advertise-address",
-                ),
-                (a.apiserver_bind_port.is_some(), "--apiserver-bind-port"),
-            ] {
-                if set {
-                    return Err(bad(format!(
-                        "{flag} only applies to a control-plane join: add --control-plane (or a controlPlane section to --config), or drop {flag} to join a worker node"
-                    )));
-                }
-            }
-        }
+        None => worker_without_control_plane_flags(a)?,
     }
     if let Some(file) = &a.discovery_file {
         cfg.discovery.file = Some(FileDiscovery {
@@ -334,6 +319,26 @@ fn flags_over_file(cfg: &mut JoinConfiguration, a: &JoinArgs) -> Result<(), Join
     Ok(())
 }
 
+/// Refuses `--certificate-key` and the `--apiserver-*` flags on a worker join (no
+/// `--control-plane`, no `controlPlane` section in `--config`), naming the flag.
+fn worker_without_control_plane_flags(a: &JoinArgs) -> Result<(), JoinInputError> {
+    for (set, flag) in [
+        (a.certificate_key.is_some(), "--certificate-key"),
+        (
+            a.apiserver_advertise_address.is_some(),
+            "--apiserver-advertise-address",
+        ),
+        (a.apiserver_bind_port.is_some(), "--apiserver-bind-port"),
+    ] {
+        if set {
+            return Err(bad(format!(
+                "{flag} only applies to a control-plane join: add --control-plane (or a controlPlane section to --config), or drop {flag} to join a worker node"
+            )));
+        }
+    }
+    Ok(())
+}
+
 fn from_flags(a: &JoinArgs) -> Result<JoinConfiguration, JoinInputError> {
     let mut cfg = JoinConfiguration::default();
     if a.control_plane {
@@ -345,20 +350,7 @@ fn from_flags(a: &JoinArgs) -> Result<JoinConfiguration, JoinInputError> {
             certificate_key: a.certificate_key.clone().unwrap_or_default(),
         });
     } else {
-        for (set, flag) in [
-            (a.certificate_key.is_some(), "--certificate-key"),
-            (
-                a.apiserver_advertise_address.is_some(),
-                "--apiserver-advertise-address",
-            ),
-            (a.apiserver_bind_port.is_some(), "--apiserver-bind-port"),
-        ] {
-            if set {
-                return Err(bad(format!(
-                    "{flag} only applies to a control-plane join: add --control-plane, or drop {flag} to join a worker node"
-                )));
-            }
-        }
+        worker_without_control_plane_flags(a)?;
     }
     if let Some(file) = &a.discovery_file {
         cfg.discovery.file = Some(FileDiscovery {
