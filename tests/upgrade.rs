@@ -452,17 +452,33 @@ fn upgrade_apply_moves_a_v1_36_cluster_to_v1_37() {
         "--from-literal=k=v",
     ]);
     let t = Instant::now();
-    let (rc, out, err) = w.ks(
-        &runner,
-        &[
-            "upgrade",
-            "apply",
-            NEW,
-            "--yes",
-            "--ignore-preflight-errors=CreateJob",
-        ],
-        long,
-    );
+    // /readyz is sampled every second while apply runs: it must be ok throughout except for
+    // the restarts (etcd's and kube-apiserver's), i.e. a few short failing stretches.
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let ((rc, out, err), samples) = std::thread::scope(|s| {
+        let sampler = s.spawn(|| {
+            let mut samples: Vec<(Duration, bool)> = Vec::new();
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) && samples.len() < 1_200 {
+                let (rc, out, _) = w.kubectl_rc(&["get", "--raw=/readyz", "--request-timeout=5s"]);
+                samples.push((t.elapsed(), rc == 0 && out.trim() == "ok"));
+                std::thread::sleep(Duration::from_secs(1));
+            }
+            samples
+        });
+        let r = w.ks(
+            &runner,
+            &[
+                "upgrade",
+                "apply",
+                NEW,
+                "--yes",
+                "--ignore-preflight-errors=CreateJob",
+            ],
+            long,
+        );
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        (r, sampler.join().unwrap())
+    });
     assert_eq!(
         rc,
         0,
@@ -470,6 +486,34 @@ fn upgrade_apply_moves_a_v1_36_cluster_to_v1_37() {
         runner.log_tails(20)
     );
     eprintln!("upgrade apply took {:?}\n{out}", t.elapsed());
+    let mut stretches: Vec<(Duration, Duration)> = Vec::new();
+    for w2 in samples.windows(2) {
+        match (w2[0].1, w2[1].1) {
+            (true, false) => stretches.push((w2[1].0, w2[1].0)),
+            (false, false) => {
+                if let Some(last) = stretches.last_mut() {
+                    last.1 = w2[1].0;
+                }
+            }
+            _ => {}
+        }
+    }
+    eprintln!(
+        "/readyz during apply: {} samples, {} ok; failing stretches (from, to): {stretches:?}",
+        samples.len(),
+        samples.iter().filter(|s| s.1).count()
+    );
+    assert!(
+        samples.first().is_some_and(|s| s.1),
+        "/readyz not ok when apply started: {samples:?}"
+    );
+    assert!(
+        stretches.len() <= 4
+            && stretches
+                .iter()
+                .all(|(a, b)| *b - *a < Duration::from_secs(120)),
+        "/readyz failed outside the restarts: {stretches:?}"
+    );
     assert!(
         out.contains(&format!(
             "[upgrade] SUCCESS! A control plane node of your cluster was upgraded to \"{NEW}\"."
